@@ -1,0 +1,38 @@
+#!/bin/sh
+# Builds <bundle>/rootfs for every bundle in bundles/ from Debian's
+# busybox-static: the static binary plus one symlink per applet, and the few
+# files a container expects (/etc/passwd, /etc/group, empty mount points).
+# Nothing binary is committed; run again any time (it rebuilds only what is missing).
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+bb=/bin/busybox
+if [ ! -x "$bb" ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq busybox-static >/dev/null
+fi
+
+build() {
+  root=$1
+  [ -x "$root/bin/busybox" ] && return 0
+  tmp="$root.tmp.$$"
+  rm -rf "$tmp"
+  mkdir -p "$tmp"
+  for d in bin sbin usr/bin usr/sbin etc proc sys dev tmp root home run var/tmp; do
+    mkdir -p "$tmp/$d"
+  done
+  cp "$bb" "$tmp/bin/busybox"
+  for applet in $("$bb" --list-full); do
+    [ "$applet" = bin/busybox ] && continue
+    mkdir -p "$tmp/$(dirname "$applet")"
+    ln -sf /bin/busybox "$tmp/$applet"
+  done
+  printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\nuser:x:1000:1000:user:/home:/bin/sh\n' > "$tmp/etc/passwd"
+  printf 'root:x:0:\nnogroup:x:65534:\nuser:x:1000:\n' > "$tmp/etc/group"
+  chmod 1777 "$tmp/tmp" "$tmp/var/tmp"
+  mv "$tmp" "$root"
+}
+
+for cfg in "$here"/*/config.json; do
+  [ -f "$cfg" ] || continue
+  build "$(dirname "$cfg")/rootfs"
+done

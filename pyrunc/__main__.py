@@ -1,0 +1,4 @@
+"""`python -m pyrunc` is the same as the `pyrunc` command."""
+from pyrunc.cli import main
+
+main()

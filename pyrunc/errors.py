@@ -1,0 +1,75 @@
+"""The error tree: every failure a user can cause is one of these.
+
+Each error carries one finished message in the shape `<where>: <what>[: <cause>]`
+and the exit code the cli uses. Layers add context once, with `raise X(...) from
+exc`; only the cli prints, exactly one line. Import-light: the container's init
+imports this module too.
+"""
+
+
+class PyruncError(Exception):
+    """A failure with a message fit for the user's terminal."""
+
+    exit_code = 1
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(PyruncError):
+    """Bad flags or arguments on the command line."""
+
+
+class ConfigError(PyruncError):
+    """config.json is unreadable, invalid or asks for what cannot be done.
+
+    `findings` holds every problem found (for `pyrunc validate`); the message
+    is the first one, with a count of the rest.
+    """
+
+    def __init__(self, message: str, findings=None):
+        super().__init__(message)
+        self.findings = list(findings or [])
+
+
+class ContainerNotFound(PyruncError):
+    def __init__(self, container_id: str):
+        super().__init__("container does not exist")
+        self.container_id = container_id
+
+
+class ContainerExists(PyruncError):
+    def __init__(self, container_id: str):
+        super().__init__(f"container with id exists: {container_id}")
+
+
+class InvalidState(PyruncError):
+    """The operation is not allowed in the container's current status."""
+
+
+class CgroupError(PyruncError):
+    """A cgroup could not be made, written, read or removed."""
+
+
+class HookError(PyruncError):
+    """An OCI hook failed or timed out."""
+
+
+class SpawnError(PyruncError):
+    """The container process failed while being set up (reported by the child)."""
+
+
+class ExecError(PyruncError):
+    """`exec` could not start its process (runc exits 255 for this)."""
+
+    exit_code = 255
+
+
+def describe_oserror(exc: OSError) -> str:
+    """`strerror` in runc's lower-case wording, e.g. 'no such file or directory'."""
+    text = exc.strerror or str(exc)
+    return text[:1].lower() + text[1:] if text else "unknown error"

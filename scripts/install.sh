@@ -1,0 +1,22 @@
+#!/bin/sh
+# Installs what pyrunc needs to run on Debian 12 (as root): the Debian packages
+# python-prctl builds against, a virtualenv in .venv with pyrunc in it, and the
+# `pyrunc` command in /usr/local/bin. Safe to run again.
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+
+need_apt=""
+for p in gcc libcap-dev libseccomp2 busybox-static python3-venv python3-dev; do
+  dpkg -s "$p" >/dev/null 2>&1 || need_apt="$need_apt $p"
+done
+if [ -n "$need_apt" ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
+fi
+
+if [ ! -x .venv/bin/python ]; then
+  python3 -m venv .venv
+fi
+.venv/bin/python -m pip install -q --disable-pip-version-check -e ".${PYRUNC_EXTRAS:-}"
+ln -sf "$top/.venv/bin/pyrunc" /usr/local/bin/pyrunc

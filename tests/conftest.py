@@ -1,0 +1,94 @@
+"""pytest wiring: `requires(...)` markers that skip with a reason, the runtime
+under test, per-test bundles and roots, and the session-wide clean-up of the
+test cgroup parent."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+
+from tests import support
+
+
+def _cgroup2_unified() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+def _has_systemd() -> bool:
+    return os.path.isdir("/run/systemd/system")
+
+
+def _userns() -> bool:
+    try:
+        return int(open("/proc/sys/user/max_user_namespaces").read()) > 0
+    except OSError:
+        return False
+
+
+def _have(binary: str) -> bool:
+    return shutil.which(binary) is not None
+
+
+# name -> (predicate, reason shown when it is false)
+REQUIREMENTS = {
+    "root": (lambda: os.geteuid() == 0, "needs root"),
+    "userns": (_userns, "this kernel has user namespaces disabled"),
+    "timens": (lambda: os.path.exists("/proc/self/ns/time"), "this kernel has no time namespace"),
+    "cgroup_v1": (lambda: os.path.isdir("/sys/fs/cgroup/memory"), "needs cgroup v1 controllers (hybrid or legacy host)"),
+    "cgroup_v2": (_cgroup2_unified, "needs a pure cgroup v2 host (runs in the tests/vm guest)"),
+    "systemd": (_has_systemd, "needs systemd as PID 1 (runs in the tests/vm guest)"),
+    "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
+    "runc": (lambda: _have("runc"), "runc is not installed"),
+    "podman": (lambda: _have("podman"), "podman is not installed"),
+    "containerd": (lambda: _have("containerd") and _have("ctr"), "containerd is not installed"),
+    "qemu": (lambda: _have("qemu-system-x86_64"), "qemu-system-x86_64 is not installed"),
+}
+
+requires_cgroup_v2 = pytest.mark.requires("cgroup_v2")
+requires_systemd = pytest.mark.requires("systemd")
+
+
+def pytest_runtest_setup(item):
+    for mark in item.iter_markers(name="requires"):
+        for name in mark.args:
+            pred, reason = REQUIREMENTS[name]
+            if not pred():
+                pytest.skip(reason)
+
+
+@pytest.fixture
+def runtime(tmp_path) -> support.Runtime:
+    """The runtime under test with a private --root; checks it left no state."""
+    root = tmp_path / "state-root"
+    rt = support.Runtime(root)
+    yield rt
+    if root.exists():
+        left = [p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        for cid in left:  # never leave a container running, then fail
+            rt.run("delete", "--force", cid)
+        assert not left, f"state dirs left behind: {left}"
+
+
+@pytest.fixture
+def bundle(tmp_path) -> support.Bundle:
+    return support.Bundle(tmp_path / "bundle")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _remove_test_cgroup_parent():
+    yield
+    base = "/sys/fs/cgroup"
+    if not os.path.isdir(base):
+        return
+    for ctrl in os.listdir(base):
+        parent = os.path.join(base, ctrl, support.TEST_CGROUP_PARENT)
+        if not os.path.isdir(parent):
+            continue
+        # deepest first; only empty cgroups can go, which is the check we want
+        for dirpath, dirnames, _ in sorted(os.walk(parent), key=lambda t: -t[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass

@@ -1,0 +1,151 @@
+"""Shared test support: which runtime is under test, bundles, leftovers.
+
+The conformance, security and e2e suites drive a real runtime binary. By
+default that is this checkout's `pyrunc` (from .venv); with
+PYRUNC_TEST_RUNTIME=runc (or a path) the same tests run against runc, which
+proves the tests test the spec rather than pyrunc.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+BUSYBOX_ROOTFS = REPO / "bundles" / "busybox" / "rootfs"
+BUSYBOX_CONFIG = REPO / "bundles" / "busybox" / "config.json"
+# Every cgroup a test container gets lives below this parent; the session
+# fixture removes it (see conftest.py).
+TEST_CGROUP_PARENT = "pyrunc-test"
+
+
+def runtime_binary() -> str:
+    name = os.environ.get("PYRUNC_TEST_RUNTIME", "pyrunc")
+    if name == "pyrunc":
+        venv = REPO / ".venv" / "bin" / "pyrunc"
+        return str(venv) if venv.exists() else shutil.which("pyrunc") or "pyrunc"
+    return shutil.which(name) or name
+
+
+def runtime_name() -> str:
+    return os.path.basename(os.environ.get("PYRUNC_TEST_RUNTIME", "pyrunc"))
+
+
+def is_runc() -> bool:
+    return runtime_name() == "runc"
+
+
+def unique_id(prefix: str = "t") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+
+
+def base_config() -> dict:
+    """The example busybox config, with no terminal and a test cgroup path."""
+    cfg = json.loads(BUSYBOX_CONFIG.read_text())
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["true"]
+    return copy.deepcopy(cfg)
+
+
+def make_rootfs(dest: Path) -> Path:
+    """A private copy of the busybox rootfs (the binary hard-linked: cheap)."""
+    if not BUSYBOX_ROOTFS.exists():
+        raise RuntimeError("run bundles/build-rootfs.sh first")
+
+    def copy_file(src, dst, *, follow_symlinks=True):
+        try:
+            os.link(src, dst)
+        except OSError:
+            shutil.copy2(src, dst, follow_symlinks=follow_symlinks)
+
+    shutil.copytree(BUSYBOX_ROOTFS, dest, symlinks=True, copy_function=copy_file)
+    return dest
+
+
+class Runtime:
+    """Runs the runtime under test with a private --root."""
+
+    def __init__(self, root: Path, binary: str | None = None):
+        self.root = root
+        self.binary = binary or runtime_binary()
+
+    def argv(self, *args, global_args=()) -> list[str]:
+        return [self.binary, "--root", str(self.root), *global_args, *map(str, args)]
+
+    def run(self, *args, check=False, timeout=60, global_args=(), **kw) -> subprocess.CompletedProcess:
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        proc = subprocess.run(self.argv(*args, global_args=global_args), timeout=timeout, **kw)
+        if kw.get("capture_output") and isinstance(proc.stderr, str):
+            assert_no_traceback(proc.stderr)
+        if check and proc.returncode != 0:
+            raise AssertionError(
+                f"{' '.join(self.argv(*args))} exited {proc.returncode}\n"
+                f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+        return proc
+
+    def state(self, cid: str) -> dict:
+        return json.loads(self.run("state", cid, check=True).stdout)
+
+
+def assert_no_traceback(stderr: str) -> None:
+    assert "Traceback (most recent call last)" not in stderr, stderr
+
+
+class Bundle:
+    """A bundle directory in a test's tmp_path: config.json + private rootfs."""
+
+    def __init__(self, path: Path, config: dict | None = None):
+        self.path = path
+        path.mkdir(parents=True, exist_ok=True)
+        self.rootfs = make_rootfs(path / "rootfs")
+        self.config = config if config is not None else base_config()
+
+    def write(self) -> "Bundle":
+        (self.path / "config.json").write_text(json.dumps(self.config, indent=2))
+        return self
+
+
+def cgroup_path_for(cid: str) -> str:
+    return f"/{TEST_CGROUP_PARENT}/{cid}"
+
+
+def host_mounts() -> str:
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
+
+
+def live_pids_with_env(marker: str) -> list[int]:
+    """Processes whose environment holds `marker` (how tests find containers they made)."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                if marker.encode() in f.read():
+                    found.append(int(entry))
+        except OSError:
+            continue
+    return found
+
+
+def cgroup_dirs_named(name: str) -> list[str]:
+    hits = []
+    base = "/sys/fs/cgroup"
+    for ctrl in os.listdir(base):
+        parent = os.path.join(base, ctrl, TEST_CGROUP_PARENT)
+        if os.path.isdir(os.path.join(parent, name)):
+            hits.append(os.path.join(parent, name))
+    return hits
+
+
+def python() -> str:
+    return sys.executable
