@@ -1,0 +1,51 @@
+"""Module-scoped client set-up for the e2e suite: the Debian packages are
+installed by scripts/deps/e2e.sh (the test set-up command runs it), each
+client runs confined to a private temp dir, and tear-down fails the module
+if anything was left behind (containers, tasks, mounts, processes, cgroups)."""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from tests import support
+from tests.e2e.clients import Containerd, OrphanReaper, Podman
+
+
+def _private_dir(prefix: str) -> Path:
+    # short and under /tmp: containerd's socket path must stay below 108 bytes
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+@pytest.fixture(scope="module")
+def _reaper():
+    with OrphanReaper():
+        yield
+
+
+@pytest.fixture(scope="module")
+def podman(_reaper):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    client = Podman(_private_dir("pyrunc-podman-"), support.runtime_binary())
+    try:
+        client.setup()
+        yield client
+    finally:
+        left = client.teardown()
+    assert not left, "podman left behind:\n" + "\n".join(left)
+
+
+@pytest.fixture(scope="module")
+def containerd(_reaper):
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    client = Containerd(_private_dir("pyrunc-ctrd-"), support.runtime_binary())
+    try:
+        client.setup()
+        yield client
+    finally:
+        left = client.teardown()
+    assert not left, "containerd left behind:\n" + "\n".join(left)

@@ -1,0 +1,174 @@
+"""podman 4 + conmon driving the runtime under test (`podman --runtime ABS`).
+
+Covers the podman part of issue 7's acceptance list. Every container gets
+`--network none` and the fixture's cgroup parent; the module fixture fails
+if a container, mount, process or cgroup is left behind.
+"""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from tests import support
+
+pytestmark = [pytest.mark.requires("root", "podman")]
+
+# sh as PID 1 ignores SIGTERM unless it traps it: with this, `podman stop`
+# sees the container go on the first signal instead of waiting for the timeout
+SERVE = ["sh", "-c", 'trap "exit 0" TERM; while :; do sleep 0.1; done']
+
+
+def _name() -> str:
+    return support.unique_id("e2e")
+
+
+@pytest.fixture
+def detached(podman):
+    """A running detached container; force-removed afterwards whatever happened."""
+    name = _name()
+    podman.run("-d", "--name", name, podman.image, *SERVE)
+    yield name
+    podman.podman("rm", "--force", "--time", "0", name, check=False)
+
+
+def _status(podman, name) -> str:
+    return podman.podman("inspect", "--format", "{{.State.Status}}", name).stdout.strip()
+
+
+def test_run_rm_echo(podman):
+    proc = podman.run("--rm", podman.image, "echo", "hi")
+    assert proc.stdout == "hi\n"
+
+
+def test_detached_exec_stop_rm(podman):
+    name = _name()
+    podman.run("-d", "--name", name, podman.image, *SERVE)
+    try:
+        assert _status(podman, name) == "running"
+        out = podman.podman("exec", name, "sh", "-c", "echo from-exec; echo $$")
+        assert out.stdout.splitlines()[0] == "from-exec"
+        # the exec'd process lives in the container's pid namespace, not as its PID 1
+        assert int(out.stdout.splitlines()[1]) > 1
+        # exec's exit status comes back through conmon
+        assert podman.podman("exec", name, "sh", "-c", "exit 3", check=False).returncode == 3
+        env = podman.podman("exec", "--env", "E2E=x", "--workdir", "/tmp", name,
+                            "sh", "-c", 'echo "$E2E $(pwd)"')
+        assert env.stdout == "x /tmp\n"
+        rc, out = podman.run_pty("exec", "-t", name, "sh", "-c", "tty; echo tty-ok")
+        assert rc == 0, out
+        assert re.search(r"^/dev/pts/\d+$", out, re.M), out
+        assert "tty-ok" in out
+        t0 = time.monotonic()
+        podman.podman("stop", "--time", "10", name)
+        assert time.monotonic() - t0 < 8, "the container ignored SIGTERM"
+        assert _status(podman, name) == "exited"
+        assert podman.podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip() == "0"
+    finally:
+        podman.podman("rm", "--force", "--time", "0", name, check=False)
+    assert podman.podman("container", "exists", name, check=False).returncode == 1
+
+
+def _cgroup_file(podman, opts, v1: str, v2: str) -> str:
+    """Read a limit from inside the container (cgroup v1 file, else v2)."""
+    script = f"cat /sys/fs/cgroup/{v1} 2>/dev/null || cat /sys/fs/cgroup/{v2}"
+    return podman.run("--rm", *opts, podman.image, "sh", "-c", script).stdout.strip()
+
+
+def test_memory_limit(podman):
+    got = _cgroup_file(podman, ["--memory", "64m"], "memory/memory.limit_in_bytes", "memory.max")
+    assert got == str(64 * 1024 * 1024)
+
+
+def test_pids_limit(podman):
+    assert _cgroup_file(podman, ["--pids-limit", "20"], "pids/pids.max", "pids.max") == "20"
+
+
+def _status_fields(text: str) -> dict:
+    return {k.strip(): v.strip() for k, _, v in (line.partition(":") for line in text.splitlines())}
+
+
+def test_cap_drop_all_add_one(podman):
+    out = podman.run("--rm", "--cap-drop", "ALL", "--cap-add", "NET_BIND_SERVICE", podman.image,
+                     "cat", "/proc/self/status").stdout
+    status = _status_fields(out)
+    only_net_bind = 1 << 10  # CAP_NET_BIND_SERVICE
+    for field in ("CapEff", "CapPrm", "CapBnd"):
+        assert int(status[field], 16) == only_net_bind, (field, status[field])
+
+
+def test_read_only_rootfs(podman):
+    proc = podman.run("--rm", "--read-only", podman.image, "sh", "-c",
+                      "touch /probe; echo rc=$?; touch /tmp/probe && echo tmp-ok", check=False)
+    assert "rc=1" in proc.stdout, proc
+    assert "Read-only file system" in proc.stderr, proc
+    assert "tmp-ok" in proc.stdout  # podman still gives a read-only container a tmpfs /tmp
+
+
+def test_user(podman):
+    out = podman.run("--rm", "--user", "1000:1000", podman.image, "sh", "-c", "id -u; id -g").stdout
+    assert out.split() == ["1000", "1000"]
+
+
+def test_env_and_workdir(podman):
+    out = podman.run("--rm", "--env", "GREETING=hello e2e", "--workdir", "/tmp", podman.image,
+                     "sh", "-c", 'echo "$GREETING"; pwd').stdout
+    assert out.splitlines() == ["hello e2e", "/tmp"]
+
+
+def test_run_tty(podman):
+    rc, out = podman.run_pty("run", "--rm", "-t", *podman.container_flags(), podman.image,
+                             "sh", "-c", "tty; echo tty-ok")
+    assert rc == 0, out
+    assert re.search(r"^/dev/pts/\d+$", out, re.M), out
+    assert "tty-ok" in out
+
+
+def test_pause_unpause(podman, detached):
+    podman.podman("pause", detached)
+    assert _status(podman, detached) == "paused"
+    podman.podman("unpause", detached)
+    assert _status(podman, detached) == "running"
+    assert podman.podman("exec", detached, "echo", "alive").stdout == "alive\n"
+
+
+def test_top(podman, detached):
+    out = podman.podman("top", detached).stdout
+    assert "while :; do sleep 0.1; done" in out, out
+
+
+def test_stats_no_stream(podman, detached):
+    out = podman.podman("stats", "--no-stream", "--format", "json", detached).stdout
+    stats = json.loads(out)
+    assert len(stats) == 1, stats
+    assert stats[0]["name"] == detached
+    assert int(stats[0]["pids"]) >= 1, stats
+
+
+def test_inspect_exit_code(podman):
+    name = _name()
+    try:
+        proc = podman.run("--name", name, podman.image, "sh", "-c", "exit 7", check=False)
+        assert proc.returncode == 7, proc
+        code = podman.podman("inspect", "--format", "{{.State.ExitCode}}", name).stdout.strip()
+        assert code == "7"
+    finally:
+        podman.podman("rm", "--force", name, check=False)
+
+
+def test_missing_command_is_127(podman):
+    proc = podman.run("--rm", podman.image, "/no/such/command", check=False)
+    assert proc.returncode == 127, proc
+    support.assert_no_traceback(proc.stderr)
+
+
+def test_not_executable_is_126(podman):
+    proc = podman.run("--rm", podman.image, "/etc/passwd", check=False)
+    assert proc.returncode == 126, proc
+
+
+def test_default_seccomp_profile(podman):
+    out = podman.run("--rm", podman.image, "cat", "/proc/self/status").stdout
+    assert _status_fields(out)["Seccomp"] == "2"
