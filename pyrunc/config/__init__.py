@@ -1,44 +1,91 @@
-"""Loading a bundle's config.json: the first step of create/run.
+"""Loading and validating a bundle's config.json: the first step of create/run.
 
-PLACEHOLDER until the validation work lands: json parse + the few checks the
-lifecycle needs. The contract the rest of pyrunc relies on:
+Flow (parent side, before anything exists — ARCHITECTURE "the parent does
+everything a user can make fail before the first fork"):
 
-    load_bundle(bundle_dir, *, cache_dir=None, warn=print_to_stderr) -> dict
+    read bytes -> parse JSON -> schema (spec/, jsonschema) -> semantic checks
+                                 ^ skipped on a verdict-cache hit
 
-returns the parsed config (unchanged) or raises pyrunc.errors.ConfigError with a
-message shaped `config.json: <json path>: <what>`; `warn(line)` receives one line
-per SHOULD-warn finding.
+The contract the lifecycle relies on:
+
+    load_bundle(bundle_dir, *, cache_dir=None, warn=None) -> dict
+
+returns the parsed config unchanged, or raises ConfigError whose message is
+one line (`config.json: process.args: must be a non-empty array`, plus
+` (and N more problems)`) and whose `findings` hold every problem. Each
+warning finding is passed to `warn(line)` (default: `pyrunc: warning: <line>`
+on stderr). `cache_dir` (a directory under --root) enables the verdict cache:
+see pyrunc.config.cache. `pyrunc validate` uses `check_bundle`.
+
+Import-light on purpose: json, os, hashlib at the top; jsonschema is imported
+by pyrunc.config.schema only on a cache miss.
 """
 from __future__ import annotations
 
-import json
+import hashlib  # noqa: F401  (the cache key; kept explicit for the import-cost test)
+import json  # noqa: F401
 import os
 
+from pyrunc.config import cache as _cache
+from pyrunc.config import schema as _schema
+from pyrunc.config import semantic as _semantic
+from pyrunc.config.findings import ERROR, STRICT, WARNING, Finding, summary
+from pyrunc.config.source import Unreadable, parse, read_bytes
 from pyrunc.errors import ConfigError
+
+__all__ = ["load_bundle", "check_bundle", "Finding", "ERROR", "WARNING", "STRICT"]
+
+
+def _stderr_warning(line: str) -> None:
+    import sys
+    print(f"pyrunc: warning: {line}", file=sys.stderr)
+
+
+def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
+                 strict: bool = False) -> tuple[dict | None, list[Finding]]:
+    """(config or None when it is unusable, every finding in report order).
+
+    Raises ConfigError only when config.json cannot be read at all.
+    """
+    try:
+        raw = read_bytes(bundle_dir)
+    except Unreadable as exc:
+        raise ConfigError(exc.message) from None
+    doc, found = parse(raw)
+    if found:
+        return None, found
+    key = _cache.key_for(_schema.digest(), raw) if cache_dir else None
+    if key is None or not _cache.seen_valid(cache_dir, key):
+        found = _schema.check(doc)
+        if not found and key is not None:
+            _cache.remember_valid(cache_dir, key)
+    # The semantic rules read the host (rootfs, namespace files), so they are never
+    # cached. They assume schema types: after schema errors they run best-effort,
+    # so one report lists both kinds.
+    more = _semantic.check(doc, _semantic.Context(os.path.abspath(bundle_dir)), best_effort=bool(found))
+    found = found + [f for f in more if not _covered(f.path, found)]
+    if strict:
+        from pyrunc.config import strict as _strict
+        found = found + _strict.check(doc, _schema.schema())
+    valid = not any(f.severity == ERROR for f in found)
+    return (doc if valid else None), found
+
+
+def _covered(path: str, schema_findings: list[Finding]) -> bool:
+    """A semantic finding at or below a place the schema already flagged says nothing new."""
+    for f in schema_findings:
+        if path == f.path or path.startswith((f.path + ".", f.path + "[")) or not f.path:
+            return True
+    return False
 
 
 def load_bundle(bundle_dir: str, *, cache_dir: str | None = None, warn=None) -> dict:
-    path = os.path.join(bundle_dir, "config.json")
-    try:
-        with open(path, "rb") as f:
-            raw = f.read()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file or directory") from None
-    except OSError as exc:
-        raise ConfigError(f"{path}: {exc.strerror.lower()}") from None
-    try:
-        cfg = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ConfigError(f"config.json:{exc.lineno}:{exc.colno}: invalid JSON: {exc.msg.lower()}") from None
-    if not isinstance(cfg, dict):
-        raise ConfigError("config.json: must be a JSON object")
-    args = (cfg.get("process") or {}).get("args")
-    if not isinstance(args, list) or not args:
-        raise ConfigError("config.json: process.args: must be a non-empty array")
-    root = (cfg.get("root") or {}).get("path")
-    if not isinstance(root, str):
-        raise ConfigError("config.json: root.path: is required")
-    rootfs = root if os.path.isabs(root) else os.path.join(bundle_dir, root)
-    if not os.path.isdir(rootfs):
-        raise ConfigError(f"config.json: root.path: {rootfs}: no such directory")
+    """Parse and validate `<bundle_dir>/config.json`; see the module docstring."""
+    cfg, found = check_bundle(bundle_dir, cache_dir=cache_dir)
+    if cfg is None:
+        raise ConfigError(summary(found), found)
+    report = warn if warn is not None else _stderr_warning
+    for finding in found:
+        if finding.severity == WARNING:
+            report(finding.text())
     return cfg

@@ -1,0 +1,348 @@
+"""Semantic checks: what the schema cannot say, one small function per rule.
+
+Runs after the schema step passed (so every value has its schema type) and on
+every create, cache hit or not: several rules look at the filesystem or the
+kernel. Each check takes (cfg, ctx) and yields Findings; CHECKS lists them in
+the order their findings are reported. Errors stop the create; warnings are
+the spec's "SHOULD accept and warn" cases. Import-light: os, re, fcntl.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import re
+
+from pyrunc.config.findings import Finding, error, jpath, show, warning
+
+
+class Context:
+    """What checks may look at besides the config: the bundle and kernel facts (read lazily)."""
+
+    def __init__(self, bundle_dir: str):
+        self.bundle_dir = bundle_dir
+        self._cap_last_cap = -2
+
+    @property
+    def cap_last_cap(self) -> int | None:
+        if self._cap_last_cap == -2:
+            try:
+                with open("/proc/sys/kernel/cap_last_cap") as f:
+                    self._cap_last_cap = int(f.read())
+            except (OSError, ValueError):
+                self._cap_last_cap = None
+        return self._cap_last_cap
+
+
+def _oserror_text(exc: OSError) -> str:
+    text = exc.strerror or os.strerror(exc.errno or 0)
+    return text[:1].lower() + text[1:]
+
+
+def _namespaces(cfg) -> list[dict]:
+    return (cfg.get("linux") or {}).get("namespaces") or []
+
+
+def _has_ns(cfg, kind: str) -> bool:
+    return any(ns.get("type") == kind for ns in _namespaces(cfg))
+
+
+# --- platform-independent -------------------------------------------------------------
+
+_SEMVER = re.compile(r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
+
+
+def check_oci_version(cfg, ctx):
+    version = cfg.get("ociVersion")
+    m = _SEMVER.match(version or "")
+    if not m:
+        yield error("ociVersion", f"{show(version)} is not a SemVer version like 1.3.0")
+    elif m.group(1) != "1":
+        yield error("ociVersion", f"{show(version)} is not supported: pyrunc implements runtime-spec 1.x")
+
+
+def check_root(cfg, ctx):
+    root = cfg.get("root")
+    if root is None:
+        yield error("root", "is required on Linux")
+        return
+    path = root["path"]
+    if not path:
+        yield error("root.path", "must not be empty")
+        return
+    rootfs = path if os.path.isabs(path) else os.path.join(ctx.bundle_dir, path)
+    try:
+        st = os.stat(rootfs)
+    except OSError as exc:
+        yield error("root.path", f"{rootfs}: {_oserror_text(exc)}")
+        return
+    if not _isdir(st.st_mode):
+        yield error("root.path", f"{rootfs}: not a directory")
+
+
+def _isdir(mode: int) -> bool:
+    return (mode & 0o170000) == 0o040000
+
+
+def check_process(cfg, ctx):
+    proc = cfg.get("process")
+    if proc is None:
+        # optional in the spec until `start`, but create already runs the init that waits for it
+        yield error("process", "is required to create a container")
+        return
+    if not proc.get("args"):
+        yield error("process.args", "must be a non-empty array")
+    if not proc["cwd"].startswith("/"):
+        yield error("process.cwd", f"{show(proc['cwd'])} must be an absolute path")
+    adj = proc.get("oomScoreAdj")
+    if adj is not None and not -1000 <= adj <= 1000:
+        yield error("process.oomScoreAdj", f"{adj} is out of range (-1000 to 1000)")
+
+
+# Linux's resource limits (setrlimit(2)); the spec: unmappable values MUST be an error
+_RLIMITS = {"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+            "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+            "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"}
+
+
+def check_rlimits(cfg, ctx):
+    first: dict[str, int] = {}
+    for i, rl in enumerate((cfg.get("process") or {}).get("rlimits") or []):
+        where = jpath("process", "rlimits", i)
+        kind = rl["type"]
+        if kind not in _RLIMITS:
+            yield error(f"{where}.type", f"{show(kind)} is not a Linux resource limit")
+        elif kind in first:
+            yield error(f"{where}.type", f"{show(kind)} is set twice (first at {jpath('process', 'rlimits', first[kind])})")
+        else:
+            first[kind] = i
+        if rl["soft"] > rl["hard"]:
+            yield error(f"{where}.soft", f"{rl['soft']} is above the hard limit {rl['hard']}")
+
+
+# capability numbers of Linux 5.9+ (include/uapi/linux/capability.h)
+CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)
+_CAP_NUMBER = {f"CAP_{name}": i for i, name in enumerate(CAPABILITIES)}
+
+
+def check_capabilities(cfg, ctx):
+    """The spec (1.1+): capabilities that cannot be granted are logged as warnings, not errors."""
+    caps = (cfg.get("process") or {}).get("capabilities") or {}
+    for set_name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
+        for i, cap in enumerate(caps.get(set_name) or []):
+            number = _CAP_NUMBER.get(cap)
+            if number is None:
+                yield warning(jpath("process", "capabilities", set_name, i),
+                              f"{show(cap)} is not a Linux capability; ignored")
+            elif ctx.cap_last_cap is not None and number > ctx.cap_last_cap:
+                yield warning(jpath("process", "capabilities", set_name, i),
+                              f"{show(cap)} is not known to this kernel; ignored")
+
+
+def check_mounts(cfg, ctx):
+    for i, mount in enumerate(cfg.get("mounts") or []):
+        dest = mount["destination"]
+        if not dest:
+            yield error(jpath("mounts", i, "destination"), "must not be empty")
+        elif not dest.startswith("/"):
+            yield warning(jpath("mounts", i, "destination"),
+                          f"{show(dest)} is relative (deprecated); taken as relative to /")
+
+
+_HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
+
+
+def check_hooks(cfg, ctx):
+    hooks = cfg.get("hooks") or {}
+    if hooks.get("prestart"):
+        yield warning("hooks.prestart", "is deprecated; use createRuntime, createContainer or startContainer")
+    for kind in _HOOK_KINDS:
+        for i, hook in enumerate(hooks.get(kind) or []):
+            if not hook["path"].startswith("/"):
+                yield error(jpath("hooks", kind, i, "path"), f"{show(hook['path'])} must be an absolute path")
+
+
+def check_annotations(cfg, ctx):
+    if "" in (cfg.get("annotations") or {}):
+        yield error("annotations", "a key must not be empty")
+
+
+def check_hostname(cfg, ctx):
+    for field in ("hostname", "domainname"):
+        if cfg.get(field) and not _has_ns(cfg, "uts"):
+            yield error(field, "needs a UTS namespace: add {\"type\": \"uts\"} to linux.namespaces")
+
+
+# --- linux ----------------------------------------------------------------------------
+
+_CLONE_FLAG = {"mount": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
+               "user": 0x10000000, "pid": 0x20000000, "network": 0x40000000, "time": 0x00000080}
+_NS_OF_FLAG = {v: k for k, v in _CLONE_FLAG.items()}
+NS_GET_NSTYPE = 0xB703   # _IO(0xb7, 0x3): which CLONE_NEW* a namespace file is (Linux 4.11+)
+
+
+def namespace_type_of(path: str) -> str | None:
+    """The namespace type of an nsfs file (/proc/<pid>/ns/net, a bind mount of it), else None.
+
+    Raises OSError when the path cannot be opened. The ioctl answers ENOTTY for
+    any file that is not a namespace, which is what makes it the right test.
+    """
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        flag = fcntl.ioctl(fd, NS_GET_NSTYPE)
+    except OSError as exc:
+        if exc.errno in (errno.ENOTTY, errno.EINVAL):
+            return None
+        raise
+    finally:
+        os.close(fd)
+    return _NS_OF_FLAG.get(flag, f"unknown ({flag:#x})")
+
+
+def check_namespaces(cfg, ctx):
+    first: dict[str, int] = {}
+    for i, ns in enumerate(_namespaces(cfg)):
+        kind = ns["type"]
+        if kind in first:
+            yield error(jpath("linux", "namespaces", i, "type"),
+                        f"{show(kind)} appears twice (first at {jpath('linux', 'namespaces', first[kind])})")
+        else:
+            first[kind] = i
+        path = ns.get("path")
+        if not path:
+            continue
+        where = jpath("linux", "namespaces", i, "path")
+        if not path.startswith("/"):
+            yield error(where, f"{show(path)} must be an absolute path")
+            continue
+        try:
+            actual = namespace_type_of(path)
+        except OSError as exc:
+            yield error(where, f"{path}: {_oserror_text(exc)}")
+            continue
+        if actual is None:
+            yield error(where, f"{path}: not a namespace file")
+        elif actual != kind:
+            yield error(where, f"{path}: is a {actual} namespace, not {kind}")
+
+
+def check_id_mappings(cfg, ctx):
+    linux = cfg.get("linux") or {}
+    for field in ("uidMappings", "gidMappings"):
+        if linux.get(field) and not _has_ns(cfg, "user"):
+            yield error(jpath("linux", field), "needs a user namespace: add {\"type\": \"user\"} to linux.namespaces")
+
+
+def check_time_offsets(cfg, ctx):
+    offsets = (cfg.get("linux") or {}).get("timeOffsets")
+    if offsets and not any(ns["type"] == "time" and not ns.get("path") for ns in _namespaces(cfg)):
+        yield error("linux.timeOffsets", "needs a new time namespace: add {\"type\": \"time\"} to linux.namespaces")
+
+
+# sysctls isolated by the IPC namespace (ipc_namespaces(7), mq_overview(7))
+_IPC_SYSCTLS = {"kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem", "kernel.shmall",
+                "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced"}
+
+
+def _sysctl_namespace(name: str) -> str | None:
+    if name.startswith("net."):
+        return "network"
+    if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
+        return "ipc"
+    if name in ("kernel.hostname", "kernel.domainname"):
+        return "uts"
+    return None
+
+
+def _is_host_namespace(path: str, kind_dir: str) -> bool:
+    try:
+        a, b = os.stat(path), os.stat(f"/proc/self/ns/{kind_dir}")
+    except OSError:
+        return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+
+def check_sysctl(cfg, ctx):
+    """Like runc: a sysctl is only written when it is isolated by a namespace the container owns."""
+    sysctl = (cfg.get("linux") or {}).get("sysctl") or {}
+    by_type = {ns["type"]: ns for ns in _namespaces(cfg)}
+    for name in sysctl:
+        where = jpath("linux", "sysctl", name)
+        kind = _sysctl_namespace(name.replace("/", "."))
+        if kind is None:
+            yield error(where, "is not isolated by any namespace: setting it would change the host")
+        elif kind not in by_type:
+            yield error(where, f"needs a {kind} namespace: add {{\"type\": \"{kind}\"}} to linux.namespaces")
+        elif kind == "network" and by_type[kind].get("path") and _is_host_namespace(by_type[kind]["path"], "net"):
+            yield error(where, "would change the host: linux.namespaces joins the host's network namespace")
+
+
+def check_devices(cfg, ctx):
+    for i, dev in enumerate((cfg.get("linux") or {}).get("devices") or []):
+        if not dev["path"].startswith("/"):
+            yield error(jpath("linux", "devices", i, "path"), f"{show(dev['path'])} must be an absolute path")
+        if dev["type"] in ("c", "b", "u"):
+            for field in ("major", "minor"):
+                if field not in dev:
+                    yield error(jpath("linux", "devices", i, field), f"is required for a type {dev['type']} device")
+
+
+def check_path_lists(cfg, ctx):
+    linux = cfg.get("linux") or {}
+    for field in ("maskedPaths", "readonlyPaths"):
+        for i, path in enumerate(linux.get(field) or []):
+            if not path.startswith("/"):
+                yield error(jpath("linux", field, i), f"{show(path)} must be an absolute path")
+
+
+def check_seccomp(cfg, ctx):
+    seccomp = (cfg.get("linux") or {}).get("seccomp")
+    if not seccomp:
+        return
+    if seccomp["defaultAction"] == "SCMP_ACT_NOTIFY":
+        yield error("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
+    notify = [i for i, sc in enumerate(seccomp.get("syscalls") or []) if sc["action"] == "SCMP_ACT_NOTIFY"]
+    if notify and not seccomp.get("listenerPath"):
+        yield error(jpath("linux", "seccomp", "syscalls", notify[0], "action"),
+                    "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
+    for i, sc in enumerate(seccomp.get("syscalls") or []):
+        for j, name in enumerate(sc["names"]):
+            if not name:
+                yield error(jpath("linux", "seccomp", "syscalls", i, "names", j), "must not be empty")
+
+
+def check_scheduler(cfg, ctx):
+    sched = (cfg.get("process") or {}).get("scheduler")
+    if sched and "nice" in sched and not -20 <= sched["nice"] <= 19:
+        yield error("process.scheduler.nice", f"{sched['nice']} is out of range (-20 to 19)")
+
+
+CHECKS = (
+    check_oci_version, check_root, check_process, check_rlimits, check_capabilities, check_mounts,
+    check_hooks, check_annotations, check_hostname, check_namespaces, check_id_mappings,
+    check_time_offsets, check_sysctl, check_devices, check_path_lists, check_seccomp, check_scheduler,
+)
+
+
+def check(cfg, ctx: Context, *, best_effort: bool = False) -> list[Finding]:
+    """Every rule's findings. `best_effort`: the schema already failed, so a rule
+    that trips over a wrongly typed value is skipped (the schema error says it)."""
+    if not isinstance(cfg, dict):
+        return []
+    found: list[Finding] = []
+    for rule in CHECKS:
+        if not best_effort:
+            found.extend(rule(cfg, ctx))
+            continue
+        try:
+            found.extend(list(rule(cfg, ctx)))
+        except (TypeError, KeyError, AttributeError, ValueError):
+            pass
+    return found

@@ -1,0 +1,67 @@
+"""The --strict listing: what the spec lets pyrunc ignore, named so a user can see it.
+
+The runtime-spec says a runtime MUST NOT fail on unknown properties and MUST
+treat unknown annotation keys like them; so these are never errors on
+create. `pyrunc validate --strict` lists them (severity "strict"): fields our
+schema (spec/) does not describe — typos like `proccess` or `readOnly` —
+annotation keys pyrunc does not read, and other platforms' sections. Walks the
+schema's JSON directly: no jsonschema import. Import-light.
+"""
+from __future__ import annotations
+
+from pyrunc.config.findings import Finding, jpath, strict
+
+# Annotation keys pyrunc knows: ones it reads, and ones other tools define
+# that are commonly passed through to config.json (informational only).
+KNOWN_ANNOTATION_PREFIXES = (
+    "org.opencontainers.image.",     # image-spec pre-defined annotations
+    "io.kubernetes.cri.",            # containerd CRI
+    "io.kubernetes.cri-o.",          # CRI-O
+    "io.container.manager",          # podman
+    "org.systemd.property.",         # systemd unit properties (runc's systemd driver)
+)
+
+OTHER_PLATFORMS = ("solaris", "windows", "vm", "zos", "freebsd")
+
+
+def _resolve(schema: dict, node: dict) -> dict:
+    while "$ref" in node:
+        # our schema is self-contained: every $ref is "#/definitions/<name>"
+        node = schema["definitions"][node["$ref"].rsplit("/", 1)[-1]]
+    return node
+
+
+def check(cfg, schema: dict) -> list[Finding]:
+    found: list[Finding] = []
+    if not isinstance(cfg, dict):
+        return found
+    for platform in OTHER_PLATFORMS:
+        if platform in cfg:
+            found.append(strict(platform, "is for another platform; ignored on Linux"))
+    _walk(schema, schema, cfg, [], found, skip=set(OTHER_PLATFORMS))
+    annotations = cfg.get("annotations")
+    if isinstance(annotations, dict):
+        for key in annotations:
+            if key and not key.startswith(KNOWN_ANNOTATION_PREFIXES):
+                found.append(strict(jpath("annotations", key), "annotation key not used by pyrunc"))
+    return found
+
+
+def _walk(schema, node, value, path, found, skip=frozenset()):
+    node = _resolve(schema, node)
+    if isinstance(value, dict) and node.get("type") == "object":
+        props = node.get("properties")
+        extra = node.get("additionalProperties")
+        open_ended = "patternProperties" in node or extra not in (None, True, False)
+        for key, child in value.items():
+            if not path and key in skip:
+                continue
+            if props is not None and key in props:
+                _walk(schema, props[key], child, path + [key], found)
+            elif isinstance(extra, dict):
+                _walk(schema, extra, child, path + [key], found)
+            elif props is not None and not open_ended:
+                found.append(strict(jpath(*path, key), "unknown field; ignored"))
+    elif isinstance(value, list) and isinstance(node.get("items"), dict):
+        for i, child in enumerate(value):
+            _walk(schema, node["items"], child, path + [i], found)
