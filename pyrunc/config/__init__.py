@@ -29,11 +29,11 @@ import os
 from pyrunc.config import cache as _cache
 from pyrunc.config import schema as _schema
 from pyrunc.config import semantic as _semantic
-from pyrunc.config.findings import ERROR, STRICT, WARNING, Finding, summary
+from pyrunc.config.findings import ERROR, SEVERITIES, STRICT, WARNING, Finding, summary
 from pyrunc.config.source import Unreadable, parse, read_bytes
 from pyrunc.errors import ConfigError
 
-__all__ = ["load_bundle", "check_bundle", "Finding", "ERROR", "WARNING", "STRICT"]
+__all__ = ["load_bundle", "check_bundle", "Finding", "ERROR", "WARNING", "STRICT", "SEVERITIES"]
 
 
 def _stderr_warning(line: str) -> None:
@@ -50,7 +50,7 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
     try:
         raw = read_bytes(bundle_dir)
     except Unreadable as exc:
-        raise ConfigError(exc.message) from None
+        raise ConfigError(exc.message, [Finding("", ERROR, f"cannot read: {exc.reason}")]) from None
     doc, found = parse(raw)
     if found:
         return None, found

@@ -37,9 +37,10 @@ def _reject_constant(name: str):
 class Unreadable(Exception):
     """config.json could not be read at all; `message` is the whole user line."""
 
-    def __init__(self, message: str):
+    def __init__(self, message: str, reason: str):
         super().__init__(message)
         self.message = message
+        self.reason = reason
 
 
 def read_bytes(bundle_dir: str) -> bytes:
@@ -49,7 +50,8 @@ def read_bytes(bundle_dir: str) -> bytes:
             return f.read()
     except OSError as exc:
         text = exc.strerror or "cannot read"
-        raise Unreadable(f"{path}: {text[:1].lower()}{text[1:]}") from None
+        reason = text[:1].lower() + text[1:]
+        raise Unreadable(f"{path}: {reason}", reason) from None
 
 
 def parse(raw: bytes) -> tuple[object, list[Finding]]:

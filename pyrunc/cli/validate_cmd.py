@@ -1,0 +1,61 @@
+"""`pyrunc validate`: check a bundle's config.json without creating anything.
+
+A thin cli verb over pyrunc.config.check_bundle (the same checks create runs;
+no verdict cache: validate always runs the full schema). Exit 0 when the
+bundle would be accepted (warnings allowed), 1 when not; with --strict, the
+things the spec lets a runtime ignore (unknown fields, unknown annotation
+keys, other platforms' sections) are listed and also make it exit 1.
+
+`--format json` prints one JSON object (documented in the README, stable):
+    {"format": 1, "bundle": "/abs/dir", "valid": bool, "strict": bool,
+     "counts": {"error": n, "warning": n, "strict": n},
+     "findings": [{"severity": "error"|"warning"|"strict", "path": "linux.namespaces[2].type",
+                   "message": "...", "line": n, "column": n}]}   # line/column: invalid JSON only
+"""
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+FORMAT_VERSION = 1
+
+
+@click.command("validate")
+@click.option("-b", "--bundle", default=".", show_default=True, metavar="DIR",
+              help="bundle directory holding config.json")
+@click.option("--strict", is_flag=True,
+              help="also list (and fail on) unknown fields, unknown annotation keys and other platforms' sections")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="output format")
+def validate(bundle: str, strict: bool, fmt: str) -> None:
+    """Check a bundle's config.json against runtime-spec 1.3.0 without running it."""
+    from pyrunc.config import ERROR, SEVERITIES, STRICT, WARNING, check_bundle
+    from pyrunc.errors import ConfigError
+
+    bundle_dir = os.path.abspath(bundle)
+    try:
+        _cfg, findings = check_bundle(bundle_dir, strict=strict)
+    except ConfigError as exc:   # config.json unreadable: one finding about the file itself
+        findings = exc.findings
+    counts = {sev: sum(1 for f in findings if f.severity == sev) for sev in SEVERITIES}
+    valid = counts[ERROR] == 0 and not (strict and counts[STRICT])
+
+    if fmt == "json":
+        click.echo(json.dumps({
+            "format": FORMAT_VERSION,
+            "bundle": bundle_dir,
+            "valid": valid,
+            "strict": strict,
+            "counts": counts,
+            "findings": [f.to_json() for f in findings],
+        }, indent=2))
+    else:
+        for f in findings:
+            click.echo(f"{f.severity}: {f.text()}")
+        parts = [f"{n} {sev}{'' if n == 1 else 's'}" for sev, n in
+                 ((ERROR, counts[ERROR]), (WARNING, counts[WARNING]), (STRICT, counts[STRICT])) if n]
+        tail = f" ({', '.join(parts)})" if parts else ""
+        click.echo(f"{bundle_dir}: {'valid' if valid else 'invalid'}{tail}")
+    raise SystemExit(0 if valid else 1)
