@@ -49,6 +49,33 @@ class ClientError(AssertionError):
     pass
 
 
+# what podman and the shim call (clients.md); `exec` only for exec tests
+CORE_VERBS = ("create", "start", "kill", "delete", "pause", "resume", "ps")
+
+
+def runtime_lacks(runtime: str, verbs=CORE_VERBS) -> str | None:
+    """Why the runtime under test cannot serve the clients yet, or None.
+
+    The e2e suite is skipped (with this reason) rather than failed while a
+    runtime does not even claim a verb: `--version` must say `NAME version`
+    and `VERB --help` must succeed, as runc's do.
+    """
+    name = os.path.basename(runtime)
+    try:
+        version = subprocess.run([runtime, "--version"], capture_output=True, text=True,
+                                 timeout=30, stdin=subprocess.DEVNULL)
+    except OSError as exc:
+        return f"{runtime}: {exc.strerror}"
+    if not version.stdout.startswith(f"{name} version "):
+        return f"{runtime} --version does not print '{name} version ...'"
+    for verb in verbs:
+        probe = subprocess.run([runtime, verb, "--help"], capture_output=True, timeout=30,
+                               stdin=subprocess.DEVNULL)
+        if probe.returncode != 0:
+            return f"{runtime} has no '{verb}' command yet"
+    return None
+
+
 def _check(proc: subprocess.CompletedProcess, argv: list[str]) -> None:
     if proc.returncode != 0:
         raise ClientError(f"{' '.join(argv)} exited {proc.returncode}\n"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests import support
-from tests.e2e.clients import Containerd, OrphanReaper, Podman
+from tests.e2e.clients import Containerd, OrphanReaper, Podman, runtime_lacks
 
 
 def _private_dir(prefix: str) -> Path:
@@ -20,15 +20,30 @@ def _private_dir(prefix: str) -> Path:
 
 
 @pytest.fixture(scope="module")
-def _reaper():
+def runtime_ready():
+    """Skip (not fail) while the runtime under test lacks what the clients call."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    why = runtime_lacks(support.runtime_binary())
+    if why:
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def exec_ready(runtime_ready):
+    why = runtime_lacks(support.runtime_binary(), ("exec",))
+    if why:
+        pytest.skip(why)
+
+
+@pytest.fixture(scope="module")
+def _reaper(runtime_ready):
     with OrphanReaper():
         yield
 
 
 @pytest.fixture(scope="module")
 def podman(_reaper):
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
     client = Podman(_private_dir("pyrunc-podman-"), support.runtime_binary())
     try:
         client.setup()
@@ -40,8 +55,6 @@ def podman(_reaper):
 
 @pytest.fixture(scope="module")
 def containerd(_reaper):
-    if os.geteuid() != 0:
-        pytest.skip("needs root")
     client = Containerd(_private_dir("pyrunc-ctrd-"), support.runtime_binary())
     try:
         client.setup()

@@ -80,7 +80,7 @@ def test_run_tty(containerd):
     assert "tty-ok" in out
 
 
-def test_detached_task_lifecycle(containerd, task):
+def test_detached_task_lifecycle(containerd, task, exec_ready):
     ctr = containerd.ctr
     assert _task_status(containerd, task) == "RUNNING"
 
@@ -115,7 +115,7 @@ def test_detached_task_lifecycle(containerd, task):
     assert _task_status(containerd, task) == "GONE"
 
 
-def test_task_exec_tty(containerd, task):
+def test_task_exec_tty(containerd, task, exec_ready):
     from tests.e2e.clients import run_in_pty
     rc, out = run_in_pty(["ctr", "--address", str(containerd.socket), "--namespace",
                           containerd.namespace, "tasks", "exec", "-t", "--exec-id", "t1",
@@ -123,3 +123,28 @@ def test_task_exec_tty(containerd, task):
     assert rc == 0, out
     assert re.search(r"^/dev/pts/\d+$", out, re.M), out
     assert "tty-ok" in out
+
+
+def test_kill_signal_and_restart(containerd, exec_ready):
+    ctr = containerd.ctr
+    cid = _id()
+    ctr("run", "-d", "--null-io", *containerd.run_flags(), containerd.image, cid,
+        "sh", "-c", 'trap "touch /tmp/usr1" USR1; trap "exit 0" TERM; while :; do sleep 0.1; done')
+    try:
+        ctr("tasks", "kill", "--signal", "SIGUSR1", cid)  # the shim: `kill ID 10`
+        deadline = time.monotonic() + 10
+        while ctr("tasks", "exec", "--exec-id", "probe", cid, "test", "-e", "/tmp/usr1",
+                  check=False).returncode != 0:
+            assert time.monotonic() < deadline, "SIGUSR1 never reached the container"
+            time.sleep(0.1)
+        ctr("tasks", "kill", "--all", "--signal", "SIGKILL", cid)  # `kill --all ID 9`
+        assert _wait_status(containerd, cid, "STOPPED") == "STOPPED"
+        ctr("tasks", "delete", cid)
+        # `task start` after `task rm` runs `create` again with the same id
+        ctr("tasks", "start", "--null-io", "-d", cid)
+        assert _wait_status(containerd, cid, "RUNNING") == "RUNNING"
+    finally:
+        ctr("tasks", "kill", "--all", "--signal", "SIGKILL", cid, check=False)
+        _wait_status(containerd, cid, "STOPPED", "GONE", timeout=5)
+        ctr("tasks", "delete", "--force", cid, check=False)
+        ctr("containers", "delete", cid, check=False)

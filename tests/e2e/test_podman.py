@@ -43,7 +43,7 @@ def test_run_rm_echo(podman):
     assert proc.stdout == "hi\n"
 
 
-def test_detached_exec_stop_rm(podman):
+def test_detached_exec_stop_rm(podman, exec_ready):
     name = _name()
     podman.run("-d", "--name", name, podman.image, *SERVE)
     try:
@@ -126,7 +126,7 @@ def test_run_tty(podman):
     assert "tty-ok" in out
 
 
-def test_pause_unpause(podman, detached):
+def test_pause_unpause(podman, detached, exec_ready):
     podman.podman("pause", detached)
     assert _status(podman, detached) == "paused"
     podman.podman("unpause", detached)
@@ -172,3 +172,41 @@ def test_not_executable_is_126(podman):
 def test_default_seccomp_profile(podman):
     out = podman.run("--rm", podman.image, "cat", "/proc/self/status").stdout
     assert _status_fields(out)["Seccomp"] == "2"
+
+
+def test_info_reports_runtime(podman):
+    # podman info runs `RUNTIME --version` and fails if that fails
+    out = podman.podman("info", "--format",
+                        "{{.Host.OCIRuntime.Name}}|{{.Host.OCIRuntime.Version}}").stdout.strip()
+    path, _, version = out.partition("|")
+    assert path == podman.runtime  # a --runtime path is its own name
+    assert version.startswith(f"{support.runtime_name()} version "), out
+
+
+def test_kill_numeric_signal(podman):
+    # podman sends `kill CID 10`: a numeric signal reaches the container's PID 1
+    name = _name()
+    podman.run("-d", "--name", name, podman.image, "sh", "-c",
+               'trap "echo got-usr1" USR1; while :; do sleep 0.1; done')
+    try:
+        podman.podman("kill", "--signal", "USR1", name)
+        deadline = time.monotonic() + 10
+        while "got-usr1" not in (logs := podman.podman("logs", name).stdout):
+            assert time.monotonic() < deadline, logs
+            time.sleep(0.1)
+        assert _status(podman, name) == "running"
+    finally:
+        podman.podman("rm", "--force", "--time", "0", name, check=False)
+
+
+def test_start_exited_container_again(podman):
+    # `podman start` of an exited container runs `create` again with the same
+    # id: the runtime must have forgotten the first instance entirely
+    name = _name()
+    try:
+        podman.run("--name", name, podman.image, "echo", "once")
+        out = podman.podman("start", "--attach", name)
+        assert out.stdout == "once\n"
+        assert podman.podman("logs", name).stdout == "once\nonce\n"
+    finally:
+        podman.podman("rm", "--force", name, check=False)
