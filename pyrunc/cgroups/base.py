@@ -1,0 +1,162 @@
+"""What the v1, v2 and systemd drivers share: the record, placement in
+directories, teardown, process listing and signalling.
+
+A manager is built purely (nothing touched) by `new_manager`, described by
+`record()` (saved in state.json before `create()` so that `delete` can always
+find what to remove, even after a crash), and rebuilt from that record by
+`load_manager` for `state`, `kill`, `ps`, `pause`, `events` and `delete`.
+"""
+from __future__ import annotations
+
+import os
+
+from pyrunc.cgroups import fsio
+from pyrunc.errors import CgroupError, describe_oserror
+
+RECORD_VERSION = 1
+
+
+def _no_warn(msg: str) -> None:
+    pass
+
+
+class Manager:
+    """The protocol the lifecycle core uses; drivers fill in the details."""
+
+    driver = "?"
+
+    def __init__(self, container_id: str, root: str, inner: str, paths: dict[str, str],
+                 resources: dict | None = None, prune: list[str] | None = None, warn=None,
+                 linux_device_paths=(), extra: dict | None = None):
+        self.container_id = container_id
+        self.root = root
+        self.inner = inner
+        self.paths = dict(paths)              # controller ("" = cgroup2) -> directory
+        self.resources = resources or {}
+        self.prune = list(prune or [])        # absolute parent dirs delete may rmdir when empty
+        self.warn = warn or _no_warn
+        self.linux_device_paths = tuple(linux_device_paths or ())
+        self.extra = dict(extra or {})
+        self.made: list[str] = []
+
+    # -- description ------------------------------------------------------
+
+    def record(self) -> dict:
+        rec = {"version": RECORD_VERSION, "driver": self.driver, "id": self.container_id,
+               "root": self.root, "path": self.inner, "paths": dict(self.paths),
+               "prune": sorted(set(self.prune) | set(self._made_parents()))}
+        rec.update(self.extra)
+        return rec
+
+    def _made_parents(self) -> list[str]:
+        leaves = set(self.paths.values())
+        return [d for d in self.made if d not in leaves]
+
+    def path(self, controller: str = "") -> str | None:
+        return self.paths.get(controller)
+
+    def dirs(self) -> list[str]:
+        """Every distinct directory (co-mounted controllers share one)."""
+        seen: list[str] = []
+        for d in self.paths.values():
+            if d not in seen:
+                seen.append(d)
+        return seen
+
+    def exists(self) -> bool:
+        return any(os.path.isdir(d) for d in self.dirs())
+
+    # -- lifecycle --------------------------------------------------------
+
+    def destroy(self) -> None:
+        """Remove the cgroup(s) and now-empty parents pyrunc made. Kills nothing.
+
+        Idempotent: a cgroup already gone is fine. A cgroup that still has
+        processes after the drain timeout is an error (delete --force kills
+        first).
+        """
+        errors = []
+        for d in self.dirs():
+            try:
+                fsio.rmdir_tree(d)
+            except CgroupError as exc:
+                errors.append(exc)
+        # parents deepest first; rmdir only succeeds on an empty cgroup
+        for parent in sorted(set(self.prune) | set(self._made_parents()), key=lambda p: -p.count("/")):
+            fsio.rmdir_if_empty(parent)
+        if errors:
+            raise errors[0]
+
+    def add(self, pid: int) -> None:
+        for ctrl, d in self.paths.items():
+            try:
+                fsio.write(d, "cgroup.procs", str(pid), ctrl or "cgroup2")
+            except CgroupError:
+                if ctrl in ("name=systemd", "") and self.driver == "fs":
+                    continue  # runc ignores the named and hybrid hierarchies' failures
+                raise
+
+    # -- processes --------------------------------------------------------
+
+    def _procs_dir(self) -> str | None:
+        for ctrl in ("", "pids", "devices", "freezer", "memory", "cpu"):
+            d = self.paths.get(ctrl)
+            if d and os.path.isdir(d):
+                return d
+        for d in self.dirs():
+            if os.path.isdir(d):
+                return d
+        return None
+
+    def pids(self) -> list[int]:
+        d = self._procs_dir()
+        return fsio.procs(d) if d else []
+
+    def signal_all(self, sig: int) -> None:
+        """Signal every process; frozen meanwhile so nothing forks past us (runc)."""
+        froze = False
+        if not self.frozen():
+            try:
+                self.freeze()
+                froze = True
+            except CgroupError:
+                pass
+        try:
+            for pid in self.pids():
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    continue
+                except OSError as exc:
+                    raise CgroupError(f"cgroup: kill {pid}: {describe_oserror(exc)}") from exc
+        finally:
+            if froze:
+                self.thaw()
+
+    # -- drivers override --------------------------------------------------
+
+    def create(self) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def set(self, resources: dict) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def freeze(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def thaw(self) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def frozen(self) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def stats(self) -> dict:  # pragma: no cover
+        raise NotImplementedError
+
+    def oom_kill_count(self) -> int:  # pragma: no cover
+        raise NotImplementedError
+
+    def _rollback(self) -> None:
+        for d in reversed(self.made):
+            fsio.rmdir_if_empty(d)
+        self.made = []

@@ -1,0 +1,152 @@
+"""Where the cgroup hierarchies are, and where a container's cgroup goes in each.
+
+Pure given its inputs: the cgroupfs root (injectable, so unit tests run on a
+fake cgroupfs in a tmp dir) and the text of /proc/self/cgroup. Used by
+`new_manager` before anything is created; its results are stored in the
+manager's record so that a later `delete` never has to resolve them again.
+
+cgroupsPath semantics (runc 1.1 `specconv.CreateCgroupConfig`, `fs/paths.go`,
+`fs2/defaultpath.go`):
+- absolute `/a/b`: below each hierarchy's mount point;
+- relative `a/b`: below the runtime's own cgroup in that hierarchy (v2: below
+  the *parent* of its own cgroup, which holds no processes, so controllers can
+  be delegated);
+- empty: runc uses the relative path `<id>`; pyrunc uses the absolute
+  `/pyrunc/<id>` instead, so containers never nest inside the cgroup of
+  whichever shim or shell ran pyrunc, and all of them share one parent that
+  `delete` prunes when it becomes empty.
+"""
+from __future__ import annotations
+
+import os
+import posixpath
+
+from pyrunc.errors import CgroupError
+
+DEFAULT_ROOT = "/sys/fs/cgroup"
+DEFAULT_PARENT = "pyrunc"
+
+# v1 controllers, in runc's subsystem order (cpuset first: its parents must be
+# populated with cpus/mems before anything joins). "name=systemd" and the
+# hybrid unified hierarchy ("") are joined but never configured.
+V1_CONTROLLERS = ("cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blkio", "hugetlb",
+                  "net_cls", "net_prio", "perf_event", "freezer", "rdma", "misc", "name=systemd", "")
+
+
+def mode(root: str = DEFAULT_ROOT) -> str:
+    """'v2' (unified), 'hybrid' (v1 + controller-less cgroup2) or 'v1'."""
+    if os.path.exists(os.path.join(root, "cgroup.controllers")):
+        return "v2"
+    if os.path.exists(os.path.join(root, "unified", "cgroup.controllers")):
+        return "hybrid"
+    return "v1"
+
+
+def v1_mounts(root: str = DEFAULT_ROOT) -> dict[str, str]:
+    """controller -> hierarchy directory, read from the directory names.
+
+    A co-mounted hierarchy `cpu,cpuacct` serves both controllers; the
+    `cpu -> cpu,cpuacct` symlinks distributions add are skipped. `systemd`
+    is the named hierarchy `name=systemd`; `unified` is the hybrid cgroup2,
+    keyed "" as runc does.
+    """
+    out: dict[str, str] = {}
+    try:
+        entries = sorted(os.scandir(root), key=lambda e: e.name)
+    except FileNotFoundError:
+        return out
+    for entry in entries:
+        if entry.is_symlink() or not entry.is_dir():
+            continue
+        if entry.name == "unified":
+            if os.path.exists(os.path.join(entry.path, "cgroup.controllers")):
+                out[""] = entry.path
+            continue
+        if entry.name == "systemd":
+            out["name=systemd"] = entry.path
+            continue
+        for ctrl in entry.name.split(","):
+            out.setdefault(ctrl, entry.path)
+    return out
+
+
+def parse_proc_cgroup(text: str) -> dict[str, str]:
+    """/proc/<pid>/cgroup -> {controller: path}; the v2 line is keyed ""."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        parts = line.split(":", 2)
+        if len(parts) != 3:
+            continue
+        _, ctrls, path = parts
+        if ctrls == "":
+            out[""] = path
+            continue
+        for c in ctrls.split(","):
+            out[c] = path
+    return out
+
+
+def own_cgroups() -> str:
+    with open("/proc/self/cgroup") as f:
+        return f.read()
+
+
+def clean(path: str) -> str:
+    """runc's utils.CleanPath: collapse `..` without escaping the root."""
+    if path == "":
+        return ""
+    if posixpath.isabs(path):
+        return posixpath.normpath(path).replace("//", "/")
+    # a relative path is cleaned as if it were absolute, so `../x` stays inside
+    cleaned = posixpath.normpath("/" + path)
+    return posixpath.relpath(cleaned, "/") if cleaned != "/" else ""
+
+
+def inner_path(container_id: str, cgroups_path: str | None) -> str:
+    """The path below each hierarchy (absolute) or below our own cgroup (relative)."""
+    if not cgroups_path:
+        return f"/{DEFAULT_PARENT}/{container_id}"
+    inner = clean(cgroups_path)
+    if inner in ("", "/"):
+        raise CgroupError(f"cgroup: cgroupsPath {cgroups_path!r} names the root cgroup")
+    return inner
+
+
+def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None) -> dict[str, str]:
+    """controller -> the container's directory in that hierarchy (v1 and hybrid)."""
+    mounts = v1_mounts(root)
+    own = None
+    paths: dict[str, str] = {}
+    for ctrl in V1_CONTROLLERS:
+        mnt = mounts.get(ctrl)
+        if mnt is None:
+            continue
+        if posixpath.isabs(inner):
+            paths[ctrl] = mnt + inner
+        else:
+            if own is None:
+                own = parse_proc_cgroup(proc_self_cgroup if proc_self_cgroup is not None else own_cgroups())
+            base = own.get(ctrl, "/")
+            paths[ctrl] = posixpath.join(mnt + base.rstrip("/"), inner)
+    return paths
+
+
+def v2_path(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None) -> str:
+    if posixpath.isabs(inner):
+        return root + inner
+    own = parse_proc_cgroup(proc_self_cgroup if proc_self_cgroup is not None else own_cgroups()).get("", "/")
+    # our own cgroup most likely holds processes, so controllers could not be
+    # enabled for a child of it ("no internal processes"): use its parent.
+    return posixpath.join(root + posixpath.dirname(own).rstrip("/"), inner)
+
+
+def prunable_parents(inner: str) -> list[str]:
+    """Parents (relative to a hierarchy's base) that delete may remove when empty.
+
+    Only our own default parent qualifies up front: a parent the user named
+    may belong to someone else (kubelet's /kubepods) even when it is empty.
+    Parents that `create` itself made are added to the record at that time.
+    """
+    if inner.startswith(f"/{DEFAULT_PARENT}/"):
+        return [f"/{DEFAULT_PARENT}"]
+    return []
