@@ -62,13 +62,19 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
     # The semantic rules read the host (rootfs, namespace files), so they are never
     # cached. They assume schema types: after schema errors they run best-effort,
     # so one report lists both kinds.
-    more = _semantic.check(doc, _semantic.Context(os.path.abspath(bundle_dir)), best_effort=bool(found))
-    found = found + [f for f in more if not _covered(f.path, found)]
+    if not any(f.path in _SECTIONS for f in found):
+        more = _semantic.check(doc, _semantic.Context(os.path.abspath(bundle_dir)), best_effort=bool(found))
+        found = found + [f for f in more if not _covered(f.path, found)]
     if strict:
         from pyrunc.config import strict as _strict
         found = found + _strict.check(doc, _schema.schema())
     valid = not any(f.severity == ERROR for f in found)
     return (doc if valid else None), found
+
+
+# When one of these is itself malformed (e.g. "linux": []), rules relating its
+# parts (hostname needs a UTS namespace, ...) would only add misleading noise.
+_SECTIONS = frozenset(("", "root", "process", "linux", "hooks", "mounts", "annotations"))
 
 
 def _covered(path: str, schema_findings: list[Finding]) -> bool:
