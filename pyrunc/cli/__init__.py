@@ -1,3 +1,261 @@
-"""placeholder"""
-def main():
-    pass
+"""The command line: runc's verbs, flags and exit codes, and the one catch point.
+
+Global flags come before the verb. Each verb is one thin function that calls
+pyrunc.container. Every failure ends here as exactly one stderr line (and one
+--log record); a traceback only with --debug. Only this package imports click.
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from pyrunc import SPEC_VERSION, __version__
+from pyrunc.errors import PyruncError, UsageError
+from pyrunc.log import Log
+
+# long options that runc (Go's flag parsing) also accepts with one dash
+_VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
+                  "preserve-fds", "format", "process", "cwd", "env", "user", "additional-gids",
+                  "cap", "apparmor", "process-label", "cgroup", "resources", "interval",
+                  "memory", "memory-swap", "memory-reservation", "kernel-memory", "kernel-memory-tcp",
+                  "cpu-shares", "cpu-quota", "cpu-period", "cpu-rt-period", "cpu-rt-runtime",
+                  "cpuset-cpus", "cpuset-mems", "pids-limit", "blkio-weight", "l3-cache-schema",
+                  "mem-bw-schema", "criu", "signal", "cpu-idle"}
+_FLAG_OPTIONS = {"debug", "systemd-cgroup", "detach", "no-pivot", "no-new-keyring", "keep",
+                 "no-subreaper", "force", "all", "help", "version", "tty", "no-new-privs",
+                 "ignore-paused", "strict", "stats", "quiet"}
+
+
+def normalize_argv(argv):
+    """`-bundle x` → `--bundle x`, as runc accepts; stops at `--`."""
+    out = []
+    for i, arg in enumerate(argv):
+        if arg == "--":
+            out.extend(argv[i:])
+            break
+        if arg.startswith("-") and not arg.startswith("--") and len(arg) > 2:
+            name = arg[1:].split("=", 1)[0]
+            if name in _VALUE_OPTIONS or name in _FLAG_OPTIONS:
+                arg = "-" + arg
+        out.append(arg)
+    return out
+
+
+class Context:
+    def __init__(self, opts, log):
+        self.opts = opts
+        self.log = log
+
+
+def _print_version(ctx, _param, value):
+    if not value or ctx.resilient_parsing:
+        return
+    click.echo(f"pyrunc version {__version__}\nspec: {SPEC_VERSION}\n"
+               f"python: {sys.version.split()[0]}")
+    ctx.exit(0)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", default=None, help="root directory for container state")
+@click.option("--log", "log_path", default=None, help="log file (default: stderr only)")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text")
+@click.option("--debug", is_flag=True, help="debug output, tracebacks included")
+@click.option("--systemd-cgroup", is_flag=True, help="use the systemd cgroup driver")
+@click.option("--rootless", default="auto", help="rootless mode: true, false or auto")
+@click.option("--criu", default=None, hidden=True)
+@click.option("-v", "--version", is_flag=True, expose_value=False, is_eager=True,
+              callback=_print_version, help="print the version")
+@click.pass_context
+def cli(ctx, root, log_path, log_format, debug, systemd_cgroup, rootless, criu):
+    """pyrunc: an OCI container runtime (runc-compatible)."""
+    from pyrunc.container import Options
+    from pyrunc.state import default_root
+    log = Log(log_path, log_format, debug)
+    root = os.path.abspath(root) if root else default_root()
+    ctx.obj = Context(Options(root, log=log, systemd_cgroup=systemd_cgroup, rootless=rootless), log)
+
+
+def _container():
+    from pyrunc import container
+    return container
+
+
+@cli.command()
+@click.option("-b", "--bundle", default=".", help="path to the bundle")
+@click.option("--rootless", is_flag=True, help="a config for a rootless container")
+def spec(bundle, rootless):
+    """Create a new specification file (config.json)."""
+    from pyrunc.default_spec import default_spec
+    path = os.path.join(bundle, "config.json")
+    if os.path.exists(path):
+        raise PyruncError("File config.json exists. Remove it first")
+    try:
+        with open(path, "x") as f:
+            json.dump(default_spec(rootless), f, indent="\t")
+    except OSError as exc:
+        raise PyruncError(f"{path}: {os.strerror(exc.errno).lower()}") from None
+
+
+def _create_options(f):
+    f = click.option("-b", "--bundle", default=".", help="path to the bundle")(f)
+    f = click.option("--pid-file", default=None)(f)
+    f = click.option("--console-socket", default=None)(f)
+    f = click.option("--no-pivot", is_flag=True)(f)
+    f = click.option("--no-new-keyring", is_flag=True)(f)
+    f = click.option("--preserve-fds", type=int, default=0)(f)
+    return f
+
+
+@cli.command()
+@_create_options
+@click.argument("container_id", required=False)
+@click.pass_obj
+def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, container_id):
+    """Create a container."""
+    _container().create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
+                        console_socket=console_socket, no_pivot=no_pivot,
+                        no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds))
+
+
+@cli.command()
+@_create_options
+@click.option("-d", "--detach", is_flag=True)
+@click.option("--keep", is_flag=True)
+@click.option("--no-subreaper", is_flag=True)
+@click.argument("container_id", required=False)
+@click.pass_obj
+def run(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, detach,
+        keep, no_subreaper, container_id):
+    """Create and run a container."""
+    from pyrunc import runner
+    code = runner.run(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
+                      console_socket=console_socket, no_pivot=no_pivot,
+                      no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds),
+                      detach=detach, keep=keep, subreaper=not no_subreaper)
+    sys.exit(code)
+
+
+@cli.command()
+@click.argument("container_id", required=False)
+@click.pass_obj
+def start(obj, container_id):
+    """Start a created container."""
+    _container().start(obj.opts, _need_id(container_id))
+
+
+@cli.command()
+@click.argument("container_id", required=False)
+@click.pass_obj
+def state(obj, container_id):
+    """Print the state of a container."""
+    c = _container()
+    click.echo(c.to_json(c.state(obj.opts, _need_id(container_id))))
+
+
+@cli.command()
+@click.option("-a", "--all", "all_processes", is_flag=True, help="signal all processes in the container")
+@click.argument("container_id", required=False)
+@click.argument("signal", required=False, default="SIGTERM")
+@click.pass_obj
+def kill(obj, all_processes, container_id, signal):
+    """Send a signal to a container's init (default SIGTERM)."""
+    from pyrunc.plan import signal_number
+    _container().kill(obj.opts, _need_id(container_id), signal_number(signal), all_processes)
+
+
+@cli.command()
+@click.option("-f", "--force", is_flag=True, help="kill the container first if it runs")
+@click.argument("container_id", required=False)
+@click.pass_obj
+def delete(obj, force, container_id):
+    """Delete a container and everything it holds."""
+    _container().delete(obj.opts, _need_id(container_id), force=force)
+
+
+@cli.command("list")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json"]), default="table")
+@click.option("-q", "--quiet", is_flag=True, help="print only the ids")
+@click.pass_obj
+def list_(obj, fmt, quiet):
+    """List containers."""
+    items = _container().list_containers(obj.opts)
+    if quiet:
+        for item in items:
+            click.echo(item["id"])
+    elif fmt == "json":
+        click.echo(json.dumps(items))
+    else:
+        rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
+        rows += [(i["id"], str(i["pid"]), i["status"], i["bundle"], i["created"], i["owner"]) for i in items]
+        widths = [max(12, max(len(r[c]) for r in rows) + 3) for c in range(5)]
+        for r in rows:
+            click.echo("".join(r[c].ljust(widths[c]) for c in range(5)) + r[5])
+
+
+def _register_optional():
+    """Verbs that live in their own modules (added by the other work areas)."""
+    import importlib
+    for module, names in (("pyrunc.cli.validate_cmd", ("validate",)),
+                          ("pyrunc.cli.exec_cmd", ("exec_", "features")),
+                          ("pyrunc.cli.cgroup_cmds", ("pause", "resume", "ps", "update", "events"))):
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        for name in names:
+            cmd = getattr(mod, name, None)
+            if isinstance(cmd, click.Command):
+                cli.add_command(cmd)
+
+
+def _need_id(container_id):
+    if not container_id:
+        raise UsageError("container id cannot be empty")
+    from pyrunc.state import check_id
+    check_id(container_id)
+    return container_id
+
+
+def _fds(n):
+    if n < 0:
+        raise UsageError("--preserve-fds: must be a non-negative number")
+    return n
+
+
+def main(argv=None):
+    argv = normalize_argv(sys.argv[1:] if argv is None else list(argv))
+    _register_optional()
+    log = Log()  # replaced by the --log/--log-format one once the globals parse
+    code = 0
+    try:
+        ctx = cli.make_context("pyrunc", argv)
+        with ctx:
+            try:
+                cli.invoke(ctx)
+            finally:
+                if isinstance(ctx.obj, Context):
+                    log = ctx.obj.log
+    except PyruncError as exc:
+        log.error(exc.message)
+        code = exc.exit_code
+    except click.exceptions.Exit as exc:
+        code = exc.exit_code
+    except click.ClickException as exc:
+        log.error(exc.format_message())
+        code = 1
+    except click.exceptions.Abort:
+        code = 1
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # a bug: one line; the traceback only with --debug
+        if "--debug" in argv:
+            raise
+        log.error(f"internal error: {exc.__class__.__name__}: {exc}")
+        code = 1
+    sys.stdout.flush()
+    sys.exit(code)

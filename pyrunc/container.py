@@ -1,0 +1,421 @@
+"""The lifecycle: create, start, run, kill, delete, state, list.
+
+Each operation takes the container's lock, derives its status from facts,
+checks the status table, and acts. `create` owns a rollback stack: every
+acquisition (state dir, fifo, cgroup, processes) registers its undo, so a
+failed create leaves nothing behind. Heavy modules (config validation,
+seccomp, the child's code) load only on create/run.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import pwd
+import select
+import signal
+import time
+
+from pyrunc import SPEC_VERSION, status as st
+from pyrunc.errors import ContainerNotFound, PyruncError
+from pyrunc.errors import HookError, InvalidState, SpawnError
+from pyrunc.kernel import procfs
+from pyrunc.log import NULL, rfc3339
+from pyrunc.state import ContainerDir, list_ids, write_atomic
+
+
+class Options:
+    """Global flags, passed explicitly (no global mutable option state)."""
+
+    def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
+        self.root = root
+        self.log = log
+        self.systemd_cgroup = systemd_cgroup
+        self.rootless = rootless
+
+
+# -- create ------------------------------------------------------------------
+
+def create(opts, cid, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
+           no_new_keyring=False, preserve_fds=0, terminal_fd_sink=None):
+    """Create the container; returns its init pid. The init then waits on the fifo."""
+    from pyrunc import config, plan as planner
+    from pyrunc.process import spawn
+
+    bundle = os.path.abspath(bundle)
+    if not os.path.isdir(bundle):
+        raise PyruncError(f"bundle {bundle}: no such directory")
+    cfg = config.load_bundle(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn)
+    plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                         preserve_fds=preserve_fds)
+    _prepare_security(plan, cfg, opts.log.warn)
+    where = f"container {cid}"
+    with contextlib.ExitStack() as undo:
+        cdir = ContainerDir.create(opts.root, cid)
+        undo.callback(cdir.close)
+        undo.callback(cdir.remove)
+        hooks_cfg = cfg.get("hooks") or {}
+        record = {
+            "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
+            "bundle": bundle, "rootfs": plan.rootfs, "created": rfc3339(),
+            "annotations": cfg.get("annotations") or {}, "owner": _owner(),
+            "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
+            "namespaces": {t: p for t, p in plan.join_namespaces},
+            "creator": {"pid": os.getpid(), "start": procfs.start_time(os.getpid())},
+        }
+        mgr = _cgroup_manager(opts, cid, cfg)
+        if mgr is not None:
+            record["cgroup"] = mgr.record()
+        cdir.save(record)  # before any acquisition: a later delete finds all of it
+        fifo = cdir.fifo_path
+        old = os.umask(0)
+        try:
+            os.mkfifo(fifo, 0o622)
+        finally:
+            os.umask(old)
+        if mgr is not None:
+            undo.callback(mgr.destroy)
+            mgr.create()
+            plan.cgroup_dirs = _cgroup_dirs(mgr)
+        console_fd = _connect_console(console_socket, plan) if plan.terminal else -1
+        if console_fd >= 0:
+            undo.callback(os.close, console_fd)
+        hook_state = _hook_state(record, st.CREATING)
+        ctx = spawn.Context(fifo_path=fifo, console_fd=console_fd, hook_state=hook_state,
+                            close_in_child=(cdir.fileno(),))
+
+        def run_create_hooks(init_pid):
+            state = dict(hook_state, pid=init_pid)
+            for phase in ("prestart", "createRuntime"):
+                try:
+                    _run_hooks(phase, hooks_cfg.get(phase), state)
+                except HookError as exc:
+                    raise SpawnError(f"{where}: {exc}") from None
+
+        init_pid = spawn.spawn(plan, ctx, where=where,
+                               place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
+                               run_create_hooks=run_create_hooks)
+        undo.callback(_kill_quietly, init_pid)
+        record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
+        record.pop("creator", None)
+        cdir.save(record)
+        if pid_file:
+            _write_pid_file(pid_file, init_pid)
+        undo.pop_all()
+        cdir.close()
+        return init_pid
+
+
+def _prepare_security(plan, cfg, warn):
+    """Compile seccomp and resolve capabilities in the parent (never in the child)."""
+    process = cfg.get("process") or {}
+    linux = cfg.get("linux") or {}
+    if linux.get("seccomp"):
+        from pyrunc import seccomp
+        plan.seccomp = seccomp.compile_seccomp(linux["seccomp"], warn)
+    if process.get("capabilities") is not None:
+        from pyrunc import capabilities
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+
+
+def _cgroup_manager(opts, cid, cfg):
+    from pyrunc import cgroups
+    linux = cfg.get("linux") or {}
+    return cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
+                               systemd=opts.systemd_cgroup, warn=opts.log.warn)
+
+
+def _cgroup_dirs(mgr):
+    """(name, host dir) pairs for a `cgroup` mount inside the container."""
+    dirs = getattr(mgr, "mount_dirs", None)
+    return tuple(dirs()) if dirs else ()
+
+
+def _connect_console(path, plan):
+    import socket
+    if not path:
+        raise PyruncError("process.terminal is true: --console-socket is required")
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+    except OSError as exc:
+        sock.close()
+        raise PyruncError(f"console socket {path}: {os.strerror(exc.errno).lower()}") from None
+    return sock.detach()
+
+
+def _write_pid_file(path, pid):
+    path = os.path.abspath(path)
+    try:
+        write_atomic(path, str(pid).encode())
+    except OSError as exc:
+        raise PyruncError(f"pid file {path}: {os.strerror(exc.errno).lower()}") from None
+
+
+def _owner():
+    try:
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except KeyError:
+        return str(os.geteuid())
+
+
+def _hook_state(record, status):
+    state = {"ociVersion": SPEC_VERSION, "id": record["id"], "status": status,
+             "pid": record.get("pid") or 0, "bundle": record.get("bundle", "")}
+    if record.get("annotations"):
+        state["annotations"] = record["annotations"]
+    return state
+
+
+def _run_hooks(phase, entries, state):
+    if not entries:
+        return
+    from pyrunc import hooks
+    try:
+        hooks.run_hooks(phase, entries, state)
+    except hooks.HookFailed as exc:
+        raise HookError(str(exc)) from None
+
+
+def _kill_quietly(pid):
+    try:
+        os.kill(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+# -- reading state -------------------------------------------------------------
+
+def _frozen_probe(record):
+    def frozen():
+        rec = record.get("cgroup")
+        if not rec:
+            return False
+        from pyrunc import cgroups
+        try:
+            return cgroups.load_manager(rec).frozen()
+        except Exception:
+            return False
+    return frozen
+
+
+def _status_of(cdir, record):
+    return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}))
+
+
+def _load(opts, cid, lock=True):
+    cdir = ContainerDir.open(opts.root, cid, lock=lock)
+    record = cdir.load()
+    if record is None:
+        record = {"id": cid, "status": st.CREATING, "pid": 0}
+    return cdir, record
+
+
+def state_json(record, status):
+    """runc's `state` output shape."""
+    out = {
+        "ociVersion": SPEC_VERSION,
+        "id": record.get("id"),
+        "pid": record.get("pid", 0) if status != st.STOPPED else 0,
+        "status": status,
+        "bundle": record.get("bundle", ""),
+        "rootfs": record.get("rootfs", ""),
+        "created": record.get("created", ""),
+        "owner": record.get("owner", ""),
+    }
+    if record.get("annotations"):
+        out["annotations"] = record["annotations"]
+    return out
+
+
+def state(opts, cid):
+    cdir, record = _load(opts, cid, lock=False)
+    with cdir:
+        return state_json(record, _status_of(cdir, record))
+
+
+def list_containers(opts):
+    out = []
+    for cid in list_ids(opts.root):
+        try:
+            cdir, record = _load(opts, cid, lock=False)
+        except ContainerNotFound:
+            continue  # deleted while we listed
+        with cdir:
+            out.append(state_json(record, _status_of(cdir, record)))
+    return out
+
+
+# -- start ---------------------------------------------------------------------
+
+def start(opts, cid):
+    cdir, record = _load(opts, cid)
+    with cdir:
+        status = _status_of(cdir, record)
+        st.require("start", status)
+        _release(cdir, record)
+        try:
+            os.unlink(cdir.fifo_path)
+        except FileNotFoundError:
+            pass
+        record["status"] = st.RUNNING
+        cdir.save(record)
+        try:
+            _run_hooks("poststart", (record.get("hooks") or {}).get("poststart"),
+                       _hook_state(record, st.RUNNING))
+        except HookError as exc:
+            opts.log.warn(str(exc))
+
+
+def _release(cdir, record):
+    """Open the exec fifo: the init's blocked open returns, it writes "0", runs
+    startContainer hooks, and execs (EOF), or writes "E<message>" on failure.
+    The init's pidfd is watched too: a dead init is an error, not a hang."""
+    pid = record["pid"]
+    try:
+        fifo = os.open(cdir.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except FileNotFoundError:
+        raise InvalidState("cannot start an already running container") from None
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        os.close(fifo)
+        raise PyruncError(f"container {record['id']}: init process exited before start") from None
+    data = b""
+    try:
+        poller = select.poll()
+        poller.register(fifo, select.POLLIN)
+        poller.register(pidfd, select.POLLIN)
+        while True:
+            events = dict(poller.poll())
+            if fifo in events:
+                chunk = _read_all(fifo)
+                data += chunk
+                if events[fifo] & select.POLLHUP and (data or not chunk):
+                    break  # the init closed its end: execve happened, or it failed
+            if pidfd in events:
+                data += _read_all(fifo)
+                break
+    finally:
+        os.close(fifo)
+        os.close(pidfd)
+    if b"E" in data:
+        msg = data[data.index(b"E") + 1:].decode(errors="replace")
+        raise PyruncError(f"container {record['id']}: {msg}")
+    if data[:1] != b"0":
+        raise PyruncError(f"container {record['id']}: init process exited before start")
+
+
+def _read_all(fd):
+    out = b""
+    while True:
+        try:
+            chunk = os.read(fd, 4096)
+        except BlockingIOError:
+            return out
+        if not chunk:
+            return out
+        out += chunk
+
+
+# -- kill ------------------------------------------------------------------------
+
+def kill(opts, cid, sig, all_processes=False):
+    cdir, record = _load(opts, cid)
+    with cdir:
+        status = _status_of(cdir, record)
+        st.require("kill", status)
+        if all_processes and record.get("cgroup"):
+            from pyrunc import cgroups
+            cgroups.load_manager(record["cgroup"]).signal_all(sig)
+            return
+        _signal(record, sig)
+
+
+def _signal(record, sig):
+    pid = record["pid"]
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        raise InvalidState("container not running") from None
+    try:
+        # the pidfd pins the process: check it is still the init we made
+        if not procfs.is_alive(pid, record.get("pid_start")):
+            raise InvalidState("container not running")
+        signal.pidfd_send_signal(pidfd, sig)
+    except ProcessLookupError:
+        raise InvalidState("container not running") from None
+    finally:
+        os.close(pidfd)
+
+
+# -- delete ----------------------------------------------------------------------
+
+def delete(opts, cid, force=False):
+    try:
+        cdir, record = _load(opts, cid)
+    except ContainerNotFound:
+        if force:
+            return  # runc: delete --force of a missing container succeeds
+        raise
+    with cdir:
+        status = _status_of(cdir, record)
+        if status in (st.RUNNING, st.PAUSED) and not force:
+            st.require("delete", status)
+        mgr = None
+        if record.get("cgroup"):
+            from pyrunc import cgroups
+            mgr = cgroups.load_manager(record["cgroup"])
+        if status != st.STOPPED and record.get("pid"):
+            _kill_and_wait(record, mgr, status)
+        elif mgr is not None and force:
+            _kill_cgroup(mgr)
+        if mgr is not None:
+            mgr.destroy()
+        cdir.remove()
+    if record.get("pid"):
+        try:
+            _run_hooks("poststop", (record.get("hooks") or {}).get("poststop"),
+                       _hook_state(record, st.STOPPED))
+        except HookError as exc:
+            opts.log.warn(str(exc))
+
+
+def _kill_and_wait(record, mgr, status):
+    pid = record["pid"]
+    try:
+        pidfd = os.pidfd_open(pid)
+    except ProcessLookupError:
+        pidfd = None
+    try:
+        if pidfd is not None and procfs.is_alive(pid, record.get("pid_start")):
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            if mgr is not None and status == st.PAUSED:
+                mgr.thaw()  # a frozen task cannot die
+            select.select([pidfd], [], [], 10.0)
+        if mgr is not None:
+            _kill_cgroup(mgr)
+    finally:
+        if pidfd is not None:
+            os.close(pidfd)
+
+
+def _kill_cgroup(mgr):
+    """Whatever else is in the cgroup (a container without its own pid
+    namespace, or an exec'd process) goes too."""
+    try:
+        if mgr.exists() and mgr.pids():
+            if mgr.frozen():
+                mgr.thaw()
+            mgr.signal_all(signal.SIGKILL)
+            deadline = time.monotonic() + 10
+            while mgr.pids() and time.monotonic() < deadline:
+                time.sleep(0.01)
+    except PyruncError:
+        raise
+    except OSError:
+        pass
+
+
+def to_json(obj):
+    return json.dumps(obj, indent=2)

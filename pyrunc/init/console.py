@@ -1,0 +1,71 @@
+"""The container's terminal: a pty from the container's own devpts.
+
+The master goes to the caller over --console-socket with SCM_RIGHTS (runc's
+protocol: one fd, its name as the payload); the slave becomes stdio and
+/dev/console. The slave is reached with TIOCGPTPEER from the master fd, never
+by a path lookup the container could race (CVE-2025-52565). Child-side.
+"""
+import fcntl
+import os
+import socket
+import struct
+import termios
+
+from pyrunc.init.paths import InitError
+from pyrunc.kernel import syscalls as k
+
+TIOCSPTLCK = 0x40045431
+TIOCGPTPEER = 0x5441
+TIOCGPTN = 0x80045430
+DEVPTS_SUPER_MAGIC = 0x1CD1
+
+
+def open_pty():
+    """(master fd, slave fd, slave name) from the container's /dev/ptmx."""
+    try:
+        master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InitError(f"open /dev/ptmx: {os.strerror(exc.errno).lower()}") from None
+    try:
+        fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
+        num = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0\0\0\0"))[0]
+        slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)
+    except OSError as exc:
+        os.close(master)
+        raise InitError(f"set up pty: {os.strerror(exc.errno).lower()}") from None
+    return master, slave, f"/dev/pts/{num}"
+
+
+def set_size(fd, rows, cols):
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
+
+
+def send_master(sock_fd, master):
+    sock = socket.socket(fileno=sock_fd)
+    try:
+        socket.send_fds(sock, [b"/dev/ptmx"], [master])
+    except OSError as exc:
+        raise InitError(f"send pty master over console socket: {os.strerror(exc.errno).lower()}") from None
+    finally:
+        sock.detach()
+
+
+def setup(plan, console_fd):
+    """In the container after pivot_root: pty, send master, slave as stdio + /dev/console."""
+    master, slave, name = open_pty()
+    if plan.console_size:
+        set_size(slave, *plan.console_size)
+    send_master(console_fd, master)
+    os.close(master)
+    os.close(console_fd)
+    # /dev/console: bind the slave there (create the mount point first)
+    try:
+        if not os.path.exists("/dev/console"):
+            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600))
+        k.mount(f"/proc/self/fd/{slave}", "/dev/console", None, k.MS_BIND)
+    except OSError as exc:
+        raise InitError(f"mount {name} on /dev/console: {os.strerror(exc.errno).lower()}") from None
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    os.close(slave)

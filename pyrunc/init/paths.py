@@ -1,0 +1,116 @@
+"""Paths inside the container's rootfs, opened without ever leaving it.
+
+Every path in a rootfs is hostile: a symlink in it may point anywhere. We
+resolve with openat2(RESOLVE_IN_ROOT) relative to an fd of the rootfs, create
+missing components one at a time with O_NOFOLLOW, and hand back O_PATH fds
+that mount(2) uses through /proc/self/fd/N (CVE-2021-30465, CVE-2024-45310).
+Child-side, import-light.
+"""
+import errno
+import os
+import stat
+
+from pyrunc.kernel import syscalls as k
+
+O_PATH = os.O_PATH
+
+
+class InitError(Exception):
+    """A failure in the container's init, already worded for the user."""
+
+
+def fd_path(fd):
+    return f"/proc/self/fd/{fd}"
+
+
+def open_in_root(rootfd, path, flags=O_PATH | os.O_CLOEXEC):
+    rel = path.lstrip("/") or "."
+    return k.openat2(rootfd, rel, flags | os.O_CLOEXEC, 0, k.RESOLVE_IN_ROOT)
+
+
+def mkdir_all(rootfd, path, mode=0o755):
+    """mkdir -p inside the root; returns an O_PATH fd of the directory.
+
+    Each prefix is resolved from the root again, so a symlink swapped in at
+    any step still cannot lead outside the rootfs."""
+    parts = [p for p in path.split("/") if p and p != "."]
+    for i in range(len(parts)):
+        sub = "/".join(parts[: i + 1])
+        try:
+            os.close(open_in_root(rootfd, sub, O_PATH | os.O_DIRECTORY))
+            continue
+        except FileNotFoundError:
+            pass
+        except NotADirectoryError:
+            raise InitError(f"mkdir /{sub}: not a directory") from None
+        dirfd = open_in_root(rootfd, "/".join(parts[:i]), os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.mkdir(parts[i], mode, dir_fd=dirfd)
+        except FileExistsError:
+            pass
+        finally:
+            os.close(dirfd)
+    return open_in_root(rootfd, path, O_PATH | os.O_DIRECTORY)
+
+
+def create_file(rootfd, path, mode=0o644):
+    """Ensure a regular file exists at path (a bind target); O_PATH fd of it."""
+    parent, name = os.path.split(os.path.normpath("/" + path))
+    pfd = mkdir_all(rootfd, parent)
+    try:
+        try:
+            return k.openat2(rootfd, (parent + "/" + name).lstrip("/"), O_PATH | os.O_CLOEXEC, 0,
+                             k.RESOLVE_IN_ROOT)
+        except FileNotFoundError:
+            dfd = os.open(fd_path(pfd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            try:
+                try:
+                    os.close(os.open(name, os.O_CREAT | os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC,
+                                     mode, dir_fd=dfd))
+                except FileExistsError:
+                    pass
+                return os.open(name, O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+            finally:
+                os.close(dfd)
+    finally:
+        os.close(pfd)
+
+
+def ensure_target(rootfd, path, is_dir):
+    """The mount point for `path`: a directory, or a file for file binds."""
+    try:
+        fd = open_in_root(rootfd, path)
+    except FileNotFoundError:
+        return mkdir_all(rootfd, path) if is_dir else create_file(rootfd, path)
+    if is_dir and not stat.S_ISDIR(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InitError(f"mount destination {path}: not a directory")
+    return fd
+
+
+def parent_dir_fd(rootfd, path):
+    """(O_RDONLY fd of the parent dir inside the root, basename)."""
+    parent, name = os.path.split(os.path.normpath("/" + path))
+    pfd = mkdir_all(rootfd, parent)
+    try:
+        return os.open(fd_path(pfd), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC), name
+    finally:
+        os.close(pfd)
+
+
+def is_symlink_in_root(rootfd, path):
+    parent, name = os.path.split(os.path.normpath("/" + path))
+    try:
+        dfd = open_in_root(rootfd, parent, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return False
+    try:
+        return stat.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
+    except OSError:
+        return False
+    finally:
+        os.close(dfd)
+
+
+__all__ = ["InitError", "open_in_root", "mkdir_all", "create_file", "ensure_target",
+           "parent_dir_fd", "fd_path", "is_symlink_in_root", "errno"]

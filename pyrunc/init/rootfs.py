@@ -1,0 +1,320 @@
+"""Building the container's filesystem view, in the container's init (stage-2).
+
+Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
+  prepare()   make / a slave so nothing leaks to the host; bind the rootfs on
+              itself so pivot_root has a mount point; mounts from the config in
+              order; default devices and /dev links (needs /dev mounted first)
+  pivot()     pivot_root (or MS_MOVE + chroot), drop the old root
+  finalize()  masked and read-only paths (need the container's /proc), then the
+              read-only root last (everything above writes into it)
+Child-side, import-light.
+"""
+import os
+import stat
+
+from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
+                               open_in_root, parent_dir_fd)
+from pyrunc.kernel import syscalls as k
+from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS
+
+PROC_SUPER_MAGIC = 0x9FA0
+# statvfs f_flag bits that mount(2) keeps locked in a user namespace
+_LOCKED = k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | k.MS_RDONLY | k.MS_NOATIME | k.MS_NODIRATIME | k.MS_RELATIME
+
+
+def _err(what, exc):
+    reason = os.strerror(exc.errno) if isinstance(exc, OSError) and exc.errno else str(exc)
+    return InitError(f"{what}: {reason.lower()}")
+
+
+def prepare(plan, in_userns):
+    try:
+        k.mount(None, "/", None, plan.rootfs_propagation or (k.MS_SLAVE | k.MS_REC))
+    except OSError as exc:
+        raise _err("make / a slave mount", exc) from None
+    _make_parent_private(plan.rootfs)
+    try:
+        k.mount(plan.rootfs, plan.rootfs, "bind", k.MS_BIND | k.MS_REC)
+    except OSError as exc:
+        raise _err(f"bind rootfs {plan.rootfs}", exc) from None
+    rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+    try:
+        for op in plan.mounts:
+            _mount_one(rootfd, op, plan, in_userns)
+        if plan.setup_dev:
+            _default_devices(rootfd, in_userns)
+        for dev in plan.devices:
+            _device(rootfd, dev, in_userns)
+        if plan.setup_dev:
+            _dev_links(rootfd)
+        cwd = mkdir_all(rootfd, plan.cwd)  # runc creates a missing cwd
+        os.close(cwd)
+    finally:
+        os.close(rootfd)
+
+
+def _make_parent_private(rootfs):
+    """pivot_root refuses a shared parent mount: make the rootfs' mount private."""
+    path = rootfs
+    while True:
+        try:
+            k.mount(None, path, None, k.MS_PRIVATE)
+            return
+        except OSError as exc:
+            if exc.errno != 22 or path == "/":  # EINVAL: not a mount point, go up
+                raise _err(f"make {path} private", exc) from None
+            path = os.path.dirname(path)
+
+
+def _mount_one(rootfd, op, plan, in_userns):
+    dest = op.destination
+    if op.fstype in ("proc", "sysfs") and not op.bind:
+        _refuse_symlinked(rootfd, dest)
+    if op.cgroup:
+        return _mount_cgroup(rootfd, op, plan)
+    is_dir = True
+    if op.bind:
+        try:
+            is_dir = stat.S_ISDIR(os.stat(op.source).st_mode)
+        except OSError as exc:
+            raise _err(f"mount {op.source} on {dest}", exc) from None
+    try:
+        target = ensure_target(rootfd, dest, is_dir)
+    except InitError:
+        raise
+    except OSError as exc:
+        raise _err(f"mount {op.source or op.fstype} on {dest}: create mount point", exc) from None
+    where = fd_path(target)
+    what = f"mount {op.source or op.fstype} on {dest}"
+    try:
+        if op.bind:
+            k.mount(op.source, where, None, op.flags & (k.MS_BIND | k.MS_REC))
+            extra = op.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
+            if extra:
+                # a bind ignores most flags on the first call: remount to apply
+                os.close(target)
+                target = open_in_root(rootfd, dest)
+                where = fd_path(target)
+                if in_userns:
+                    extra |= os.statvfs(where).f_flag & _LOCKED
+                k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
+        else:
+            k.mount(op.source or op.fstype, where, op.fstype, op.flags, op.data or None)
+        if op.propagation:
+            os.close(target)
+            target = open_in_root(rootfd, dest)
+            for flag in op.propagation:
+                k.mount(None, fd_path(target), None, flag)
+    except OSError as exc:
+        raise _err(what, exc) from None
+    finally:
+        os.close(target)
+
+
+def _refuse_symlinked(rootfd, dest):
+    """CVE-2019-16884/19921: /proc or /sys as a symlink could redirect the mount."""
+    parent, name = os.path.split(dest)
+    try:
+        pfd = open_in_root(rootfd, parent, os.O_PATH | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            raise InitError(f"mount destination {dest}: is a symlink, refusing")
+    except FileNotFoundError:
+        pass
+    finally:
+        os.close(pfd)
+
+
+def _mount_cgroup(rootfd, op, plan):
+    """A `cgroup` mount: the container's own cgroup dirs, never the host tree."""
+    base = fd_path(ensure_target(rootfd, op.destination, True))
+    ro = op.flags & k.MS_RDONLY
+    if not plan.cgroup_dirs:
+        return
+    if len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == "":
+        # pure cgroup v2: the container's directory is the whole view
+        _bind(plan.cgroup_dirs[0][1], base, op.flags, f"mount cgroup on {op.destination}")
+        return
+    try:
+        k.mount("tmpfs", base, "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+    except OSError as exc:
+        raise _err(f"mount tmpfs on {op.destination}", exc) from None
+    dfd = open_in_root(rootfd, op.destination, os.O_PATH | os.O_DIRECTORY)
+    try:
+        for name, hostdir in plan.cgroup_dirs:
+            sub = os.path.join(op.destination, name)
+            tfd = mkdir_all(rootfd, sub)
+            try:
+                _bind(hostdir, fd_path(tfd), op.flags | (ro and k.MS_RDONLY), f"mount cgroup {name} on {sub}")
+            finally:
+                os.close(tfd)
+        if ro:
+            k.mount(None, fd_path(dfd), None, k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+    except OSError as exc:
+        raise _err(f"mount cgroup on {op.destination}", exc) from None
+    finally:
+        os.close(dfd)
+
+
+def _bind(source, target, flags, what):
+    try:
+        k.mount(source, target, None, k.MS_BIND | k.MS_REC)
+        extra = flags & (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+        if extra:
+            k.mount(None, target, None, k.MS_BIND | k.MS_REMOUNT | extra)
+    except OSError as exc:
+        raise _err(what, exc) from None
+
+
+def _default_devices(rootfd, in_userns):
+    for path, kind, major, minor, mode in DEFAULT_DEVICES:
+        _make_node(rootfd, path, kind, major, minor, mode, 0, 0, in_userns)
+
+
+def _device(rootfd, dev, in_userns):
+    _make_node(rootfd, dev.path, dev.kind, dev.major, dev.minor, dev.mode, dev.uid, dev.gid, in_userns)
+
+
+_KINDS = {"c": stat.S_IFCHR, "u": stat.S_IFCHR, "b": stat.S_IFBLK, "p": stat.S_IFIFO}
+
+
+def _make_node(rootfd, path, kind, major, minor, mode, uid, gid, in_userns):
+    if in_userns and kind != "p":
+        # mknod is not allowed in a user namespace: bind the host's node instead
+        try:
+            target = create_file(rootfd, path, 0o644)
+        except OSError as exc:
+            raise _err(f"create device {path}", exc) from None
+        try:
+            k.mount(path, fd_path(target), None, k.MS_BIND)
+        except OSError as exc:
+            raise _err(f"bind device {path}", exc) from None
+        finally:
+            os.close(target)
+        return
+    dfd, name = parent_dir_fd(rootfd, path)
+    try:
+        try:
+            os.mknod(name, _KINDS[kind] | (mode & 0o7777), os.makedev(major, minor), dir_fd=dfd)
+        except FileExistsError:
+            return
+        os.chown(name, uid, gid, dir_fd=dfd, follow_symlinks=False)
+        os.chmod(name, mode & 0o7777, dir_fd=dfd, follow_symlinks=False)
+    except OSError as exc:
+        raise _err(f"mknod {path}", exc) from None
+    finally:
+        os.close(dfd)
+
+
+def _dev_links(rootfd):
+    links = list(DEFAULT_SYMLINKS)
+    if os.path.exists("/proc/kcore"):
+        links.append(("/proc/kcore", "/dev/core"))
+    dfd = open_in_root(rootfd, "/dev", os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for src, dst in links:
+            try:
+                os.symlink(src, os.path.basename(dst), dir_fd=dfd)
+            except FileExistsError:
+                pass
+        # /dev/ptmx must be the container's own devpts instance
+        try:
+            os.stat("pts/ptmx", dir_fd=dfd, follow_symlinks=False)
+            has_pts = True
+        except OSError:
+            has_pts = False
+        if has_pts:
+            try:
+                os.unlink("ptmx", dir_fd=dfd)
+            except FileNotFoundError:
+                pass
+            os.symlink("pts/ptmx", "ptmx", dir_fd=dfd)
+    except OSError as exc:
+        raise _err("create /dev links", exc) from None
+    finally:
+        os.close(dfd)
+
+
+def pivot(plan):
+    try:
+        if plan.no_pivot:
+            os.chdir(plan.rootfs)
+            k.mount(plan.rootfs, "/", None, k.MS_MOVE)
+            os.chroot(".")
+            os.chdir("/")
+            return
+        oldroot = os.open("/", os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        newroot = os.open(plan.rootfs, os.O_DIRECTORY | os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            os.fchdir(newroot)
+            # pivot_root(".", ".") stacks the old root on top of the new one;
+            # unmounting "." from the old root's fd then drops it without a
+            # temporary directory in the rootfs
+            k.pivot_root(".", ".")
+            os.fchdir(oldroot)
+            k.mount(None, ".", None, k.MS_SLAVE | k.MS_REC)
+            k.umount2(".", k.MNT_DETACH)
+            os.chdir("/")
+        finally:
+            os.close(oldroot)
+            os.close(newroot)
+    except OSError as exc:
+        raise _err("pivot_root" if not plan.no_pivot else "move rootfs to /", exc) from None
+
+
+def finalize(plan):
+    """After pivot: masked and read-only paths, then a read-only root."""
+    for path in plan.readonly_paths:
+        _readonly(path)
+    for path in plan.masked_paths:
+        _mask(path)
+    if plan.readonly_root:
+        try:
+            flags = os.statvfs("/").f_flag & _LOCKED
+            k.mount(None, "/", None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags)
+        except OSError as exc:
+            raise _err("remount / read-only", exc) from None
+
+
+def _readonly(path):
+    try:
+        k.mount(path, path, None, k.MS_BIND | k.MS_REC)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _err(f"make {path} read-only", exc) from None
+    try:
+        flags = os.statvfs(path).f_flag & _LOCKED
+        k.mount(None, path, None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | k.MS_REC | flags)
+    except OSError as exc:
+        raise _err(f"make {path} read-only", exc) from None
+
+
+def _dev_null_ok():
+    """CVE-2025-31133: /dev/null used for masking must be the real 1:3 char device."""
+    try:
+        st = os.stat("/dev/null", follow_symlinks=False)
+    except OSError:
+        return False
+    return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
+
+
+def _mask(path):
+    try:
+        st = os.stat(path, follow_symlinks=False)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise _err(f"mask {path}", exc) from None
+    try:
+        if stat.S_ISDIR(st.st_mode):
+            k.mount("tmpfs", path, "tmpfs", k.MS_RDONLY, None)
+        else:
+            if not _dev_null_ok():
+                raise InitError(f"mask {path}: /dev/null is not the null device, refusing")
+            k.mount("/dev/null", path, None, k.MS_BIND)
+    except OSError as exc:
+        raise _err(f"mask {path}", exc) from None

@@ -1,0 +1,91 @@
+"""Stage-1: the first child of pyrunc. Enters and creates namespaces, then
+forks the container's init (stage-2) and exits.
+
+Why a second fork: unshare(CLONE_NEWPID) and CLONE_NEWTIME only apply to the
+caller's children, so the process that unshares cannot itself be PID 1.
+The sequence (sync steps from process/sync.py):
+  non-dumpable first (nothing may ptrace us or open our /proc files, CVE-2019-5736)
+  wait for `go` (1): the parent has put us in the cgroup, so every later
+      process, and the cgroup namespace, start from the container's cgroup
+  join namespaces by path, the user namespace first (it grants the rest)
+  unshare a new user namespace alone, ask the parent for id maps (2, 3), become
+      root in it, then unshare all other new namespaces in one call, so they
+      are owned by the container's user namespace
+  write time offsets before the first child is born (the kernel forbids later)
+  fork stage-2, report its host pid (4), exit
+"""
+import os
+
+from pyrunc.init import stage2
+from pyrunc.init.paths import InitError
+from pyrunc.kernel import syscalls as k
+from pyrunc.process import sync
+
+
+def run(plan, sock, ctx):
+    """Never returns: exits the process."""
+    try:
+        k.set_dumpable(False)
+        for fd in ctx.close_in_child:
+            os.close(fd)
+        sync.expect(sock, sync.GO)  # 1
+        if plan.oom_score_adj is not None:
+            _write_proc("/proc/self/oom_score_adj", str(plan.oom_score_adj), "set oom_score_adj")
+        for ns_type, path in plan.join_namespaces:
+            _join(ns_type, path)
+        if "user" in plan.new_namespaces:
+            try:
+                k.unshare(k.CLONE_NEWUSER)
+            except OSError as exc:
+                raise InitError(f"unshare user namespace: {os.strerror(exc.errno).lower()}") from None
+            sync.send(sock, sync.IDMAP)  # 2
+            sync.expect(sock, sync.IDMAP_DONE)  # 3
+        if plan.has("user"):
+            try:
+                os.setresgid(0, 0, 0)
+                os.setresuid(0, 0, 0)
+            except OSError as exc:
+                raise InitError(f"become root in the user namespace: {os.strerror(exc.errno).lower()}") from None
+        flags = 0
+        for ns in plan.new_namespaces:
+            if ns != "user":
+                flags |= k.NAMESPACE_FLAGS[ns]
+        if flags:
+            try:
+                k.unshare(flags)
+            except OSError as exc:
+                names = ", ".join(n for n in plan.new_namespaces if n != "user")
+                raise InitError(f"unshare namespaces ({names}): {os.strerror(exc.errno).lower()}") from None
+        if plan.time_offsets and "time" in plan.new_namespaces:
+            _write_proc("/proc/self/timens_offsets", plan.time_offsets, "set time offsets")
+        pid = os.fork()
+        if pid == 0:
+            stage2.run(plan, sock, ctx)  # never returns
+        sync.send(sock, sync.PID, pid=pid)  # 4
+        os._exit(0)
+    except BaseException as exc:  # the child must never unwind into the parent's code
+        sync.child_fail(sock, exc)
+
+
+def _join(ns_type, path):
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InitError(f"open {ns_type} namespace {path}: {os.strerror(exc.errno).lower()}") from None
+    try:
+        k.setns(fd, k.NAMESPACE_FLAGS[ns_type], path)
+    except OSError as exc:
+        raise InitError(f"join {ns_type} namespace {path}: {os.strerror(exc.errno).lower()}") from None
+    finally:
+        os.close(fd)
+
+
+def _write_proc(path, value, what):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+        try:
+            os.write(fd, value.encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise InitError(f"{what}: write {path}: {os.strerror(exc.errno).lower()}") from None

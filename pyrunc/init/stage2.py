@@ -1,0 +1,229 @@
+"""Stage-2: the container's init (PID 1 in a new pid namespace), from fork to execve.
+
+One straight-line function; each ordering constraint says why. Sync steps are
+from process/sync.py. Errors before `ready` go to the parent over the sync
+socket; after `start` released us they go into the exec fifo, where `start`
+reads them. Nothing here imports anything after fork: all modules are loaded
+by pyrunc.init before the first fork.
+"""
+import fcntl
+import os
+import resource
+import socket
+import stat
+import struct
+
+from pyrunc import hooks
+from pyrunc.init import console, rootfs, security
+from pyrunc.init.paths import InitError
+from pyrunc.kernel import syscalls as k
+from pyrunc.process import sync
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+def run(plan, sock, ctx):
+    released = False
+    fifo_w = -1
+    try:
+        os.setsid()
+        # the exec fifo and our fd table are reachable only while the host's
+        # filesystem is visible: take O_PATH handles now, reopen after pivot
+        fifo = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC) if ctx.fifo_path else -1
+        fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        host_pid = int(os.readlink("/proc/self"))
+        in_userns = plan.has("user")
+        if "network" in plan.new_namespaces:
+            _loopback_up()
+        mount_ns = plan.has("mount")
+        if mount_ns:
+            rootfs.prepare(plan, in_userns)
+        state = dict(ctx.hook_state, pid=host_pid, status="creating")
+        if plan.runtime_hooks_at_create:
+            sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime
+            sync.expect(sock, sync.HOOKS_DONE)  # 6
+        if plan.hooks_create_container:
+            _hooks("createContainer", plan.hooks_create_container, state)
+        if mount_ns:
+            rootfs.pivot(plan)
+        else:
+            os.chroot(plan.rootfs)
+            os.chdir("/")
+        if plan.terminal and ctx.console_fd >= 0:
+            console.setup(plan, ctx.console_fd)
+        if mount_ns:
+            rootfs.finalize(plan)
+        if plan.hostname is not None and plan.has("uts"):
+            _do(k.sethostname, plan.hostname, what="sethostname")
+        if plan.domainname is not None and plan.has("uts"):
+            _do(k.setdomainname, plan.domainname, what="setdomainname")
+        for key, value in plan.sysctl:
+            _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")
+        for name, res, soft, hard in plan.rlimits:
+            try:
+                resource.setrlimit(res, (soft, hard))
+            except (OSError, ValueError) as exc:
+                raise InitError(f"setrlimit {name} {soft}:{hard}: {_reason(exc)}") from None
+        if not plan.no_new_keyring:
+            try:
+                k.join_session_keyring(None)
+            except OSError:
+                pass  # keyrings may be unavailable (runc ignores ENOSYS/EPERM here too)
+        security.apply_lsm(plan)
+        if plan.no_new_privileges:
+            security.set_no_new_privs()
+        security.prepare_process(plan)
+        if plan.seccomp is not None and not plan.no_new_privileges:
+            # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
+            security.load_seccomp(plan.seccomp, ctx)
+        env = _environment(plan)
+        path = _lookpath(plan.args[0], env)
+        _chdir_early(plan.cwd)
+        security.switch_user(plan)
+        _chdir(plan.cwd)
+        if plan.user.umask is not None:
+            os.umask(plan.user.umask)
+        sync.send(sock, sync.READY)  # 7
+        sock.close()
+        # blocks until `start` opens the fifo for reading
+        fifo_w = os.open(str(fifo), os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir)
+        os.close(fd_dir)
+        os.close(fifo)
+        released = True
+        os.write(fifo_w, b"0")
+        if plan.hooks_start_container:
+            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"))
+        if plan.seccomp is not None and plan.no_new_privileges:
+            # as late as possible: the filter then never sees our own set-up calls
+            security.load_seccomp(plan.seccomp, ctx)
+        # CVE-2024-21626: no fd of ours or of our caller survives execve, except
+        # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
+        # `start` that execve happened)
+        k.close_range_cloexec(3 + plan.preserve_fds)
+        os.execve(path, list(plan.args), env)
+    except BaseException as exc:
+        msg = sync.describe(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, InitError) and released:
+            msg = f"exec {plan.args[0]}: {_reason(exc)}"
+        if released and fifo_w >= 0:
+            try:
+                os.write(fifo_w, b"E" + msg.encode())
+            except OSError:
+                pass
+            os._exit(1)
+        sync.report_error(sock, msg)
+        os._exit(1)
+
+
+def _reason(exc):
+    if isinstance(exc, OSError) and exc.errno:
+        return os.strerror(exc.errno).lower()
+    return str(exc)
+
+
+def _do(fn, arg, what):
+    try:
+        fn(arg)
+    except OSError as exc:
+        raise InitError(f"{what}: {_reason(exc)}") from None
+
+
+def _write(path, value, what):
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        try:
+            os.write(fd, str(value).encode())
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise InitError(f"{what}: write {path}: {_reason(exc)}") from None
+
+
+def _hooks(phase, entries, state):
+    try:
+        hooks.run_hooks(phase, entries, state)
+    except hooks.HookFailed as exc:
+        raise InitError(str(exc)) from None
+
+
+def _loopback_up():
+    """A new network namespace has lo down; runc brings it up."""
+    SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        ifr = struct.pack("16sh14x", b"lo", 0)
+        flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]
+        fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
+    except OSError as exc:
+        raise InitError(f"bring up lo: {_reason(exc)}") from None
+    finally:
+        s.close()
+
+
+def _environment(plan):
+    env = {}
+    for item in plan.env:
+        key, sep, value = item.partition("=")
+        if sep:
+            env[key] = value
+    if "HOME" not in env:
+        env["HOME"] = _home_of(plan.user.uid)
+    return env
+
+
+def _home_of(uid):
+    try:
+        with open("/etc/passwd", "rb") as f:
+            for line in f:
+                parts = line.decode(errors="replace").rstrip("\n").split(":")
+                if len(parts) >= 6 and parts[2] == str(uid):
+                    return parts[5] or "/"
+    except OSError:
+        pass
+    return "/"
+
+
+def _lookpath(name, env):
+    """args[0] resolved like Go's exec.LookPath with the container's PATH (runc's wording)."""
+    if "/" in name:
+        try:
+            st = os.stat(name)
+        except OSError as exc:
+            raise InitError(f'exec: "{name}": stat {name}: {_reason(exc)}') from None
+        if not _executable(st):
+            raise InitError(f'exec: "{name}": permission denied')
+        return name
+    for d in env.get("PATH", "").split(":"):
+        candidate = os.path.join(d or ".", name)
+        try:
+            st = os.stat(candidate)
+        except OSError:
+            continue
+        if _executable(st):
+            return candidate
+    raise InitError(f'exec: "{name}": executable file not found in $PATH')
+
+
+def _executable(st):
+    return stat.S_ISREG(st.st_mode) and st.st_mode & 0o111
+
+
+def _chdir_early(cwd):
+    try:
+        os.chdir(cwd)
+    except OSError:
+        pass  # may need the container user's rights: retried after the switch
+
+
+def _chdir(cwd):
+    try:
+        os.chdir(cwd)
+    except OSError as exc:
+        raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {_reason(exc)}") from None
+    # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
+    try:
+        here = os.getcwd()
+    except OSError as exc:
+        raise InitError(f"current working directory is outside of container mount namespace root: {_reason(exc)}") from None
+    if not here.startswith("/"):
+        raise InitError("current working directory is outside of container mount namespace root")

@@ -1,0 +1,32 @@
+"""Facts about processes read from /proc: start times (to tell a live pid from
+a reused one), liveness, and namespace identity. Import-light; used by
+`state`, `kill`, `delete` on every call."""
+import os
+
+
+def start_time(pid):
+    """Field 22 of /proc/<pid>/stat (clock ticks since boot), or None if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    # the comm field may hold spaces and parens: split after the last ')'
+    rest = data[data.rfind(b")") + 2:].split()
+    if rest[0] == b"Z" or rest[0] == b"X":
+        return None  # a zombie has exited: the container is stopped
+    return int(rest[19])
+
+
+def is_alive(pid, expected_start):
+    if not pid:
+        return False
+    st = start_time(pid)
+    return st is not None and (expected_start is None or st == expected_start)
+
+
+def ns_inode(pid, name):
+    try:
+        return os.stat(f"/proc/{pid}/ns/{name}").st_ino
+    except OSError:
+        return None

@@ -1,0 +1,57 @@
+"""Where pyrunc's own messages go: stderr, and with --log, runc-style records.
+
+`--log-format json` writes one {"level","msg","time"} object per line
+(containerd and conmon read the last "error" record back); `text` writes
+logrus-style `time="..." level=error msg="..."` lines. Import-light.
+"""
+import json
+import os
+import sys
+import time
+
+
+def rfc3339(ns=None):
+    ns = time.time_ns() if ns is None else ns
+    secs, frac = divmod(ns, 1_000_000_000)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(secs)) + f".{frac:09d}Z"
+
+
+class Log:
+    def __init__(self, path=None, fmt="text", debug=False):
+        self.path = path
+        self.fmt = fmt
+        self.debug_on = debug
+
+    def _record(self, level, msg):
+        if not self.path:
+            return
+        if self.fmt == "json":
+            line = json.dumps({"level": level, "msg": msg, "time": rfc3339()})
+        else:
+            line = f'time="{rfc3339()}" level={level} msg={json.dumps(msg)}'
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # the log is best effort; stderr still carries the message
+
+    def error(self, msg):
+        self._record("error", msg)
+        sys.stderr.write(msg + "\n")
+        sys.stderr.flush()
+
+    def warn(self, msg):
+        self._record("warning", msg)
+        sys.stderr.write(f"pyrunc: warning: {msg}\n")
+        sys.stderr.flush()
+
+    def debug(self, msg):
+        if self.debug_on:
+            self._record("debug", msg)
+            sys.stderr.write(f"pyrunc: debug: {msg}\n")
+
+
+NULL = Log()

@@ -1,0 +1,327 @@
+"""From a validated config to the flat plan the container's init executes.
+
+Pure: no syscalls, so it is testable without root. The parent builds the plan
+before the first fork (everything a user can get wrong fails here, not in the
+child); the child only iterates over it (bubblewrap's SetupOp idea).
+"""
+from __future__ import annotations
+
+import os
+import resource
+import signal
+from dataclasses import dataclass, field
+
+from pyrunc.errors import ConfigError
+from pyrunc.kernel import syscalls as k
+
+# option -> (set flags, clear flags); runc's table (libcontainer/specconv)
+MOUNT_FLAGS = {
+    "async": (0, k.MS_SYNCHRONOUS), "atime": (0, k.MS_NOATIME), "bind": (k.MS_BIND, 0),
+    "defaults": (0, 0), "dev": (0, k.MS_NODEV), "diratime": (0, k.MS_NODIRATIME),
+    "dirsync": (k.MS_DIRSYNC, 0), "exec": (0, k.MS_NOEXEC), "mand": (k.MS_MANDLOCK, 0),
+    "noatime": (k.MS_NOATIME, 0), "nodev": (k.MS_NODEV, 0), "nodiratime": (k.MS_NODIRATIME, 0),
+    "noexec": (k.MS_NOEXEC, 0), "nomand": (0, k.MS_MANDLOCK), "norelatime": (0, k.MS_RELATIME),
+    "nostrictatime": (0, k.MS_STRICTATIME), "nosuid": (k.MS_NOSUID, 0),
+    "rbind": (k.MS_BIND | k.MS_REC, 0), "relatime": (k.MS_RELATIME, 0),
+    "remount": (k.MS_REMOUNT, 0), "ro": (k.MS_RDONLY, 0), "rw": (0, k.MS_RDONLY),
+    "silent": (k.MS_SILENT, 0), "loud": (0, k.MS_SILENT), "strictatime": (k.MS_STRICTATIME, 0),
+    "suid": (0, k.MS_NOSUID), "sync": (k.MS_SYNCHRONOUS, 0), "lazytime": (k.MS_LAZYTIME, 0),
+    "nolazytime": (0, k.MS_LAZYTIME), "nosymfollow": (k.MS_NOSYMFOLLOW, 0),
+    "symfollow": (0, k.MS_NOSYMFOLLOW), "iversion": (0, 0), "noiversion": (0, 0),
+}
+PROPAGATION_FLAGS = {
+    "private": k.MS_PRIVATE, "rprivate": k.MS_PRIVATE | k.MS_REC,
+    "shared": k.MS_SHARED, "rshared": k.MS_SHARED | k.MS_REC,
+    "slave": k.MS_SLAVE, "rslave": k.MS_SLAVE | k.MS_REC,
+    "unbindable": k.MS_UNBINDABLE, "runbindable": k.MS_UNBINDABLE | k.MS_REC,
+}
+# recursive mount attributes (mount_setattr); runc accepts these spellings
+RECURSIVE_ATTRS = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
+                   "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
+                   "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
+# runc extensions it accepts and we treat as no-ops here
+IGNORED_OPTIONS = {"tmpcopyup"}
+
+RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
+
+DEFAULT_DEVICES = (
+    # path, type, major, minor, mode
+    ("/dev/null", "c", 1, 3, 0o666),
+    ("/dev/zero", "c", 1, 5, 0o666),
+    ("/dev/full", "c", 1, 7, 0o666),
+    ("/dev/tty", "c", 5, 0, 0o666),
+    ("/dev/random", "c", 1, 8, 0o666),
+    ("/dev/urandom", "c", 1, 9, 0o666),
+)
+DEFAULT_SYMLINKS = (
+    ("/proc/self/fd", "/dev/fd"),
+    ("/proc/self/fd/0", "/dev/stdin"),
+    ("/proc/self/fd/1", "/dev/stdout"),
+    ("/proc/self/fd/2", "/dev/stderr"),
+)
+NAMESPACE_ORDER = ("user", "pid", "network", "ipc", "uts", "mount", "cgroup", "time")
+
+
+@dataclass(frozen=True)
+class MountOp:
+    destination: str          # absolute, inside the container
+    source: str
+    fstype: str
+    flags: int                # mount(2) flags except propagation
+    data: str
+    propagation: tuple = ()   # flags applied one by one after the mount
+    bind: bool = False
+    recursive_attrs: tuple = ()  # names from RECURSIVE_ATTRS
+    cgroup: bool = False      # type cgroup: built from the container's own cgroup dirs
+
+
+@dataclass(frozen=True)
+class DeviceOp:
+    path: str
+    kind: str                 # c, b, u, p
+    major: int
+    minor: int
+    mode: int
+    uid: int
+    gid: int
+
+
+@dataclass(frozen=True)
+class User:
+    uid: int = 0
+    gid: int = 0
+    umask: int | None = None
+    additional_gids: tuple = ()
+
+
+@dataclass
+class Plan:
+    container_id: str
+    bundle: str
+    rootfs: str
+    readonly_root: bool = False
+    rootfs_propagation: int = 0
+    new_namespaces: tuple = ()      # OCI type names, in NAMESPACE_ORDER
+    join_namespaces: tuple = ()     # (type, path), user first
+    uid_map: str = ""
+    gid_map: str = ""
+    time_offsets: str = ""
+    mounts: tuple = ()
+    setup_dev: bool = True
+    devices: tuple = ()
+    hostname: str | None = None
+    domainname: str | None = None
+    sysctl: tuple = ()
+    masked_paths: tuple = ()
+    readonly_paths: tuple = ()
+    rlimits: tuple = ()
+    oom_score_adj: int | None = None
+    args: tuple = ()
+    env: tuple = ()
+    cwd: str = "/"
+    user: User = field(default_factory=User)
+    terminal: bool = False
+    console_size: tuple | None = None
+    no_pivot: bool = False
+    no_new_keyring: bool = False
+    preserve_fds: int = 0
+    hooks_create_container: tuple = ()
+    hooks_start_container: tuple = ()
+    runtime_hooks_at_create: bool = False   # prestart/createRuntime present
+    # security: filled in from the security modules (parent-side compile)
+    capabilities: dict | None = None
+    no_new_privileges: bool = False
+    seccomp: object = None
+    apparmor_profile: str | None = None
+    selinux_label: str | None = None
+    io_priority: dict | None = None
+    scheduler: dict | None = None
+    personality: dict | None = None
+    exec_cpu_affinity: dict | None = None
+    cgroup_dirs: tuple = ()          # (name, host dir) for `cgroup` mounts
+
+    def has(self, ns: str) -> bool:
+        return ns in self.new_namespaces or any(t == ns for t, _ in self.join_namespaces)
+
+
+def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_keyring=False,
+          preserve_fds=0) -> Plan:
+    linux = cfg.get("linux") or {}
+    process = cfg.get("process") or {}
+    root = cfg.get("root") or {}
+    rootfs = root.get("path", "rootfs")
+    if not os.path.isabs(rootfs):
+        rootfs = os.path.join(bundle, rootfs)
+    rootfs = os.path.realpath(rootfs)
+
+    new_ns, join_ns = _namespaces(linux.get("namespaces") or [])
+    plan = Plan(container_id=container_id, bundle=bundle, rootfs=rootfs,
+                readonly_root=bool(root.get("readonly")), new_namespaces=new_ns,
+                join_namespaces=join_ns, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                preserve_fds=preserve_fds)
+    plan.rootfs_propagation = _propagation(linux.get("rootfsPropagation"))
+    plan.uid_map = _idmap(linux.get("uidMappings"))
+    plan.gid_map = _idmap(linux.get("gidMappings"))
+    if (plan.uid_map or plan.gid_map) and not plan.has("user"):
+        raise ConfigError("config.json: linux.uidMappings: user namespace mappings require a user namespace")
+    plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
+    plan.mounts = tuple(_mount(m, bundle, i) for i, m in enumerate(cfg.get("mounts") or []))
+    plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
+    plan.devices = tuple(_device(d, i) for i, d in enumerate(linux.get("devices") or []))
+    plan.hostname = cfg.get("hostname")
+    plan.domainname = cfg.get("domainname")
+    if (plan.hostname or plan.domainname) and not plan.has("uts"):
+        raise ConfigError("config.json: hostname: setting the hostname requires a uts namespace")
+    plan.sysctl = tuple(sorted((linux.get("sysctl") or {}).items()))
+    plan.masked_paths = tuple(linux.get("maskedPaths") or ())
+    plan.readonly_paths = tuple(linux.get("readonlyPaths") or ())
+    plan.rlimits = tuple(_rlimit(r, i) for i, r in enumerate(process.get("rlimits") or []))
+    plan.oom_score_adj = process.get("oomScoreAdj")
+    plan.args = tuple(process.get("args") or ())
+    plan.env = tuple(process.get("env") or ())
+    plan.cwd = process.get("cwd") or "/"
+    u = process.get("user") or {}
+    plan.user = User(uid=u.get("uid", 0), gid=u.get("gid", 0), umask=u.get("umask"),
+                     additional_gids=tuple(u.get("additionalGids") or ()))
+    plan.terminal = bool(process.get("terminal"))
+    size = process.get("consoleSize")
+    if size:
+        plan.console_size = (size.get("height", 0), size.get("width", 0))
+    hooks = cfg.get("hooks") or {}
+    plan.hooks_create_container = tuple(hooks.get("createContainer") or ())
+    plan.hooks_start_container = tuple(hooks.get("startContainer") or ())
+    plan.runtime_hooks_at_create = bool(hooks.get("prestart") or hooks.get("createRuntime"))
+    plan.no_new_privileges = bool(process.get("noNewPrivileges"))
+    plan.apparmor_profile = process.get("apparmorProfile")
+    plan.selinux_label = process.get("selinuxLabel")
+    plan.io_priority = process.get("ioPriority")
+    plan.scheduler = process.get("scheduler")
+    plan.personality = linux.get("personality")
+    plan.exec_cpu_affinity = process.get("execCPUAffinity")
+    return plan
+
+
+def _namespaces(entries):
+    new, join, seen = [], [], set()
+    for i, ns in enumerate(entries):
+        kind = ns.get("type")
+        if kind not in k.NAMESPACE_FLAGS:
+            raise ConfigError(f"config.json: linux.namespaces[{i}].type: unknown namespace type {kind!r}")
+        if kind in seen:
+            raise ConfigError(f"config.json: linux.namespaces[{i}].type: duplicate namespace {kind}")
+        seen.add(kind)
+        if ns.get("path"):
+            join.append((kind, ns["path"]))
+        else:
+            new.append(kind)
+    order = {name: n for n, name in enumerate(NAMESPACE_ORDER)}
+    new.sort(key=order.__getitem__)
+    join.sort(key=lambda t: order[t[0]])
+    return tuple(new), tuple(join)
+
+
+def _propagation(value):
+    if not value:
+        return 0
+    try:
+        return PROPAGATION_FLAGS[value]
+    except KeyError:
+        raise ConfigError(f"config.json: linux.rootfsPropagation: unknown propagation {value!r}") from None
+
+
+def _idmap(entries):
+    return "".join(f"{e['containerID']} {e['hostID']} {e['size']}\n" for e in entries or ())
+
+
+def _time_offsets(offsets):
+    lines = []
+    for clock, off in (offsets or {}).items():
+        name = {"monotonic": "monotonic", "boottime": "boottime"}.get(clock)
+        if name is None:
+            raise ConfigError(f"config.json: linux.timeOffsets.{clock}: unknown clock")
+        lines.append(f"{name} {off.get('secs', 0)} {off.get('nanosecs', 0)}\n")
+    return "".join(lines)
+
+
+def _mount(m, bundle, i):
+    where = f"config.json: mounts[{i}]"
+    dest = m.get("destination")
+    if not dest:
+        raise ConfigError(f"{where}.destination: is required")
+    dest = os.path.normpath("/" + dest)  # relative destinations are deprecated: taken from /
+    fstype = m.get("type") or ""
+    source = m.get("source") or ""
+    flags = 0
+    data, prop, rattrs = [], [], []
+    for opt in m.get("options") or ():
+        if opt in MOUNT_FLAGS:
+            set_, clear = MOUNT_FLAGS[opt]
+            flags = (flags | set_) & ~clear
+        elif opt in PROPAGATION_FLAGS:
+            prop.append(PROPAGATION_FLAGS[opt])
+        elif opt in RECURSIVE_ATTRS:
+            rattrs.append(opt)
+        elif opt in IGNORED_OPTIONS:
+            pass
+        elif opt in ("idmap", "ridmap"):
+            raise ConfigError(f"{where}.options: idmapped mounts are not supported")
+        else:
+            data.append(opt)
+    bind = fstype == "bind" or bool(flags & k.MS_BIND)
+    if bind:
+        flags |= k.MS_BIND
+        if not os.path.isabs(source):
+            source = os.path.join(bundle, source)
+        if not os.path.exists(source):
+            raise ConfigError(f"{where}.source: {source}: no such file or directory")
+    return MountOp(destination=dest, source=source, fstype=fstype, flags=flags,
+                   data=",".join(data), propagation=tuple(prop), bind=bind,
+                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind))
+
+
+def _device(d, i):
+    where = f"config.json: linux.devices[{i}]"
+    kind = d.get("type")
+    if kind not in ("c", "b", "u", "p"):
+        raise ConfigError(f"{where}.type: must be one of c, b, u, p")
+    path = d.get("path") or ""
+    if not path.startswith("/dev/") and path != "/dev":
+        # runc creates them anywhere inside the rootfs; keep it absolute
+        if not os.path.isabs(path):
+            raise ConfigError(f"{where}.path: must be absolute")
+    mode = d.get("fileMode")
+    return DeviceOp(path=os.path.normpath(path), kind=kind, major=d.get("major", 0),
+                    minor=d.get("minor", 0), mode=0o666 if mode is None else mode,
+                    uid=d.get("uid", 0), gid=d.get("gid", 0))
+
+
+def _rlimit(r, i):
+    name = r.get("type")
+    if name not in RLIMITS:
+        raise ConfigError(f"config.json: process.rlimits[{i}].type: unknown rlimit {name!r}")
+    return (name, RLIMITS[name], r.get("soft", 0), r.get("hard", 0))
+
+
+def signal_number(value) -> int:
+    """A signal as runc accepts it: 9, KILL, SIGKILL (any case)."""
+    text = str(value).strip()
+    if text.isdigit():
+        num = int(text)
+        if 0 < num < signal.NSIG:
+            return num
+    else:
+        name = text.upper()
+        if not name.startswith("SIG"):
+            name = "SIG" + name
+        sig = getattr(signal.Signals, name, None) if name in signal.Signals.__members__ else None
+        if sig is not None:
+            return int(sig)
+        if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
+            base = signal.SIGRTMIN if name.startswith("SIGRTMIN") else signal.SIGRTMAX
+            rest = name[8:]
+            try:
+                return int(base) + int(rest or 0)
+            except ValueError:
+                pass
+    from pyrunc.errors import UsageError
+    raise UsageError(f"unknown signal {value!r}")

@@ -1,0 +1,120 @@
+"""The parent's side of starting a container's init.
+
+Forks stage-1 (init/stage1.py), places it in the cgroup before it may go on,
+writes the user namespace id maps when asked, learns the init's host pid,
+runs the create-time runtime hooks when the init reaches them, and returns
+once the init reports `ready`. Sync steps are numbered as in sync.py.
+A failure anywhere kills what was forked and raises one SpawnError.
+"""
+from __future__ import annotations
+
+import os
+import signal
+
+from pyrunc.errors import SpawnError
+from pyrunc.process import sync
+
+
+class Context:
+    """What the child needs besides the plan (inherited across fork)."""
+
+    def __init__(self, fifo_path=None, console_fd=-1, hook_state=None, close_in_child=()):
+        self.fifo_path = fifo_path
+        # e.g. the container dir's lock: a copy held by the init would
+        # keep the lock taken until execve
+        self.close_in_child = close_in_child
+        self.console_fd = console_fd
+        self.hook_state = hook_state or {}
+        self.notify_fd = None
+
+
+def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
+    """Fork the container; returns the init's host pid once it is ready.
+
+    place_in_cgroup(pid) and run_create_hooks(init_pid) are the parent's
+    parts; `where` prefixes error messages (e.g. "container web")."""
+    from pyrunc.init import stage1  # loads every child-side module now, before fork
+
+    parent_sock, child_sock = sync.pair()
+    stage1_pid = os.fork()
+    if stage1_pid == 0:
+        parent_sock.close()
+        stage1.run(plan, child_sock, ctx)  # never returns
+        os._exit(1)
+    child_sock.close()
+    init_pid = 0
+    try:
+        place_in_cgroup(stage1_pid)
+        sync.send(parent_sock, sync.GO)  # 1
+        msg = sync.recv(parent_sock)
+        if msg.get("t") == sync.IDMAP:  # 2
+            _write_id_maps(stage1_pid, plan)
+            sync.send(parent_sock, sync.IDMAP_DONE)  # 3
+            msg = sync.recv(parent_sock)
+        if msg.get("t") == sync.ERROR:
+            raise sync.ChildFailed(msg.get("msg"))
+        if msg.get("t") != sync.PID:
+            raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
+        init_pid = int(msg["pid"])  # 4
+        _reap(stage1_pid)
+        stage1_pid = 0
+        while True:
+            msg = sync.recv(parent_sock)
+            kind = msg.get("t")
+            if kind == sync.HOOKS:  # 5
+                run_create_hooks(init_pid)
+                sync.send(parent_sock, sync.HOOKS_DONE)  # 6
+            elif kind == sync.READY:  # 7
+                return init_pid
+            elif kind == sync.ERROR:
+                raise sync.ChildFailed(msg.get("msg"))
+            else:
+                raise sync.ChildFailed(f"sync: unexpected {kind}")
+    except sync.ChildFailed as exc:
+        _kill(init_pid, stage1_pid)
+        raise SpawnError(f"{where}: {exc}") from None
+    except sync.PeerGone:
+        _kill(init_pid, stage1_pid)
+        raise SpawnError(f"{where}: container init exited unexpectedly during set-up") from None
+    except BaseException:
+        _kill(init_pid, stage1_pid)
+        raise
+    finally:
+        parent_sock.close()
+
+
+def _write_id_maps(pid, plan):
+    for name, data in (("uid_map", plan.uid_map), ("gid_map", plan.gid_map)):
+        if not data:
+            continue
+        path = f"/proc/{pid}/{name}"
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+            try:
+                os.write(fd, data.encode())
+            finally:
+                os.close(fd)
+        except OSError as exc:
+            raise sync.ChildFailed(f"write {name}: {os.strerror(exc.errno).lower()}") from None
+
+
+def _reap(pid):
+    while True:
+        try:
+            os.waitpid(pid, 0)
+            return
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
+def _kill(init_pid, stage1_pid):
+    for pid in (init_pid, stage1_pid):
+        if pid:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    if stage1_pid:
+        _reap(stage1_pid)

@@ -1,0 +1,173 @@
+"""The on-disk record of containers: `<root>/<id>/`.
+
+Layout: `state.json` (written atomically: temp + fsync + rename), `exec.fifo`
+(present while the container is `created`), and the directory itself is the
+lock (flock), so commands on one id serialize. Import-light: `state`, `kill`
+and `delete` run constantly under shims.
+"""
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+
+from pyrunc.errors import ContainerExists, ContainerNotFound, PyruncError, UsageError
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9_+.-]+$")
+STATE_FILE = "state.json"
+FIFO_NAME = "exec.fifo"
+
+
+def default_root() -> str:
+    if os.geteuid() == 0:
+        return "/run/pyrunc"
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    return os.path.join(xdg, "pyrunc") if xdg else f"/tmp/pyrunc-{os.geteuid()}"
+
+
+def check_id(container_id: str) -> None:
+    if not container_id:
+        raise UsageError("container id cannot be empty")
+    if not ID_PATTERN.match(container_id) or container_id.startswith("."):
+        raise UsageError(f"invalid container id format: {container_id}")
+
+
+class ContainerDir:
+    """One container's state directory, held under an exclusive flock."""
+
+    def __init__(self, root: str, container_id: str, fd: int):
+        self.root = root
+        self.id = container_id
+        self.path = os.path.join(root, container_id)
+        self._fd = fd
+
+    # -- opening ---------------------------------------------------------
+    @classmethod
+    def create(cls, root: str, container_id: str) -> "ContainerDir":
+        """mkdir is the atomic claim on an id: one concurrent create wins."""
+        check_id(container_id)
+        try:
+            os.makedirs(root, mode=0o711, exist_ok=True)
+        except OSError as exc:
+            raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+        path = os.path.join(root, container_id)
+        try:
+            os.mkdir(path, 0o711)
+        except FileExistsError:
+            raise ContainerExists(container_id) from None
+        except OSError as exc:
+            raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return cls(root, container_id, fd)
+
+    @classmethod
+    def open(cls, root: str, container_id: str, *, lock: bool = True) -> "ContainerDir":
+        check_id(container_id)
+        path = os.path.join(root, container_id)
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            raise ContainerNotFound(container_id) from None
+        except NotADirectoryError:
+            raise ContainerNotFound(container_id) from None
+        except OSError as exc:
+            raise PyruncError(f"container {container_id}: {path}: {os.strerror(exc.errno).lower()}") from None
+        if lock:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
+                os.close(fd)
+                raise ContainerNotFound(container_id)
+        return cls(root, container_id, fd)
+
+    def fileno(self) -> int:
+        return self._fd
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- files -------------------------------------------------------------
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+    @property
+    def fifo_path(self) -> str:
+        return self.file(FIFO_NAME)
+
+    def has_fifo(self) -> bool:
+        return os.path.exists(self.fifo_path)
+
+    def load(self) -> dict | None:
+        """state.json, or None while a create has not written it yet."""
+        try:
+            with open(self.file(STATE_FILE), "rb") as f:
+                data = json.loads(f.read())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            # a torn or corrupt record: treat as a half-made container
+            return {"id": self.id, "corrupt": True}
+        return data if isinstance(data, dict) else {"id": self.id, "corrupt": True}
+
+    def save(self, record: dict) -> None:
+        write_atomic(self.file(STATE_FILE), json.dumps(record, separators=(",", ":")).encode())
+
+    def remove(self) -> None:
+        """Remove every file and the directory itself (we still hold the lock fd)."""
+        for name in os.listdir(self.path):
+            try:
+                os.unlink(os.path.join(self.path, name))
+            except IsADirectoryError:
+                _rmtree(os.path.join(self.path, name))
+            except FileNotFoundError:
+                pass
+        try:
+            os.rmdir(self.path)
+        except FileNotFoundError:
+            pass
+
+
+def _rmtree(path: str) -> None:
+    import shutil
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
+    """temp + fsync + rename: readers see the old or the new file, never half."""
+    tmp = f"{path}.tmp{os.getpid()}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    try:
+        os.rename(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def list_ids(root: str) -> list[str]:
+    try:
+        names = os.listdir(root)
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+    # dot-names are ours (the validation cache), never containers
+    return sorted(n for n in names if ID_PATTERN.match(n) and not n.startswith(".")
+                  and os.path.isdir(os.path.join(root, n)))
