@@ -1,0 +1,109 @@
+"""Capability names -> numbers, decided in the parent before the first fork.
+
+Place in the flow: `container`/`plan` call `resolve_capabilities()` on
+`process.capabilities`; the child gets only numbers and applies them with
+pyrunc.init.security (drop_bounding, apply_capabilities).
+
+A name this kernel does not know (above /proc/sys/kernel/cap_last_cap, or not
+a capability at all) or that this host cannot grant (not in the runtime's own
+bounding set — e.g. CAP_SYS_RESOURCE on a host that dropped it) is skipped,
+and all of them are reported in ONE warning line, as runc does ("ignoring
+unknown or unavailable capabilities: [...]"): the spec says the runtime
+SHOULD NOT fail for them. An ambient capability must also be permitted and
+inheritable or the kernel refuses to raise it; runc warns and goes on, so do
+we, but here in the parent where the warning can be printed.
+"""
+from __future__ import annotations
+
+# include/uapi/linux/capability.h, by number
+CAPABILITY_NAMES = (
+    "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID",
+    "CAP_KILL", "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE",
+    "CAP_NET_BIND_SERVICE", "CAP_NET_BROADCAST", "CAP_NET_ADMIN", "CAP_NET_RAW",
+    "CAP_IPC_LOCK", "CAP_IPC_OWNER", "CAP_SYS_MODULE", "CAP_SYS_RAWIO", "CAP_SYS_CHROOT",
+    "CAP_SYS_PTRACE", "CAP_SYS_PACCT", "CAP_SYS_ADMIN", "CAP_SYS_BOOT", "CAP_SYS_NICE",
+    "CAP_SYS_RESOURCE", "CAP_SYS_TIME", "CAP_SYS_TTY_CONFIG", "CAP_MKNOD", "CAP_LEASE",
+    "CAP_AUDIT_WRITE", "CAP_AUDIT_CONTROL", "CAP_SETFCAP", "CAP_MAC_OVERRIDE",
+    "CAP_MAC_ADMIN", "CAP_SYSLOG", "CAP_WAKE_ALARM", "CAP_BLOCK_SUSPEND", "CAP_AUDIT_READ",
+    "CAP_PERFMON", "CAP_BPF", "CAP_CHECKPOINT_RESTORE",
+)
+CAPABILITY_NUMBERS = {name: nr for nr, name in enumerate(CAPABILITY_NAMES)}
+SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+
+def kernel_last_cap(path: str = "/proc/sys/kernel/cap_last_cap") -> int:
+    try:
+        with open(path) as f:
+            return int(f.read())
+    except (OSError, ValueError):
+        return len(CAPABILITY_NAMES) - 1
+
+
+def host_bounding_set(path: str = "/proc/self/status") -> set[int] | None:
+    """The capabilities this runtime itself could still grant (its CapBnd)."""
+    try:
+        with open(path) as f:
+            for line in f:
+                if line.startswith("CapBnd:"):
+                    mask = int(line.split()[1], 16)
+                    return {n for n in range(64) if mask >> n & 1}
+    except (OSError, ValueError):
+        pass
+    return None
+
+
+def resolve_capabilities(process_capabilities: dict | None, warn=None, *,
+                         last_cap: int | None = None,
+                         grantable: set[int] | None = None) -> dict | None:
+    """{set: [numbers]} for the five sets, or None when the config has no
+    `process.capabilities` (then the child leaves all sets alone, as runc
+    does). A set the config leaves out is empty.
+
+    `last_cap` and `grantable` default to this kernel's and this process's.
+    """
+    if process_capabilities is None:
+        return None
+    if last_cap is None:
+        last_cap = kernel_last_cap()
+    if grantable is None:
+        grantable = host_bounding_set()
+    unknown: list[str] = []
+    out: dict[str, list[int]] = {}
+    for name in SETS:
+        numbers = []
+        for cap in process_capabilities.get(name) or ():
+            nr = _number(cap)
+            if nr is None or nr > last_cap or (grantable is not None and nr not in grantable):
+                if cap not in unknown:
+                    unknown.append(cap)
+                continue
+            if nr not in numbers:
+                numbers.append(nr)
+        out[name] = numbers
+    if unknown and warn:
+        warn(f"ignoring unknown or unavailable capabilities: [{' '.join(sorted(unknown))}]")
+    allowed = set(out["permitted"]) & set(out["inheritable"])
+    refused = [c for c in out["ambient"] if c not in allowed]
+    if refused:
+        out["ambient"] = [c for c in out["ambient"] if c in allowed]
+        if warn:
+            warn("ignoring ambient capabilities that are not both permitted and inheritable: "
+                 f"[{' '.join(cap_name(c) for c in refused)}]")
+    return out
+
+
+def _number(name):
+    # exactly the kernel's spelling, as runc: "cap_chown" or "CHOWN" is unknown
+    return CAPABILITY_NUMBERS.get(name) if isinstance(name, str) else None
+
+
+def cap_name(nr: int) -> str:
+    return CAPABILITY_NAMES[nr] if 0 <= nr < len(CAPABILITY_NAMES) else f"CAP_{nr}"
+
+
+def mask(numbers) -> int:
+    """The /proc/<pid>/status hex mask for a set of numbers (for tests and `state`)."""
+    m = 0
+    for n in numbers:
+        m |= 1 << n
+    return m

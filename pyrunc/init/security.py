@@ -1,0 +1,461 @@
+"""Child side of the container's security set-up: between fork and execve.
+
+Place in the flow: stage-2 (the container's init, or an exec'd process) calls
+these after the rootfs is final, with plain data the parent prepared before
+the first fork: capability numbers from `pyrunc.capabilities`, a compiled BPF
+program from `pyrunc.seccomp`. Nothing here parses names or can fail on a
+config mistake the parent could have seen; what fails here is the kernel
+saying no, raised as SecurityError with a finished one-line message.
+
+Imports only os, ctypes, errno, struct, binascii, prctl (python-prctl) and
+our seccomp_agent (os, json, socket): this runs after pivot_root, where the
+host's sys.path is gone; no libseccomp here.
+
+Order in the child (runc's standard_init_linux.go; stage-2 follows it):
+  1. set_no_new_privs()              if process.noNewPrivileges: early, so no
+                                     later step can exec into more privilege
+  2. prepare_process(plan)           set_scheduler, set_io_priority,
+                                     set_personality: need no privilege we drop
+  3. load_seccomp(compiled)          if seccomp and NOT noNewPrivileges: loading
+                                     a filter without no_new_privs needs
+                                     CAP_SYS_ADMIN, so before the drop
+  4. switch_user(plan):
+       drop_bounding(caps)           needs CAP_SETPCAP: before setuid
+       keep_caps(True)               so setuid to non-root keeps permitted
+       setgroups, setgid, setuid
+       keep_caps(False)              the container must not inherit the bit
+       apply_capabilities(caps)      E/P/I in one capset, then ambient
+                                     (ambient needs the cap in P and I)
+  5. load_seccomp(compiled)          if seccomp AND noNewPrivileges: as late as
+                                     possible, right before execve, so the
+                                     filter never sees our own set-up syscalls
+  6. close fds, execve
+`set_cpu_affinity(cpus)` is for `exec` (process.execCPUAffinity.initial): the
+child calls it first thing after fork; the parent applies `final` by pid.
+
+Inheritable capabilities are exactly what the config lists, never more
+(CVE-2022-29162): a missing set means an empty set.
+"""
+import binascii
+import ctypes
+import errno
+import os
+import struct
+
+import prctl
+
+from pyrunc.init import seccomp_agent
+
+_libc = ctypes.CDLL(None, use_errno=True)
+_libc.syscall.restype = ctypes.c_long
+_libc.prctl.restype = ctypes.c_int
+_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+
+
+class SecurityError(Exception):
+    """The kernel refused a security step; str() is the user's one line."""
+
+
+# prctl(2) options
+PR_CAPBSET_READ = 23
+PR_CAPBSET_DROP = 24
+PR_SET_SECCOMP = 22
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_RAISE = 2
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+SECCOMP_MODE_FILTER = 2
+SECCOMP_SET_MODE_FILTER = 1
+FLAG_NEW_LISTENER = 1 << 3
+
+CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
+
+# Syscalls glibc has no wrapper for, by `uname -m`. The parent resolves
+# seccomp's number with libseccomp too (CompiledSeccomp.seccomp_nr); these
+# cover the rest. Checked against libseccomp in tests/unit.
+SYSCALLS = {
+    "x86_64": {"seccomp": 317, "ioprio_set": 251, "sched_setattr": 314},
+    "aarch64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
+    "riscv64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
+    "loongarch64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
+    "ppc64le": {"seccomp": 358, "ioprio_set": 273, "sched_setattr": 355},
+    "ppc64": {"seccomp": 358, "ioprio_set": 273, "sched_setattr": 355},
+    "s390x": {"seccomp": 348, "ioprio_set": 282, "sched_setattr": 345},
+    "i686": {"seccomp": 354, "ioprio_set": 289, "sched_setattr": 351},
+    "i386": {"seccomp": 354, "ioprio_set": 289, "sched_setattr": 351},
+    "armv7l": {"seccomp": 383, "ioprio_set": 314, "sched_setattr": 380},
+}
+_MACHINE = os.uname().machine
+
+
+def _nr(name):
+    try:
+        return SYSCALLS[_MACHINE][name]
+    except KeyError:
+        raise SecurityError(f"{name}: syscall number unknown on {_MACHINE}") from None
+
+
+def _fail(what, err=None):
+    err = err if err is not None else ctypes.get_errno()
+    raise SecurityError(f"{what}: {os.strerror(err).lower()}")
+
+
+def _field(obj, name, default=None):
+    """Read a field of plain data that may be a dataclass or its to_dict()."""
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+# ---------------------------------------------------------------- no_new_privs
+
+def set_no_new_privs():
+    try:
+        prctl.set_no_new_privs(1)
+    except OSError as exc:
+        _fail("prctl(PR_SET_NO_NEW_PRIVS)", exc.errno)
+
+
+# ---------------------------------------------------------------- seccomp
+
+class _SockFprog(ctypes.Structure):
+    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+
+
+def load_seccomp(compiled, ctx=None):
+    """Load the precompiled filter into this process; the notify fd or None.
+
+    With a `ctx` that carries `seccomp_agent_fd` (a socket the parent already
+    connected to listenerPath) the fd is sent on to the agent at once, with
+    the ContainerProcessState the parent prepared (`seccomp_state`), and both
+    fds are closed here; see pyrunc.seccomp_notify.
+    """
+    if compiled is None:
+        return None
+    bpf = _field(compiled, "bpf")
+    if isinstance(bpf, str):  # CompiledSeccomp.to_dict() form
+        bpf = binascii.a2b_base64(bpf)
+    flags = int(_field(compiled, "flags", 0))
+    optional = int(_field(compiled, "optional_flags", 0))
+    nr = int(_field(compiled, "seccomp_nr", -1))
+    if nr < 0:
+        nr = _nr("seccomp")
+    count = len(bpf) // 8
+    if not count or count > 0xFFFF:
+        raise SecurityError(f"load seccomp filter: {count} instructions is not a valid program")
+    buf = ctypes.create_string_buffer(bpf, len(bpf))
+    prog = _SockFprog(count, ctypes.cast(buf, ctypes.c_void_p).value)
+    while True:
+        if flags == 0:
+            # the old interface needs no syscall number
+            rc = _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
+        else:
+            rc = _libc.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
+                               ctypes.c_long(flags), ctypes.c_void_p(ctypes.addressof(prog)))
+        if rc >= 0:
+            break
+        err = ctypes.get_errno()
+        if err == errno.EINTR:
+            continue
+        if err == errno.EINVAL and flags & optional:
+            flags &= ~optional  # a flag we added on our own: the kernel lacks it
+            optional = 0
+            continue
+        _fail("load seccomp filter", err)
+    fd = rc if flags & FLAG_NEW_LISTENER else None
+    agent = _field(ctx, "seccomp_agent_fd", -1) if ctx is not None else -1
+    if fd is not None and agent is not None and agent >= 0:
+        try:
+            seccomp_agent.send(agent, fd, _field(ctx, "seccomp_state") or {},
+                               pid=_field(ctx, "host_pid") or os.getpid())
+        except OSError as exc:
+            _fail("send seccomp listener fd to the agent", exc.errno)
+        finally:
+            os.close(agent)
+            os.close(fd)
+        return None  # handed over: the container never holds its own listener
+    return fd
+
+
+# ---------------------------------------------------------------- capabilities
+
+def last_cap():
+    """The highest capability this kernel knows, probed without /proc
+    (PR_CAPBSET_READ says EINVAL above it)."""
+    cap = 0
+    while _libc.prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0:
+        cap += 1
+    return cap
+
+
+def drop_bounding(caps):
+    """Drop from the bounding set every capability not in caps['bounding']."""
+    if caps is None:
+        return  # no process.capabilities: runc leaves the sets alone
+    keep = set(caps.get("bounding") or ())
+    for cap in range(last_cap() + 1):
+        if cap in keep:
+            continue
+        if _libc.prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0:
+            continue  # already gone
+        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0:
+            _fail(f"drop capability {cap} from the bounding set")
+
+
+def keep_caps(on):
+    try:
+        prctl.set_keepcaps(bool(on))
+    except OSError as exc:
+        _fail("prctl(PR_SET_KEEPCAPS)", exc.errno)
+
+
+def apply_capabilities(caps):
+    """Effective, permitted, inheritable in one capset; then ambient."""
+    if caps is None:
+        return
+    top = last_cap()
+    sets = {name: {c for c in caps.get(name) or () if c <= top}
+            for name in ("effective", "permitted", "inheritable")}
+    if top <= max(prctl.ALL_CAPS):
+        _capset_prctl(sets)
+    else:  # python-prctl was built before this kernel's newest capability
+        _capset_raw(sets)
+    clear_ambient()
+    for cap in caps.get("ambient") or ():
+        if _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0:
+            _fail(f"raise ambient capability {cap}")
+
+
+def clear_ambient():
+    if _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0:
+        err = ctypes.get_errno()
+        if err != errno.EINVAL:  # EINVAL: a kernel without ambient caps
+            _fail("clear ambient capabilities", err)
+
+
+def _capset_prctl(sets):
+    flags = {"effective": prctl.CAP_EFFECTIVE, "permitted": prctl.CAP_PERMITTED,
+             "inheritable": prctl.CAP_INHERITABLE}
+    args = []
+    for name, flag in flags.items():
+        want = sets[name]
+        args.append(([c for c in prctl.ALL_CAPS if c in want], flag, True))
+        args.append(([c for c in prctl.ALL_CAPS if c not in want], flag, False))
+    try:
+        prctl.set_caps(*args)
+    except OSError as exc:
+        _fail("apply capabilities (capset)", exc.errno)
+
+
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+
+def _capset_raw(sets):
+    words = []
+    for i in range(2):
+        for name in ("effective", "permitted", "inheritable"):
+            mask = 0
+            for c in sets[name]:
+                if c // 32 == i:
+                    mask |= 1 << (c % 32)
+            words.append(mask)
+    header = ctypes.create_string_buffer(struct.pack("=Ii", _LINUX_CAPABILITY_VERSION_3, 0))
+    data = ctypes.create_string_buffer(struct.pack("=6I", *words))
+    if _libc.capset(header, data) < 0:
+        _fail("apply capabilities (capset)")
+
+
+def switch_user(plan):
+    """Steps 4.x of the module docstring, with plan.user and plan.capabilities."""
+    caps = getattr(plan, "capabilities", None)
+    user = plan.user
+    drop_bounding(caps)
+    keep_caps(True)
+    try:
+        _set_groups(tuple(getattr(user, "additional_gids", ()) or ()))
+        try:
+            os.setgid(user.gid)
+        except OSError as exc:
+            _fail(f"setgid {user.gid}", exc.errno)
+        try:
+            os.setuid(user.uid)
+        except OSError as exc:
+            _fail(f"setuid {user.uid}", exc.errno)
+    finally:
+        keep_caps(False)
+    apply_capabilities(caps)
+
+
+def _set_groups(gids):
+    # In a user namespace whose setgroups is "deny" nobody may set groups;
+    # runc then leaves them alone unless some were asked for.
+    try:
+        with open("/proc/self/setgroups", "rb") as f:
+            denied = f.read().strip() == b"deny"
+    except OSError:
+        denied = False
+    if denied and not gids:
+        return
+    try:
+        os.setgroups(list(gids))
+    except OSError as exc:
+        _fail("setgroups", exc.errno)
+
+
+# ---------------------------------------------------------------- process attributes
+
+IOPRIO_CLASSES = {"IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3}
+IOPRIO_WHO_PROCESS = 1
+SCHED_POLICIES = {"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
+                  "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6}
+SCHED_FLAGS = {"SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02,
+               "SCHED_FLAG_DL_OVERRUN": 0x04, "SCHED_FLAG_KEEP_POLICY": 0x08,
+               "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20,
+               "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40}
+PERSONALITY_DOMAINS = {"LINUX": 0x0000, "LINUX32": 0x0008}
+_SCHED_ATTR_SIZE = 56  # SCHED_ATTR_SIZE_VER1 (with the util clamp fields)
+
+
+def ioprio_value(cfg):
+    """process.ioPriority -> the ioprio_set(2) value; ValueError if invalid."""
+    cls = IOPRIO_CLASSES.get(cfg.get("class"))
+    if cls is None:
+        raise ValueError(f"invalid io priority class: {cfg.get('class')}")
+    prio = cfg.get("priority", 0)
+    if not isinstance(prio, int) or not 0 <= prio <= 7:
+        raise ValueError(f"invalid io priority: {prio} (must be 0..7)")
+    return (cls << 13) | prio
+
+
+def sched_attr(cfg):
+    """process.scheduler -> struct sched_attr bytes; ValueError if invalid."""
+    policy = SCHED_POLICIES.get(cfg.get("policy"))
+    if policy is None:
+        raise ValueError(f"invalid scheduler policy: {cfg.get('policy')}")
+    flags = 0
+    for name in cfg.get("flags") or ():
+        if name not in SCHED_FLAGS:
+            raise ValueError(f"invalid scheduler flag: {name}")
+        flags |= SCHED_FLAGS[name]
+    return struct.pack("=IIQiIQQQII", _SCHED_ATTR_SIZE, policy, flags, cfg.get("nice", 0),
+                       cfg.get("priority", 0), cfg.get("runtime", 0), cfg.get("deadline", 0),
+                       cfg.get("period", 0), 0, 0)
+
+
+def personality_value(cfg):
+    domain = PERSONALITY_DOMAINS.get(cfg.get("domain"))
+    if domain is None:
+        raise ValueError(f"invalid personality domain {cfg.get('domain')}")
+    return domain  # flags: ignored with a warning by the parent, as runc does
+
+
+def set_io_priority(cfg):
+    if not cfg:
+        return
+    try:
+        value = ioprio_value(cfg)
+    except ValueError as exc:
+        raise SecurityError(str(exc)) from None
+    if _libc.syscall(ctypes.c_long(_nr("ioprio_set")), ctypes.c_long(IOPRIO_WHO_PROCESS),
+                     ctypes.c_long(0), ctypes.c_long(value)) < 0:
+        _fail("failed to set io priority")
+
+
+def set_scheduler(cfg):
+    if not cfg:
+        return
+    try:
+        attr = ctypes.create_string_buffer(sched_attr(cfg))
+    except ValueError as exc:
+        raise SecurityError(str(exc)) from None
+    if _libc.syscall(ctypes.c_long(_nr("sched_setattr")), ctypes.c_long(0), attr,
+                     ctypes.c_long(0)) < 0:
+        _fail("error setting scheduler")
+
+
+def set_personality(cfg):
+    if not cfg:
+        return
+    try:
+        value = personality_value(cfg)
+    except ValueError as exc:
+        raise SecurityError(str(exc)) from None
+    _libc.personality.restype = ctypes.c_int
+    if _libc.personality(ctypes.c_ulong(value)) < 0:
+        _fail("set_personality")
+
+
+def set_cpu_affinity(cpus, pid=0):
+    """sched_setaffinity to `cpus` (an iterable of CPU numbers)."""
+    if cpus is None:
+        return
+    try:
+        os.sched_setaffinity(pid, set(cpus))
+    except OSError as exc:
+        _fail("error setting CPU affinity", exc.errno)
+
+
+def prepare_process(plan):
+    """Step 2: scheduler, I/O priority, personality (all optional in the plan)."""
+    set_scheduler(getattr(plan, "scheduler", None))
+    set_io_priority(getattr(plan, "io_priority", None))
+    set_personality(getattr(plan, "personality", None))
+
+
+# ---------------------------------------------------------------- LSMs
+
+def _lsm_enabled(name):
+    try:
+        with open("/sys/kernel/security/lsm") as f:
+            return name in f.read().split(",")
+    except OSError:
+        return False
+
+
+def apply_lsm(plan):
+    """AppArmor profile / SELinux label for the next execve.
+
+    This host (and our test machine) has no LSM; like runc, asking for one
+    that is not enabled fails (runc: "apparmor failed to apply profile",
+    "selinux label is specified in config, but selinux is disabled").
+    """
+    profile = getattr(plan, "apparmor_profile", None)
+    label = getattr(plan, "selinux_label", None)
+    if profile:
+        _write_attr("apparmor", f"exec {profile}", "apparmor failed to apply profile")
+    if label:
+        _write_attr("selinux", label, "can't set process label")
+
+
+def _write_attr(lsm, value, what):
+    if not _lsm_enabled(lsm):
+        raise SecurityError(f"{what}: {lsm} is not enabled on this host")
+    # /proc/thread-self/attr/<lsm>/exec (per-LSM dir since 5.1), else attr/exec
+    for path in (f"/proc/thread-self/attr/{lsm}/exec", "/proc/thread-self/attr/exec"):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            _fail(f"{what}: open {path}", exc.errno)
+        try:
+            _check_procfs(fd, path, what)
+            os.write(fd, value.encode())
+        except OSError as exc:
+            _fail(f"{what}: write {path}", exc.errno)
+        finally:
+            os.close(fd)
+        return
+    raise SecurityError(f"{what}: no exec attribute in /proc/thread-self/attr")
+
+
+PROC_SUPER_MAGIC = 0x9FA0
+
+
+def _check_procfs(fd, path, what):
+    """The fd must be on a real procfs (CVE-2019-19921: a bind-mounted file
+    over /proc/... would take our write elsewhere)."""
+    buf = ctypes.create_string_buffer(120)  # struct statfs
+    if _libc.fstatfs(fd, buf) < 0:
+        _fail(f"{what}: fstatfs {path}")
+    if struct.unpack_from("@l", buf, 0)[0] != PROC_SUPER_MAGIC:
+        raise SecurityError(f"{what}: {path} is not on procfs")

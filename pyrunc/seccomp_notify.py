@@ -1,0 +1,77 @@
+"""Parent side of SCMP_ACT_NOTIFY: reach the seccomp agent at listenerPath.
+
+Place in the flow: `container` calls `connect_agent()` while preparing a
+create/run/exec whose CompiledSeccomp.uses_notify is true, before the first
+fork, so "no agent listening" is a create-time error and the child never
+needs a host path. The connected socket's fd goes to the child, which sends
+the listener fd and `process_state()` on it right after loading the filter
+(pyrunc.init.seccomp_agent), then closes it. The parent closes its copy once
+the child is forked.
+
+`send_listener_fd()` is the same hand-over for a caller that holds the
+listener fd itself (e.g. got it with `pidfd_getfd`), as runc's parent does.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import socket
+
+from pyrunc.errors import PyruncError
+from pyrunc.init import seccomp_agent
+
+OCI_VERSION = "1.3.0"
+SYS_pidfd_getfd = 438  # same number on every architecture (since 5.6)
+
+
+def connect_agent(listener_path: str) -> int:
+    """A blocking, inheritable unix stream socket connected to the agent."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.connect(listener_path)
+    except OSError as exc:
+        sock.close()
+        raise PyruncError(
+            f"seccomp: connect to the agent at {listener_path}: "
+            f"{os.strerror(exc.errno).lower() if exc.errno else exc}") from exc
+    sock.set_inheritable(True)
+    return sock.detach()
+
+
+def process_state(container_state: dict, metadata: str = "", pid: int | None = None) -> dict:
+    """The ContainerProcessState (runtime-spec config-linux.md, "seccomp"),
+    with `container_state` as its `state` (status creating for a create)."""
+    state = dict(container_state)
+    state.setdefault("ociVersion", OCI_VERSION)
+    state.setdefault("status", "creating")
+    msg = {"ociVersion": OCI_VERSION, "fds": [seccomp_agent.SECCOMP_FD_NAME],
+           "metadata": metadata or "", "state": state}
+    if pid is not None:
+        msg["pid"] = pid
+        state["pid"] = pid
+    return msg
+
+
+def send_listener_fd(listener_path: str, listener_fd: int, state: dict, pid: int) -> None:
+    fd = connect_agent(listener_path)
+    try:
+        seccomp_agent.send(fd, listener_fd, state, pid)
+    except OSError as exc:
+        raise PyruncError(f"seccomp: send the listener fd to {listener_path}: "
+                          f"{os.strerror(exc.errno).lower()}") from exc
+    finally:
+        os.close(fd)
+
+
+def pidfd_getfd(pid: int, target_fd: int) -> int:
+    """A copy of another process's fd (needs ptrace rights over it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    pidfd = os.pidfd_open(pid)
+    try:
+        fd = libc.syscall(SYS_pidfd_getfd, pidfd, target_fd, 0)
+        if fd < 0:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err), f"pidfd_getfd {pid}:{target_fd}")
+        return fd
+    finally:
+        os.close(pidfd)
