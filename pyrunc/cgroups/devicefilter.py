@@ -68,7 +68,10 @@ def _block(rule: Rule) -> list[tuple]:
     bpf_type = {"c": DEV_CHAR, "b": DEV_BLOCK}.get(rule.type)
     if bpf_type is None:
         raise CgroupError(f"cgroup devices: invalid device type {rule.type!r}")
-    if rule.major > 0xFFFFFFFF or rule.minor > 0xFFFFFFFF:
+    # JNE compares the zero-extended 32-bit field with a sign-extended imm32,
+    # so numbers from 2^31 up could never match; Linux's are far smaller
+    # (12-bit major, 20-bit minor), so refuse them rather than mis-filter.
+    if rule.major > 0x7FFFFFFF or rule.minor > 0x7FFFFFFF:
         raise CgroupError(f"cgroup devices: invalid device number {rule.major}:{rule.minor}")
     access = 0
     for c in rule.access:
@@ -78,15 +81,11 @@ def _block(rule: Rule) -> list[tuple]:
         # requested access must be a subset of the rule's: (R3 & access) == R3
         out += [(OP_MOV32_X, R1, R3, 0, 0), (OP_AND32_K, R1, 0, 0, access), (OP_JNE_X, R1, R3, _NEXT, 0)]
     if rule.major != WILDCARD:
-        out.append((OP_JNE_K, R4, 0, _NEXT, _s32(rule.major)))
+        out.append((OP_JNE_K, R4, 0, _NEXT, rule.major))
     if rule.minor != WILDCARD:
-        out.append((OP_JNE_K, R5, 0, _NEXT, _s32(rule.minor)))
+        out.append((OP_JNE_K, R5, 0, _NEXT, rule.minor))
     out += [(OP_MOV32_K, R0, 0, 0, 1 if rule.allow else 0), (OP_EXIT, 0, 0, 0, 0)]
     return [("block",)] + out
-
-
-def _s32(v: int) -> int:
-    return v - (1 << 32) if v >= 1 << 31 else v
 
 
 def _resolve(prog: list[tuple]) -> list[tuple]:

@@ -1,0 +1,338 @@
+"""The systemd driver: the container's cgroup is a transient scope unit.
+
+cgroupsPath is `slice:prefix:name` (runc): the unit is `<prefix>-<name>.scope`
+in `<slice>` (default `system.slice`, prefix `pyrunc`, name the container id);
+a name ending in `.slice` makes a transient slice instead. The unit is started
+over D-Bus (StartTransientUnit with Delegate=yes, the accounting switches,
+DefaultDependencies=no and the resource properties systemd understands) and we
+wait for its job to finish. systemd only creates a scope around a process, so
+the unit is started by `add(pid)`; everything else (resources systemd has no
+property for, devices, freezer, stats) goes through the v1/v2 fs driver on the
+unit's directories, as runc does after `Apply`. `destroy` stops the unit and
+resets its failed state, so a later container can reuse the name.
+
+jeepney (pure-Python D-Bus) is imported only here, and only when a bus is used.
+"""
+from __future__ import annotations
+
+import os
+
+from pyrunc.cgroups import layout
+from pyrunc.cgroups.base import Manager
+from pyrunc.cgroups.resources import _signed, cpu_shares_to_weight, swap_to_v2
+from pyrunc.errors import CgroupError
+
+DEFAULT_SLICE = "system.slice"
+DEFAULT_PREFIX = "pyrunc"
+SYSTEM_BUS = "SYSTEM"
+_U64_MAX = (1 << 64) - 1
+_JOB_TIMEOUT = 30.0
+
+
+# ---------------------------------------------------------------- names (pure)
+
+
+def parse_path(container_id: str, cgroups_path: str | None) -> tuple[str, str, str]:
+    """cgroupsPath -> (slice, prefix, name)."""
+    if not cgroups_path:
+        return DEFAULT_SLICE, DEFAULT_PREFIX, container_id
+    parts = cgroups_path.split(":")
+    if len(parts) != 3:
+        raise CgroupError(f'cgroup: cgroupsPath must be "slice:prefix:name" for systemd cgroups, got {cgroups_path!r}')
+    return parts[0] or DEFAULT_SLICE, parts[1], parts[2] or container_id
+
+
+def unit_name(prefix: str, name: str) -> str:
+    if name.endswith(".slice"):
+        return name
+    return f"{prefix}-{name}.scope" if prefix else f"{name}.scope"
+
+
+def expand_slice(slice_: str) -> str:
+    """`a-b-c.slice` -> `/a.slice/a-b.slice/a-b-c.slice` (systemd's slice nesting)."""
+    if not slice_.endswith(".slice") or "/" in slice_ or len(slice_) <= len(".slice"):
+        raise CgroupError(f"cgroup: invalid slice name {slice_!r}")
+    stem = slice_[: -len(".slice")]
+    if stem == "-":
+        return "/"
+    path, prefix = "", ""
+    for comp in stem.split("-"):
+        if not comp:
+            raise CgroupError(f"cgroup: invalid slice name {slice_!r}")
+        path += f"/{prefix}{comp}.slice"
+        prefix += comp + "-"
+    return path
+
+
+def _bitmask(cpus: str) -> bytes:
+    """"0-2,4" -> systemd's AllowedCPUs byte array (bit n = cpu n, little-endian)."""
+    from pyrunc.cgroups.stats import parse_cpu_list
+    ids = parse_cpu_list(cpus)
+    if not ids:
+        return b""
+    buf = bytearray(max(ids) // 8 + 1)
+    for i in ids:
+        buf[i // 8] |= 1 << (i % 8)
+    return bytes(buf)
+
+
+def properties(resources: dict | None, version: str, warn=None) -> list[tuple[str, tuple[str, object]]]:
+    """linux.resources -> systemd unit properties [(name, (dbus signature, value))]."""
+    r = resources or {}
+    props: list = []
+    mem = r.get("memory") or {}
+    cpu = r.get("cpu") or {}
+    limit = _signed(mem.get("limit", 0) or 0)
+    v2 = version == "v2"
+    if limit:
+        props.append(("MemoryMax" if v2 else "MemoryLimit", ("t", _U64_MAX if limit < 0 else limit)))
+    if v2:
+        if mem.get("reservation"):
+            props.append(("MemoryLow", ("t", int(mem["reservation"]))))
+        swap = swap_to_v2(_signed(mem.get("swap", 0) or 0), limit)
+        if swap:
+            props.append(("MemorySwapMax", ("t", _U64_MAX if swap < 0 else swap)))
+    if cpu.get("shares"):
+        if v2:
+            props.append(("CPUWeight", ("t", cpu_shares_to_weight(int(cpu["shares"])))))
+        else:
+            props.append(("CPUShares", ("t", int(cpu["shares"]))))
+    quota = _signed(cpu.get("quota") or 0)
+    period = int(cpu.get("period") or 0)
+    if period:
+        props.append(("CPUQuotaPeriodUSec", ("t", period)))
+    if quota or period:
+        per_sec = _U64_MAX
+        if quota > 0:
+            per_sec = quota * 1_000_000 // (period or 100_000)
+            # systemd rounds to 10ms of CPU per second; round up like runc
+            if per_sec % 10_000:
+                per_sec = (per_sec // 10_000 + 1) * 10_000
+        props.append(("CPUQuotaPerSecUSec", ("t", per_sec)))
+    pids = r.get("pids") or {}
+    if "limit" in pids:
+        lim = _signed(pids["limit"])
+        if lim > 0 or lim == -1:
+            props.append(("TasksMax", ("t", _U64_MAX if lim < 0 else lim)))
+    bio = r.get("blockIO") or {}
+    if bio.get("weight") and not v2:
+        props.append(("BlockIOWeight", ("t", int(bio["weight"]))))
+    if cpu.get("cpus"):
+        props.append(("AllowedCPUs", ("ay", _bitmask(cpu["cpus"]))))
+    if cpu.get("mems"):
+        props.append(("AllowedMemoryNodes", ("ay", _bitmask(cpu["mems"]))))
+    return props
+
+
+# ---------------------------------------------------------------- the bus
+
+
+class Bus:
+    """systemd's Manager interface over a jeepney blocking connection."""
+
+    def __init__(self, address: str = SYSTEM_BUS):
+        from jeepney import DBusAddress, MatchRule
+        from jeepney.bus_messages import message_bus
+        from jeepney.io.blocking import open_dbus_connection
+        try:
+            self.conn = open_dbus_connection(bus=address)
+        except (OSError, Exception) as exc:  # jeepney raises plain Exceptions for bad addresses
+            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {exc}") from exc
+        self.addr = DBusAddress("/org/freedesktop/systemd1", bus_name="org.freedesktop.systemd1",
+                                interface="org.freedesktop.systemd1.Manager")
+        rule = MatchRule(type="signal", interface="org.freedesktop.systemd1.Manager", member="JobRemoved",
+                         path="/org/freedesktop/systemd1")
+        self.jobs = self.conn.filter(rule)
+        self._checked(self.conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=_JOB_TIMEOUT), "AddMatch")
+        # systemd only emits JobRemoved once some client has subscribed
+        self.call("Subscribe", None, ())
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _checked(self, reply, what: str):
+        from jeepney import MessageType
+        if reply.header.message_type == MessageType.error:
+            from jeepney import HeaderFields
+            name = reply.header.fields.get(HeaderFields.error_name, "error")
+            detail = reply.body[0] if reply.body else ""
+            raise CgroupError(f"cgroup systemd: {what}: {name}: {detail}".rstrip(": "))
+        return reply.body
+
+    def call(self, method: str, signature: str | None, body: tuple):
+        from jeepney import new_method_call
+        msg = new_method_call(self.addr, method, signature, body)
+        return self._checked(self.conn.send_and_get_reply(msg, timeout=_JOB_TIMEOUT), method)
+
+    def wait_job(self, job: str, unit: str, what: str) -> None:
+        import time
+        deadline = time.monotonic() + _JOB_TIMEOUT
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise CgroupError(f"cgroup systemd: {what} {unit}: timed out waiting for job {job}")
+            sig = self.conn.recv_until_filtered(self.jobs, timeout=left)
+            _, path, _, result = sig.body
+            if path == job:
+                if result != "done":
+                    raise CgroupError(f"cgroup systemd: {what} {unit}: job {result}")
+                return
+
+    def start_transient(self, unit: str, props: list) -> None:
+        (job,) = self.call("StartTransientUnit", "ssa(sv)a(sa(sv))", (unit, "replace", props, []))
+        self.wait_job(job, unit, "start")
+
+    def stop(self, unit: str) -> None:
+        (job,) = self.call("StopUnit", "ss", (unit, "replace"))
+        self.wait_job(job, unit, "stop")
+
+    def reset_failed(self, unit: str) -> None:
+        self.call("ResetFailedUnit", "s", (unit,))
+
+    def set_properties(self, unit: str, props: list) -> None:
+        self.call("SetUnitProperties", "sba(sv)", (unit, True, props))
+
+
+def _is_gone(exc: CgroupError) -> bool:
+    return "NoSuchUnit" in str(exc) or "not loaded" in str(exc)
+
+
+# ---------------------------------------------------------------- the manager
+
+
+class SystemdManager(Manager):
+    driver = "systemd"
+
+    def __init__(self, *args, unit: str, slice_: str, version: str, bus: str = SYSTEM_BUS, **kw):
+        super().__init__(*args, **kw)
+        self.unit = unit
+        self.slice = slice_
+        self.version = version
+        self.bus_address = bus
+        self.extra.update({"unit": unit, "slice": slice_, "cgroup_version": version, "bus": bus})
+        self.started = False
+        self._bus = None
+        fs_cls = _fs_class(version)
+        self.fs = fs_cls(self.container_id, self.root, self.inner, self.paths, self.resources,
+                         self.prune, self.warn, self.linux_device_paths)
+
+    def bus(self) -> Bus:
+        if self._bus is None:
+            self._bus = Bus(self.bus_address)
+        return self._bus
+
+    def is_slice(self) -> bool:
+        return self.unit.endswith(".slice")
+
+    def _unit_props(self, pid: int | None) -> list:
+        props = [("Description", ("s", f"pyrunc container {self.container_id}"))]
+        if self.is_slice():
+            props.append(("Wants", ("as", [self.slice])))
+        else:
+            props.append(("Slice", ("s", self.slice)))
+            props.append(("Delegate", ("b", True)))
+        if pid is not None:
+            props.append(("PIDs", ("au", [pid])))
+        props += [("MemoryAccounting", ("b", True)), ("CPUAccounting", ("b", True)),
+                  ("IOAccounting" if self.version == "v2" else "BlockIOAccounting", ("b", True)),
+                  ("TasksAccounting", ("b", True)), ("DefaultDependencies", ("b", False))]
+        return props + properties(self.resources, self.version, self.warn)
+
+    def create(self) -> None:
+        # validate everything a user can get wrong now, before any fork
+        properties(self.resources, self.version, self.warn)
+        if self.is_slice():
+            self._start(None)
+
+    def add(self, pid: int) -> None:
+        if not self.started and not self.is_slice():
+            self._start(pid)
+        self.fs.add(pid)
+
+    def _start(self, pid: int | None) -> None:
+        self.bus().start_transient(self.unit, self._unit_props(pid))
+        self.started = True
+        try:
+            # the rest (devices, files systemd has no property for, the v1
+            # hierarchies systemd does not manage) through the fs driver
+            self.fs.create()
+            self.made = self.fs.made
+        except BaseException:
+            self._stop_unit()
+            raise
+
+    def _stop_unit(self) -> None:
+        try:
+            self.bus().stop(self.unit)
+        except CgroupError as exc:
+            if not _is_gone(exc):
+                raise
+        try:
+            self.bus().reset_failed(self.unit)
+        except CgroupError:
+            pass  # not failed, or already gone
+
+    def destroy(self) -> None:
+        self._stop_unit()
+        self.fs.destroy()
+
+    def set(self, resources: dict) -> None:
+        props = properties(resources, self.version, self.warn)
+        if props:
+            self.bus().set_properties(self.unit, props)
+        self.fs.set(resources)
+
+    def freeze(self) -> None:
+        self.fs.freeze()
+
+    def thaw(self) -> None:
+        self.fs.thaw()
+
+    def frozen(self) -> bool:
+        return self.fs.frozen()
+
+    def pids(self) -> list[int]:
+        return self.fs.pids()
+
+    def signal_all(self, sig: int) -> None:
+        self.fs.signal_all(sig)
+
+    def stats(self) -> dict:
+        return self.fs.stats()
+
+    def oom_kill_count(self) -> int:
+        return self.fs.oom_kill_count()
+
+    def oom_event_file(self):
+        return self.fs.oom_event_file()
+
+
+def _fs_class(version: str):
+    if version == "v2":
+        from pyrunc.cgroups.v2 import V2Manager
+        return V2Manager
+    from pyrunc.cgroups.v1 import V1Manager
+    return V1Manager
+
+
+def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None):
+    slice_, prefix, name = parse_path(container_id, cgroups_path)
+    unit = unit_name(prefix, name)
+    inner = expand_slice(slice_).rstrip("/") + "/" + unit
+    if version == "v2":
+        paths = {"": root + inner}
+    else:
+        paths = layout.v1_paths(inner, root)
+    return SystemdManager(container_id, root, inner, paths, resources, [], warn, linux_device_paths,
+                          unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS)
+
+
+def load(record: dict, warn=None) -> SystemdManager:
+    try:
+        mgr = SystemdManager(record["id"], record["root"], record["path"], record["paths"], None,
+                             record.get("prune") or [], warn, (), unit=record["unit"], slice_=record["slice"],
+                             version=record.get("cgroup_version", "v2"), bus=record.get("bus", SYSTEM_BUS))
+    except KeyError as exc:
+        raise CgroupError(f"cgroup: malformed systemd cgroup record in state: missing {exc}") from exc
+    mgr.started = True
+    return mgr
