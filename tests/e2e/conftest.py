@@ -30,10 +30,17 @@ def runtime_ready():
 
 
 @pytest.fixture(scope="module")
-def exec_ready(runtime_ready):
-    why = runtime_lacks(support.runtime_binary(), ("exec",))
-    if why:
-        pytest.skip(why)
+def need_verbs(runtime_ready):
+    """need_verbs("exec", "pause"): skip the test while the runtime lacks them."""
+    known: dict[str, str | None] = {}
+
+    def need(*verbs):
+        for verb in verbs:
+            if verb not in known:
+                known[verb] = runtime_lacks(support.runtime_binary(), (verb,))
+            if known[verb]:
+                pytest.skip(known[verb])
+    return need
 
 
 @pytest.fixture(scope="module")

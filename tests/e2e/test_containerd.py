@@ -80,7 +80,8 @@ def test_run_tty(containerd):
     assert "tty-ok" in out
 
 
-def test_detached_task_lifecycle(containerd, task, exec_ready):
+def test_detached_task_lifecycle(containerd, task, need_verbs):
+    need_verbs("exec", "ps", "pause", "resume")
     ctr = containerd.ctr
     assert _task_status(containerd, task) == "RUNNING"
 
@@ -115,7 +116,8 @@ def test_detached_task_lifecycle(containerd, task, exec_ready):
     assert _task_status(containerd, task) == "GONE"
 
 
-def test_task_exec_tty(containerd, task, exec_ready):
+def test_task_exec_tty(containerd, task, need_verbs):
+    need_verbs("exec")
     from tests.e2e.clients import run_in_pty
     rc, out = run_in_pty(["ctr", "--address", str(containerd.socket), "--namespace",
                           containerd.namespace, "tasks", "exec", "-t", "--exec-id", "t1",
@@ -125,7 +127,8 @@ def test_task_exec_tty(containerd, task, exec_ready):
     assert "tty-ok" in out
 
 
-def test_kill_signal_and_restart(containerd, exec_ready):
+def test_kill_signal_and_restart(containerd, need_verbs):
+    need_verbs("exec")
     ctr = containerd.ctr
     cid = _id()
     ctr("run", "-d", "--null-io", *containerd.run_flags(), containerd.image, cid,

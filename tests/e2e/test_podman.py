@@ -43,7 +43,8 @@ def test_run_rm_echo(podman):
     assert proc.stdout == "hi\n"
 
 
-def test_detached_exec_stop_rm(podman, exec_ready):
+def test_detached_exec_stop_rm(podman, need_verbs):
+    need_verbs("exec")
     name = _name()
     podman.run("-d", "--name", name, podman.image, *SERVE)
     try:
@@ -126,7 +127,8 @@ def test_run_tty(podman):
     assert "tty-ok" in out
 
 
-def test_pause_unpause(podman, detached, exec_ready):
+def test_pause_unpause(podman, detached, need_verbs):
+    need_verbs("pause", "resume", "exec")
     podman.podman("pause", detached)
     assert _status(podman, detached) == "paused"
     podman.podman("unpause", detached)
