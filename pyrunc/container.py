@@ -36,8 +36,8 @@ class Options:
 
 # -- create ------------------------------------------------------------------
 
-def create(opts, cid, bundle, *, pid_file=None, console_socket=None, no_pivot=False,
-           no_new_keyring=False, preserve_fds=0, terminal_fd_sink=None):
+def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=-1,
+           no_pivot=False, no_new_keyring=False, preserve_fds=0):
     """Create the container; returns its init pid. The init then waits on the fifo."""
     from pyrunc import config, plan as planner
     from pyrunc.process import spawn
@@ -77,8 +77,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, no_pivot=Fa
             undo.callback(mgr.destroy)
             mgr.create()
             plan.cgroup_dirs = _cgroup_dirs(mgr)
-        console_fd = _connect_console(console_socket, plan) if plan.terminal else -1
-        if console_fd >= 0:
+        if plan.terminal and console_fd < 0:
+            console_fd = _connect_console(console_socket)
             undo.callback(os.close, console_fd)
         hook_state = _hook_state(record, st.CREATING)
         ctx = spawn.Context(fifo_path=fifo, console_fd=console_fd, hook_state=hook_state,
@@ -126,15 +126,21 @@ def _cgroup_manager(opts, cid, cfg):
 
 
 def _cgroup_dirs(mgr):
-    """(name, host dir) pairs for a `cgroup` mount inside the container."""
-    dirs = getattr(mgr, "mount_dirs", None)
-    return tuple(dirs()) if dirs else ()
+    """(name under /sys/fs/cgroup, host dir) pairs for a `cgroup` mount inside
+    the container: its own cgroup dirs only, never the host's tree. On a
+    hybrid host, like runc, the v1 hierarchies only."""
+    rec = mgr.record()
+    paths, root = rec.get("paths") or {}, rec.get("root") or "/sys/fs/cgroup"
+    if set(paths) == {""}:
+        return (("", paths[""]),)
+    out = {os.path.relpath(d, root).split("/")[0]: d for name, d in paths.items() if name}
+    return tuple(sorted(out.items()))
 
 
-def _connect_console(path, plan):
+def _connect_console(path):
     import socket
     if not path:
-        raise PyruncError("process.terminal is true: --console-socket is required")
+        raise PyruncError("cannot allocate tty if pyrunc will detach without setting console socket")
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         sock.connect(path)

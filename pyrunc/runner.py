@@ -3,11 +3,15 @@ container's reaper, forward signals to its init, and exit with its status.
 
 pyrunc makes itself a child subreaper before the spawn, so when stage-1 exits
 the init is re-parented to us and we can wait for it (runc does the same).
+With process.terminal and no --console-socket, we are the console: the init
+sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
 import os
+import select
 import signal
+import socket
 
 from pyrunc import container
 from pyrunc.kernel import syscalls as k
@@ -16,13 +20,22 @@ from pyrunc.kernel import syscalls as k
 _FORWARD = [s for s in signal.Signals
             if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGTTIN,
                          signal.SIGTTOU, signal.SIGTSTP, signal.SIGSEGV, signal.SIGBUS,
-                         signal.SIGFPE, signal.SIGILL, signal.SIGPIPE)]
+                         signal.SIGFPE, signal.SIGILL, signal.SIGPIPE, signal.SIGWINCH)]
 
 
-def run(opts, cid, bundle, *, detach, keep, subreaper=True, **create_args):
+def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None, **create_args):
     if not detach and subreaper:
         k.set_child_subreaper()
-    pid = container.create(opts, cid, bundle, **create_args)
+    ours = theirs = None
+    if not detach and not console_socket:
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        pid = container.create(opts, cid, bundle, console_socket=console_socket,
+                               console_fd=theirs.fileno() if theirs else -1, **create_args)
+    finally:
+        if theirs is not None:
+            theirs.close()
+    master = _receive_master(ours) if ours is not None else None
     try:
         container.start(opts, cid)
     except BaseException:
@@ -30,13 +43,25 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, **create_args):
         raise
     if detach:
         return 0
-    status = _wait(pid)
+    status = _wait(pid, master)
     if not keep:
         _cleanup(opts, cid)
     return status
 
 
-def _wait(pid):
+def _receive_master(sock):
+    """The pty master, if the init sent one (it does so before `ready`)."""
+    sock.setblocking(False)
+    try:
+        _msg, fds, _flags, _addr = socket.recv_fds(sock, 1024, 1)
+    except (BlockingIOError, OSError):
+        fds = []
+    finally:
+        sock.close()
+    return fds[0] if fds else None
+
+
+def _wait(pid, master):
     def forward(signum, _frame):
         try:
             os.kill(pid, signum)
@@ -48,6 +73,8 @@ def _wait(pid):
             signal.signal(sig, forward)
         except (OSError, ValueError):
             pass
+    if master is not None:
+        _proxy(pid, master)
     while True:
         try:
             reaped, status = os.waitpid(-1, 0)  # also reaps orphans re-parented to us
@@ -57,6 +84,78 @@ def _wait(pid):
             if os.WIFSIGNALED(status):
                 return 128 + os.WTERMSIG(status)
             return os.WEXITSTATUS(status)
+
+
+def _proxy(pid, master):
+    """Copy stdin -> pty and pty -> stdout until the init exits."""
+    import termios
+    import tty
+
+    saved = None
+    if os.isatty(0):
+        saved = termios.tcgetattr(0)
+        tty.setraw(0)
+        _copy_size(master)
+        signal.signal(signal.SIGWINCH, lambda *_: _copy_size(master))
+    pidfd = os.pidfd_open(pid)
+    inputs = [master, pidfd, 0]
+    try:
+        while True:
+            ready, _, _ = select.select(inputs, [], [])
+            if master in ready:
+                try:
+                    data = os.read(master, 65536)
+                except OSError:  # EIO: every slave fd closed
+                    data = b""
+                if not data:
+                    inputs.remove(master)
+                else:
+                    _write_all(1, data)
+            if 0 in ready:
+                data = os.read(0, 65536)
+                if data:
+                    _write_all(master, data)
+                else:
+                    inputs.remove(0)
+            if pidfd in ready:
+                _drain(master)
+                return
+            if master not in inputs and 0 not in inputs:
+                select.select([pidfd], [], [])
+                return
+    finally:
+        os.close(pidfd)
+        os.close(master)
+        if saved is not None:
+            termios.tcsetattr(0, termios.TCSADRAIN, saved)
+
+
+def _copy_size(master):
+    import fcntl
+    import termios
+    try:
+        size = fcntl.ioctl(0, termios.TIOCGWINSZ, b"\0" * 8)
+        fcntl.ioctl(master, termios.TIOCSWINSZ, size)
+    except OSError:
+        pass
+
+
+def _drain(master):
+    os.set_blocking(master, False)
+    while True:
+        try:
+            data = os.read(master, 65536)
+        except (BlockingIOError, OSError):
+            return
+        if not data:
+            return
+        _write_all(1, data)
+
+
+def _write_all(fd, data):
+    while data:
+        n = os.write(fd, data)
+        data = data[n:]
 
 
 def _cleanup(opts, cid):

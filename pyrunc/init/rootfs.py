@@ -130,43 +130,53 @@ def _refuse_symlinked(rootfd, dest):
 
 def _mount_cgroup(rootfd, op, plan):
     """A `cgroup` mount: the container's own cgroup dirs, never the host tree."""
-    base = fd_path(ensure_target(rootfd, op.destination, True))
-    ro = op.flags & k.MS_RDONLY
     if not plan.cgroup_dirs:
         return
     if len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == "":
         # pure cgroup v2: the container's directory is the whole view
-        _bind(plan.cgroup_dirs[0][1], base, op.flags, f"mount cgroup on {op.destination}")
+        _bind(rootfd, plan.cgroup_dirs[0][1], op.destination, op.flags, f"mount cgroup on {op.destination}")
         return
+    target = ensure_target(rootfd, op.destination, True)
     try:
-        k.mount("tmpfs", base, "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+        k.mount("tmpfs", fd_path(target), "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
     except OSError as exc:
         raise _err(f"mount tmpfs on {op.destination}", exc) from None
-    dfd = open_in_root(rootfd, op.destination, os.O_PATH | os.O_DIRECTORY)
-    try:
-        for name, hostdir in plan.cgroup_dirs:
-            sub = os.path.join(op.destination, name)
-            tfd = mkdir_all(rootfd, sub)
-            try:
-                _bind(hostdir, fd_path(tfd), op.flags | (ro and k.MS_RDONLY), f"mount cgroup {name} on {sub}")
-            finally:
-                os.close(tfd)
-        if ro:
-            k.mount(None, fd_path(dfd), None, k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
-    except OSError as exc:
-        raise _err(f"mount cgroup on {op.destination}", exc) from None
     finally:
-        os.close(dfd)
+        os.close(target)
+    for name, hostdir in plan.cgroup_dirs:
+        sub = os.path.join(op.destination, name)
+        os.close(mkdir_all(rootfd, sub))
+        _bind(rootfd, hostdir, sub, op.flags, f"mount cgroup {name} on {sub}")
+    if op.flags & k.MS_RDONLY:
+        dfd = open_in_root(rootfd, op.destination)
+        try:
+            k.mount(None, fd_path(dfd), None,
+                    k.MS_REMOUNT | k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+        except OSError as exc:
+            raise _err(f"remount {op.destination} read-only", exc) from None
+        finally:
+            os.close(dfd)
 
 
-def _bind(source, target, flags, what):
+def _bind(rootfd, source, dest, flags, what):
+    """Bind `source` on `dest` (inside the root), then apply ro/nosuid/... ."""
+    target = ensure_target(rootfd, dest, True)
     try:
-        k.mount(source, target, None, k.MS_BIND | k.MS_REC)
-        extra = flags & (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
-        if extra:
-            k.mount(None, target, None, k.MS_BIND | k.MS_REMOUNT | extra)
+        k.mount(source, fd_path(target), None, k.MS_BIND | k.MS_REC)
     except OSError as exc:
         raise _err(what, exc) from None
+    finally:
+        os.close(target)
+    extra = flags & (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC)
+    if not extra:
+        return
+    target = open_in_root(rootfd, dest)  # now the new mount's root, not the dir beneath
+    try:
+        k.mount(None, fd_path(target), None, k.MS_BIND | k.MS_REMOUNT | extra)
+    except OSError as exc:
+        raise _err(what, exc) from None
+    finally:
+        os.close(target)
 
 
 def _default_devices(rootfd, in_userns):
