@@ -54,8 +54,10 @@ def validate(bundle: str, strict: bool, fmt: str) -> None:
     else:
         for f in findings:
             click.echo(f"{f.severity}: {f.text()}")
-        parts = [f"{n} {sev}{'' if n == 1 else 's'}" for sev, n in
-                 ((ERROR, counts[ERROR]), (WARNING, counts[WARNING]), (STRICT, counts[STRICT])) if n]
+        parts = [f"{counts[ERROR]} error{'' if counts[ERROR] == 1 else 's'}" if counts[ERROR] else "",
+                 f"{counts[WARNING]} warning{'' if counts[WARNING] == 1 else 's'}" if counts[WARNING] else "",
+                 f"{counts[STRICT]} strict" if counts[STRICT] else ""]
+        parts = [p for p in parts if p]
         tail = f" ({', '.join(parts)})" if parts else ""
         click.echo(f"{bundle_dir}: {'valid' if valid else 'invalid'}{tail}")
     raise SystemExit(0 if valid else 1)

@@ -69,6 +69,8 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
         from pyrunc.config import strict as _strict
         found = found + _strict.check(doc, _schema.schema())
     valid = not any(f.severity == ERROR for f in found)
+    # errors first (most useful), then warnings, then the --strict listing; stable within
+    found.sort(key=lambda f: SEVERITIES.index(f.severity))
     return (doc if valid else None), found
 
 

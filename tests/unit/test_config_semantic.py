@@ -1,0 +1,123 @@
+"""Semantic rules and SHOULD-warn cases of pyrunc.config (what the schema cannot express)."""
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+
+from pyrunc.config import check_bundle, load_bundle
+from pyrunc.config import semantic
+from pyrunc.errors import ConfigError
+from tests.unit.test_config_messages import BASE
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    (tmp_path / "rootfs").mkdir()
+
+    def write(change=None):
+        cfg = copy.deepcopy(BASE)
+        if change:
+            change(cfg)
+        (tmp_path / "config.json").write_text(json.dumps(cfg))
+        return str(tmp_path)
+    return write
+
+
+def _warnings(bundle_dir):
+    lines = []
+    load_bundle(bundle_dir, warn=lines.append)
+    return lines
+
+
+def test_relative_mount_destination_warns_once(bundle):
+    d = bundle(lambda c: c["mounts"].append({"destination": "data", "type": "tmpfs", "source": "tmpfs"}))
+    assert _warnings(d) == ['config.json: mounts[1].destination: "data" is relative (deprecated); taken as relative to /']
+
+
+def test_unknown_capability_warns_not_fails(bundle):
+    d = bundle(lambda c: c["process"]["capabilities"].update(effective=["CAP_KILL", "CAP_TELEPORT"]))
+    assert _warnings(d) == ['config.json: process.capabilities.effective[1]: "CAP_TELEPORT" is not a Linux capability; ignored']
+
+
+def test_capability_newer_than_kernel_warns(bundle, monkeypatch):
+    monkeypatch.setattr(semantic.Context, "cap_last_cap", property(lambda self: 37))
+    d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_BPF"]))
+    assert _warnings(d) == ['config.json: process.capabilities.bounding[0]: "CAP_BPF" is not known to this kernel; ignored']
+
+
+def test_prestart_is_deprecated(bundle):
+    d = bundle(lambda c: c["hooks"].update(prestart=[{"path": "/bin/true"}]))
+    assert _warnings(d) == ["config.json: hooks.prestart: is deprecated; use createRuntime, createContainer or startContainer"]
+
+
+def test_default_warning_goes_to_stderr(bundle, capsys):
+    d = bundle(lambda c: c["mounts"].append({"destination": "data"}))
+    load_bundle(d)
+    assert capsys.readouterr().err == ('pyrunc: warning: config.json: mounts[1].destination: "data" is relative '
+                                       '(deprecated); taken as relative to /\n')
+
+
+def test_warnings_are_not_reported_when_config_fails(bundle):
+    d = bundle(lambda c: (c["mounts"].append({"destination": "data"}), c["process"].update(args=[])))
+    lines = []
+    with pytest.raises(ConfigError):
+        load_bundle(d, warn=lines.append)
+    assert lines == []
+
+
+def test_unknown_fields_and_annotations_are_accepted(bundle):
+    def change(c):
+        c["proccess"] = {"args": ["x"]}
+        c["linux"]["readOnly"] = True
+        c["annotations"]["com.example.anything"] = "x"
+        c["windows"] = {"layerFolders": []}
+    d = bundle(change)
+    assert load_bundle(d, warn=lambda line: pytest.fail(line))["proccess"] == {"args": ["x"]}
+    _cfg, found = check_bundle(d, strict=True)
+    assert [(f.severity, f.path, f.message) for f in found] == [
+        ("strict", "windows", "is for another platform; ignored on Linux"),
+        ("strict", "linux.readOnly", "unknown field; ignored"),
+        ("strict", "proccess", "unknown field; ignored"),
+        ("strict", 'annotations["com.example.anything"]', "annotation key not used by pyrunc"),
+    ]
+
+
+def test_joining_namespaces_by_path(bundle):
+    d = bundle(lambda c: c["linux"]["namespaces"].extend([{"type": "ipc", "path": "/proc/self/ns/ipc"},
+                                                          {"type": "cgroup", "path": "/proc/self/ns/cgroup"}]))
+    assert load_bundle(d, warn=lambda line: None)
+
+
+@pytest.mark.parametrize("path,kind", [("/proc/self/ns/net", "network"), ("/proc/self/ns/mnt", "mount"),
+                                       ("/proc/self/ns/pid", "pid"), ("/proc/self/ns/user", "user"),
+                                       ("/proc/self/ns/uts", "uts")])
+def test_namespace_type_of(path, kind):
+    assert semantic.namespace_type_of(path) == kind
+
+
+def test_namespace_type_of_plain_file(tmp_path):
+    (tmp_path / "f").write_text("")
+    assert semantic.namespace_type_of(str(tmp_path / "f")) is None
+    assert semantic.namespace_type_of(str(tmp_path)) is None
+
+
+def test_user_namespace_allows_mappings(bundle):
+    def change(c):
+        c["linux"]["namespaces"].append({"type": "user"})
+        c["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        c["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    assert load_bundle(bundle(change), warn=lambda line: None)
+
+
+def test_semver_major():
+    assert semantic.semver_major("1.0.0-rc5+dev") == 1
+    assert semantic.semver_major("1.3") is None
+    assert semantic.semver_major("v1.0.0") is None
+
+
+def test_config_returned_unchanged(bundle):
+    d = bundle()
+    with open(f"{d}/config.json") as f:
+        assert load_bundle(d) == json.load(f)
