@@ -98,8 +98,11 @@ class Manager:
 
     # -- processes --------------------------------------------------------
 
+    # where cgroup.procs is read for pids(): a hierarchy every process joins
+    procs_order = ("pids", "devices", "freezer", "memory", "cpu", "")
+
     def _procs_dir(self) -> str | None:
-        for ctrl in ("", "pids", "devices", "freezer", "memory", "cpu"):
+        for ctrl in self.procs_order:
             d = self.paths.get(ctrl)
             if d and os.path.isdir(d):
                 return d

@@ -12,7 +12,7 @@ import time
 
 from pyrunc.cgroups import apply, devices, fsio
 from pyrunc.cgroups.base import Manager
-from pyrunc.cgroups.resources import plan_v1
+from pyrunc.cgroups.resources import DictProbe, plan_v1
 from pyrunc.errors import CgroupError
 
 _JOIN_ONLY = ("name=systemd", "")
@@ -35,6 +35,9 @@ class V1Manager(Manager):
     driver = "fs"
 
     def create(self) -> None:
+        # what a user can get wrong (unified on v1, ranges) fails before mkdir
+        plan_v1(self.resources, DictProbe(), warn=lambda m: None)
+        devices.Emulator.from_rules(devices.from_spec(self.resources.get("devices"), self.linux_device_paths))
         try:
             for ctrl, d in self.paths.items():
                 try:

@@ -13,7 +13,7 @@ import time
 
 from pyrunc.cgroups import apply, devices, fsio
 from pyrunc.cgroups.base import Manager
-from pyrunc.cgroups.resources import plan_v2
+from pyrunc.cgroups.resources import DictProbe, plan_v2
 from pyrunc.errors import CgroupError
 
 
@@ -35,6 +35,7 @@ class _Probe:
 
 class V2Manager(Manager):
     driver = "fs2"
+    procs_order = ("",)
     # tests swap this for a recorder; the real one loads and attaches via bpf(2)
     device_installer = staticmethod(_default_installer)
 
@@ -43,6 +44,9 @@ class V2Manager(Manager):
         return self.paths[""]
 
     def create(self) -> None:
+        # what a user can get wrong (swap < memory, bad unified keys) fails before mkdir
+        plan_v2(self.resources, DictProbe(), warn=lambda m: None)
+        devices.Emulator.from_rules(devices.from_spec(self.resources.get("devices"), self.linux_device_paths))
         try:
             self.made.extend(fsio.makedirs(self.dir, "cgroup2"))
             self._delegate()

@@ -1,0 +1,250 @@
+"""The v1 (hybrid) and v2 drivers on a fake cgroupfs: create, add, set,
+rollback, destroy/prune, freezer, signals and stats shape."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+
+import pytest
+
+from pyrunc.cgroups import load_manager, new_manager
+from pyrunc.cgroups.v2 import V2Manager
+from pyrunc.errors import CgroupError
+from tests.unit.test_cgroups_fakefs import FakeCgroupFS, fake_rmdir  # noqa: F401
+
+RES = {"memory": {"limit": 67108864, "swappiness": 0}, "pids": {"limit": 10},
+       "cpu": {"shares": 512, "cpus": "0"}, "devices": [{"allow": False, "access": "rwm"}]}
+
+
+@pytest.fixture
+def v1fs(tmp_path, monkeypatch):
+    return FakeCgroupFS(tmp_path, "hybrid").install(monkeypatch)
+
+
+@pytest.fixture
+def v2fs(tmp_path, monkeypatch):
+    fs = FakeCgroupFS(tmp_path, "v2").install(monkeypatch)
+    installed = []
+    monkeypatch.setattr(V2Manager, "device_installer", staticmethod(lambda d, prog: installed.append((d, prog))))
+    fs.installed = installed
+    return fs
+
+
+def roundtrip(mgr):
+    return load_manager(json.loads(json.dumps(mgr.record())))
+
+
+# ------------------------------------------------------------------ v1
+
+
+def test_v1_create_applies_resources_in_every_hierarchy(v1fs):
+    mgr = new_manager("c1", "/pyrunc-test/c1", RES, root=v1fs.root)
+    mgr.create()
+    for ctrl in ("cpu", "memory", "devices", "freezer", "pids", "systemd", "unified", "cpuset"):
+        assert os.path.isdir(f"{v1fs.root}/{ctrl}/pyrunc-test/c1"), ctrl
+    assert v1fs.read("memory/pyrunc-test/c1", "memory.limit_in_bytes") == "67108864"
+    assert v1fs.read("memory/pyrunc-test/c1", "memory.swappiness") == "0"
+    assert v1fs.read("pids/pyrunc-test/c1", "pids.max") == "10"
+    assert v1fs.read("cpu/pyrunc-test/c1", "cpu.shares") == "512"
+    assert v1fs.read("cpuset/pyrunc-test/c1", "cpuset.cpus") == "0"
+    # the new cpuset parent got the root's cpus/mems copied down first
+    assert v1fs.read("cpuset/pyrunc-test", "cpuset.cpus") == "0-1"
+    assert v1fs.read("cpuset/pyrunc-test", "cpuset.mems") == "0"
+    dev = v1fs.writes_to("devices/pyrunc-test/c1")
+    assert dev[0] == ("devices.deny", "a") and ("devices.allow", "c 1:3 rwm") in dev
+    # the unified and name=systemd hierarchies get no resources
+    assert v1fs.writes_to("unified/pyrunc-test/c1") == [] and v1fs.writes_to("systemd/pyrunc-test/c1") == []
+
+
+def test_v1_add_writes_pid_everywhere(v1fs):
+    mgr = new_manager("c1", "/pyrunc-test/c1", None, root=v1fs.root)
+    mgr.create()
+    mgr.add(4242)
+    for ctrl in ("memory", "devices", "systemd", "unified"):
+        assert v1fs.read(f"{ctrl}/pyrunc-test/c1", "cgroup.procs") == "4242"
+
+
+def test_v1_failed_write_names_file_and_value_and_leaves_nothing(v1fs, fake_rmdir):
+    os.unlink(f"{v1fs.root}/memory/memory.oom_control")  # the template the child copies... is per-dir:
+    mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}, "network": {"classID": 1}},
+                      root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        mgr.create()
+    assert str(ei.value) == ("cgroup net_cls: controller not available on this host: "
+                             "cannot write net_cls.classid=1")
+    assert not os.path.exists(f"{v1fs.root}/memory/pyrunc-test")
+    assert not os.path.exists(f"{v1fs.root}/unified/pyrunc-test")
+
+
+def test_v1_kernel_error_message_shape(v1fs, fake_rmdir, monkeypatch):
+    mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}}, root=v1fs.root)
+    real_open = os.open
+
+    def failing_open(path, flags, *a):
+        if str(path).endswith("memory.limit_in_bytes") and flags & os.O_WRONLY:
+            raise OSError(22, "Invalid argument", path)
+        return real_open(path, flags, *a)
+    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", failing_open)
+    with pytest.raises(CgroupError, match=r"^cgroup memory: write memory.limit_in_bytes=100: invalid argument$"):
+        mgr.create()
+    assert not mgr.exists()
+
+
+def test_v1_update_sets_only_given_fields_and_skips_devices(v1fs):
+    mgr = new_manager("c1", "/pyrunc-test/c1", RES, root=v1fs.root)
+    mgr.create()
+    v1fs.writes.clear()
+    roundtrip(mgr).set({"memory": {"limit": 134217728}, "cpu": {"quota": 20000, "period": 100000}})
+    assert v1fs.writes_to("memory/pyrunc-test/c1") == [("memory.limit_in_bytes", "134217728")]
+    assert v1fs.writes_to("cpu/pyrunc-test/c1") == [("cpu.cfs_period_us", "100000"), ("cpu.cfs_quota_us", "20000")]
+    assert v1fs.writes_to("devices/pyrunc-test/c1") == []
+
+
+def test_v1_destroy_prunes_default_parent_but_not_a_foreign_one(v1fs, fake_rmdir):
+    a = new_manager("a", None, None, root=v1fs.root)          # /pyrunc/a
+    b = new_manager("b", None, None, root=v1fs.root)
+    a.create(), b.create()
+    os.makedirs(f"{v1fs.root}/memory/kubepods")                 # somebody else's empty parent
+    c = new_manager("c", "/kubepods/c", None, root=v1fs.root)
+    rec_c = c.record()                                          # saved before create
+    c.create()
+    roundtrip(a).destroy()
+    assert os.path.isdir(f"{v1fs.root}/memory/pyrunc/b")        # b's parent stays while b lives
+    roundtrip(b).destroy()
+    assert not os.path.exists(f"{v1fs.root}/memory/pyrunc")     # last one out removes our parent
+    load_manager(rec_c).destroy()
+    assert os.path.isdir(f"{v1fs.root}/memory/kubepods")        # never removed: not ours
+    roundtrip(b).destroy()                                      # idempotent
+
+
+def test_v1_record_after_create_remembers_parents_it_made(v1fs, fake_rmdir):
+    m = new_manager("x", "/deep/er/x", None, root=v1fs.root)
+    m.create()
+    rec = m.record()
+    assert f"{v1fs.root}/memory/deep" in rec["prune"] and f"{v1fs.root}/memory/deep/er" in rec["prune"]
+    load_manager(rec).destroy()
+    assert not os.path.exists(f"{v1fs.root}/memory/deep")
+
+
+def test_v1_freezer(v1fs):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    assert not m.frozen()
+    m.freeze()
+    assert m.frozen() and v1fs.read("freezer/t/c1", "freezer.state") == "FROZEN"
+    m.thaw()
+    assert not m.frozen()
+
+
+def test_v1_pids_signal_all_and_oom_count(v1fs, monkeypatch):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    with open(f"{v1fs.root}/pids/t/c1/cgroup.procs", "w") as f:
+        f.write("11\n12\n")
+    os.makedirs(f"{v1fs.root}/pids/t/c1/sub")
+    with open(f"{v1fs.root}/pids/t/c1/sub/cgroup.procs", "w") as f:
+        f.write("13\n")
+    assert m.pids() == [11, 12, 13]
+    killed = []
+    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    m.signal_all(signal.SIGTERM)
+    assert killed == [(11, signal.SIGTERM), (12, signal.SIGTERM), (13, signal.SIGTERM)]
+    assert not m.frozen()                    # frozen while signalling, thawed after
+    assert ("freezer.state", "FROZEN") in v1fs.writes_to("freezer/t/c1")
+    assert m.oom_kill_count() == 3
+
+
+def test_v1_stats_shape(v1fs):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    s = m.stats()
+    assert set(s) == {"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb", "intel_rdt", "network_interfaces"}
+    assert s["cpu"]["usage"]["total"] == 5000 and s["cpu"]["usage"]["percpu"] == [3000, 2000]
+    assert s["cpu"]["usage"]["percpu_user"] == [2000, 1500]
+    assert s["cpu"]["throttling"] == {"periods": 7, "throttledPeriods": 2, "throttledTime": 1234}
+    assert s["memory"]["usage"] == {"limit": 9223372036854771712, "usage": 4096, "max": 8192, "failcnt": 1}
+    assert s["memory"]["cache"] == 100 and s["memory"]["raw"] == {"cache": 100, "rss": 200}
+    assert s["pids"] == {"current": 2}
+    assert s["blkio"]["ioServiceBytesRecursive"] == [{"major": 8, "op": "Read", "value": 512},
+                                                     {"major": 8, "op": "Write", "value": 1024}]
+    json.dumps(s)
+
+
+def test_v1_unified_resource_rejected(v1fs):
+    with pytest.raises(CgroupError, match="unified"):
+        new_manager("c1", "/t/c1", {"unified": {"memory.high": "1"}}, root=v1fs.root).create()
+    assert not os.path.exists(f"{v1fs.root}/memory/t")
+
+
+# ------------------------------------------------------------------ v2
+
+
+def test_v2_create_delegates_controllers_top_down(v2fs):
+    m = new_manager("c1", "/pyrunc-test/c1", RES, root=v2fs.root)
+    m.create()
+    enable = "+cpuset +cpu +io +memory +hugetlb +pids +rdma +misc"
+    assert v2fs.writes_to(".") [0] == ("cgroup.subtree_control", enable)
+    assert v2fs.writes_to("pyrunc-test")[0] == ("cgroup.subtree_control", enable)
+    assert v2fs.writes_to("pyrunc-test/c1") == [
+        ("cpuset.cpus", "0"), ("memory.max", "67108864"), ("cpu.weight", "20"), ("pids.max", "10")]
+    # the device filter: default deny + runc's defaults, attached to our dir
+    (d, prog), = v2fs.installed
+    assert d == f"{v2fs.root}/pyrunc-test/c1" and len(prog) > 100
+
+
+def test_v2_failure_rolls_back(v2fs, fake_rmdir):
+    os.unlink(f"{v2fs.root}/hugetlb.2MB.max")  # irrelevant to the child; kill its template instead:
+    m = new_manager("c1", "/a/b/c1", {"unified": {"nosuch.file": "1"}}, root=v2fs.root)
+    with pytest.raises(CgroupError, match=r"^cgroup nosuch: write nosuch.file=1: no such file or directory$"):
+        m.create()
+    assert not os.path.exists(f"{v2fs.root}/a")
+
+
+def test_v2_freeze_waits_for_events(v2fs):
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    m.create()
+    with open(f"{v2fs.root}/t/c1/cgroup.events", "w") as f:
+        f.write("populated 1\nfrozen 1\n")
+    m.freeze()
+    assert m.frozen()
+
+
+def test_v2_sigkill_uses_cgroup_kill(v2fs, monkeypatch):
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    m.create()
+    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("must not signal one by one"))
+    m.signal_all(signal.SIGKILL)
+    assert v2fs.writes_to("t/c1")[-1] == ("cgroup.kill", "1")
+
+
+def test_v2_stats_and_oom(v2fs):
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    m.create()
+    s = roundtrip(m).stats()
+    assert s["cpu"]["usage"] == {"total": 10000, "kernel": 4000, "user": 6000}
+    assert s["cpu"]["throttling"] == {"periods": 3, "throttledPeriods": 1, "throttledTime": 7000}
+    assert s["memory"]["usage"] == {"limit": 2**64 - 1, "usage": 4096, "failcnt": 4}
+    assert s["memory"]["cache"] == 300
+    assert s["blkio"]["ioServicedRecursive"] == [{"major": 8, "op": "Read", "value": 1},
+                                                 {"major": 8, "op": "Write", "value": 2}]
+    assert s["hugetlb"] == {"2MB": {"failcnt": 0}}
+    assert m.oom_kill_count() == 1
+    assert m.oom_event_file().endswith("/t/c1/memory.events")
+
+
+def test_v2_update_does_not_touch_devices(v2fs):
+    m = new_manager("c1", "/t/c1", RES, root=v2fs.root)
+    m.create()
+    v2fs.installed.clear()
+    roundtrip(m).set({"pids": {"limit": 20}})
+    assert v2fs.installed == [] and v2fs.read("t/c1", "pids.max") == "20"
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "v2"])
+def test_bad_device_rule_fails_before_anything_is_made(tmp_path, monkeypatch, mode):
+    fs = FakeCgroupFS(tmp_path, mode).install(monkeypatch)
+    m = new_manager("c1", "/t/c1", {"devices": [{"allow": True, "type": "c"}]}, root=fs.root)
+    with pytest.raises(CgroupError, match=r"devices\[0\].access"):
+        m.create()
+    assert fs.writes == [] and not m.exists()
