@@ -216,7 +216,10 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
         except OSError as exc:
             if exc.errno == errno_mod.EEXIST:
                 continue  # the native arch is in every new filter already
-            raise ConfigError(f"{WHERE}.architectures: {name}: not supported by this libseccomp") from exc
+            # unknown to this libseccomp, or of the other byte order than the
+            # native arch (one filter holds one byte order)
+            raise ConfigError(f"{WHERE}.architectures: {name}: libseccomp cannot add it to the filter: "
+                              f"{os.strerror(exc.errno).lower()}") from exc
     if len(rules) > _OPTIMIZE_ABOVE:
         try:
             filt.set_attr(pyseccomp.Attr.CTL_OPTIMIZE, 2)
