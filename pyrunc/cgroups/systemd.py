@@ -142,7 +142,9 @@ class Bus:
                                 interface="org.freedesktop.systemd1.Manager")
         rule = MatchRule(type="signal", interface="org.freedesktop.systemd1.Manager", member="JobRemoved",
                          path="/org/freedesktop/systemd1")
-        self.jobs = self.conn.filter(rule)
+        self._job_filter = self.conn.filter(rule)
+        # jeepney >= 0.8 hands back a FilterHandle, older ones the deque itself
+        self.jobs = getattr(self._job_filter, "queue", self._job_filter)
         self._checked(self.conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=_JOB_TIMEOUT), "AddMatch")
         # systemd only emits JobRemoved once some client has subscribed
         self.call("Subscribe", None, ())
