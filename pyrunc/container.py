@@ -17,6 +17,7 @@ import signal
 import time
 
 from pyrunc import SPEC_VERSION, status as st
+from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError
 from pyrunc.errors import HookError, InvalidState, SpawnError
 from pyrunc.kernel import procfs
@@ -45,6 +46,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     bundle = os.path.abspath(bundle)
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
+    _check_preserved_fds(preserve_fds)
     cfg = config.load_bundle(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn)
     plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                          preserve_fds=preserve_fds)
@@ -54,6 +56,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         cdir = ContainerDir.create(opts.root, cid)
         undo.callback(cdir.close)
         undo.callback(cdir.remove)
+        reached("create:after-statedir")
         hooks_cfg = cfg.get("hooks") or {}
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
@@ -67,19 +70,23 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         if mgr is not None:
             record["cgroup"] = mgr.record()
         cdir.save(record)  # before any acquisition: a later delete finds all of it
+        reached("create:after-record")
         fifo = cdir.fifo_path
         old = os.umask(0)
         try:
             os.mkfifo(fifo, 0o622)
         finally:
             os.umask(old)
+        reached("create:after-fifo")
         if mgr is not None:
             undo.callback(mgr.destroy)
             mgr.create()
             plan.cgroup_dirs = _cgroup_dirs(mgr)
+        reached("create:after-cgroup")
         if plan.terminal and console_fd < 0:
             console_fd = _connect_console(console_socket)
             undo.callback(os.close, console_fd)
+            reached("create:after-console")
         hook_state = _hook_state(record, st.CREATING)
         ctx = spawn.Context(fifo_path=fifo, console_fd=console_fd, hook_state=hook_state,
                             close_in_child=(cdir.fileno(),))
@@ -96,14 +103,25 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                                place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                run_create_hooks=run_create_hooks)
         undo.callback(_kill_quietly, init_pid)
+        reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
         record.pop("creator", None)
         cdir.save(record)
+        reached("create:after-state")
         if pid_file:
             _write_pid_file(pid_file, init_pid)
+        reached("create:after-pidfile")
         undo.pop_all()
         cdir.close()
         return init_pid
+
+
+def _check_preserved_fds(n):
+    for fd in range(3, 3 + n):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
 
 
 def _prepare_security(plan, cfg, warn):
@@ -206,13 +224,13 @@ def _frozen_probe(record):
 
 
 def _status_of(cdir, record):
-    return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}))
+    return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}), cdir.held_elsewhere)
 
 
 def _load(opts, cid, lock=True):
     cdir = ContainerDir.open(opts.root, cid, lock=lock)
     record = cdir.load()
-    if record is None:
+    if record is None:  # a create that has not written its record yet (or died first)
         record = {"id": cid, "status": st.CREATING, "pid": 0}
     return cdir, record
 
@@ -260,12 +278,10 @@ def start(opts, cid):
         status = _status_of(cdir, record)
         st.require("start", status)
         _release(cdir, record)
-        try:
-            os.unlink(cdir.fifo_path)
-        except FileNotFoundError:
-            pass
+        reached("start:after-release")
         record["status"] = st.RUNNING
         cdir.save(record)
+        reached("start:after-state")
         try:
             _run_hooks("poststart", (record.get("hooks") or {}).get("poststart"),
                        _hook_state(record, st.RUNNING))
@@ -282,6 +298,11 @@ def _release(cdir, record):
         fifo = os.open(cdir.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidState("cannot start an already running container") from None
+    reached("start:after-open")
+    # unlink before reading: if we die from here on, the container is never
+    # again seen as `created` with nobody left to release it
+    os.unlink(cdir.fifo_path)
+    reached("start:after-unlink")
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -366,18 +387,24 @@ def delete(opts, cid, force=False):
         raise
     with cdir:
         status = _status_of(cdir, record)
+        reached("delete:after-lock")
         if status in (st.RUNNING, st.PAUSED) and not force:
             st.require("delete", status)
         mgr = None
         if record.get("cgroup"):
             from pyrunc import cgroups
             mgr = cgroups.load_manager(record["cgroup"])
+        if status == st.CREATING and not force:
+            raise InvalidState("cannot delete a container that is being created")
         if status != st.STOPPED and record.get("pid"):
             _kill_and_wait(record, mgr, status)
-        elif mgr is not None and force:
-            _kill_cgroup(mgr)
+        reached("delete:after-kill")
         if mgr is not None:
+            # a half-made container, a container without its own pid
+            # namespace or an exec'd process may leave processes behind
+            _kill_cgroup(mgr)
             mgr.destroy()
+        reached("delete:after-cgroup")
         cdir.remove()
     if record.get("pid"):
         try:
@@ -399,8 +426,6 @@ def _kill_and_wait(record, mgr, status):
             if mgr is not None and status == st.PAUSED:
                 mgr.thaw()  # a frozen task cannot die
             select.select([pidfd], [], [], 10.0)
-        if mgr is not None:
-            _kill_cgroup(mgr)
     finally:
         if pidfd is not None:
             os.close(pidfd)

@@ -37,8 +37,9 @@ def check_id(container_id: str) -> None:
 class ContainerDir:
     """One container's state directory, held under an exclusive flock."""
 
-    def __init__(self, root: str, container_id: str, fd: int):
+    def __init__(self, root: str, container_id: str, fd: int, locked: bool = True):
         self.root = root
+        self._locked = locked
         self.id = container_id
         self.path = os.path.join(root, container_id)
         self._fd = fd
@@ -81,6 +82,17 @@ class ContainerDir:
                 os.close(fd)
                 raise ContainerNotFound(container_id)
         return cls(root, container_id, fd)
+
+    def held_elsewhere(self) -> bool:
+        """Is another process holding this container's lock (e.g. a live create)?"""
+        if self._locked:
+            return False
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        return False
 
     def fileno(self) -> int:
         return self._fd

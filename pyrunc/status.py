@@ -44,16 +44,18 @@ REFUSALS = {
 }
 
 
-def derive(record: dict | None, fifo_present: bool, frozen=lambda: False) -> str:
+def derive(record: dict | None, fifo_present: bool, frozen=lambda: False,
+           creator_alive=lambda: False) -> str:
+    """`creator_alive()` says whether a live pyrunc still holds the container's
+    lock: a half-made container is `creating` while it does, `stopped` after."""
     if record is None or record.get("corrupt"):
-        return STOPPED if record else CREATING
+        return CREATING if record is None and creator_alive() else STOPPED
     pid = record.get("pid") or 0
-    if not pid:
-        return CREATING if record.get("status") == CREATING else STOPPED
-    if not procfs.is_alive(pid, record.get("pid_start")):
-        return STOPPED
     if record.get("status") == CREATING:
-        return CREATING
+        alive = pid and procfs.is_alive(pid, record.get("pid_start"))
+        return CREATING if creator_alive() and (alive or not pid) else STOPPED
+    if not pid or not procfs.is_alive(pid, record.get("pid_start")):
+        return STOPPED
     if fifo_present:
         return CREATED
     if frozen():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 
+from pyrunc.crashpoint import reached
 from pyrunc.errors import SpawnError
 from pyrunc.process import sync
 
@@ -44,11 +45,15 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
     child_sock.close()
     init_pid = 0
     try:
+        reached("create:after-fork")
         place_in_cgroup(stage1_pid)
+        reached("create:after-cgroup-add")
         sync.send(parent_sock, sync.GO)  # 1
+        reached("create:after-go")
         msg = sync.recv(parent_sock)
         if msg.get("t") == sync.IDMAP:  # 2
             _write_id_maps(stage1_pid, plan)
+            reached("create:after-idmap")
             sync.send(parent_sock, sync.IDMAP_DONE)  # 3
             msg = sync.recv(parent_sock)
         if msg.get("t") == sync.ERROR:
@@ -56,6 +61,7 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
         if msg.get("t") != sync.PID:
             raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
         init_pid = int(msg["pid"])  # 4
+        reached("create:after-pid")
         _reap(stage1_pid)
         stage1_pid = 0
         while True:
@@ -63,6 +69,7 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
             kind = msg.get("t")
             if kind == sync.HOOKS:  # 5
                 run_create_hooks(init_pid)
+                reached("create:after-hooks")
                 sync.send(parent_sock, sync.HOOKS_DONE)  # 6
             elif kind == sync.READY:  # 7
                 return init_pid

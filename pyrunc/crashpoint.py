@@ -1,0 +1,16 @@
+"""Deterministic crash points for the crash-safety tests.
+
+`reached("create:after-cgroup")` SIGKILLs this process when the environment
+says PYRUNC_CRASH_AT=create:after-cgroup, so a test can stop pyrunc at each
+phase of an operation and then check that `delete --force` finds and removes
+everything. Costs one dict lookup when unset.
+"""
+import os
+import signal
+
+_AT = os.environ.get("PYRUNC_CRASH_AT")
+
+
+def reached(name):
+    if _AT == name:
+        os.kill(os.getpid(), signal.SIGKILL)
