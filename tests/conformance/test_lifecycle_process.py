@@ -1,0 +1,193 @@
+"""Conformance: the `process` fields and the host-level identity of the
+container, seen from inside it (hostname, pid 1, id, umask, cwd, env,
+rlimits, oom_score_adj), plus the terminal over --console-socket."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+
+pytestmark = pytest.mark.requires("root")
+
+
+def test_identity_seen_from_inside(runtime, bundle):
+    cfg = bundle.config
+    cfg["hostname"] = "probe-host"
+    got = probe.probe(runtime, bundle, {
+        "hostname": "hostname",
+        "pid": "echo $$",
+        "status": "cat /proc/1/status",
+        "id": "id",
+    })
+    assert got["hostname"] == "probe-host"
+    assert got["pid"] == "1"
+    status = probe.parse_status(got["status"])
+    assert status["NSpid"] == "1"  # the container's /proc: its own pid namespace
+    assert status["PPid"] == "0"
+    assert status["Uid"].split() == ["0"] * 4
+    assert got["id"].startswith("uid=0(root) gid=0(root)")
+
+
+def test_domainname(runtime, bundle):
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 ignores `domainname` (added in runc 1.2)")
+    bundle.config["domainname"] = "probe.example"
+    got = probe.probe(runtime, bundle, {"domainname": "cat /proc/sys/kernel/domainname"})
+    assert got["domainname"] == "probe.example"
+
+
+def test_user_uid_gid_additional_gids_umask(runtime, bundle):
+    cfg = bundle.config
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1001, "additionalGids": [5, 1002], "umask": 0o027}
+    got = probe.probe(runtime, bundle, {"id": "id -u; id -g; id -G",
+                                        "umask": "umask",
+                                        "status": "cat /proc/self/status"})
+    uid, gid, groups = got["id"].splitlines()
+    assert (uid, gid) == ("1000", "1001")
+    assert set(groups.split()) >= {"1001", "5", "1002"}
+    assert got["umask"] == "0027"
+    status = probe.parse_status(got["status"])
+    assert probe.status_ids(status["Uid"]) == [1000] * 4
+    assert probe.status_ids(status["Gid"]) == [1001] * 4
+    assert set(probe.status_ids(status["Groups"])) == {5, 1002}
+
+
+def test_cwd_env_args(runtime, bundle):
+    cfg = bundle.config
+    cfg["process"]["cwd"] = "/tmp/work dir"  # missing: the runtime creates it
+    cfg["process"]["env"] += ["FOO=bar baz", "EMPTY="]
+    bundle.config["root"]["readonly"] = False
+    got = probe.probe(runtime, bundle, {"cwd": "pwd", "env": "env",
+                                        "args": 'echo "$0|$1"'})
+    assert got["cwd"] == "/tmp/work dir"
+    env = dict(line.split("=", 1) for line in got["env"].splitlines() if "=" in line)
+    assert env["FOO"] == "bar baz"
+    assert env["EMPTY"] == ""
+    assert env["PATH"].startswith("/usr/local/sbin")
+    assert env["HOME"] == "/root"  # from the rootfs' /etc/passwd, like runc
+
+
+def test_args_passed_verbatim(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["sh", "-c", 'printf "%s|" "$@"', "zero", "a b", "", "*"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "a b||*|"
+
+
+def test_rlimits(runtime, bundle):
+    bundle.config["process"]["rlimits"] = [
+        {"type": "RLIMIT_NOFILE", "soft": 777, "hard": 888},
+        {"type": "RLIMIT_NPROC", "soft": 300, "hard": 400},
+        {"type": "RLIMIT_CORE", "soft": 0, "hard": 0},
+    ]
+    got = probe.probe(runtime, bundle, {"n": "ulimit -n", "limits": "cat /proc/self/limits"})
+    assert got["n"] == "777"
+    lines = {l[:26].strip(): l[26:].split() for l in got["limits"].splitlines()[1:]}
+    assert lines["Max open files"][:2] == ["777", "888"]
+    assert lines["Max processes"][:2] == ["300", "400"]
+    assert lines["Max core file size"][:2] == ["0", "0"]
+
+
+def test_oom_score_adj(runtime, bundle):
+    # positive only: lowering it needs CAP_SYS_RESOURCE, which root lacks here
+    bundle.config["process"]["oomScoreAdj"] = 512
+    got = probe.probe(runtime, bundle, {"adj": "cat /proc/self/oom_score_adj"})
+    assert got["adj"] == "512"
+
+
+def test_exit_status_is_the_containers(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "exit 3"])
+    assert proc.returncode == 3, proc.stderr
+
+
+def _foreground(runtime, bundle, cid, args):
+    probe.prepare(bundle, cid, args)
+    bundle.write()
+    return subprocess.Popen(runtime.argv("run", "-b", bundle.path, cid), stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_killed_by_signal_exits_128_plus_n(runtime, bundle):
+    # PID 1 ignores signals from inside its namespace, even KILL: kill it from the host
+    cid = support.unique_id("sig")
+    proc = _foreground(runtime, bundle, cid, ["sleep", "1000"])
+    pids = probe.wait_for(lambda: support.live_pids_with_env(probe.marker(cid)), what="container")
+    os.kill(pids[0], signal.SIGKILL)
+    out, err = proc.communicate(timeout=30)
+    support.assert_no_traceback(err)
+    assert proc.returncode == 128 + 9, err
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_foreground_run_forwards_signals(runtime, bundle):
+    cid = support.unique_id("fwd")
+    proc = _foreground(runtime, bundle, cid, ["sh", "-c", "trap 'exit 42' TERM; echo ready; "
+                                              "while true; do sleep 1 & wait $!; done"])
+    assert proc.stdout.readline() == "ready\n"
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=30)
+    support.assert_no_traceback(err)
+    assert proc.returncode == 42, err
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_stdio_passes_through(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "read x; echo out:$x; echo err:$x >&2"],
+                     input="hello\n", stdin=None)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "out:hello\n"
+    assert "err:hello" in proc.stderr
+
+
+# -- terminal --------------------------------------------------------------------
+
+def _terminal_bundle(bundle, cid, script, size=None):
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", script])
+    cfg["process"]["terminal"] = True
+    if size:
+        cfg["process"]["consoleSize"] = size
+    bundle.write()
+
+
+def test_terminal_over_console_socket(runtime, bundle, tmp_path):
+    cid = support.unique_id("tty")
+    _terminal_bundle(bundle, cid, "tty; stty size; test -t 0 && test -t 1 && test -t 2 && echo ALLTTY;"
+                     " ls -l /dev/console; read line; echo got:$line",
+                     size={"height": 33, "width": 101})
+    recv = probe.ConsoleReceiver(tmp_path / "console.sock")
+    try:
+        runtime.run("create", "-b", bundle.path, "--console-socket", recv.path, cid, check=True)
+        runtime.run("start", cid, check=True)
+        recv.write(b"ping\n")
+        out = recv.wait_output()
+        probe.wait_status(runtime, cid, "stopped")
+    finally:
+        runtime.run("delete", "--force", cid)
+        recv.close()
+    lines = [l.strip() for l in out.replace("\r", "").splitlines()]
+    assert lines[0].startswith("/dev/pts/"), out
+    assert "33 101" in lines, out
+    assert "ALLTTY" in lines, out
+    console = next(l for l in lines if l.endswith("/dev/console"))
+    assert console.startswith("c"), console  # the pty slave, a char device
+    assert "got:ping" in lines, out
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_terminal_run_detached_with_console_socket(runtime, bundle, tmp_path):
+    cid = support.unique_id("ttyd")
+    _terminal_bundle(bundle, cid, "echo hello-from-tty")
+    recv = probe.ConsoleReceiver(tmp_path / "c.sock")
+    try:
+        runtime.run("run", "-d", "-b", bundle.path, "--console-socket=" + recv.path, cid, check=True)
+        out = recv.wait_output()
+        probe.wait_status(runtime, cid, "stopped")
+        runtime.run("delete", cid, check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+        recv.close()
+    assert "hello-from-tty" in out
