@@ -51,14 +51,15 @@ def run(plan, sock, ctx):
             os.chdir("/")
         if plan.terminal and ctx.console_fd >= 0:
             console.setup(plan, ctx.console_fd)
+        # sysctls before finalize: readonlyPaths usually holds /proc/sys (runc's order)
+        for key, value in plan.sysctl:
+            _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")
         if mount_ns:
             rootfs.finalize(plan)
         if plan.hostname is not None and plan.has("uts"):
             _do(k.sethostname, plan.hostname, what="sethostname")
         if plan.domainname is not None and plan.has("uts"):
             _do(k.setdomainname, plan.domainname, what="setdomainname")
-        for key, value in plan.sysctl:
-            _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")
         for name, res, soft, hard in plan.rlimits:
             try:
                 resource.setrlimit(res, (soft, hard))
