@@ -36,6 +36,10 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         if theirs is not None:
             theirs.close()
     master = _receive_master(ours) if ours is not None else None
+    if not detach:
+        # before start: a signal that arrives while start runs must reach the
+        # container, not kill us and orphan it
+        _forward_signals(pid)
     try:
         container.start(opts, cid)
     except BaseException:
@@ -61,7 +65,7 @@ def _receive_master(sock):
     return fds[0] if fds else None
 
 
-def _wait(pid, master):
+def _forward_signals(pid):
     def forward(signum, _frame):
         try:
             os.kill(pid, signum)
@@ -73,6 +77,9 @@ def _wait(pid, master):
             signal.signal(sig, forward)
         except (OSError, ValueError):
             pass
+
+
+def _wait(pid, master):
     if master is not None:
         _proxy(pid, master)
     while True:
