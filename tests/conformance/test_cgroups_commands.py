@@ -1,0 +1,230 @@
+"""Conformance: linux.resources applied to the container's cgroup, read back on
+the host and from inside, and the cgroup verbs (ps, pause/resume, update,
+events, kill --all). Runs against runc too (PYRUNC_TEST_RUNTIME=runc): on this
+hybrid host both use their v1 (cgroupfs) driver."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+
+pytestmark = [pytest.mark.requires("root"), pytest.mark.requires("cgroup_v1")]
+CG = "/sys/fs/cgroup"
+
+
+def host(ctrl: str, cid: str, name: str) -> str:
+    with open(f"{CG}/{ctrl}/{support.TEST_CGROUP_PARENT}/{cid}/{name}") as f:
+        return f.read().strip()
+
+
+class Detached:
+    """create (+ start) a container whose stdio goes to a file, deleted at the end."""
+
+    def __init__(self, runtime, bundle, tmp_path, args, resources=None, start=True):
+        self.runtime = runtime
+        self.cid = support.unique_id("cg")
+        cfg = probe.prepare(bundle, self.cid, args)
+        if resources:
+            cfg["linux"].setdefault("resources", {}).update(resources)
+        bundle.write()
+        self.out_path = tmp_path / f"{self.cid}.out"
+        with open(self.out_path, "w") as out:
+            proc = runtime.run("create", "-b", bundle.path, self.cid, capture_output=False,
+                               stdout=out, stderr=out)
+        assert proc.returncode == 0, self.output()
+        if start:
+            runtime.run("start", self.cid, check=True)
+
+    def output(self) -> str:
+        return self.out_path.read_text()
+
+    def run(self, *args, **kw):
+        return self.runtime.run(*args, **kw)
+
+    def delete(self):
+        self.runtime.run("delete", "--force", self.cid)
+
+
+@pytest.fixture
+def detached(runtime, bundle, tmp_path):
+    made = []
+
+    def make(args, resources=None, start=True):
+        c = Detached(runtime, bundle, tmp_path, args, resources, start)
+        made.append(c)
+        return c
+    yield make
+    for c in made:
+        c.delete()
+        probe.assert_no_leftovers(runtime, c.cid)
+
+
+RESOURCES = {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
+             "cpu": {"shares": 512, "quota": 30000, "period": 100000, "cpus": "0", "mems": "0"},
+             "pids": {"limit": 50},
+             "blockIO": {"weight": 300}}
+
+
+def test_resources_are_applied_on_the_host(detached):
+    c = detached(["sleep", "60"], RESOURCES, start=False)
+    assert host("memory", c.cid, "memory.limit_in_bytes") == str(64 << 20)
+    assert host("memory", c.cid, "memory.soft_limit_in_bytes") == str(32 << 20)
+    assert host("memory", c.cid, "memory.swappiness") == "10"
+    assert host("cpu", c.cid, "cpu.shares") == "512"
+    assert host("cpu", c.cid, "cpu.cfs_quota_us") == "30000"
+    assert host("cpu", c.cid, "cpu.cfs_period_us") == "100000"
+    assert host("cpuset", c.cid, "cpuset.cpus") == "0"
+    assert host("pids", c.cid, "pids.max") == "50"
+    assert host("blkio", c.cid, "blkio.bfq.weight") == "300"
+    devs = host("devices", c.cid, "devices.list").splitlines()
+    assert "c 1:3 rwm" in devs and "c 136:* rwm" in devs and "a *:* rwm" not in devs
+    # the init is in its final cgroup already at `created` (shims read this)
+    pid = c.runtime.state(c.cid)["pid"]
+    lines = open(f"/proc/{pid}/cgroup").read().splitlines()
+    assert f"4:memory:/{support.TEST_CGROUP_PARENT}/{c.cid}" in lines
+
+
+def test_resources_seen_from_inside(runtime, bundle):
+    bundle.config["linux"]["resources"].update(RESOURCES)
+    got = probe.probe(runtime, bundle, {
+        "mem": "cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
+        "pids": "cat /sys/fs/cgroup/pids/pids.max",
+        "shares": "cat /sys/fs/cgroup/cpu/cpu.shares",
+        "cpus": "cat /sys/fs/cgroup/cpuset/cpuset.cpus",
+        "nproc": "grep -c ^processor /proc/cpuinfo; cat /proc/self/status | grep Cpus_allowed_list",
+        "kmsg": "head -c1 /dev/kmsg >/dev/null 2>&1 && echo open || echo denied",
+    })
+    assert got["mem"] == str(64 << 20)
+    assert got["pids"] == "50"
+    assert got["shares"] == "512"
+    assert got["cpus"] == "0"
+    assert got["nproc"].splitlines()[-1].split()[-1] == "0"   # affinity follows cpuset
+    assert got["kmsg"] == "denied"                            # not in the default device list
+
+
+def test_pids_limit_blocks_the_eleventh_process(detached):
+    # busybox sh exits when a fork fails, so the forks run in a subshell: sh +
+    # subshell + 8 sleeps = 10 processes; the 11th fork must fail
+    script = ("(for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 60 & echo started; done); "
+              "echo spawned; sleep 60")
+    c = detached(["sh", "-c", script], {"pids": {"limit": 10}})
+    probe.wait_for(lambda: "spawned" in c.output(), what="the forks")
+    assert c.output().count("started") == 8
+    assert "can't fork" in c.output()
+    assert host("pids", c.cid, "pids.max") == "10"
+    pids = json.loads(c.run("ps", "--format", "json", c.cid, check=True).stdout)
+    assert len(pids) == 9 and int(host("pids", c.cid, "pids.current")) == 9   # the subshell is gone
+
+
+def test_ps_table_lists_the_containers_processes(detached):
+    c = detached(["sleep", "60"])
+    out = c.run("ps", c.cid, check=True).stdout.splitlines()
+    assert out[0].split()[:2] == ["UID", "PID"]
+    pid = c.runtime.state(c.cid)["pid"]
+    assert len(out) == 2 and out[1].split()[1] == str(pid)
+    out = c.run("ps", c.cid, "-o", "pid,comm", check=True).stdout.splitlines()
+    assert out[1].split() == [str(pid), "sleep"]
+
+
+def usage(cid: str) -> int:
+    return int(host("cpuacct", cid, "cpuacct.usage"))
+
+
+def test_pause_freezes_a_busy_loop_and_resume_restarts_it(detached):
+    c = detached(["sh", "-c", "while :; do :; done"])
+    probe.wait_for(lambda: usage(c.cid) > 50_000_000, what="cpu use")
+    c.run("pause", c.cid, check=True)
+    assert c.runtime.state(c.cid)["status"] == "paused"
+    assert host("freezer", c.cid, "freezer.state") == "FROZEN"
+    t0 = usage(c.cid)
+    time.sleep(0.5)
+    assert usage(c.cid) == t0
+    assert c.run("pause", c.cid).returncode != 0               # already paused (runc: "not running")
+    c.run("resume", c.cid, check=True)
+    assert c.runtime.state(c.cid)["status"] == "running"
+    probe.wait_for(lambda: usage(c.cid) > t0 + 50_000_000, what="cpu use after resume")
+    probe.stderr_says(c.run("resume", c.cid), "not paused")
+
+
+def test_update_changes_a_running_containers_limits(detached, tmp_path):
+    c = detached(["sleep", "60"], {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}})
+    c.run("update", "--memory", "128M", c.cid, check=True)
+    assert host("memory", c.cid, "memory.limit_in_bytes") == str(128 << 20)
+    c.run("update", "--pids-limit", "20", "--cpu-share", "256", c.cid, check=True)
+    assert host("pids", c.cid, "pids.max") == "20"
+    assert host("cpu", c.cid, "cpu.shares") == "256"
+    res = tmp_path / "res.json"
+    res.write_text(json.dumps({"memory": {"limit": 96 << 20}, "cpu": {"quota": 20000, "period": 100000}}))
+    c.run("update", "-r", str(res), c.cid, check=True)
+    assert host("memory", c.cid, "memory.limit_in_bytes") == str(96 << 20)
+    assert host("cpu", c.cid, "cpu.cfs_quota_us") == "20000"
+    assert host("pids", c.cid, "pids.max") == "20"            # untouched fields keep their value
+
+
+def test_memory_limit_oom_kill_is_reported_by_events(runtime, detached, tmp_path):
+    c = detached(["sh", "-c", "sleep 1; dd if=/dev/zero of=/dev/null bs=128M count=1; sleep 60"],
+                 {"memory": {"limit": 64 << 20}}, start=False)
+    events_out = tmp_path / "events.out"
+    with open(events_out, "w") as out:
+        ev = subprocess.Popen(runtime.argv("events", "--interval", "300ms", c.cid), stdout=out,
+                              stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    try:
+        time.sleep(0.5)                                       # let events register for OOM
+        c.run("start", c.cid, check=True)
+        probe.wait_for(lambda: '"oom"' in events_out.read_text(), timeout=20, what="an oom event")
+        c.delete()                                            # the cgroup goes: events ends
+        ev.wait(timeout=15)
+    finally:
+        if ev.poll() is None:
+            ev.kill()
+            ev.wait()
+    lines = [json.loads(line) for line in events_out.read_text().splitlines() if line.startswith("{")]
+    assert {"type": "oom", "id": c.cid} in lines
+    stats = [e for e in lines if e["type"] == "stats"]
+    assert stats and stats[0]["id"] == c.cid and "memory" in stats[0]["data"]
+
+
+# the field set of runc 1.1's `events --stats` on this host (types.Stats, Go omitempty)
+STATS_TOP = {"type", "id", "data"}
+STATS_DATA = {"cpu", "cpuset", "memory", "pids", "blkio", "hugetlb", "intel_rdt", "network_interfaces"}
+STATS_MEMORY = {"cache", "usage", "swap", "kernel", "kernelTCP", "raw"}
+
+
+def test_events_stats_has_runcs_shape(detached):
+    c = detached(["sh", "-c", "i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done; sleep 60"],
+                 {"memory": {"limit": 64 << 20}, "pids": {"limit": 30}})
+    time.sleep(0.5)
+    out = c.run("events", "--stats", c.cid, check=True).stdout
+    assert out.count("\n") == 1
+    ev = json.loads(out)
+    assert set(ev) == STATS_TOP and ev["type"] == "stats" and ev["id"] == c.cid
+    data = ev["data"]
+    assert set(data) == STATS_DATA
+    assert set(data["cpu"]) == {"usage", "throttling"}
+    assert {"total", "percpu", "kernel", "user"} <= set(data["cpu"]["usage"])
+    assert set(data["memory"]) <= STATS_MEMORY and {"usage", "swap", "kernel", "kernelTCP"} <= set(data["memory"])
+    assert data["memory"]["usage"]["limit"] == 64 << 20 and {"limit", "failcnt"} <= set(data["memory"]["usage"])
+    assert data["pids"] == {"current": 1, "limit": 30}
+    assert data["network_interfaces"] is None and data["intel_rdt"] == {}
+
+
+def test_kill_all_signals_every_process(detached):
+    c = detached(["sh", "-c", "sleep 60 & sleep 60 & wait"])
+    probe.wait_for(lambda: len(json.loads(c.run("ps", "--format", "json", c.cid).stdout or "[]")) == 3,
+                   what="3 processes")
+    c.run("kill", "--all", c.cid, "KILL", check=True)
+    probe.wait_status(c.runtime, c.cid, "stopped")
+    assert support.live_pids_with_env(probe.marker(c.cid)) == []
+
+
+def test_events_on_a_stopped_container_is_an_error(detached):
+    c = detached(["true"])
+    probe.wait_status(c.runtime, c.cid, "stopped")
+    proc = c.run("events", "--stats", c.cid)
+    probe.stderr_says(proc, "is not running")
