@@ -1,0 +1,84 @@
+"""Conformance: more linux.resources fields, and failures that must leave
+nothing behind. Same tests on runc (PYRUNC_TEST_RUNTIME=runc); where runc
+1.1.5 words an error differently only the outcome is compared."""
+from __future__ import annotations
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+from tests.conformance.test_cgroups_commands import detached, host  # noqa: F401
+
+pytestmark = [pytest.mark.requires("root"), pytest.mark.requires("cgroup_v1")]
+
+
+def test_swap_and_oom_killer_switch(detached):
+    c = detached(["sleep", "60"], {"memory": {"limit": 64 << 20, "swap": 128 << 20, "disableOOMKiller": True}},
+                 start=False)
+    assert host("memory", c.cid, "memory.memsw.limit_in_bytes") == str(128 << 20)
+    assert "oom_kill_disable 1" in host("memory", c.cid, "memory.oom_control")
+
+
+def test_throttles_on_a_real_disk(detached):
+    dev = support_block_device()
+    maj, mnr = dev
+    c = detached(["sleep", "60"], {"blockIO": {
+        "throttleReadBpsDevice": [{"major": maj, "minor": mnr, "rate": 1048576}],
+        "throttleWriteIOPSDevice": [{"major": maj, "minor": mnr, "rate": 100}]}}, start=False)
+    assert host("blkio", c.cid, "blkio.throttle.read_bps_device") == f"{maj}:{mnr} 1048576"
+    assert host("blkio", c.cid, "blkio.throttle.write_iops_device") == f"{maj}:{mnr} 100"
+
+
+def support_block_device():
+    import os
+    for dev in sorted(os.listdir("/sys/block")):
+        if not dev.startswith(("loop", "zram", "ram")):
+            maj, mnr = open(f"/sys/block/{dev}/dev").read().strip().split(":")
+            return int(maj), int(mnr)
+    pytest.skip("no block device")
+
+
+def test_device_allow_rule_opens_one_device(runtime, bundle):
+    res = bundle.config["linux"]["resources"]
+    # /dev/loop-control (10:237): not in the default list, opens without caps
+    res["devices"] = [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 10, "minor": 237,
+                                                         "access": "r"}]
+    bundle.config["linux"]["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237,
+                                          "fileMode": 0o666}]
+    got = probe.probe(runtime, bundle, {
+        "read": "(exec 3</dev/loop-control) 2>/dev/null && echo ok || echo denied",
+        "write": "(exec 3>/dev/loop-control) 2>/dev/null && echo ok || echo denied",
+        "null": "echo x > /dev/null && echo ok"})
+    assert got == {"read": "ok", "write": "denied", "null": "ok"}
+
+
+def _fails_cleanly(runtime, bundle, resources):
+    cid = support.unique_id("bad")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["linux"]["resources"].update(resources)
+    bundle.write()
+    proc = runtime.run("create", "-b", bundle.path, cid)
+    assert proc.returncode != 0
+    assert proc.stderr.strip().count("\n") == 0 or support.is_runc(), proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    return proc.stderr.strip()
+
+
+def test_bad_value_fails_create_and_leaves_no_cgroup(runtime, bundle):
+    err = _fails_cleanly(runtime, bundle, {"cpu": {"cpus": "99"}})
+    if not support.is_runc():
+        assert "cgroup cpuset: write cpuset.cpus=99: " in err
+
+
+def test_unified_is_rejected_on_v1(runtime, bundle):
+    err = _fails_cleanly(runtime, bundle, {"unified": {"memory.high": "1000000"}})
+    if not support.is_runc():
+        assert "unified: needs cgroup v2" in err
+
+
+def test_unmounted_controller_is_an_error(runtime, bundle):
+    if open("/proc/self/mountinfo").read().count(" net_cls") > 0:
+        pytest.skip("net_cls is mounted here")
+    err = _fails_cleanly(runtime, bundle, {"network": {"classID": 1048577}})
+    if not support.is_runc():
+        assert err.endswith("cgroup net_cls: controller not available on this host: cannot write net_cls.classid=1048577")
