@@ -273,6 +273,12 @@ def pivot(plan):
             os.close(newroot)
     except OSError as exc:
         raise _err("pivot_root" if not plan.no_pivot else "move rootfs to /", exc) from None
+    if plan.rootfs_propagation:
+        # only now: applied before the pivot it would reach the host's mounts
+        try:
+            k.mount(None, "/", None, plan.rootfs_propagation)
+        except OSError as exc:
+            raise _err("set rootfs propagation", exc) from None
 
 
 def finalize(plan):

@@ -1,0 +1,261 @@
+"""Conformance: the container's filesystem view, read from inside through
+/proc/self/mountinfo and `ls -l /dev`: root (readonly, propagation, no-pivot),
+config mounts (bind/rbind with options, tmpfs, proc, sysfs, devpts, mqueue,
+cgroup), devices, masked and read-only paths, and symlinks that try to send
+a mount outside the rootfs."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+
+pytestmark = pytest.mark.requires("root")
+
+MOUNTINFO = "cat /proc/self/mountinfo"
+
+
+def _mounts(got):
+    return probe.parse_mountinfo(got["mountinfo"])
+
+
+def test_default_mounts_types_and_options(runtime, bundle):
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "ptmx": "readlink /dev/ptmx"})
+    mounts = _mounts(got)
+    expect = {"/": None, "/proc": "proc", "/dev": "tmpfs", "/dev/pts": "devpts",
+              "/dev/shm": "tmpfs", "/dev/mqueue": "mqueue", "/sys": "sysfs"}
+    for point, fstype in expect.items():
+        m = probe.mount_at(mounts, point)
+        assert m is not None, f"no mount at {point}"
+        if fstype:
+            assert m.fstype == fstype, (point, m)
+    dev = probe.mount_at(mounts, "/dev")
+    assert "nosuid" in dev.options and "size=65536k" in dev.super_options and "mode=755" in dev.super_options
+    pts = probe.mount_at(mounts, "/dev/pts")
+    assert {"nosuid", "noexec"} <= pts.options
+    assert {"ptmxmode=666", "mode=620", "gid=5"} <= pts.super_options
+    shm = probe.mount_at(mounts, "/dev/shm")
+    assert {"nosuid", "noexec", "nodev"} <= shm.options
+    assert {"nosuid", "noexec", "nodev"} <= probe.mount_at(mounts, "/dev/mqueue").options
+    sysfs = probe.mount_at(mounts, "/sys")
+    assert {"ro", "nosuid", "noexec", "nodev"} <= sysfs.options
+    assert got["ptmx"] == "pts/ptmx"
+    # nothing of the host's tree is left mounted beside the rootfs
+    assert all(m.point == "/" or m.point.startswith(("/proc", "/dev", "/sys")) for m in mounts), mounts
+
+
+def test_root_readonly(runtime, bundle):
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO,
+                                        "touch": "touch /x && echo wrote || echo refused",
+                                        "shm": "touch /dev/shm/x && echo wrote"})
+    root = probe.mount_at(_mounts(got), "/")
+    assert "ro" in root.options
+    assert got["touch"].endswith("refused")
+    assert got["shm"] == "wrote"  # other mounts stay writable
+
+
+def test_root_writable(runtime, bundle):
+    bundle.config["root"]["readonly"] = False
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO,
+                                        "touch": "touch /written-inside && echo wrote"})
+    assert "rw" in probe.mount_at(_mounts(got), "/").options
+    assert got["touch"] == "wrote"
+    assert (bundle.rootfs / "written-inside").exists()
+
+
+@pytest.mark.parametrize("prop", ["private", "slave", "shared"])
+def test_rootfs_propagation(runtime, bundle, prop, tmp_path):
+    # the spec's four values; runc 1.1.5 refuses `unbindable` (EINVAL binding the rootfs)
+    bundle.config["linux"]["rootfsPropagation"] = prop
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    mounts = _mounts(got)
+    root = probe.mount_at(mounts, "/")
+    # pivot_root needs a private parent, so `/` never peers with the host; the
+    # spec's value applies to the new root after the pivot (runc >= 1.2 does
+    # this; 1.1.5 leaves `/` private)
+    assert root.propagation() in ("private", "slave", prop), root
+    host_peers = {o for m in probe.parse_mountinfo(support.host_mounts()) for o in m.optional
+                  if o.startswith("shared:")}
+    if prop == "private":
+        assert not any(o in host_peers for m in mounts for o in m.optional), "a mount peers with the host"
+
+
+def test_no_pivot(runtime, bundle):
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "ls": "ls /", "pid": "echo $$"},
+                      extra=("--no-pivot",))
+    assert probe.mount_at(_mounts(got), "/") is not None
+    assert "bin" in got["ls"].split() and got["pid"] == "1"
+
+
+def test_bind_mounts_with_options(runtime, bundle, tmp_path):
+    src = tmp_path / "data"
+    src.mkdir()
+    (src / "hello").write_text("from host\n")
+    (tmp_path / "single").write_text("a file\n")
+    cfg = bundle.config
+    cfg["mounts"] += [
+        {"destination": "/mnt/ro", "type": "bind", "source": str(src),
+         "options": ["rbind", "ro", "nosuid", "nodev", "noexec"]},
+        {"destination": "/mnt/rw", "type": "none", "source": str(src), "options": ["bind", "rw"]},
+        {"destination": "/mnt/deep/er/file", "type": "bind", "source": str(tmp_path / "single"),
+         "options": ["bind", "ro"]},
+        {"destination": "/mnt/priv", "type": "bind", "source": str(src), "options": ["rbind", "rprivate"]},
+        {"destination": "/mnt/shared", "type": "bind", "source": str(src), "options": ["bind", "shared"]},
+        {"destination": "/mnt/slave", "type": "bind", "source": str(src), "options": ["rbind", "rslave"]},
+        {"destination": "/mnt/unbind", "type": "bind", "source": str(src), "options": ["bind", "runbindable"]},
+    ]
+    got = probe.probe(runtime, bundle, {
+        "mountinfo": MOUNTINFO,
+        "read": "cat /mnt/ro/hello",
+        "write_ro": "touch /mnt/ro/x && echo wrote || echo refused",
+        "write_rw": "echo inside > /mnt/rw/made && echo wrote",
+        "file": "cat /mnt/deep/er/file",
+    })
+    mounts = _mounts(got)
+    ro = probe.mount_at(mounts, "/mnt/ro")
+    assert {"ro", "nosuid", "nodev", "noexec"} <= ro.options, ro
+    assert "rw" in probe.mount_at(mounts, "/mnt/rw").options
+    assert "ro" in probe.mount_at(mounts, "/mnt/deep/er/file").options
+    assert got["read"] == "from host"
+    assert got["write_ro"].endswith("refused")
+    assert got["write_rw"] == "wrote" and (src / "made").read_text() == "inside\n"
+    assert got["file"] == "a file"
+    assert probe.mount_at(mounts, "/mnt/priv").propagation() == "private"
+    assert probe.mount_at(mounts, "/mnt/shared").propagation() == "shared"
+    assert probe.mount_at(mounts, "/mnt/slave").propagation() in ("slave", "private")
+    assert probe.mount_at(mounts, "/mnt/unbind").propagation() == "unbindable"
+
+
+def test_bind_versus_rbind(runtime, bundle):
+    # the host's /dev has submounts (pts, shm, mqueue): rbind takes them, bind does not
+    cfg = bundle.config
+    cfg["mounts"] += [
+        {"destination": "/hostdev-r", "type": "bind", "source": "/dev", "options": ["rbind", "ro"]},
+        {"destination": "/hostdev-b", "type": "bind", "source": "/dev", "options": ["bind", "ro"]},
+    ]
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    points = {m.point for m in _mounts(got)}
+    assert "/hostdev-r/pts" in points
+    assert "/hostdev-b" in points and "/hostdev-b/pts" not in points
+
+
+def test_tmpfs_mount_with_data_options(runtime, bundle):
+    bundle.config["mounts"].append({"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+                                    "options": ["nosuid", "nodev", "mode=1733", "size=4m"]})
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "mode": "stat -c %a /scratch",
+                                        "write": "echo x > /scratch/f && cat /scratch/f"})
+    m = probe.mount_at(_mounts(got), "/scratch")
+    assert m.fstype == "tmpfs" and {"nosuid", "nodev"} <= m.options
+    assert "size=4096k" in m.super_options
+    assert got["mode"] == "1733" and got["write"] == "x"
+
+
+def test_cgroup_mount_shows_the_containers_own_cgroup(runtime, bundle):
+    cid = support.unique_id("cgm")
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "ls": "ls /sys/fs/cgroup",
+                                        "procs": "cat /sys/fs/cgroup/pids/cgroup.procs",
+                                        "write": "mkdir /sys/fs/cgroup/pids/sub && echo wrote || echo refused"},
+                      cid=cid)
+    mounts = _mounts(got)
+    cg = [m for m in mounts if m.fstype == "cgroup"]
+    assert cg, "no cgroup mount"
+    for m in cg:
+        assert m.point.startswith("/sys/fs/cgroup/")
+        assert m.root == support.cgroup_path_for(cid), m  # never the host's whole tree
+        assert "ro" in m.options
+    assert "pids" in got["ls"].split() and "memory" in got["ls"].split()
+    assert "1" in got["procs"].split()
+    assert got["write"].endswith("refused")
+
+
+def test_default_devices_and_links(runtime, bundle):
+    got = probe.probe(runtime, bundle, {"ls": "ls -l /dev", "dirs": "ls -d /dev/pts /dev/shm"})
+    dev = probe.parse_ls_dev(got["ls"])
+    for name, numbers in {"null": (1, 3), "zero": (1, 5), "full": (1, 7), "random": (1, 8),
+                          "urandom": (1, 9), "tty": (5, 0)}.items():
+        assert name in dev, f"/dev/{name} missing: {got['ls']}"
+        assert dev[name]["mode"] == "crw-rw-rw-", (name, dev[name])
+        assert dev[name]["dev"] == numbers, name
+    links = {"fd": "/proc/self/fd", "stdin": "/proc/self/fd/0", "stdout": "/proc/self/fd/1",
+             "stderr": "/proc/self/fd/2", "ptmx": "pts/ptmx"}
+    for name, target in links.items():
+        assert dev[name]["link"] == target, (name, dev.get(name))
+    assert got["dirs"].split() == ["/dev/pts", "/dev/shm"]
+    # nothing from the host's /dev leaked in
+    assert "sda" not in dev and "vda" not in dev and "kmsg" not in dev
+
+
+def test_linux_devices(runtime, bundle):
+    cfg = bundle.config
+    cfg["linux"]["devices"] = [
+        {"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 0o640, "uid": 7, "gid": 8},
+        {"path": "/dev/sub/myzero", "type": "c", "major": 1, "minor": 5},
+        {"path": "/dev/myfifo", "type": "p"},
+    ]
+    cfg["linux"]["resources"]["devices"] += [
+        {"allow": True, "type": "c", "major": 1, "minor": 3, "access": "rwm"},
+        {"allow": True, "type": "c", "major": 1, "minor": 5, "access": "rwm"},
+    ]
+    got = probe.probe(runtime, bundle, {"ls": "ls -l /dev", "sub": "ls -l /dev/sub",
+                                        "own": "stat -c '%u %g %a' /dev/mynull",
+                                        "use": "head -c 3 /dev/sub/myzero | wc -c; echo x > /dev/sub/myzero && echo ok"})
+    dev = probe.parse_ls_dev(got["ls"])
+    assert dev["mynull"]["dev"] == (1, 3) and dev["mynull"]["mode"].startswith("c")
+    assert got["own"] == "7 8 640"
+    assert dev["myfifo"]["mode"].startswith("p")
+    assert probe.parse_ls_dev(got["sub"])["myzero"]["dev"] == (1, 5)
+    assert got["use"].split() == ["3", "ok"]
+
+
+def test_masked_and_readonly_paths(runtime, bundle):
+    rootfs = bundle.rootfs
+    (rootfs / "secret-dir").mkdir()
+    (rootfs / "secret-dir" / "inside").write_text("hidden\n")
+    (rootfs / "secret-file").write_text("hidden\n")
+    (rootfs / "ro-dir").mkdir()
+    cfg = bundle.config
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["maskedPaths"] += ["/secret-dir", "/secret-file", "/does/not/exist"]
+    cfg["linux"]["readonlyPaths"] += ["/ro-dir", "/not/there/either"]
+    got = probe.probe(runtime, bundle, {
+        "mountinfo": MOUNTINFO,
+        "keys": "cat /proc/keys | wc -c; cat /proc/timer_list | wc -c",
+        "secret_dir": "ls -A /secret-dir | wc -l",
+        "secret_file": "cat /secret-file | wc -c",
+        "firmware": "ls -A /sys/firmware | wc -l",
+        "sys": "echo 1 > /proc/sys/kernel/shmmax && echo wrote || echo refused",
+        "ro_dir": "touch /ro-dir/x && echo wrote || echo refused",
+        "rw_root": "touch /rw-ok && echo wrote",
+    })
+    mounts = _mounts(got)
+    assert got["keys"].split() == ["0", "0"] and got["secret_file"] == "0"
+    assert got["secret_dir"] == "0" and got["firmware"] == "0"
+    for point in ("/secret-dir", "/sys/firmware"):
+        m = probe.mount_at(mounts, point)
+        assert m.fstype == "tmpfs" and "ro" in m.options, m
+    for point in ("/proc/sys", "/proc/bus", "/ro-dir"):
+        m = probe.mount_at(mounts, point)
+        assert m is not None and "ro" in m.options, (point, m)
+    assert got["sys"].endswith("refused")
+    assert got["ro_dir"].endswith("refused") and got["rw_root"] == "wrote"
+    assert (bundle.rootfs / "secret-dir" / "inside").read_text() == "hidden\n"  # masked, not touched
+
+
+def test_symlinks_cannot_send_a_mount_outside_the_rootfs(runtime, bundle, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    os.symlink(str(outside), bundle.rootfs / "abs-escape")
+    os.symlink("../../../../../../../../" + str(outside).lstrip("/"), bundle.rootfs / "rel-escape")
+    cfg = bundle.config
+    cfg["mounts"] += [
+        {"destination": "/abs-escape/a", "type": "tmpfs", "source": "tmpfs"},
+        {"destination": "/rel-escape/b", "type": "tmpfs", "source": "tmpfs"},
+    ]
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    assert list(outside.iterdir()) == [], "a mount point was created outside the rootfs"
+    points = {m.point for m in _mounts(got)}
+    # resolved inside the root: the symlink's target taken relative to the rootfs
+    assert str(outside / "a") in points and str(outside / "b") in points, points
+    assert (bundle.rootfs / str(outside).lstrip("/") / "a").is_dir()
