@@ -34,10 +34,12 @@ def mkdir_all(rootfd, path, mode=0o755):
     Each prefix is resolved from the root again, so a symlink swapped in at
     any step still cannot lead outside the rootfs."""
     parts = [p for p in path.split("/") if p and p != "."]
-    for i in range(len(parts)):
+    i, links = 0, 0
+    while i < len(parts):
         sub = "/".join(parts[: i + 1])
         try:
             os.close(open_in_root(rootfd, sub, O_PATH | os.O_DIRECTORY))
+            i += 1
             continue
         except FileNotFoundError:
             pass
@@ -47,10 +49,31 @@ def mkdir_all(rootfd, path, mode=0o755):
         try:
             os.mkdir(parts[i], mode, dir_fd=dirfd)
         except FileExistsError:
-            pass
+            # a dangling symlink: create its target, taken inside the root
+            # (runc's MkdirAllInRoot); every later open is RESOLVE_IN_ROOT again
+            target = os.readlink(parts[i], dir_fd=dirfd)
+            links += 1
+            if links > 40:
+                raise InitError(f"mkdir /{sub}: too many levels of symbolic links") from None
+            parts = _lexical(([] if target.startswith("/") else parts[:i]) + target.split("/")) + parts[i + 1:]
+            i = 0
+            continue
         finally:
             os.close(dirfd)
+        i += 1
     return open_in_root(rootfd, path, O_PATH | os.O_DIRECTORY)
+
+
+def _lexical(parts):
+    """Clean path components; `..` stops at the root."""
+    out = []
+    for p in parts:
+        if p == "..":
+            if out:
+                out.pop()
+        elif p and p != ".":
+            out.append(p)
+    return out
 
 
 def create_file(rootfd, path, mode=0o644):
