@@ -51,7 +51,11 @@ def mkdir_all(rootfd, path, mode=0o755):
         except FileExistsError:
             # a dangling symlink: create its target, taken inside the root
             # (runc's MkdirAllInRoot); every later open is RESOLVE_IN_ROOT again
-            target = os.readlink(parts[i], dir_fd=dirfd)
+            try:
+                target = os.readlink(parts[i], dir_fd=dirfd)
+            except OSError:  # not a symlink (made meanwhile): the next open decides
+                i += 1
+                continue
             links += 1
             if links > 40:
                 raise InitError(f"mkdir /{sub}: too many levels of symbolic links") from None
