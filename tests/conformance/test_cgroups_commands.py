@@ -228,3 +228,43 @@ def test_events_on_a_stopped_container_is_an_error(detached):
     probe.wait_status(c.runtime, c.cid, "stopped")
     proc = c.run("events", "--stats", c.cid)
     probe.stderr_says(proc, "is not running")
+
+
+def _key_paths(obj, prefix=""):
+    out = set()
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out.add(f"{prefix}/{k}")
+            out |= _key_paths(v, f"{prefix}/{k}")
+    elif isinstance(obj, list):
+        for v in obj:
+            out |= _key_paths(v, prefix + "[]")
+    return out
+
+
+# Go omitempty fields of types.Stats: present or not depending on the value
+_OMITEMPTY = {"total", "percpu", "percpu_kernel", "percpu_user", "periods", "throttledPeriods", "throttledTime",
+              "cpus", "mems", "cache", "usage", "max", "raw", "current", "limit", "major", "minor", "op", "value"}
+
+
+@pytest.mark.requires("runc")
+def test_events_stats_field_set_equals_runcs(bundle, tmp_path):
+    """The same container under runc and under the runtime being tested."""
+    if support.is_runc():
+        pytest.skip("compares another runtime with runc")
+    outputs = {}
+    for name, binary in (("runc", "runc"), ("test", support.runtime_binary())):
+        rt = support.Runtime(tmp_path / f"root-{name}", binary)
+        c = Detached(rt, bundle, tmp_path, ["sh", "-c", "i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; sleep 60"],
+                     {"memory": {"limit": 64 << 20}, "pids": {"limit": 30}, "cpu": {"quota": 50000, "period": 100000}})
+        try:
+            time.sleep(0.5)
+            outputs[name] = json.loads(rt.run("events", "--stats", c.cid, check=True).stdout)
+        finally:
+            c.delete()
+            probe.assert_no_leftovers(rt, c.cid)
+    ours, theirs = _key_paths(outputs["test"]), _key_paths(outputs["runc"])
+    differ = {p for p in ours ^ theirs
+              if p.rsplit("/", 1)[-1] not in _OMITEMPTY and "/raw/" not in p and "/blkio/" not in p}
+    assert not differ, f"only ours: {sorted(ours - theirs)}; only runc's: {sorted(theirs - ours)}"
+    assert set(outputs["test"]["data"]["memory"]["raw"]) == set(outputs["runc"]["data"]["memory"]["raw"])
