@@ -124,6 +124,65 @@ def properties(resources: dict | None, version: str, warn=None) -> list[tuple[st
     return props
 
 
+def _device_group(type_: str, major: int, proc_devices: str) -> str | None:
+    """`char-pts` for (c, 136) from /proc/devices: systemd names majors by group."""
+    want = "Character devices:" if type_ == "c" else "Block devices:"
+    section = None
+    for line in proc_devices.splitlines():
+        line = line.strip()
+        if line.endswith("devices:"):
+            section = line
+            continue
+        parts = line.split()
+        if section == want and len(parts) == 2 and parts[0].isdigit() and int(parts[0]) == major:
+            return ("char-" if type_ == "c" else "block-") + parts[1]
+    return None
+
+
+def device_properties(rules, proc_devices: str | None = None, exists=os.path.exists, warn=None) -> list:
+    """Device rules -> DevicePolicy/DeviceAllow, as runc's generateDeviceProperties.
+
+    systemd only has allow lists: a default-allow rule set with exceptions
+    cannot be expressed and becomes deny-all here (the fs/eBPF side still
+    applies the exact rules); `*:n` rules are skipped with a warning.
+    """
+    from pyrunc.cgroups.devices import WILDCARD, Emulator
+    warn = warn or (lambda msg: None)
+    emu = Emulator.from_rules(rules, start_allow=False)
+    if emu.default_allow:
+        if emu.is_allow_all():
+            return [("DevicePolicy", ("s", "auto")), ("DeviceAllow", ("a(ss)", []))]
+        warn("systemd cannot express deny-list device rules: it gets a deny-all rule")
+        return [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
+    if proc_devices is None:
+        try:
+            with open("/proc/devices") as f:
+                proc_devices = f.read()
+        except OSError:
+            proc_devices = ""
+    allow: list[tuple[str, str]] = []
+    for rule in emu.effective_rules():
+        if rule.type == "a":
+            continue
+        if rule.major == WILDCARD:
+            if rule.minor != WILDCARD:
+                warn(f"systemd has no '*:n' device rules: ignoring {rule.cgroup_string()}")
+                continue
+            path = ("char-" if rule.type == "c" else "block-") + "*"
+        elif rule.minor == WILDCARD:
+            path = _device_group(rule.type, rule.major, proc_devices)
+            if path is None:
+                warn(f"no device group for {rule.cgroup_string()} in /proc/devices: ignoring it for systemd")
+                continue
+        else:
+            path = f"/dev/{'char' if rule.type == 'c' else 'block'}/{rule.major}:{rule.minor}"
+            if not exists(path) and not exists("/sys" + path):
+                warn(f"skipping device {path} for systemd: it does not exist")
+                continue
+        allow.append((path, rule.access))
+    return [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", [])), ("DeviceAllow", ("a(ss)", allow))]
+
+
 # ---------------------------------------------------------------- the bus
 
 
@@ -238,7 +297,9 @@ class SystemdManager(Manager):
         props += [("MemoryAccounting", ("b", True)), ("CPUAccounting", ("b", True)),
                   ("IOAccounting" if self.version == "v2" else "BlockIOAccounting", ("b", True)),
                   ("TasksAccounting", ("b", True)), ("DefaultDependencies", ("b", False))]
-        return props + properties(self.resources, self.version, self.warn)
+        from pyrunc.cgroups import devices
+        rules = devices.from_spec(self.resources.get("devices"), self.linux_device_paths)
+        return props + properties(self.resources, self.version, self.warn) + device_properties(rules, warn=self.warn)
 
     def create(self) -> None:
         # validate everything a user can get wrong now, before any fork

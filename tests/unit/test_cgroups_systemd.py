@@ -269,3 +269,37 @@ def test_unreachable_bus_is_a_clear_error(v2fs):
     m = new_manager("abc", None, None, systemd=True, root=v2fs.root, bus="unix:path=/nonexistent/bus")
     with pytest.raises(CgroupError, match="^cgroup systemd: connect to the D-Bus system bus"):
         m.add(1)
+
+
+PROC_DEVICES = "Character devices:\n  1 mem\n  5 /dev/tty\n136 pts\n\nBlock devices:\n  8 sd\n254 virtblk\n"
+
+
+def test_device_properties_like_runc():
+    from pyrunc.cgroups.devices import from_spec
+    rules = from_spec([{"allow": False, "access": "rwm"}, {"allow": True, "type": "b", "major": 8, "access": "r"}])
+    props = sd.device_properties(rules, PROC_DEVICES, exists=lambda p: "10:200" not in p)
+    assert props[:2] == [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))]
+    allow = props[2][1][1]
+    assert ("block-*", "m") in allow and ("char-*", "m") in allow
+    assert ("block-sd", "r") in allow and ("char-pts", "rwm") in allow
+    assert ("/dev/char/1:3", "rwm") in allow
+    assert not any(p == "/dev/char/10:200" for p, _ in allow)     # absent device skipped
+
+
+def test_device_properties_allow_all_and_deny_list():
+    from pyrunc.cgroups.devices import Rule
+    assert sd.device_properties([Rule("a", -1, -1, "rwm", True)], "") == [
+        ("DevicePolicy", ("s", "auto")), ("DeviceAllow", ("a(ss)", []))]
+    warnings = []
+    props = sd.device_properties([Rule("a", -1, -1, "rwm", True), Rule("c", 1, 1, "r", False)], "",
+                                 warn=warnings.append)
+    assert props == [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", []))] and warnings
+
+
+def test_unit_gets_device_properties(v2fs, fake_systemd):
+    m = mk(v2fs, fake_systemd, res={"devices": [{"allow": False, "access": "rwm"}]})
+    m.create()
+    m.add(7)
+    props = fake_systemd.calls[0][1][2]
+    assert ("DevicePolicy", ("s", "strict")) in props
+    assert [p for p in props if p[0] == "DeviceAllow"][-1][1][1]   # a non-empty allow list, over the wire
