@@ -248,3 +248,27 @@ def test_bad_device_rule_fails_before_anything_is_made(tmp_path, monkeypatch, mo
     with pytest.raises(CgroupError, match=r"devices\[0\].access"):
         m.create()
     assert fs.writes == [] and not m.exists()
+
+
+def test_oom_watch_counts_new_v2_events(v2fs):
+    from pyrunc.cgroups.oom import OOMWatch
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    m.create()
+    w = OOMWatch(m)
+    assert w.efd == -1 and w.wait(0.01) == 0
+    with open(f"{v2fs.root}/t/c1/memory.events", "w") as f:
+        f.write("low 0\nhigh 0\nmax 9\noom 3\noom_kill 2\n")
+    assert w.wait(0.01) == 2          # was oom 1 in the template
+    assert w.wait(0.01) == 0
+    w.close()
+
+
+def test_oom_watch_v1_without_event_control_polls_oom_kill(v1fs):
+    from pyrunc.cgroups.oom import OOMWatch
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    w = OOMWatch(m)                   # the fake has no cgroup.event_control
+    assert w.efd == -1
+    with open(f"{v1fs.root}/memory/t/c1/memory.oom_control", "w") as f:
+        f.write("oom_kill_disable 0\nunder_oom 0\noom_kill 4\n")
+    assert w.wait(0.01) == 1
