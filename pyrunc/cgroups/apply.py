@@ -39,6 +39,12 @@ def run(writes: list[Write], dir_for, warn) -> None:
                 deferred = w
                 continue
             raise
+        if w.optional:
+            # Linux 5.16+ accepts memory.kmem.limit_in_bytes and ignores it
+            got = (fsio.read_opt(d, w.file) or "").strip()
+            if got.lstrip("-").isdigit() and w.value.lstrip("-").isdigit() and int(got) != int(w.value) \
+                    and int(w.value) >= 0:
+                warn(f"{w.file}={w.value} was ignored by this kernel (it reads {got})")
         if w.verify:
             got = fsio.read(d, w.file, w.controller).strip()
             if got != w.value:

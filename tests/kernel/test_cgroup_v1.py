@@ -146,6 +146,21 @@ def test_every_resource_this_host_has_is_applied(cg):
     assert "c 1:11 r" in devs and "c 1:3 rwm" in devs and "a *:* rwm" not in devs
 
 
+def test_kernel_memory_limit_ignored_by_the_kernel_is_a_warning():
+    warnings = []
+    cid = f"k-{uuid.uuid4().hex[:8]}"
+    m = new_manager(cid, support.cgroup_path_for(cid), {"memory": {"kernel": 32 << 20}}, warn=warnings.append)
+    try:
+        m.create()
+        got = read("memory", m, "memory.kmem.limit_in_bytes")
+        if got == str(32 << 20):
+            assert warnings == []              # an old kernel that still has kmem limits
+        else:
+            assert any("memory.kmem.limit_in_bytes" in w for w in warnings), warnings
+    finally:
+        m.destroy()
+
+
 def test_weight_device_without_bfq_is_a_clear_error(cg):
     maj, mnr = vda()
     sched = open(f"/sys/dev/block/{maj}:{mnr}/queue/scheduler").read()
