@@ -88,21 +88,31 @@ def controller_of(filename: str) -> str:
 
 
 def makedirs(path: str, controller: str) -> list[str]:
-    """mkdir -p that returns the directories it made, shallowest first."""
+    """mkdir -p that returns the directories it made, shallowest first.
+
+    A parent can vanish under us (another container's delete prunes an empty
+    shared parent between our check and our mkdir): start over a few times.
+    """
     made: list[str] = []
-    missing: list[str] = []
-    p = path
-    while p and p != "/" and not os.path.isdir(p):
-        missing.append(p)
-        p = os.path.dirname(p)
-    for d in reversed(missing):
+    for attempt in range(5):
+        missing: list[str] = []
+        p = path
+        while p and p != "/" and not os.path.isdir(p):
+            missing.append(p)
+            p = os.path.dirname(p)
         try:
-            os.mkdir(d, 0o755)
-        except FileExistsError:
-            continue
+            for d in reversed(missing):
+                try:
+                    os.mkdir(d, 0o755)
+                except FileExistsError:
+                    continue
+                made.append(d)
+            return made
+        except FileNotFoundError as exc:
+            if attempt == 4:
+                raise CgroupError(f"cgroup {controller}: mkdir {exc.filename}: {describe_oserror(exc)}") from exc
         except OSError as exc:
-            raise CgroupError(f"cgroup {controller}: mkdir {d}: {describe_oserror(exc)}") from exc
-        made.append(d)
+            raise CgroupError(f"cgroup {controller}: mkdir {exc.filename or path}: {describe_oserror(exc)}") from exc
     return made
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import time
 
-from pyrunc.cgroups import apply, devices, fsio
+from pyrunc.cgroups import apply, devices, fsio, layout
 from pyrunc.cgroups.base import Manager
 from pyrunc.cgroups.resources import DictProbe, plan_v1
 from pyrunc.errors import CgroupError
@@ -55,10 +55,18 @@ class V1Manager(Manager):
             raise
 
     def _populate_cpuset(self, made: list[str]) -> None:
-        # a new cpuset cgroup starts with empty cpus/mems and takes no tasks
-        # until both are set: copy them down from the parent (runc cpuset.go)
-        for d in made:
-            parent = os.path.dirname(d)
+        # a cpuset cgroup starts with empty cpus/mems and takes no tasks until
+        # both are set: fill every empty level from the mount down to our leaf
+        # from its parent, as runc's cpusetEnsureParent does (a parent made by
+        # another tool may be empty too)
+        leaf = self.paths["cpuset"]
+        mount = layout.v1_mounts(self.root).get("cpuset")
+        if not mount or not leaf.startswith(mount + "/"):
+            return
+        chain = [mount]
+        for part in os.path.relpath(leaf, mount).split("/"):
+            chain.append(os.path.join(chain[-1], part))
+        for parent, d in zip(chain, chain[1:]):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not (fsio.read_opt(d, name) or "").strip():
                     fsio.write(d, name, (fsio.read_opt(parent, name) or "").strip(), "cpuset")

@@ -272,3 +272,29 @@ def test_oom_watch_v1_without_event_control_polls_oom_kill(v1fs):
     with open(f"{v1fs.root}/memory/t/c1/memory.oom_control", "w") as f:
         f.write("oom_kill_disable 0\nunder_oom 0\noom_kill 4\n")
     assert w.wait(0.01) == 1
+
+
+def test_v1_cpuset_fills_an_empty_parent_made_by_someone_else(v1fs):
+    os.makedirs(f"{v1fs.root}/cpuset/other")
+    for name in ("cpuset.cpus", "cpuset.mems"):
+        open(f"{v1fs.root}/cpuset/other/{name}", "w").close()     # empty, as the kernel makes it
+    m = new_manager("c1", "/other/c1", None, root=v1fs.root)
+    m.create()
+    assert v1fs.read("cpuset/other", "cpuset.cpus") == "0-1"
+    assert v1fs.read("cpuset/other/c1", "cpuset.mems") == "0"
+
+
+def test_makedirs_survives_a_parent_pruned_under_it(tmp_path, monkeypatch):
+    from pyrunc.cgroups import fsio
+    real_mkdir = os.mkdir
+    calls = []
+
+    def racy_mkdir(path, mode=0o777):
+        calls.append(path)
+        if len(calls) == 2:                      # the shared parent vanished meanwhile
+            os.rmdir(os.path.dirname(path))
+            raise FileNotFoundError(2, "No such file or directory", path)
+        return real_mkdir(path, mode)
+    monkeypatch.setattr(fsio.os, "mkdir", racy_mkdir)
+    made = fsio.makedirs(str(tmp_path / "p" / "leaf"), "memory")
+    assert os.path.isdir(tmp_path / "p" / "leaf") and made[-1].endswith("/p/leaf")
