@@ -106,7 +106,8 @@ def makedirs(path: str, controller: str) -> list[str]:
                     os.mkdir(d, 0o755)
                 except FileExistsError:
                     continue
-                made.append(d)
+                if d not in made:
+                    made.append(d)
             return made
         except FileNotFoundError as exc:
             if attempt == 4:
