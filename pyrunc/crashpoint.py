@@ -3,14 +3,17 @@
 `reached("create:after-cgroup")` SIGKILLs this process when the environment
 says PYRUNC_CRASH_AT=create:after-cgroup, so a test can stop pyrunc at each
 phase of an operation and then check that `delete --force` finds and removes
-everything. Costs one dict lookup when unset.
+everything. PYRUNC_CRASH_SIGNAL=SIGSTOP stops it there instead, so a test can
+look at the half-made container while a live pyrunc still holds its lock.
+Costs one dict lookup when unset.
 """
 import os
 import signal
 
 _AT = os.environ.get("PYRUNC_CRASH_AT")
+_SIGNAL = signal.SIGSTOP if os.environ.get("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL
 
 
 def reached(name):
     if _AT == name:
-        os.kill(os.getpid(), signal.SIGKILL)
+        os.kill(os.getpid(), _SIGNAL)
