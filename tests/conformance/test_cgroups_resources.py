@@ -82,3 +82,20 @@ def test_unmounted_controller_is_an_error(runtime, bundle):
     err = _fails_cleanly(runtime, bundle, {"network": {"classID": 1048577}})
     if not support.is_runc():
         assert err.endswith("cgroup net_cls: controller not available on this host: cannot write net_cls.classid=1048577")
+
+
+def test_systemd_driver_without_systemd_fails_cleanly(runtime, bundle):
+    import os
+    if os.path.isdir("/run/systemd/system"):
+        pytest.skip("systemd runs here (the VM test-bed covers the driver)")
+    cid = support.unique_id("sd")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["linux"]["cgroupsPath"] = f"system.slice:pyrunctest:{cid}"
+    bundle.write()
+    proc = runtime.run("create", "-b", bundle.path, cid, global_args=("--systemd-cgroup",))
+    assert proc.returncode != 0
+    if not support.is_runc():
+        assert proc.stderr.strip().count("\n") == 0
+        assert "cgroup systemd: connect to the D-Bus system bus" in proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    assert not os.path.exists(f"/sys/fs/cgroup/memory/system.slice/pyrunctest-{cid}.scope")
