@@ -195,7 +195,10 @@ class Bus:
         from jeepney.io.blocking import open_dbus_connection
         try:
             self.conn = open_dbus_connection(bus=address)
-        except (OSError, Exception) as exc:  # jeepney raises plain Exceptions for bad addresses
+        except OSError as exc:
+            from pyrunc.errors import describe_oserror
+            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {describe_oserror(exc)}") from exc
+        except Exception as exc:  # jeepney raises plain Exceptions for bad addresses and auth
             raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {exc}") from exc
         self.addr = DBusAddress("/org/freedesktop/systemd1", bus_name="org.freedesktop.systemd1",
                                 interface="org.freedesktop.systemd1.Manager")
