@@ -14,6 +14,7 @@ from pyrunc.cgroups import fsio
 from pyrunc.errors import CgroupError, describe_oserror
 
 RECORD_VERSION = 1
+_SIGKILL = 9
 
 
 def _no_warn(msg: str) -> None:
@@ -116,9 +117,15 @@ class Manager:
         return fsio.procs(d) if d else []
 
     def signal_all(self, sig: int) -> None:
-        """Signal every process; frozen meanwhile so nothing forks past us (runc)."""
+        """Signal every process; frozen meanwhile so nothing forks past us (runc).
+
+        A paused container stays paused, except for SIGKILL: frozen tasks only
+        die once thawed, so then it is thawed too (runc always thaws).
+        """
         froze = False
-        if not self.frozen():
+        if self.frozen():
+            froze = sig == _SIGKILL
+        else:
             try:
                 self.freeze()
                 froze = True

@@ -298,3 +298,13 @@ def test_makedirs_survives_a_parent_pruned_under_it(tmp_path, monkeypatch):
     monkeypatch.setattr(fsio.os, "mkdir", racy_mkdir)
     made = fsio.makedirs(str(tmp_path / "p" / "leaf"), "memory")
     assert os.path.isdir(tmp_path / "p" / "leaf") and made[-1].endswith("/p/leaf")
+
+
+@pytest.mark.parametrize("sig,frozen_after", [(signal.SIGKILL, False), (signal.SIGTERM, True)])
+def test_signal_all_on_a_paused_container(v1fs, monkeypatch, sig, frozen_after):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    m.freeze()
+    monkeypatch.setattr(os, "kill", lambda pid, s: None)
+    m.signal_all(sig)
+    assert m.frozen() is frozen_after   # SIGKILL must thaw: frozen tasks cannot die
