@@ -295,14 +295,20 @@ def _release(cdir, record):
     The init's pidfd is watched too: a dead init is an error, not a hang."""
     pid = record["pid"]
     try:
-        fifo = os.open(cdir.fifo_path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        handle = os.open(cdir.fifo_path, os.O_PATH | os.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidState("cannot start an already running container") from None
     reached("start:after-open")
-    # unlink before reading: if we die from here on, the container is never
-    # again seen as `created` with nobody left to release it
+    # unlink before opening for reading (which releases the init): if we die
+    # from here on, the container is never again seen as `created` while it
+    # runs, and a second `start` cannot block on a fifo nobody will write
     os.unlink(cdir.fifo_path)
     reached("start:after-unlink")
+    try:
+        fifo = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    finally:
+        os.close(handle)
+    reached("start:after-reopen")
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
@@ -330,7 +336,13 @@ def _release(cdir, record):
         msg = data[data.index(b"E") + 1:].decode(errors="replace")
         raise PyruncError(f"container {record['id']}: {msg}")
     if data[:1] != b"0":
-        raise PyruncError(f"container {record['id']}: init process exited before start")
+        reason = "init process exited before start"
+        try:
+            with open(cdir.file("init.err"), "rb") as f:
+                reason = f.read(4096).decode(errors="replace") or reason
+        except OSError:
+            pass
+        raise PyruncError(f"container {record['id']}: {reason}")
 
 
 def _read_all(fd):
