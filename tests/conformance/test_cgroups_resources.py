@@ -99,3 +99,12 @@ def test_systemd_driver_without_systemd_fails_cleanly(runtime, bundle):
         assert "cgroup systemd: connect to the D-Bus system bus" in proc.stderr
     probe.assert_no_leftovers(runtime, cid, bundle.path)
     assert not os.path.exists(f"/sys/fs/cgroup/memory/system.slice/pyrunctest-{cid}.scope")
+
+
+def test_hugetlb_limit_without_the_controller_is_an_error(runtime, bundle):
+    import os
+    if os.path.isdir("/sys/fs/cgroup/hugetlb"):
+        pytest.skip("hugetlb is mounted here")
+    err = _fails_cleanly(runtime, bundle, {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]})
+    if not support.is_runc():
+        assert "cgroup hugetlb: controller not available on this host" in err
