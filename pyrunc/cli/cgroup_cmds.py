@@ -17,6 +17,12 @@ import click
 from pyrunc.errors import InvalidState, PyruncError, UsageError
 
 
+# runc's answers for a stopped (not yet deleted) container; None: allowed,
+# e.g. `ps` then lists nothing
+_STOPPED = {"events": "container with id {cid} is not running", "update": "container not running",
+            "ps": None}
+
+
 def _manager(obj, cid, operation, lock=True):
     """The container's cgroup manager, after checking `operation` is allowed."""
     from pyrunc import cgroups, container, status as st
@@ -25,9 +31,11 @@ def _manager(obj, cid, operation, lock=True):
     cdir, record = container._load(obj.opts, cid, lock=lock)
     with cdir:
         status = container._status_of(cdir, record)
-        if operation == "events" and status == st.STOPPED:
-            raise InvalidState(f"container with id {cid} is not running")
-        st.require(operation, status)
+        if status == st.STOPPED and operation in _STOPPED:
+            if _STOPPED[operation] is not None:
+                raise InvalidState(_STOPPED[operation].format(cid=cid))
+        else:
+            st.require(operation, status)
         if not record.get("cgroup"):
             raise PyruncError(f"container {cid}: has no cgroup")
         return cgroups.load_manager(record["cgroup"], warn=obj.log.warn), status
@@ -61,9 +69,10 @@ def ps(obj, fmt, container_id, ps_args):
     if fmt not in ("table", "json"):
         raise UsageError("invalid format option")
     mgr, _ = _manager(obj, container_id, "ps", lock=False)
-    pids = mgr.pids()
+    pids = mgr.pids() if mgr.exists() else []
     if fmt == "json":
-        click.echo(json.dumps(pids, separators=(",", ":")))
+        # runc encodes an empty Go slice as null; containerd accepts both
+        click.echo(json.dumps(pids or None, separators=(",", ":")))
         return
     try:
         proc = subprocess.run(["ps", *(ps_args or ("-ef",))], capture_output=True, text=True)

@@ -268,3 +268,18 @@ def test_events_stats_field_set_equals_runcs(bundle, tmp_path):
               if p.rsplit("/", 1)[-1] not in _OMITEMPTY and "/raw/" not in p and "/blkio/" not in p}
     assert not differ, f"only ours: {sorted(ours - theirs)}; only runc's: {sorted(theirs - ours)}"
     assert set(outputs["test"]["data"]["memory"]["raw"]) == set(outputs["runc"]["data"]["memory"]["raw"])
+
+
+def test_verbs_on_a_stopped_container(detached):
+    c = detached(["true"])
+    probe.wait_status(c.runtime, c.cid, "stopped")
+    assert c.run("ps", "--format", "json", c.cid, check=True).stdout.strip() == "null"
+    assert c.run("ps", c.cid, check=True).stdout.splitlines()[0].split()[:2] == ["UID", "PID"]
+    probe.stderr_says(c.run("pause", c.cid), "container not running")
+    probe.stderr_says(c.run("update", "--memory", "64M", c.cid), "container not running")
+
+
+def test_verbs_on_a_missing_container(runtime):
+    for args in (("ps", "nosuch"), ("pause", "nosuch"), ("resume", "nosuch"), ("events", "--stats", "nosuch"),
+                 ("update", "--memory", "64M", "nosuch")):
+        probe.stderr_says(runtime.run(*args), "container does not exist")
