@@ -10,9 +10,8 @@ from __future__ import annotations
 import os
 import time
 
-from pyrunc.cgroups import apply, devices, fsio, layout
+from pyrunc.cgroups import fsio, layout
 from pyrunc.cgroups.base import Manager
-from pyrunc.cgroups.resources import DictProbe, plan_v1
 from pyrunc.errors import CgroupError
 
 _JOIN_ONLY = ("name=systemd", "")
@@ -35,6 +34,8 @@ class V1Manager(Manager):
     driver = "fs"
 
     def create(self) -> None:
+        from pyrunc.cgroups import devices
+        from pyrunc.cgroups.resources import DictProbe, plan_v1
         # what a user can get wrong (unified on v1, ranges) fails before mkdir
         plan_v1(self.resources, DictProbe(), warn=lambda m: None)
         devices.Emulator.from_rules(devices.from_spec(self.resources.get("devices"), self.linux_device_paths))
@@ -75,12 +76,17 @@ class V1Manager(Manager):
         return self.paths.get(ctrl)
 
     def _apply(self, resources: dict, update: bool) -> None:
+        # the table and the executor load only to change a cgroup, never for
+        # the state/kill/delete that merely read it
+        from pyrunc.cgroups import apply
+        from pyrunc.cgroups.resources import plan_v1
         writes = plan_v1(resources, _Probe(self.paths), update=update, warn=self.warn)
         apply.run(writes, self._dir_for, self.warn)
         if not update or resources.get("devices"):
             self._apply_devices(resources.get("devices"))
 
     def _apply_devices(self, rules_spec) -> None:
+        from pyrunc.cgroups import devices
         d = self.paths.get("devices")
         if d is None:
             raise CgroupError("cgroup devices: the devices controller is not mounted")

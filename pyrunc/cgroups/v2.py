@@ -11,9 +11,8 @@ import os
 import signal as _signal
 import time
 
-from pyrunc.cgroups import apply, devices, fsio
+from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
-from pyrunc.cgroups.resources import DictProbe, plan_v2
 from pyrunc.errors import CgroupError
 
 
@@ -44,6 +43,8 @@ class V2Manager(Manager):
         return self.paths[""]
 
     def create(self) -> None:
+        from pyrunc.cgroups import devices
+        from pyrunc.cgroups.resources import DictProbe, plan_v2
         # what a user can get wrong (swap < memory, bad unified keys) fails before mkdir
         plan_v2(self.resources, DictProbe(), warn=lambda m: None)
         devices.Emulator.from_rules(devices.from_spec(self.resources.get("devices"), self.linux_device_paths))
@@ -80,13 +81,16 @@ class V2Manager(Manager):
                         pass
 
     def _apply(self, resources: dict, update: bool) -> None:
+        # loaded only to change a cgroup, never for state/kill/delete
+        from pyrunc.cgroups import apply
+        from pyrunc.cgroups.resources import plan_v2
         writes = plan_v2(resources, _Probe(self.dir), update=update, warn=self.warn)
         apply.run(writes, lambda ctrl: self.dir, self.warn)
         if not update or resources.get("devices"):
             self.apply_devices(resources.get("devices"))
 
     def device_program(self, rules_spec) -> bytes:
-        from pyrunc.cgroups import devicefilter
+        from pyrunc.cgroups import devicefilter, devices
         return devicefilter.build(devices.from_spec(rules_spec, self.linux_device_paths))
 
     def apply_devices(self, rules_spec) -> None:

@@ -25,3 +25,10 @@ def test_loading_a_v1_or_v2_record_does_not_pull_dbus_or_bpf():
         rec = {"driver": driver, "id": "x", "root": "/sys/fs/cgroup", "path": "/p/x", "paths": {"": "/nonexistent"}}
         mods = loaded_after(f"from pyrunc.cgroups import load_manager\nm = load_manager({rec!r})\nm.exists(); m.pids()")
         assert not mods & set(HEAVY), (driver, mods & set(HEAVY))
+
+
+def test_reading_a_cgroup_does_not_load_the_resource_table():
+    rec = {"driver": "fs", "id": "x", "root": "/sys/fs/cgroup", "path": "/p/x", "paths": {"freezer": "/nonexistent"}}
+    mods = loaded_after(f"from pyrunc.cgroups import load_manager\nload_manager({rec!r}).frozen()")
+    assert not mods & {"pyrunc.cgroups.resources", "pyrunc.cgroups.apply", "pyrunc.cgroups.devices",
+                       "dataclasses"}, mods
