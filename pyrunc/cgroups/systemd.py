@@ -186,20 +186,53 @@ def device_properties(rules, proc_devices: str | None = None, exists=os.path.exi
 # ---------------------------------------------------------------- the bus
 
 
+SYSTEMD_PRIVATE = "unix:path=/run/systemd/private"
+
+
+def _connect(address: str):
+    """A jeepney connection; systemd's private socket is peer-to-peer (no
+    bus daemon: no Hello, no AddMatch), the system bus is a bus."""
+    from jeepney.io.blocking import DBusConnection, open_dbus_connection
+    if address != SYSTEMD_PRIVATE:
+        return open_dbus_connection(bus=address), False
+    from jeepney.bus import get_bus
+    from jeepney.io.blocking import DBusConnectionBase, prep_socket
+    from jeepney.io.common import MessageFilters
+
+    class PeerConnection(DBusConnection):
+        def __init__(self, sock):  # DBusConnection's own __init__ says Hello
+            DBusConnectionBase.__init__(self, sock, False)
+            self._filters = MessageFilters()
+            self.unique_name = None
+    return PeerConnection(prep_socket(get_bus(address), False, timeout=1.0)), True
+
+
+def candidates(address: str) -> list[str]:
+    """Where to reach systemd: the system bus, then (root only) its private
+    socket, as go-systemd's NewWithContext does for runc."""
+    if address != SYSTEM_BUS:
+        return [address]
+    return [SYSTEM_BUS] + ([SYSTEMD_PRIVATE] if os.geteuid() == 0 else [])
+
+
 class Bus:
     """systemd's Manager interface over a jeepney blocking connection."""
 
     def __init__(self, address: str = SYSTEM_BUS):
         from jeepney import DBusAddress, MatchRule
         from jeepney.bus_messages import message_bus
-        from jeepney.io.blocking import open_dbus_connection
-        try:
-            self.conn = open_dbus_connection(bus=address)
-        except OSError as exc:
-            from pyrunc.errors import describe_oserror
-            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {describe_oserror(exc)}") from exc
-        except Exception as exc:  # jeepney raises plain Exceptions for bad addresses and auth
-            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {exc}") from exc
+        from pyrunc.errors import describe_oserror
+        first = None
+        for addr in candidates(address):
+            try:
+                self.conn, peer = _connect(addr)
+                break
+            except Exception as exc:  # OSError, or jeepney's plain Exceptions for addresses and auth
+                first = first or exc
+        else:
+            cause = describe_oserror(first) if isinstance(first, OSError) else str(first)
+            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {cause}") from first
+        # the destination is harmless on the peer-to-peer socket (systemctl sets it too)
         self.addr = DBusAddress("/org/freedesktop/systemd1", bus_name="org.freedesktop.systemd1",
                                 interface="org.freedesktop.systemd1.Manager")
         rule = MatchRule(type="signal", interface="org.freedesktop.systemd1.Manager", member="JobRemoved",
@@ -207,7 +240,8 @@ class Bus:
         self._job_filter = self.conn.filter(rule)
         # jeepney >= 0.8 hands back a FilterHandle, older ones the deque itself
         self.jobs = getattr(self._job_filter, "queue", self._job_filter)
-        self._checked(self.conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=_JOB_TIMEOUT), "AddMatch")
+        if not peer:  # a bus only routes the signals someone asked for
+            self._checked(self.conn.send_and_get_reply(message_bus.AddMatch(rule), timeout=_JOB_TIMEOUT), "AddMatch")
         # systemd only emits JobRemoved once some client has subscribed
         self.call("Subscribe", None, ())
 

@@ -86,8 +86,9 @@ def test_properties_v1():
 class FakeSystemd:
     """Answers the Manager calls the driver makes; records them."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, p2p: bool = False):
         self.path = path
+        self.p2p = p2p          # systemd's private socket: no bus, so no Hello/AddMatch
         self.calls: list[tuple[str, tuple]] = []
         self.fail: dict[str, tuple[str, str]] = {}   # method -> (error name, message)
         self.job_result = "done"
@@ -144,6 +145,10 @@ class FakeSystemd:
 
     def _handle(self, conn, msg, serial):
         member = msg.header.fields.get(HeaderFields.member)
+        if member in ("Hello", "AddMatch") and self.p2p:
+            self.calls.append((member, msg.body))
+            return self._send(conn, new_error(msg, "org.freedesktop.DBus.Error.UnknownMethod", "s", ("no bus",)),
+                              serial)
         if member == "Hello":
             return self._send(conn, new_method_return(msg, "s", (":1.42",)), serial)
         if member in ("AddMatch", "Subscribe"):
@@ -303,3 +308,23 @@ def test_unit_gets_device_properties(v2fs, fake_systemd):
     props = fake_systemd.calls[0][1][2]
     assert ("DevicePolicy", ("s", "strict")) in props
     assert [p for p in props if p[0] == "DeviceAllow"][-1][1][1]   # a non-empty allow list, over the wire
+
+
+def test_falls_back_to_systemds_private_socket_as_root(v2fs, tmp_path, monkeypatch):
+    if os.geteuid() != 0:
+        pytest.skip("the fallback is for root only")
+    peer = FakeSystemd(str(tmp_path / "private.sock"), p2p=True)
+    try:
+        monkeypatch.setenv("DBUS_SYSTEM_BUS_ADDRESS", f"unix:path={tmp_path}/no-bus-here")
+        monkeypatch.setattr(sd, "SYSTEMD_PRIVATE", f"unix:path={peer.path}")
+        m = new_manager("abc", "machine.slice:libpod:abc", None, systemd=True, root=v2fs.root)
+        m.create()
+        m.add(99)
+        assert [c[0] for c in peer.calls] == ["StartTransientUnit"]     # no Hello, no AddMatch
+    finally:
+        peer.close()
+
+
+def test_candidates():
+    assert sd.candidates("unix:path=/x") == ["unix:path=/x"]
+    assert sd.candidates(sd.SYSTEM_BUS)[0] == sd.SYSTEM_BUS
