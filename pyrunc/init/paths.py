@@ -28,18 +28,52 @@ def open_in_root(rootfd, path, flags=O_PATH | os.O_CLOEXEC):
     return k.openat2(rootfd, rel, flags | os.O_CLOEXEC, 0, k.RESOLVE_IN_ROOT)
 
 
+def resolve_in_root(rootfd, path, max_links=255):
+    """The path, with every symlink that exists resolved as if the rootfs were
+    `/` (filepath-securejoin's rule): the result names the same place that
+    openat2(RESOLVE_IN_ROOT) would, but a dangling link's target is spelled
+    out so that it can be created inside the root."""
+    pending = [p for p in path.split("/") if p and p != "."]
+    done = []
+    links = 0
+    while pending:
+        part = pending.pop(0)
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        parent = "/".join(done)
+        try:
+            dfd = open_in_root(rootfd, parent, O_PATH | os.O_DIRECTORY)
+        except FileNotFoundError:
+            done.append(part)  # below a missing directory nothing is a link
+            continue
+        try:
+            target = os.readlink(part, dir_fd=dfd)
+        except (FileNotFoundError, OSError):
+            done.append(part)
+            continue
+        finally:
+            os.close(dfd)
+        links += 1
+        if links > max_links:
+            raise InitError(f"resolve {path}: too many levels of symbolic links")
+        if target.startswith("/"):
+            done = []
+        pending = [p for p in target.split("/") if p and p != "."] + pending
+    return "/" + "/".join(done)
+
+
 def mkdir_all(rootfd, path, mode=0o755):
     """mkdir -p inside the root; returns an O_PATH fd of the directory.
 
     Each prefix is resolved from the root again, so a symlink swapped in at
     any step still cannot lead outside the rootfs."""
-    parts = [p for p in path.split("/") if p and p != "."]
-    i, links = 0, 0
-    while i < len(parts):
+    parts = [p for p in resolve_in_root(rootfd, path).split("/") if p]
+    for i in range(len(parts)):
         sub = "/".join(parts[: i + 1])
         try:
             os.close(open_in_root(rootfd, sub, O_PATH | os.O_DIRECTORY))
-            i += 1
             continue
         except FileNotFoundError:
             pass
@@ -49,35 +83,10 @@ def mkdir_all(rootfd, path, mode=0o755):
         try:
             os.mkdir(parts[i], mode, dir_fd=dirfd)
         except FileExistsError:
-            # a dangling symlink: create its target, taken inside the root
-            # (runc's MkdirAllInRoot); every later open is RESOLVE_IN_ROOT again
-            try:
-                target = os.readlink(parts[i], dir_fd=dirfd)
-            except OSError:  # not a symlink (made meanwhile): the next open decides
-                i += 1
-                continue
-            links += 1
-            if links > 40:
-                raise InitError(f"mkdir /{sub}: too many levels of symbolic links") from None
-            parts = _lexical(([] if target.startswith("/") else parts[:i]) + target.split("/")) + parts[i + 1:]
-            i = 0
-            continue
+            pass
         finally:
             os.close(dirfd)
-        i += 1
-    return open_in_root(rootfd, path, O_PATH | os.O_DIRECTORY)
-
-
-def _lexical(parts):
-    """Clean path components; `..` stops at the root."""
-    out = []
-    for p in parts:
-        if p == "..":
-            if out:
-                out.pop()
-        elif p and p != ".":
-            out.append(p)
-    return out
+    return open_in_root(rootfd, "/".join(parts), O_PATH | os.O_DIRECTORY)
 
 
 def create_file(rootfd, path, mode=0o644):

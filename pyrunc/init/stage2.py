@@ -9,6 +9,7 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
+import signal
 import socket
 import stat
 import struct
@@ -22,14 +23,19 @@ from pyrunc.process import sync
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
+INIT_ERROR_FILE = "init.err"
+
+
 def run(plan, sock, ctx):
-    released = False
-    fifo_w = -1
+    released = ready = False
+    fifo_w = state_dir = -1
     try:
         os.setsid()
         # the exec fifo and our fd table are reachable only while the host's
         # filesystem is visible: take O_PATH handles now, reopen after pivot
         fifo = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC) if ctx.fifo_path else -1
+        if ctx.fifo_path:  # where a failure between `ready` and `start` is told
+            state_dir = os.open(os.path.dirname(ctx.fifo_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
         in_userns = plan.has("user")
@@ -85,6 +91,7 @@ def run(plan, sock, ctx):
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         sync.send(sock, sync.READY)  # 7
+        ready = True
         sock.close()
         # blocks until `start` opens the fifo for reading
         fifo_w = os.open(str(fifo), os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir)
@@ -101,6 +108,9 @@ def run(plan, sock, ctx):
         # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
         # `start` that execve happened)
         k.close_range_cloexec(3 + plan.preserve_fds)
+        # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
+        for sig in _RESTORE_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
         os.execve(path, list(plan.args), env)
     except BaseException as exc:
         msg = sync.describe(exc)
@@ -112,8 +122,25 @@ def run(plan, sock, ctx):
             except OSError:
                 pass
             os._exit(1)
+        if ready and state_dir >= 0:
+            _leave_error(state_dir, msg)
+            os._exit(1)
         sync.report_error(sock, msg)
         os._exit(1)
+
+
+_RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+
+
+def _leave_error(state_dir, msg):
+    """Nobody listens between `ready` and `start`: leave the reason for `start`."""
+    try:
+        fd = os.open(INIT_ERROR_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o600, dir_fd=state_dir)
+        os.write(fd, msg.encode())
+        os.close(fd)
+    except OSError:
+        pass
 
 
 def _reason(exc):
