@@ -105,6 +105,31 @@ def probe(runtime: support.Runtime, bundle: support.Bundle, checks: dict[str, st
     return got
 
 
+def call(runtime: support.Runtime, *args, check=False, timeout=60) -> subprocess.CompletedProcess:
+    """The runtime with stdout/stderr in files, not pipes: a container that
+    outlives the command (create, run -d) inherits them, and a pipe would
+    keep the reader waiting until the container exits."""
+    import tempfile
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(runtime.argv(*args), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                              timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        proc.stdout = out.read().decode(errors="replace")
+        proc.stderr = err.read().decode(errors="replace")
+    support.assert_no_traceback(proc.stderr)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, args))} exited {proc.returncode}\n"
+                             f"stdout: {proc.stdout}\nstderr: {proc.stderr}")
+    return proc
+
+
+def error_lines(stderr: str) -> list[str]:
+    """stderr without the runtime's warnings (pyrunc's or runc's logrus ones)."""
+    return [l for l in stderr.splitlines()
+            if l.strip() and not re.match(r"^\S+: warning: ", l) and "level=warning" not in l]
+
+
 def wait_for(predicate, timeout=10.0, what="condition"):
     """Poll (no fixed sleeps): returns predicate()'s truthy value or fails."""
     deadline = time.monotonic() + timeout
