@@ -60,7 +60,9 @@ def run(plan, sock, ctx):
             _write_proc("/proc/self/timens_offsets", plan.time_offsets, "set time offsets")
         pid = os.fork()
         if pid == 0:
-            stage2.run(plan, sock, ctx)  # never returns
+            # the container's init, or (pyrunc exec) init/exec_child.run
+            next_stage = getattr(ctx, "next_stage", None) or stage2.run
+            next_stage(plan, sock, ctx)  # never returns
         sync.send(sock, sync.PID, pid=pid)  # 4
         os._exit(0)
     except BaseException as exc:  # the child must never unwind into the parent's code

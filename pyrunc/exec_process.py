@@ -1,0 +1,290 @@
+"""`pyrunc exec`: a new process in a created or running container.
+
+Where it sits: cli/exec_cmd.py parses runc's flags and calls `exec_process`;
+this module decides everything a user can get wrong before the first fork
+(the process object, the terminal/console-socket combination, the preserved
+fds, the container's status, its namespaces and cgroup), builds a plan with
+plan.build, compiles the container's seccomp profile, and hands the rest to
+process/exec_spawn.py (stage-1 joins, init/exec_child.py sets up and execs).
+
+runc's rules, followed here:
+- `--process FILE` is the whole OCI process object; otherwise the container's
+  own config.json process is the base and the flags override it.
+- capabilities, rlimits, AppArmor profile and SELinux label the process does
+  not give come from the container's config; no_new_privileges is the
+  process's own; seccomp is always the container's profile.
+- the process joins every namespace the container's config lists (user
+  first, mount last: /proc/<init>/ns paths must be opened before our root
+  moves into the container) and the container's cgroup (or a sub-cgroup
+  with --cgroup).
+- `--detach` writes --pid-file and returns: the caller (conmon, the shim) is
+  the subreaper that adopts and reaps the process. In the foreground pyrunc
+  is the subreaper, forwards signals, proxies the pty when no
+  --console-socket was given, and exits with the process's status.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import os
+import socket
+
+from pyrunc import container, status as st
+from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError
+from pyrunc.kernel import procfs
+
+# OCI namespace type -> /proc/<pid>/ns name; the order is the join order
+JOIN_ORDER = (("user", "user"), ("pid", "pid"), ("network", "net"), ("ipc", "ipc"),
+              ("uts", "uts"), ("cgroup", "cgroup"), ("time", "time"), ("mount", "mnt"))
+
+
+class Flags:
+    """runc exec's process flags (used only without --process)."""
+
+    def __init__(self, args=(), cwd=None, env=(), tty=None, user=None, additional_gids=(),
+                 caps=(), no_new_privs=None, apparmor=None, process_label=None):
+        self.args = list(args)
+        self.cwd = cwd
+        self.env = list(env)
+        self.tty = tty
+        self.user = user
+        self.additional_gids = list(additional_gids)
+        self.caps = list(caps)
+        self.no_new_privs = no_new_privs
+        self.apparmor = apparmor
+        self.process_label = process_label
+
+
+def load_process_file(path: str) -> dict:
+    try:
+        with open(path, "rb") as f:
+            process = json.loads(f.read())
+    except OSError as exc:
+        raise UsageError(f"process {path}: {os.strerror(exc.errno).lower()}") from None
+    except ValueError as exc:
+        raise UsageError(f"process {path}: invalid JSON: {exc}") from None
+    if not isinstance(process, dict):
+        raise UsageError(f"process {path}: must be a JSON object")
+    return process
+
+
+def process_from_flags(base: dict, flags: Flags) -> dict:
+    """The container's process with runc exec's flags applied."""
+    p = copy.deepcopy(base or {})
+    p["args"] = list(flags.args)
+    if flags.cwd:
+        p["cwd"] = flags.cwd
+    if flags.apparmor:
+        p["apparmorProfile"] = flags.apparmor
+    if flags.process_label:
+        p["selinuxLabel"] = flags.process_label
+    if flags.caps:
+        caps = p.setdefault("capabilities", {})
+        for name in ("bounding", "effective", "permitted"):
+            caps[name] = list(caps.get(name) or ()) + list(flags.caps)
+    p["env"] = list(p.get("env") or ()) + list(flags.env)
+    # runc: the container's terminal setting does not carry over to exec
+    p["terminal"] = bool(flags.tty)
+    if flags.no_new_privs is not None:
+        p["noNewPrivileges"] = flags.no_new_privs
+    user = dict(p.get("user") or {})
+    if flags.user:
+        uid, _, gid = flags.user.partition(":")
+        try:
+            user["uid"] = int(uid)
+            if gid:
+                user["gid"] = int(gid)
+        except ValueError:
+            raise UsageError(f"--user {flags.user}: must be uid[:gid] (numbers)") from None
+    if flags.additional_gids:
+        user["additionalGids"] = list(user.get("additionalGids") or ()) + list(flags.additional_gids)
+    p["user"] = user
+    return p
+
+
+def validate_process(p: dict) -> None:
+    """runc's validateProcessSpec."""
+    args = p.get("args")
+    if not isinstance(args, list) or not args or not all(isinstance(a, str) for a in args):
+        raise UsageError("process: args must not be empty")
+    cwd = p.get("cwd")
+    if not cwd:
+        raise UsageError("process: cwd property must not be empty")
+    if not os.path.isabs(cwd):
+        raise UsageError("process: cwd must be an absolute path")
+
+
+def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
+                 console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
+    """Run the process; returns the exit code for the cli (0 when detached)."""
+    cdir, record = container._load(opts, cid, lock=False)
+    with cdir:
+        status = container._status_of(cdir, record)
+    if not (ignore_paused and status == st.PAUSED):
+        st.require("exec", status)
+    init_pid = record.get("pid") or 0
+    cfg = _container_config(record)
+    base = cfg.get("process") or {}
+    if process_file:
+        process = load_process_file(process_file)
+        if flags is not None and flags.tty:
+            process["terminal"] = True  # podman passes --tty with --process
+    else:
+        process = process_from_flags(base, flags or Flags())
+    validate_process(process)
+    _inherit_from_container(process, base)
+    terminal = bool(process.get("terminal"))
+    if detach and terminal and not console_socket:
+        raise UsageError("cannot allocate tty if runc will detach without setting console socket")
+    if (not detach or not terminal) and console_socket:
+        raise UsageError("cannot use console socket if runc will not detach or allocate tty")
+    _check_preserved_fds(preserve_fds)
+
+    plan = _plan(cfg, process, record, init_pid, preserve_fds)
+    _prepare_security(plan, cfg, process, opts.log.warn)
+    place = _placement(record, cgroup)
+
+    from pyrunc.process import exec_spawn, spawn
+    if not detach:
+        from pyrunc.kernel import syscalls as k
+        k.set_child_subreaper()  # stage-1 exits: its child must become ours to wait for
+    ours = None
+    console_fd = -1
+    if terminal:
+        if console_socket:
+            console_fd = container._connect_console(console_socket)
+        else:
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            console_fd = theirs.detach()
+    ctx = spawn.Context(console_fd=console_fd)
+    ctx.host_pid = None
+    try:
+        pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
+    finally:
+        if console_fd >= 0:
+            os.close(console_fd)
+    # the namespaces were opened by path: make sure they were still the init's
+    if not procfs.is_alive(init_pid, record.get("pid_start")):
+        container._kill_quietly(pid)
+        raise InvalidState("container not running: its init exited during exec")
+    if pid_file:
+        container._write_pid_file(pid_file, pid)
+    if detach:
+        return 0
+    from pyrunc import runner
+    master = runner._receive_master(ours) if ours is not None else None
+    return runner._wait(pid, master)
+
+
+def _container_config(record: dict) -> dict:
+    """The container's config.json as create read it (validated back then)."""
+    path = os.path.join(record.get("bundle") or "", "config.json")
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError) as exc:
+        why = os.strerror(exc.errno).lower() if isinstance(exc, OSError) else "invalid JSON"
+        raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None
+
+
+def _inherit_from_container(process: dict, base: dict) -> None:
+    """What runc takes from the container when the exec'd process leaves it out."""
+    if process.get("capabilities") is None and base.get("capabilities") is not None:
+        process["capabilities"] = copy.deepcopy(base["capabilities"])
+    if not process.get("rlimits") and base.get("rlimits"):
+        process["rlimits"] = copy.deepcopy(base["rlimits"])
+    for key in ("apparmorProfile", "selinuxLabel"):
+        if not process.get(key) and base.get(key):
+            process[key] = base[key]
+
+
+def _check_preserved_fds(n: int) -> None:
+    for fd in range(3, 3 + n):
+        try:
+            os.fstat(fd)
+        except OSError:
+            raise UsageError(f"unable to stat preserved-fd {fd - 2} (of {n}): "
+                             f"fd {fd} is not open") from None
+
+
+def _plan(cfg: dict, process: dict, record: dict, init_pid: int, preserve_fds: int):
+    from pyrunc import plan as planner
+    linux = cfg.get("linux") or {}
+    # only the process part of a config: plan.build turns it into the same
+    # fields the init gets (rlimits, user, env, cwd, terminal, ...)
+    mini = {"process": process, "root": {"path": record.get("rootfs") or "/"},
+            "linux": {"personality": linux.get("personality")} if linux.get("personality") else {}}
+    plan = planner.build(mini, record["id"], record.get("bundle") or "/", preserve_fds=preserve_fds)
+    plan.rootfs = record.get("rootfs") or plan.rootfs
+    plan.join_namespaces = tuple(_namespaces(linux, init_pid))
+    plan.new_namespaces = ()
+    plan.oom_score_adj = process.get("oomScoreAdj")
+    return plan
+
+
+def _namespaces(linux: dict, init_pid: int):
+    """(type, /proc/<init>/ns/<name>) for every namespace the container has."""
+    listed = {ns.get("type") for ns in linux.get("namespaces") or ()}
+    for oci, proc in JOIN_ORDER:
+        if oci not in listed:
+            continue
+        theirs = procfs.ns_inode(init_pid, proc)
+        if theirs is None:
+            raise InvalidState(f"container not running: /proc/{init_pid}/ns/{proc} is gone")
+        if theirs == procfs.ns_inode("self", proc):
+            continue  # already ours (a shared namespace); setns into our own user ns fails
+        yield oci, f"/proc/{init_pid}/ns/{proc}"
+
+
+def _prepare_security(plan, cfg, process, warn):
+    """Parent-side: the container's seccomp profile, the process's capabilities."""
+    linux = cfg.get("linux") or {}
+    if linux.get("seccomp"):
+        from pyrunc import seccomp
+        plan.seccomp = seccomp.compile_seccomp(linux["seccomp"], warn)
+    if process.get("capabilities") is not None:
+        from pyrunc import capabilities
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+
+
+def _placement(record: dict, cgroup_opts):
+    """A function putting a pid in the container's cgroup, or a sub-cgroup of it.
+
+    --cgroup is runc's `[controller[,controller]:]path`: a path relative to the
+    container's cgroup, for the named controllers or for all of them.
+    """
+    rec = record.get("cgroup")
+    if not rec:
+        if cgroup_opts:
+            raise UsageError("--cgroup: the container has no cgroup")
+        return lambda pid: None
+    from pyrunc import cgroups
+    mgr = cgroups.load_manager(rec)
+    if not cgroup_opts:
+        return mgr.add
+    subs: dict[str, str] = {}
+    for item in cgroup_opts:
+        ctrls, sep, path = item.rpartition(":")
+        targets = ctrls.split(",") if sep else list(mgr.paths)
+        for ctrl in targets:
+            if ctrl not in mgr.paths:
+                raise UsageError(f"--cgroup {item}: the container has no {ctrl or 'cgroup2'} cgroup")
+            subs[ctrl] = path
+    dirs = {}
+    for ctrl, base in mgr.paths.items():
+        sub = subs.get(ctrl)
+        d = os.path.normpath(os.path.join(base, sub.lstrip("/"))) if sub else base
+        if not (d == base or d.startswith(base + "/")) or not os.path.isdir(d):
+            raise UsageError(f"--cgroup: {d}: no such sub-cgroup of the container's")
+        dirs[ctrl] = d
+
+    def place(pid):
+        for ctrl, d in dirs.items():
+            try:
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write(str(pid))
+            except OSError as exc:
+                if ctrl in ("name=systemd", "") and mgr.driver == "fs":
+                    continue  # as Manager.add: v1's named/hybrid hierarchies may refuse
+                raise ExecError(f"cgroup: join {d}: {os.strerror(exc.errno).lower()}") from None
+    return place

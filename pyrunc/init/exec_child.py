@@ -1,0 +1,103 @@
+"""Stage-2 of `pyrunc exec`: a new process inside a running container.
+
+Stage-1 (init/stage1.py, unchanged) already joined every namespace of the
+container, user first and mount last, and forked us, so we are inside the
+container's pid and time namespaces and our root is the container's root
+(setns into a mount namespace moves root and cwd to that namespace's root).
+We are non-dumpable (inherited from stage-1) until execve. The sequence is
+runc's setns-init; each ordering constraint says why:
+
+  setsid                  every container process gets its own session
+  pty                     before anything may fail after the caller waits on
+                          the console socket; the slave becomes stdio + ctty
+  rlimits                 while we still hold CAP_SYS_RESOURCE (if anyone does)
+  LSM label, no_new_privs
+  scheduler/ioprio/personality
+  seccomp (no NNP)        needs CAP_SYS_ADMIN: before the capability drop
+  resolve args[0]         so "not found" is reported, not a dead process
+  user, groups, caps      bounding set first, then setuid keeping caps
+  cwd                     after the switch: it may need the user's rights
+  seccomp (NNP)           as late as possible: fewer of our calls filtered
+  close every fd but stdio and the preserved ones, execve
+
+Sync (process/sync.py): nothing is sent on success. The sync socket is
+close-on-exec, so its EOF tells the parent that execve happened; a failure
+sends one `error` message instead and exits. Imports nothing after fork.
+"""
+import fcntl
+import os
+import resource
+import termios
+
+from pyrunc.init import console, security
+from pyrunc.init import stage2
+from pyrunc.init.paths import InitError
+from pyrunc.kernel import syscalls as k
+from pyrunc.process import sync
+
+
+def run(plan, sock, ctx):
+    """Never returns: execs or exits."""
+    try:
+        os.setsid()
+        if not plan.has("mount"):
+            # no mount namespace to join: the container's root is a plain dir
+            os.chroot(plan.rootfs)
+            os.chdir("/")
+        if plan.terminal:
+            _console(plan, ctx.console_fd)
+        for name, res, soft, hard in plan.rlimits:
+            try:
+                resource.setrlimit(res, (soft, hard))
+            except (OSError, ValueError) as exc:
+                raise InitError(f"setrlimit {name} {soft}:{hard}: {stage2._reason(exc)}") from None
+        security.apply_lsm(plan)
+        if plan.no_new_privileges:
+            security.set_no_new_privs()
+        security.prepare_process(plan)
+        if plan.exec_cpu_affinity and plan.exec_cpu_affinity.get("final"):
+            security.set_cpu_affinity(plan.exec_cpu_affinity["final"])
+        if plan.seccomp is not None and not plan.no_new_privileges:
+            security.load_seccomp(plan.seccomp, ctx)
+        env = stage2._environment(plan)
+        path = stage2._lookpath(plan.args[0], env)
+        stage2._chdir_early(plan.cwd)
+        security.switch_user(plan)
+        stage2._chdir(plan.cwd)
+        if plan.user.umask is not None:
+            os.umask(plan.user.umask)
+        if plan.seccomp is not None and plan.no_new_privileges:
+            security.load_seccomp(plan.seccomp, ctx)
+        # CVE-2024-21626: only stdio and the preserved fds survive execve; the
+        # sync socket is close-on-exec and its EOF is our success message
+        k.close_range_cloexec(3 + plan.preserve_fds)
+        os.execve(path, list(plan.args), env)
+    except BaseException as exc:
+        msg = sync.describe(exc)
+        if isinstance(exc, OSError) and not isinstance(exc, InitError):
+            msg = f"exec {plan.args[0]}: {stage2._reason(exc)}"
+        sync.report_error(sock, msg)
+        os._exit(1)
+
+
+def _console(plan, console_fd):
+    """A pty from the container's devpts; the master goes to the caller.
+
+    Unlike the init, an exec'd process gets no /dev/console bind mount: the
+    container's one belongs to its init (runc does the same)."""
+    if console_fd < 0:
+        raise InitError("process.terminal is true but no console socket was given")
+    master, slave, _name = console.open_pty()
+    if plan.console_size:
+        console.set_size(slave, *plan.console_size)
+    console.send_master(console_fd, master)
+    os.close(master)
+    os.close(console_fd)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    if slave > 2:
+        os.close(slave)
+    try:
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    except OSError as exc:
+        raise InitError(f"set controlling terminal: {stage2._reason(exc)}") from None
