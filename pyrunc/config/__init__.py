@@ -17,13 +17,12 @@ warning finding is passed to `warn(line)` (default: `pyrunc: warning: <line>`
 on stderr). `cache_dir` (a directory under --root) enables the verdict cache:
 see pyrunc.config.cache. `pyrunc validate` uses `check_bundle`.
 
-Import-light on purpose: json, os, hashlib at the top; jsonschema is imported
-by pyrunc.config.schema only on a cache miss.
+Import-light on purpose: os and json at the top (sha256 comes from the
+interpreter's built-in module, not hashlib, which loads OpenSSL); jsonschema
+is imported by pyrunc.config.schema only on a cache miss.
 """
 from __future__ import annotations
 
-import hashlib  # noqa: F401  (the cache key; kept explicit for the import-cost test)
-import json  # noqa: F401
 import os
 
 from pyrunc.config import cache as _cache

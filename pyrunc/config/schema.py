@@ -8,10 +8,10 @@ structured fields instead, with the JSON path of the place it points at.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 
+from pyrunc.config.cache import sha256
 from pyrunc.config.findings import ERROR, Finding, jpath, json_type, show
 
 # Bump when the meaning of a cached "valid" verdict changes without the schema
@@ -44,7 +44,7 @@ def schema(name: str = "config") -> dict:
 
 def digest(name: str = "config") -> bytes:
     """What a cached verdict depends on besides the config: schema text + checker revision."""
-    return hashlib.sha256(VALIDATOR_REVISION + b"\0" + schema_bytes(name)).digest()
+    return sha256(VALIDATOR_REVISION + b"\0" + schema_bytes(name)).digest()
 
 
 def _validator(name: str):
