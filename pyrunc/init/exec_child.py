@@ -18,7 +18,8 @@ runc's setns-init; each ordering constraint says why:
   user, groups, caps      bounding set first, then setuid keeping caps
   cwd                     after the switch: it may need the user's rights
   seccomp (NNP)           as late as possible: fewer of our calls filtered
-  close every fd but stdio and the preserved ones, execve
+  close every fd but stdio and the preserved ones, default SIGPIPE/SIGXFSZ,
+  execve
 
 Sync (process/sync.py): nothing is sent on success. The sync socket is
 close-on-exec, so its EOF tells the parent that execve happened; a failure
@@ -27,6 +28,7 @@ sends one `error` message instead and exits. Imports nothing after fork.
 import fcntl
 import os
 import resource
+import signal
 import termios
 
 from pyrunc.init import console, security
@@ -71,6 +73,9 @@ def run(plan, sock, ctx):
         # CVE-2024-21626: only stdio and the preserved fds survive execve; the
         # sync socket is close-on-exec and its EOF is our success message
         k.close_range_cloexec(3 + plan.preserve_fds)
+        # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
+        for sig in stage2._RESTORE_SIGNALS:
+            signal.signal(sig, signal.SIG_DFL)
         os.execve(path, list(plan.args), env)
     except BaseException as exc:
         msg = sync.describe(exc)

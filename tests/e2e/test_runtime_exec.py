@@ -211,6 +211,15 @@ def test_exec_does_not_leak_fds(runtime, running):
     assert sorted(int(x) for x in proc.stdout.split()) == [0, 1, 2, 3]  # 3: ls's own dir fd
 
 
+def test_exec_starts_with_default_signal_dispositions(runtime, running):
+    # Python ignores SIGPIPE/SIGXFSZ, and an ignored signal survives execve
+    proc = runtime.run("exec", running, "grep", "-E", "^Sig(Ign|Blk)", "/proc/self/status")
+    assert proc.returncode == 0, proc.stderr
+    fields = dict(line.split(":\t") for line in proc.stdout.splitlines())
+    assert int(fields["SigIgn"], 16) == 0, fields
+    assert int(fields["SigBlk"], 16) == 0, fields
+
+
 class ConsoleSocket:
     """A --console-socket listener that receives the pty master (runc's protocol)."""
 
