@@ -23,20 +23,22 @@ __all__ = ["new_manager", "load_manager", "CgroupError"]
 
 def new_manager(container_id: str, cgroups_path: str | None, resources: dict | None,
                 systemd: bool = False, warn=None, *, root: str | None = None,
-                linux_device_paths=(), proc_self_cgroup: str | None = None, bus=None):
+                linux_device_paths=(), proc_self_cgroup: str | None = None, bus=None,
+                annotations: dict | None = None):
     """Describe the container's cgroup; nothing on the host is touched yet.
 
     `root` (default /sys/fs/cgroup) and `proc_self_cgroup` are injectable for
     tests on a fake cgroupfs. `linux_device_paths` are the paths of
     config.json's linux.devices: a listed path replaces runc's default rule for
-    it. `bus` (systemd only) is a D-Bus connection factory for tests.
+    it. `bus` (systemd only) is a D-Bus address for tests; `annotations`
+    (systemd only) may carry runc's `org.systemd.property.<Name>` unit properties.
     """
     root = root or layout.DEFAULT_ROOT
     version = layout.mode(root)
     if systemd:
         from pyrunc.cgroups import systemd as sd
         return sd.new(container_id, cgroups_path, resources, root=root, version=version, warn=warn,
-                      linux_device_paths=linux_device_paths, bus=bus)
+                      linux_device_paths=linux_device_paths, bus=bus, annotations=annotations)
     inner = layout.inner_path(container_id, cgroups_path)
     if ":" in (cgroups_path or "") and cgroups_path.count(":") == 2 and not cgroups_path.startswith("/"):
         raise CgroupError(f"cgroup: cgroupsPath {cgroups_path!r} is in systemd form (slice:prefix:name): "

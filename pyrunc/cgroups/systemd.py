@@ -183,6 +183,68 @@ def device_properties(rules, proc_devices: str | None = None, exists=os.path.exi
     return [("DevicePolicy", ("s", "strict")), ("DeviceAllow", ("a(ss)", [])), ("DeviceAllow", ("a(ss)", allow))]
 
 
+# ------------------------------------------------- org.systemd.property.* annotations
+
+ANNOTATION_PREFIX = "org.systemd.property."
+_GV_INT = {"byte": "y", "int16": "n", "uint16": "q", "int32": "i", "uint32": "u", "int64": "x", "uint64": "t"}
+
+
+def _parse_gvariant(text: str):
+    """The GVariant text forms annotations use -> (dbus signature, value).
+
+    A subset of godbus's ParseVariant: true/false, numbers (untyped integers
+    are int32, decimals double), `uint64 123`-style typed numbers, quoted
+    strings, and lists of strings or int32s.
+    """
+    t = text.strip()
+    if t in ("true", "false"):
+        return "b", t == "true"
+    if len(t) >= 2 and t[0] == t[-1] and t[0] in "'\"":
+        return "s", t[1:-1]
+    word, _, rest = t.partition(" ")
+    if word in _GV_INT and rest:
+        return _GV_INT[word], int(rest.strip(), 0)
+    if word == "double" and rest:
+        return "d", float(rest)
+    if t.startswith("@as []") or t == "[]":
+        return "as", []
+    if t.startswith("[") and t.endswith("]"):
+        items = [_parse_gvariant(x) for x in t[1:-1].split(",")]
+        sigs = {sig for sig, _ in items}
+        if len(sigs) == 1 and sigs <= {"s", "i"}:
+            return "a" + sigs.pop(), [v for _, v in items]
+        raise ValueError("only lists of strings or of integers are supported")
+    try:
+        return "i", int(t, 0)
+    except ValueError:
+        pass
+    return "d", float(t)  # ValueError: not a value we understand
+
+
+def annotation_properties(annotations: dict | None) -> list:
+    """`org.systemd.property.<Name>=<GVariant>` annotations -> unit properties (runc).
+
+    `FooSec` becomes `FooUSec` with the value in microseconds.
+    """
+    props = []
+    for key, raw in sorted((annotations or {}).items()):
+        if not key.startswith(ANNOTATION_PREFIX):
+            continue
+        name = key[len(ANNOTATION_PREFIX):]
+        if len(name) < 3 or not all("A" <= c <= "Z" or "a" <= c <= "z" for c in name):
+            raise CgroupError(f"cgroup systemd: annotation {key}: invalid property name")
+        try:
+            sig, value = _parse_gvariant(str(raw))
+        except ValueError as exc:
+            raise CgroupError(f"cgroup systemd: annotation {key}={raw}: cannot parse the value: {exc}") from None
+        if name.endswith("Sec") and name[-4:-3].islower():
+            if sig not in "ynqiuxtd" or len(sig) != 1:
+                raise CgroupError(f"cgroup systemd: annotation {key}={raw}: not a number")
+            name, sig, value = name[:-3] + "USec", "t", int(value * 1_000_000)
+        props.append((name, (sig, value)))
+    return props
+
+
 # ---------------------------------------------------------------- the bus
 
 
@@ -301,8 +363,10 @@ def _is_gone(exc: CgroupError) -> bool:
 class SystemdManager(Manager):
     driver = "systemd"
 
-    def __init__(self, *args, unit: str, slice_: str, version: str, bus: str = SYSTEM_BUS, **kw):
+    def __init__(self, *args, unit: str, slice_: str, version: str, bus: str = SYSTEM_BUS,
+                 annotations: dict | None = None, **kw):
         super().__init__(*args, **kw)
+        self.annotations = annotations or {}
         self.unit = unit
         self.slice = slice_
         self.version = version
@@ -334,6 +398,7 @@ class SystemdManager(Manager):
         props += [("MemoryAccounting", ("b", True)), ("CPUAccounting", ("b", True)),
                   ("IOAccounting" if self.version == "v2" else "BlockIOAccounting", ("b", True)),
                   ("TasksAccounting", ("b", True)), ("DefaultDependencies", ("b", False))]
+        props += annotation_properties(self.annotations)
         from pyrunc.cgroups import devices
         rules = devices.from_spec(self.resources.get("devices"), self.linux_device_paths)
         return props + properties(self.resources, self.version, self.warn) + device_properties(rules, warn=self.warn)
@@ -341,6 +406,7 @@ class SystemdManager(Manager):
     def create(self) -> None:
         # validate everything a user can get wrong now, before any fork
         properties(self.resources, self.version, self.warn)
+        annotation_properties(self.annotations)
         if self.is_slice():
             self._start(None)
 
@@ -415,7 +481,8 @@ def _fs_class(version: str):
     return V1Manager
 
 
-def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None):
+def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None,
+        annotations=None):
     slice_, prefix, name = parse_path(container_id, cgroups_path)
     unit = unit_name(prefix, name)
     inner = expand_slice(slice_).rstrip("/") + "/" + unit
@@ -424,7 +491,8 @@ def new(container_id, cgroups_path, resources, *, root, version, warn=None, linu
     else:
         paths = layout.v1_paths(inner, root)
     return SystemdManager(container_id, root, inner, paths, resources, [], warn, linux_device_paths,
-                          unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS)
+                          unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS,
+                          annotations=annotations)
 
 
 def load(record: dict, warn=None) -> SystemdManager:

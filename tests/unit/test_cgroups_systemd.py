@@ -328,3 +328,40 @@ def test_falls_back_to_systemds_private_socket_as_root(v2fs, tmp_path, monkeypat
 def test_candidates():
     assert sd.candidates("unix:path=/x") == ["unix:path=/x"]
     assert sd.candidates(sd.SYSTEM_BUS)[0] == sd.SYSTEM_BUS
+
+
+@pytest.mark.parametrize("raw,want", [
+    ("true", ("b", True)), ("'inactive-or-failed'", ("s", "inactive-or-failed")), ('"x y"', ("s", "x y")),
+    ("uint64 123", ("t", 123)), ("42", ("i", 42)), ("1.5", ("d", 1.5)), ("['a', 'b']", ("as", ["a", "b"])),
+    ("@as []", ("as", [])),
+])
+def test_gvariant_subset(raw, want):
+    assert sd._parse_gvariant(raw) == want
+
+
+def test_annotation_properties_like_runc():
+    props = sd.annotation_properties({
+        "org.systemd.property.CollectMode": "'inactive-or-failed'",
+        "org.systemd.property.TimeoutStopSec": "uint64 7",
+        "org.systemd.property.RuntimeMaxSec": "1.5",
+        "io.kubernetes.other": "x"})
+    assert props == [("CollectMode", ("s", "inactive-or-failed")), ("RuntimeMaxUSec", ("t", 1500000)),
+                     ("TimeoutStopUSec", ("t", 7000000))]
+
+
+@pytest.mark.parametrize("key,value,msg", [("org.systemd.property.Ab", "1", "invalid property name"),
+                                           ("org.systemd.property.Foo-Bar", "1", "invalid property name"),
+                                           ("org.systemd.property.TimeoutSec", "'x'", "not a number"),
+                                           ("org.systemd.property.Foo", "{x}", "cannot parse")])
+def test_annotation_properties_errors(key, value, msg):
+    with pytest.raises(CgroupError, match=msg):
+        sd.annotation_properties({key: value})
+
+
+def test_annotations_reach_the_unit(v2fs, fake_systemd):
+    m = new_manager("abc", "machine.slice:libpod:abc", None, systemd=True, root=v2fs.root,
+                    bus=f"unix:path={fake_systemd.path}",
+                    annotations={"org.systemd.property.CollectMode": "'inactive-or-failed'"})
+    m.create()
+    m.add(5)
+    assert ("CollectMode", ("s", "inactive-or-failed")) in fake_systemd.calls[0][1][2]
