@@ -20,6 +20,7 @@ import os
 import click
 
 FORMAT_VERSION = 1
+TEXT_LIMIT = 50   # a config with thousands of broken entries should not flood a terminal
 
 
 @click.command("validate")
@@ -52,8 +53,10 @@ def validate(bundle: str, strict: bool, fmt: str) -> None:
             "findings": [f.to_json() for f in findings],
         }, indent=2))
     else:
-        for f in findings:
+        for f in findings[:TEXT_LIMIT]:
             click.echo(f"{f.severity}: {f.text()}")
+        if len(findings) > TEXT_LIMIT:
+            click.echo(f"... {len(findings) - TEXT_LIMIT} more not shown (--format json lists all)")
         parts = [f"{counts[ERROR]} error{'' if counts[ERROR] == 1 else 's'}" if counts[ERROR] else "",
                  f"{counts[WARNING]} warning{'' if counts[WARNING] == 1 else 's'}" if counts[WARNING] else "",
                  f"{counts[STRICT]} strict" if counts[STRICT] else ""]

@@ -127,3 +127,12 @@ def test_official_fixtures_through_the_cli(tmp_path):
         schema_errors = [f for f in out["findings"] if f["severity"] == "error" and
                          ("is required" == f["message"] or f["message"].startswith("must be"))]
         assert schema_errors == [], (fixture.name, out)
+
+
+def test_text_output_is_capped(bundle):
+    d = bundle(lambda c: c["process"].update(env=list(range(60))))
+    lines = run("-b", d).output.splitlines()
+    assert len(lines) == 52
+    assert lines[-2] == "... 10 more not shown (--format json lists all)"
+    assert lines[-1] == f"{d}: invalid (60 errors)"
+    assert len(json.loads(run("-b", d, "--format", "json").output)["findings"]) == 60
