@@ -72,6 +72,9 @@ def check_oci_version(cfg, ctx):
         yield error("ociVersion", f"{show(version)} is not a SemVer version like 1.3.0")
     elif major != 1:
         yield error("ociVersion", f"{show(version)} is not supported: pyrunc implements runtime-spec 1.x")
+    elif int(version.split(".")[1]) > 3:
+        # a later 1.x only adds fields; those are ignored like any unknown field
+        yield warning("ociVersion", f"{show(version)} is newer than runtime-spec 1.3.0; fields added since are ignored")
 
 
 def check_root(cfg, ctx):

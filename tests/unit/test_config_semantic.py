@@ -122,3 +122,8 @@ def test_config_returned_unchanged(bundle):
     d = bundle()
     with open(f"{d}/config.json") as f:
         assert load_bundle(d) == json.load(f)
+
+
+def test_newer_minor_version_warns(bundle):
+    d = bundle(lambda c: c.update(ociVersion="1.4.0"))
+    assert _warnings(d) == ['config.json: ociVersion: "1.4.0" is newer than runtime-spec 1.3.0; fields added since are ignored']
