@@ -140,3 +140,14 @@ def test_cold_cache_imports_jsonschema(setup):
         load_bundle({str(bundle)!r}, cache_dir={str(cache_dir)!r})
     """)
     assert "jsonschema" in mods
+
+
+@pytest.mark.parametrize("verb", ["state", "kill", "delete", "start"])
+def test_shim_verbs_never_import_jsonschema(tmp_path, verb):
+    """Shims call these constantly; jsonschema (50-70 ms) is for create/run only."""
+    proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "pyrunc", "--root", str(tmp_path),
+                           verb, "nosuch"], capture_output=True, text=True)
+    loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
+    assert "pyrunc.cli" in loaded, proc.stderr[-2000:]
+    assert not {m for m in loaded if m.split(".")[0] in ("jsonschema", "referencing")}
+    assert not {m for m in loaded if m.startswith("pyrunc.config")}
