@@ -91,7 +91,27 @@ def run(runtime: support.Runtime, bundle: support.Bundle, cid: str | None = None
     cid = cid or support.unique_id("p")
     prepare(bundle, cid, args)
     bundle.write()
+    kw.setdefault("env", runtime_env(("run", cid)))
     return runtime.run("run", "-b", bundle.path, *extra, cid, **kw)
+
+
+def runtime_env(args) -> dict:
+    """The runtime's environment, marked for the container that create/run
+    makes: its processes carry our environment until they execve the
+    container's (so leftovers of a failed create are found too)."""
+    env = dict(os.environ)
+    if args and str(args[0]) in ("create", "run"):
+        env[MARK_VAR] = marker(str(args[-1]))
+    return env
+
+
+def cgroup_procs(cid: str) -> list[int]:
+    """Pids in the container's pids cgroup, as the host sees them."""
+    for d in support.cgroup_dirs_named(cid):
+        if "/pids/" in d or d.startswith("/sys/fs/cgroup/pyrunc-test"):
+            with open(os.path.join(d, "cgroup.procs")) as f:
+                return sorted(int(x) for x in f.read().split())
+    return []
 
 
 def probe(runtime: support.Runtime, bundle: support.Bundle, checks: dict[str, str],
@@ -112,7 +132,7 @@ def call(runtime: support.Runtime, *args, check=False, timeout=60) -> subprocess
     import tempfile
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.run(runtime.argv(*args), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
-                              timeout=timeout)
+                              timeout=timeout, env=runtime_env(args))
         out.seek(0)
         err.seek(0)
         proc.stdout = out.read().decode(errors="replace")

@@ -1,0 +1,319 @@
+"""Conformance: every verb and flag of the lifecycle CLI, driven as a user
+(or a shim) would: spec, create (--pid-file, --no-new-keyring,
+--preserve-fds, --bundle), start, state, kill (number, name, SIG-name,
+--all), delete (--force), run (-d, --keep), list (table, json, -q),
+--version, the global --root/--log/--log-format, `--flag=value` and the
+single-dash long forms Go's flag package accepts."""
+from __future__ import annotations
+
+import json
+import os
+import re
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+
+pytestmark = pytest.mark.requires("root")
+
+RFC3339 = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def _created(runtime, bundle, args=("sleep", "1000"), *extra, cid=None):
+    cid = cid or support.unique_id("cli")
+    probe.prepare(bundle, cid, list(args))
+    bundle.write()
+    probe.call(runtime, "create", "--bundle", bundle.path, *extra, cid, check=True)
+    return cid
+
+
+def _pids(cid):
+    return support.live_pids_with_env(probe.marker(cid))
+
+
+# -- --version, spec ---------------------------------------------------------------
+
+@pytest.mark.parametrize("flag", ["--version", "-v"])
+def test_version(runtime, flag):
+    proc = support.Runtime(runtime.root).run(flag, check=True)
+    lines = proc.stdout.splitlines()
+    assert re.match(r"^\S+ version \S+", lines[0]), proc.stdout
+    assert any(re.match(r"^spec: \d+\.\d+\.\d+", l) for l in lines), proc.stdout
+
+
+def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
+    out = tmp_path / "specdir"
+    out.mkdir()
+    runtime.run("spec", "--bundle", out, check=True)
+    cfg = json.loads((out / "config.json").read_text())
+    assert cfg["ociVersion"] and cfg["root"]["path"] == "rootfs"
+    assert cfg["process"]["args"] == ["sh"] and cfg["process"]["terminal"] is True
+    assert {ns["type"] for ns in cfg["linux"]["namespaces"]} >= {"pid", "network", "ipc", "uts", "mount"}
+    # a second spec refuses to overwrite
+    again = runtime.run("spec", "-b", out)
+    probe.stderr_says(again, "exists")
+    # the default config, with a plain stdio process, runs
+    cfg["process"]["terminal"] = False
+    bundle.config = cfg
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "hostname; echo $$"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split()[1] == "1"
+
+
+def test_spec_rootless(runtime, tmp_path):
+    runtime.run("spec", "--rootless", "--bundle=" + str(tmp_path), check=True)
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert "user" in probe.namespace_types(cfg)
+    assert cfg["linux"]["uidMappings"][0]["hostID"] == os.geteuid()
+    assert cfg["linux"]["gidMappings"]
+
+
+# -- create / start / state ----------------------------------------------------------
+
+def test_create_start_state_delete(runtime, bundle, tmp_path):
+    pid_file = tmp_path / "pidfile"
+    cid = support.unique_id("flow")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "echo started > /dev/shm/x; sleep 1000"])
+    cfg["annotations"] = {"org.example.key": "value", "another": "x"}
+    bundle.write()
+    probe.call(runtime, "create", "--bundle", bundle.path, "--pid-file", pid_file, cid, check=True)
+    st = runtime.state(cid)
+    assert st["status"] == "created"
+    assert st["id"] == cid and st["ociVersion"]
+    assert st["pid"] > 0 and int(pid_file.read_text()) == st["pid"]
+    assert st["bundle"] == str(bundle.path)
+    assert st["rootfs"] == str(bundle.rootfs)
+    assert RFC3339.match(st["created"]), st["created"]
+    assert st["annotations"] == {"org.example.key": "value", "another": "x"}
+    assert "owner" in st
+    # exactly one process is left by create: the container's init, waiting
+    assert probe.cgroup_procs(cid) == [st["pid"]]
+    with open(f"/proc/{st['pid']}/status") as f:
+        assert probe.parse_status(f.read())["NSpid"].split()[-1] == "1"
+    runtime.run("start", cid, check=True)
+    assert runtime.state(cid)["status"] == "running"
+    assert runtime.state(cid)["pid"] == st["pid"]
+    again = runtime.run("start", cid)
+    assert again.returncode != 0
+    runtime.run("kill", cid, "KILL", check=True)
+    stopped = probe.wait_status(runtime, cid, "stopped")
+    assert stopped["pid"] == 0
+    runtime.run("delete", cid, check=True)
+    probe.stderr_says(runtime.run("state", cid), "container does not exist")
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_state_dir_lives_under_root(runtime, bundle):
+    cid = _created(runtime, bundle)
+    assert (runtime.root / cid).is_dir()
+    other = support.Runtime(runtime.root.parent / "other-root")
+    probe.stderr_says(other.run("state", cid), "container does not exist")
+    runtime.run("delete", cid, check=True)
+    assert not (runtime.root / cid).exists()
+
+
+def test_delete_created_container(runtime, bundle):
+    cid = _created(runtime, bundle)
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_delete_running_needs_force(runtime, bundle):
+    cid = _created(runtime, bundle)
+    runtime.run("start", cid, check=True)
+    proc = runtime.run("delete", cid)
+    assert proc.returncode != 0
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_delete_force_short_flag(runtime, bundle):
+    cid = _created(runtime, bundle)
+    runtime.run("start", cid, check=True)
+    runtime.run("delete", "-f", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# -- kill ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("sig", ["9", "KILL", "SIGKILL"])
+def test_kill_signal_spellings(runtime, bundle, sig):
+    cid = _created(runtime, bundle)
+    runtime.run("start", cid, check=True)
+    runtime.run("kill", cid, sig, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    probe.stderr_says(runtime.run("kill", cid, "KILL"), "container not running")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_kill_default_is_sigterm(runtime, bundle, tmp_path):
+    cid = _created(runtime, bundle, ("sh", "-c", "trap 'echo got-term > /dev/shm/t; exit 0' TERM; "
+                                     "echo > /dev/shm/ready; while true; do sleep 1 & wait $!; done"))
+    runtime.run("start", cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    probe.wait_for(lambda: os.path.exists(f"/proc/{pid}/root/dev/shm/ready"), what="trap set")
+    runtime.run("kill", cid, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_kill_created_container(runtime, bundle):
+    cid = _created(runtime, bundle)
+    runtime.run("kill", cid, "SIGKILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("flag", ["--all", "-a"])
+def test_kill_all(runtime, bundle, flag):
+    cid = _created(runtime, bundle, ("sh", "-c", "sleep 1000 & sleep 1000 & echo > /dev/shm/ready; wait"))
+    runtime.run("start", cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    probe.wait_for(lambda: len(_pids(cid)) == 3, what="three processes")
+    runtime.run("kill", flag, cid, "KILL", check=True)
+    probe.wait_for(lambda: not _pids(cid), what="every process killed")
+    probe.wait_status(runtime, cid, "stopped")
+    assert not os.path.exists(f"/proc/{pid}/status") or runtime.state(cid)["status"] == "stopped"
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# -- run -----------------------------------------------------------------------------
+
+def test_run_foreground_removes_the_container(runtime, bundle):
+    cid = support.unique_id("run")
+    proc = probe.run(runtime, bundle, cid, ["sh", "-c", "echo hi"])
+    assert proc.returncode == 0 and proc.stdout == "hi\n", proc.stderr
+    probe.stderr_says(runtime.run("state", cid), "container does not exist")
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_run_keep(runtime, bundle):
+    cid = support.unique_id("keep")
+    proc = probe.run(runtime, bundle, cid, ["sh", "-c", "exit 4"], extra=("--keep",))
+    assert proc.returncode == 4, proc.stderr
+    assert runtime.state(cid)["status"] == "stopped"
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("flag", ["-d", "--detach"])
+def test_run_detached(runtime, bundle, tmp_path, flag):
+    cid = support.unique_id("det")
+    pid_file = tmp_path / "run.pid"
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "run", flag, "--pid-file", pid_file, "-b", bundle.path, cid, check=True)
+    st = runtime.state(cid)
+    assert st["status"] == "running" and int(pid_file.read_text()) == st["pid"]
+    assert probe.cgroup_procs(cid) == [st["pid"]]  # the runtime itself is gone
+    runtime.run("kill", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_run_no_new_keyring(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["true"], extra=("--no-new-keyring",))
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_preserve_fds(runtime, bundle, tmp_path):
+    data = tmp_path / "fd3.txt"
+    data.write_text("through fd 3\n")
+    cid = support.unique_id("fds")
+    probe.prepare(bundle, cid, ["sh", "-c", "cat <&3"])
+    bundle.write()
+    proc = probe.run_with_fd3(runtime, data, "run", "--preserve-fds", "1", "-b", bundle.path, cid)
+    assert proc.returncode == 0 and proc.stdout == "through fd 3\n", proc.stderr
+    # without the flag the fd is closed before the container's process starts
+    cid2 = support.unique_id("nofds")
+    probe.prepare(bundle, cid2, ["sh", "-c", "test -e /proc/$$/fd/3 && echo leaked || echo closed"])
+    bundle.write()
+    proc = probe.run_with_fd3(runtime, data, "run", "-b", bundle.path, cid2)
+    assert proc.stdout == "closed\n", proc.stderr
+
+
+# -- list ----------------------------------------------------------------------------
+
+def test_list_formats(runtime, bundle, tmp_path):
+    b2 = support.Bundle(tmp_path / "b2")
+    one = _created(runtime, bundle)
+    two = _created(runtime, b2)
+    runtime.run("start", two, check=True)
+    table = runtime.run("list", check=True).stdout.splitlines()
+    assert table[0].split()[:3] == ["ID", "PID", "STATUS"]
+    rows = {line.split()[0]: line.split() for line in table[1:]}
+    assert rows[one][2] == "created" and rows[two][2] == "running"
+    for flags in (("--format", "json"), ("--format=json",), ("-f", "json")):
+        items = json.loads(runtime.run("list", *flags, check=True).stdout)
+        by_id = {i["id"]: i for i in items}
+        assert set(by_id) == {one, two}, flags
+        assert by_id[one]["status"] == "created" and by_id[two]["status"] == "running"
+        assert by_id[two]["pid"] == runtime.state(two)["pid"]
+        assert by_id[one]["bundle"] == str(bundle.path)
+    quiet = runtime.run("list", "-q", check=True).stdout.split()
+    assert sorted(quiet) == sorted([one, two])
+    for cid in (one, two):
+        runtime.run("delete", "--force", cid, check=True)
+    assert runtime.run("list", "-q", check=True).stdout.strip() == ""
+
+
+# -- global flags and spellings --------------------------------------------------------
+
+def _argv_without_root(runtime, *args):
+    return [runtime.binary, *map(str, args)]
+
+
+def test_root_with_equals_and_single_dash(runtime, bundle):
+    import subprocess
+    cid = support.unique_id("root")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    argv = _argv_without_root(runtime, f"--root={runtime.root}", "create", "-bundle", bundle.path,
+                              f"-pid-file={bundle.path / 'p.pid'}", cid)
+    with open(os.devnull, "w") as null:
+        subprocess.run(argv, check=True, stdout=null, stderr=null, stdin=subprocess.DEVNULL, timeout=60)
+    out = subprocess.run(_argv_without_root(runtime, "-root", runtime.root, "state", cid),
+                         capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout)["status"] == "created"
+    assert int((bundle.path / "p.pid").read_text()) == json.loads(out.stdout)["pid"]
+    runtime.run("delete", "--force", cid, check=True)
+
+
+@pytest.mark.parametrize("spelling", [("--log-format", "json"), ("--log-format=json",), ("-log-format", "json")])
+def test_log_json_records_the_error(runtime, tmp_path, spelling):
+    log = tmp_path / "runtime.log"
+    proc = runtime.run("delete", "no-such-ctr", global_args=("--log", log, *spelling))
+    assert proc.returncode == 1
+    assert "container does not exist" in proc.stderr
+    records = probe.load_json_lines(log)
+    errors = [r for r in records if r.get("level") == "error"]
+    assert errors and "container does not exist" in errors[-1]["msg"]
+    assert RFC3339.match(errors[-1]["time"]), errors[-1]
+    assert set(errors[-1]) >= {"level", "msg", "time"}
+
+
+def test_log_text_format(runtime, tmp_path):
+    log = tmp_path / "text.log"
+    proc = runtime.run("state", "no-such-ctr", global_args=(f"--log={log}", "--log-format", "text"))
+    assert proc.returncode == 1
+    text = log.read_text()
+    assert "level=error" in text and "container does not exist" in text
+
+
+def test_flag_equals_forms_on_create(runtime, bundle, tmp_path):
+    cid = support.unique_id("eq")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    pid_file = tmp_path / "eq.pid"
+    probe.call(runtime, "create", f"--bundle={bundle.path}", f"--pid-file={pid_file}", cid, check=True)
+    assert int(pid_file.read_text()) == runtime.state(cid)["pid"]
+    runtime.run("kill", "--all", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
