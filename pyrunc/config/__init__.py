@@ -17,9 +17,10 @@ warning finding is passed to `warn(line)` (default: `pyrunc: warning: <line>`
 on stderr). `cache_dir` (a directory under --root) enables the verdict cache:
 see pyrunc.config.cache. `pyrunc validate` uses `check_bundle`.
 
-Import-light on purpose: os and json at the top (sha256 comes from the
-interpreter's built-in module, not hashlib, which loads OpenSSL); jsonschema
-is imported by pyrunc.config.schema only on a cache miss.
+Import-light on purpose: the package loads only stdlib os, json, errno and
+fcntl (sha256 comes from the interpreter's built-in module, not hashlib, which
+loads OpenSSL); jsonschema is imported by pyrunc.config.schema only on a cache
+miss, and by `pyrunc validate`.
 """
 from __future__ import annotations
 
