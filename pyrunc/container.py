@@ -57,6 +57,10 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         undo.callback(cdir.close)
         undo.callback(cdir.remove)
         reached("create:after-statedir")
+        # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
+        from pyrunc import activation, notify_socket
+        activation.apply(plan)
+        notify_socket.prepare(plan, cdir.path)
         hooks_cfg = cfg.get("hooks") or {}
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
@@ -277,6 +281,8 @@ def start(opts, cid):
     with cdir:
         status = _status_of(cdir, record)
         st.require("start", status)
+        from pyrunc import notify_socket
+        listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         _release(cdir, record)
         reached("start:after-release")
         record["status"] = st.RUNNING
@@ -287,6 +293,8 @@ def start(opts, cid):
                        _hook_state(record, st.RUNNING))
         except HookError as exc:
             opts.log.warn(str(exc))
+    if listener is not None:  # outside the lock: waiting for READY may take long
+        notify_socket.forward(listener, record["pid"])
 
 
 def _release(cdir, record):
