@@ -81,7 +81,7 @@ class ContainerDir:
             if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
                 os.close(fd)
                 raise ContainerNotFound(container_id)
-        return cls(root, container_id, fd)
+        return cls(root, container_id, fd, locked=lock)
 
     def held_elsewhere(self) -> bool:
         """Is another process holding this container's lock (e.g. a live create)?"""
