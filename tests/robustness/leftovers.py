@@ -1,0 +1,133 @@
+"""What a container can leave behind, and how the robustness tests look for it.
+
+A test tags everything it makes with a unique marker: the runtime's own
+environment carries it (so stage-1 and an init that has not exec'd yet are
+found: /proc/PID/environ is inherited across fork), and so does the
+container's process.env (found after execve). `leftovers()` then lists, for
+one container id: its state dir, live processes with the marker, its cgroup
+dirs under /sys/fs/cgroup/*/pyrunc-test/<id>, and host mounts naming the
+bundle. Processes that are still on their way out (an orphaned stage-1
+noticing its parent died) get a short grace period.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from tests import support
+
+MARK_VAR = "PYRUNC_ROBUST_MARK"
+
+
+def new_marker() -> str:
+    return f"robust-{uuid.uuid4().hex}"
+
+
+def tag_config(cfg: dict, cid: str, marker: str, args=None) -> dict:
+    """Point cfg at the test cgroup parent and put the marker in process.env."""
+    cfg.setdefault("linux", {})["cgroupsPath"] = support.cgroup_path_for(cid)
+    env = [e for e in cfg["process"].get("env", []) if not e.startswith(MARK_VAR + "=")]
+    cfg["process"]["env"] = env + [f"{MARK_VAR}={marker}"]
+    if args is not None:
+        cfg["process"]["args"] = list(args)
+    return cfg
+
+
+def env_with(marker: str, **extra) -> dict:
+    """The runtime's environment: ours plus the marker (and e.g. PYRUNC_CRASH_AT)."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYRUNC_CRASH_AT", "PYRUNC_CRASH_SIGNAL")}
+    env[MARK_VAR] = marker
+    env.update(extra)
+    return env
+
+
+def _mountinfo_escape(path: str) -> str:
+    # the kernel octal-escapes space, tab, newline and backslash in mountinfo
+    return (path.replace("\\", "\\134").replace(" ", "\\040")
+            .replace("\t", "\\011").replace("\n", "\\012"))
+
+
+def mounts_naming(path) -> list[str]:
+    needle = _mountinfo_escape(str(path))
+    return [line for line in support.host_mounts().splitlines() if needle in line]
+
+
+def leftovers(root: Path, cid: str, marker: str | None, bundle_path=None, grace: float = 5.0) -> dict:
+    """Everything container `cid` still holds; {} when it is all gone."""
+    deadline = time.monotonic() + grace
+    while True:
+        found = {}
+        if (Path(root) / cid).exists():
+            found["state dir"] = str(Path(root) / cid)
+        if marker:
+            pids = support.live_pids_with_env(marker)
+            if pids:
+                found["processes"] = {pid: _describe(pid) for pid in pids}
+        cgroups = support.cgroup_dirs_named(cid)
+        if cgroups:
+            found["cgroups"] = cgroups
+        if bundle_path is not None:
+            mounts = mounts_naming(bundle_path)
+            if mounts:
+                found["mounts"] = mounts
+        # only processes may still be exiting on their own; the rest is final
+        if not found or set(found) != {"processes"} or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
+
+
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            stat = f.read()
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            cmd = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        return f"{stat.split(')')[-1].split()[0]} {cmd}"
+    except OSError:
+        return "?"
+
+
+def kill_marked(marker: str) -> None:
+    """Last-resort clean-up after a failed test: only processes carrying our
+    marker, i.e. processes this test started, by pid."""
+    import signal
+    for pid in support.live_pids_with_env(marker):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def status_via_state(runtime, cid: str) -> str:
+    proc = runtime.run("state", cid)
+    assert proc.returncode == 0, f"state {cid} failed: {proc.stderr!r}"
+    return json.loads(proc.stdout)["status"]
+
+
+def status_via_list(runtime, cid: str) -> str | None:
+    proc = runtime.run("list", "--format", "json")
+    assert proc.returncode == 0, f"list failed: {proc.stderr!r}"
+    items = json.loads(proc.stdout or "null") or []
+    for item in items:
+        if item["id"] == cid:
+            return item["status"]
+    return None
+
+
+def run_to_files(runtime, *args, env=None, timeout=20, global_args=()) -> subprocess.CompletedProcess:
+    """Run the runtime with stdout/stderr in temp files, not pipes: a created
+    container's init inherits them and would keep a pipe open for ever."""
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.run(runtime.argv(*args, global_args=global_args), stdin=subprocess.DEVNULL,
+                              stdout=out, stderr=err, env=env, timeout=timeout)
+        out.seek(0)
+        err.seek(0)
+        proc.stdout = out.read().decode(errors="replace")
+        proc.stderr = err.read().decode(errors="replace")
+    support.assert_no_traceback(proc.stderr)
+    return proc
