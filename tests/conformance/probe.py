@@ -169,9 +169,24 @@ def wait_status(runtime: support.Runtime, cid: str, status: str, timeout=10.0) -
                     timeout, f"{cid} to be {status}")
 
 
+def messages(stderr: str) -> str:
+    """stderr with runc's logrus lines (`time=.. level=error msg="..."`) reduced
+    to their unescaped msg, so one expected text fits both runtimes."""
+    out = []
+    for line in stderr.splitlines():
+        m = re.search(r'level=\w+ msg=("(?:[^"\\]|\\.)*")', line)
+        out.append(json.loads(m.group(1)) if m else line)
+    return "\n".join(out)
+
+
 def stderr_says(proc: subprocess.CompletedProcess, text: str) -> None:
     assert proc.returncode != 0, f"expected a failure, got exit 0\nstdout: {proc.stdout}"
-    assert text in proc.stderr, f"{text!r} not in stderr: {proc.stderr!r}"
+    assert text in messages(proc.stderr), f"{text!r} not in stderr: {proc.stderr!r}"
+
+
+def exists_message(cid: str) -> str:
+    # runc >= 1.2 and pyrunc: "container with id exists: ID"; runc 1.1.5 words it differently
+    return "container with given ID already exists" if support.is_runc() else f"container with id exists: {cid}"
 
 
 # -- leftovers -----------------------------------------------------------------
