@@ -314,3 +314,28 @@ def test_update_and_signal_all_and_destroy_while_draining(cg, children):
     live.destroy()            # retries while the cgroup drains
     assert not live.exists()
     live.destroy()            # idempotent
+
+
+def test_oom_watch_uses_an_eventfd_and_sees_the_kill(cg, children):
+    from pyrunc.cgroups.oom import OOMWatch
+    m = cg({"memory": {"limit": 32 << 20, "swap": 32 << 20}})
+    m.create()
+    watch = OOMWatch(m)
+    try:
+        assert watch.efd >= 0                      # registered via cgroup.event_control
+        assert watch.wait(0.05) == 0
+
+        def hog():
+            blocks = [bytearray(1 << 20) for _ in range(128)]
+            return str(len(blocks))
+        kid = children(hog)
+        m.add(kid.pid)
+        kid.release()
+        kid.wait()
+        seen = 0
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            seen = watch.wait(0.5)
+        assert seen >= 1
+    finally:
+        watch.close()
