@@ -365,3 +365,12 @@ def test_annotations_reach_the_unit(v2fs, fake_systemd):
     m.create()
     m.add(5)
     assert ("CollectMode", ("s", "inactive-or-failed")) in fake_systemd.calls[0][1][2]
+
+
+def test_destroy_without_a_bus_still_removes_directories(v2fs, fake_rmdir):
+    warnings = []
+    m = new_manager("abc", None, None, systemd=True, root=v2fs.root, bus="unix:path=/nonexistent/bus",
+                    warn=warnings.append)
+    os.makedirs(m.paths[""])
+    m.destroy()
+    assert not os.path.exists(m.paths[""]) and "connect to the D-Bus" in warnings[0]
