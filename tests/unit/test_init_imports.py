@@ -1,0 +1,66 @@
+"""The container's side imports nothing heavy, and everything it needs up
+front: after pivot_root the host's sys.path is gone, so the child must never
+import lazily (ARCHITECTURE.md, principle 3). Like click's tests/test_imports.py,
+import pyrunc.init in a fresh interpreter and look at sys.modules."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+FORBIDDEN = ("click", "jsonschema", "pyseccomp", "jeepney", "pyrunc.cli", "pyrunc.config",
+             "pyrunc.container", "pyrunc.cgroups", "pyrunc.state", "pyrunc.seccomp")
+
+# only `sys` before the snapshot, so anything else the import pulls in shows
+PROBE = """
+import sys
+before = set(sys.modules)
+import {module}
+sys.stdout.write("\\n".join(sorted(set(sys.modules) - before)))
+"""
+
+
+def _loaded_by(module: str) -> list[str]:
+    out = subprocess.run([sys.executable, "-c", PROBE.format(module=module)],
+                         capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def _forbidden(loaded):
+    return sorted(m for m in loaded for bad in FORBIDDEN if m == bad or m.startswith(bad + "."))
+
+
+def test_init_imports_nothing_heavy():
+    loaded = _loaded_by("pyrunc.init")
+    assert not _forbidden(loaded), _forbidden(loaded)
+
+
+def test_kernel_imports_nothing_heavy():
+    loaded = _loaded_by("pyrunc.kernel.syscalls")
+    assert not _forbidden(loaded), _forbidden(loaded)
+
+
+def test_init_loads_every_child_module_eagerly():
+    loaded = set(_loaded_by("pyrunc.init"))
+    for needed in ("pyrunc.init.stage1", "pyrunc.init.stage2", "pyrunc.init.rootfs",
+                   "pyrunc.init.console", "pyrunc.init.paths", "pyrunc.hooks",
+                   "pyrunc.process.sync", "pyrunc.kernel.syscalls", "subprocess", "json"):
+        assert needed in loaded, f"{needed} is not imported by pyrunc.init"
+
+
+def test_child_modules_have_no_function_level_imports():
+    """A lazy `import` inside a function of a child-side module would run
+    after pivot_root; the only import statements are at module level."""
+    import ast
+    import pathlib
+    import pyrunc.init
+
+    root = pathlib.Path(pyrunc.init.__file__).parent
+    offenders = []
+    for path in sorted(root.glob("*.py")):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                for inner in ast.walk(node):
+                    if isinstance(inner, (ast.Import, ast.ImportFrom)):
+                        offenders.append(f"{path.name}:{inner.lineno}")
+    assert not offenders, offenders
