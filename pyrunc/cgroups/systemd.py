@@ -222,6 +222,11 @@ class SystemdManager(Manager):
             pass  # not failed, or already gone
 
     def destroy(self) -> None:
+        if not self.started:
+            # this process never started the unit (create failed before add):
+            # there is nothing to ask systemd for
+            self.fs.destroy()
+            return
         try:
             self._stop_unit()
         except CgroupError as exc:

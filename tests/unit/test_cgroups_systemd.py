@@ -222,10 +222,11 @@ def test_destroy_stops_and_resets_failed(v2fs, fake_systemd, fake_rmdir):
 
 
 def test_destroy_of_a_gone_unit_is_fine(v2fs, fake_systemd):
-    m = mk(v2fs, fake_systemd)
+    m = load_manager(mk(v2fs, fake_systemd).record())
     fake_systemd.fail["StopUnit"] = ("org.freedesktop.systemd1.NoSuchUnit", "Unit libpod-abc.scope not loaded.")
     m.destroy()
     m.destroy()
+    assert [c[0] for c in fake_systemd.calls][:2] == ["StopUnit", "ResetFailedUnit"]
 
 
 def test_update_sets_unit_properties_and_files(v2fs, fake_systemd):
@@ -372,5 +373,13 @@ def test_destroy_without_a_bus_still_removes_directories(v2fs, fake_rmdir):
     m = new_manager("abc", None, None, systemd=True, root=v2fs.root, bus="unix:path=/nonexistent/bus",
                     warn=warnings.append)
     os.makedirs(m.paths[""])
+    m = load_manager(m.record(), warn=warnings.append)     # as `delete` sees it: maybe started
     m.destroy()
     assert not os.path.exists(m.paths[""]) and "connect to the D-Bus" in warnings[0]
+
+
+def test_rollback_of_a_never_started_unit_does_not_call_systemd(v2fs, fake_systemd):
+    m = mk(v2fs, fake_systemd)
+    m.create()
+    m.destroy()
+    assert fake_systemd.calls == []
