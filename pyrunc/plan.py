@@ -248,7 +248,9 @@ def _mount(m, bundle, i):
     dest = m.get("destination")
     if not dest:
         raise ConfigError(f"{where}.destination: is required")
-    dest = os.path.normpath("/" + dest)  # relative destinations are deprecated: taken from /
+    # relative destinations are deprecated: taken from /; lstrip, because
+    # normpath keeps a leading "//" (POSIX), and "//dev" is not "/dev"
+    dest = os.path.normpath("/" + dest.lstrip("/"))
     fstype = m.get("type") or ""
     source = m.get("source") or ""
     flags = 0
