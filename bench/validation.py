@@ -6,13 +6,14 @@ number is a median over fresh interpreters, because what matters is the cost a
 real create pays: imports included.
 
   validation    `from pyrunc.config import load_bundle; load_bundle(...)` timed
-                inside a fresh interpreter: cold (empty verdict cache, so the
-                jsonschema import and full schema check), warm (cache hit),
-                nocache (no cache_dir: always the full check)
+                inside a fresh interpreter: cold (empty verdict cache: the
+                compiled validator), warm (cache hit), nocache (no cache_dir),
+                invalid (an invalid config: jsonschema imported to word errors)
   create        `pyrunc create` + `pyrunc delete` wall time with the cache
                 removed before each create (cold) or kept (warm); skipped
                 without root, a rootfs or a working create (--no-create skips it)
-  share         validation / create wall time
+  share         validation (timed after the cli and lifecycle imports, i.e.
+                what create adds) / create wall time
   imports       `python -X importtime -m pyrunc ... state|kill|delete|start`:
                 must not load jsonschema (nor pyrunc.config)
 
@@ -40,9 +41,15 @@ CGROUP_PARENT = "pyrunc-valbench"   # our own parent: other benches use pyrunc-b
 
 _TIMED = r"""
 import sys, time
+if len(sys.argv) > 3:          # "in create": what the cli and lifecycle import anyway is not ours
+    import pyrunc.cli, pyrunc.container  # noqa: E401
 t0 = time.perf_counter()
 from pyrunc.config import load_bundle
-load_bundle(sys.argv[1], cache_dir=sys.argv[2] or None, warn=lambda line: None)
+from pyrunc.errors import ConfigError
+try:
+    load_bundle(sys.argv[1], cache_dir=sys.argv[2] or None, warn=lambda line: None)
+except ConfigError:
+    pass
 t1 = time.perf_counter()
 print((t1 - t0) * 1000.0, "jsonschema" in sys.modules)
 """
@@ -69,8 +76,9 @@ def set_cgroup(bundle: str, cid: str) -> None:
         json.dump(cfg, f, indent=2)
 
 
-def timed_load(bundle: str, cache_dir: str | None) -> tuple[float, bool]:
-    out = subprocess.run([PY, "-c", _TIMED, bundle, cache_dir or ""], capture_output=True, text=True, check=True)
+def timed_load(bundle: str, cache_dir: str | None, in_create: bool = False) -> tuple[float, bool]:
+    argv = [PY, "-c", _TIMED, bundle, cache_dir or ""] + (["in-create"] if in_create else [])
+    out = subprocess.run(argv, capture_output=True, text=True, check=True)
     ms, imported = out.stdout.split()
     return float(ms), imported == "True"
 
@@ -87,19 +95,33 @@ def median(xs):
 
 def bench_validation(bundle: str, runs: int) -> dict:
     cache_dir = tempfile.mkdtemp(prefix="pyrunc-valbench-cache-")
-    res = {"cold": [], "warm": [], "nocache": [], "jsonschema_on_warm": False, "jsonschema_on_cold": True}
+    res = {"cold": [], "warm": [], "nocache": [], "warm_in_create": [], "cold_in_create": [], "invalid": [],
+           "jsonschema_on_warm": False, "jsonschema_on_cold": False, "jsonschema_on_invalid": True}
+    invalid = make_bundle(tempfile.mkdtemp(prefix="pyrunc-valbench-bad-"))
+    with open(os.path.join(invalid, "config.json")) as f:
+        bad = json.load(f)
+    bad["linux"]["namespaces"][0]["type"] = "pidd"
+    with open(os.path.join(invalid, "config.json"), "w") as f:
+        json.dump(bad, f)
     try:
         for _ in range(runs):
             shutil.rmtree(cache_dir, ignore_errors=True)
             ms, imported = timed_load(bundle, cache_dir)
             res["cold"].append(ms)
-            res["jsonschema_on_cold"] &= imported
+            res["jsonschema_on_cold"] |= imported
             ms, imported = timed_load(bundle, cache_dir)      # the cache is now warm
             res["warm"].append(ms)
             res["jsonschema_on_warm"] |= imported
             res["nocache"].append(timed_load(bundle, None)[0])
+            res["warm_in_create"].append(timed_load(bundle, cache_dir, in_create=True)[0])
+            shutil.rmtree(cache_dir, ignore_errors=True)
+            res["cold_in_create"].append(timed_load(bundle, cache_dir, in_create=True)[0])
+            ms, imported = timed_load(invalid, cache_dir)
+            res["invalid"].append(ms)
+            res["jsonschema_on_invalid"] &= imported
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
+        shutil.rmtree(invalid, ignore_errors=True)
     return res
 
 
@@ -200,22 +222,27 @@ def main() -> int:
     result = {
         "runs": args.runs,
         "python_startup_ms": round(base, 1),
-        "validation_ms": {k: round(median(val[k]), 2) for k in ("cold", "warm", "nocache")},
-        "jsonschema_imported": {"cold": val["jsonschema_on_cold"], "warm": val["jsonschema_on_warm"]},
+        "validation_ms": {k: round(median(val[k]), 2)
+                          for k in ("cold", "warm", "nocache", "invalid", "cold_in_create", "warm_in_create")},
+        "jsonschema_imported": {"cold": val["jsonschema_on_cold"], "warm": val["jsonschema_on_warm"],
+                                "invalid": val["jsonschema_on_invalid"]},
         "create_ms": {k: round(median(v), 1) for k, v in create.items()} if create else None,
         "imports": imports,
     }
     if create:
         result["validation_share_of_create"] = {
-            k: round(median(val[k]) / median(create[k]), 3) for k in ("cold", "warm")}
+            k: round(median(val[f"{k}_in_create"]) / median(create[k]), 3) for k in ("cold", "warm")}
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
     v = result["validation_ms"]
     print(f"python startup (python -c pass):        {base:7.1f} ms")
-    print(f"load_bundle, cold cache (jsonschema):   {v['cold']:7.2f} ms   jsonschema imported: {val['jsonschema_on_cold']}")
+    print(f"load_bundle, cold cache (compiled):     {v['cold']:7.2f} ms   jsonschema imported: {val['jsonschema_on_cold']}")
     print(f"load_bundle, warm cache:                {v['warm']:7.2f} ms   jsonschema imported: {val['jsonschema_on_warm']}")
     print(f"load_bundle, no cache_dir:              {v['nocache']:7.2f} ms")
+    print(f"load_bundle, invalid config (messages): {v['invalid']:7.2f} ms   jsonschema imported: {val['jsonschema_on_invalid']}")
+    print(f"  the same after cli+container imports:  cold {v['cold_in_create']:.2f} ms, "
+          f"warm {v['warm_in_create']:.2f} ms (what create adds)")
     if create:
         c, s = result["create_ms"], result["validation_share_of_create"]
         print(f"pyrunc create, cold cache:              {c['cold']:7.1f} ms   validation share {s['cold']:.1%}")
@@ -226,7 +253,8 @@ def main() -> int:
         print(f"pyrunc {verb:<6} imports: {info['modules']:3d} modules, {info['import_ms']:6.1f} ms self time; "
               f"jsonschema: {'YES' if info['jsonschema'] else 'no'}, pyrunc.config: "
               f"{'YES' if info['pyrunc.config'] else 'no'}")
-    bad = [verb for verb, info in imports.items() if info["jsonschema"]] or val["jsonschema_on_warm"]
+    bad = ([verb for verb, info in imports.items() if info["jsonschema"]] or val["jsonschema_on_warm"]
+           or val["jsonschema_on_cold"])
     return 1 if bad else 0
 
 

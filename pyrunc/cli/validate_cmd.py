@@ -1,7 +1,7 @@
 """`pyrunc validate`: check a bundle's config.json without creating anything.
 
 A thin cli verb over pyrunc.config.check_bundle (the same checks create runs;
-no verdict cache: validate always runs the full schema). Exit 0 when the
+no verdict cache, and always jsonschema, the reference validator). Exit 0 when the
 bundle would be accepted (warnings allowed), 1 when not; with --strict, the
 things the spec lets a runtime ignore (unknown fields, unknown annotation
 keys, other platforms' sections) are listed and also make it exit 1.
@@ -37,7 +37,7 @@ def validate(bundle: str, strict: bool, fmt: str) -> None:
 
     bundle_dir = os.path.abspath(bundle)
     try:
-        _cfg, findings = check_bundle(bundle_dir, strict=strict)
+        _cfg, findings = check_bundle(bundle_dir, strict=strict, thorough=True)
     except ConfigError as exc:   # config.json unreadable: one finding about the file itself
         findings = exc.findings
     counts = {sev: sum(1 for f in findings if f.severity == sev) for sev in SEVERITIES}

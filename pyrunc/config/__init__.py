@@ -3,8 +3,10 @@
 Flow (parent side, before anything exists — ARCHITECTURE "the parent does
 everything a user can make fail before the first fork"):
 
-    read bytes -> parse JSON -> schema (spec/, jsonschema) -> semantic checks
-                                 ^ skipped on a verdict-cache hit
+    read bytes -> parse JSON -> schema (spec/) -> semantic checks
+                                  |
+         verdict cache hit: skip  |  miss: compiled validator (fastcheck);
+                                  |  only "invalid" goes to jsonschema for messages
 
 The contract the lifecycle relies on:
 
@@ -19,14 +21,15 @@ see pyrunc.config.cache. `pyrunc validate` uses `check_bundle`.
 
 Import-light on purpose: the package loads only stdlib os, json, errno and
 fcntl (sha256 comes from the interpreter's built-in module, not hashlib, which
-loads OpenSSL); jsonschema is imported by pyrunc.config.schema only on a cache
-miss, and by `pyrunc validate`.
+loads OpenSSL); jsonschema (50-70 ms) is imported by pyrunc.config.schema only
+for a config that is invalid, and by `pyrunc validate`.
 """
 from __future__ import annotations
 
 import os
 
 from pyrunc.config import cache as _cache
+from pyrunc.config import fastcheck as _fast
 from pyrunc.config import schema as _schema
 from pyrunc.config import semantic as _semantic
 from pyrunc.config.findings import ERROR, SEVERITIES, STRICT, WARNING, Finding, summary
@@ -41,10 +44,12 @@ def _stderr_warning(line: str) -> None:
     print(f"pyrunc: warning: {line}", file=sys.stderr)
 
 
-def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
-                 strict: bool = False) -> tuple[dict | None, list[Finding]]:
+def check_bundle(bundle_dir: str, *, cache_dir: str | None = None, strict: bool = False,
+                 thorough: bool = False) -> tuple[dict | None, list[Finding]]:
     """(config or None when it is unusable, every finding in report order).
 
+    `strict` adds the --strict listing; `thorough` always runs jsonschema (the
+    reference) instead of trusting the compiled validator's "valid".
     Raises ConfigError only when config.json cannot be read at all.
     """
     try:
@@ -56,7 +61,10 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None,
         return None, found
     key = _cache.key_for(_schema.digest(), raw) if cache_dir else None
     if key is None or not _cache.seen_valid(cache_dir, key):
-        found = _schema.check(doc)
+        # the compiled validator answers valid configs without jsonschema; jsonschema
+        # (the reference) decides and words the errors when it says no or cannot say
+        if thorough or _fast.is_valid(doc) is not True:
+            found = _schema.check(doc)
         if not found and key is not None:
             _cache.remember_valid(cache_dir, key)
     # The semantic rules read the host (rootfs, namespace files), so they are never

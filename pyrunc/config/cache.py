@@ -1,5 +1,6 @@
 """Verdict cache: remembers that a config.json passed the schema, so the next
-create with the same bytes skips jsonschema (a 50-70 ms import) entirely.
+create with the same bytes skips the schema step entirely (compiling the
+validator, or importing jsonschema: 50-70 ms).
 
 Place in the flow: pyrunc.config asks `seen_valid()` before the schema step and
 calls `remember_valid()` after a clean pass. Only the schema verdict is cached:

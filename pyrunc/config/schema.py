@@ -1,8 +1,9 @@
 """The schema step: config.json against our runtime-spec schema (spec/, shipped as pyrunc.spec).
 
-Called by pyrunc.config only on a verdict-cache miss: importing jsonschema
-costs 50-70 ms, so it is imported inside `_validator()` and nowhere at module
-level. jsonschema's own messages embed Python reprs (`'cwd' is a required
+The reference validator. Called by pyrunc.config only when the compiled
+validator (fastcheck) says "invalid" (or cannot compile the schema), and by
+`pyrunc validate`: importing jsonschema costs 50-70 ms, so it is imported
+inside `_validator()` and nowhere at module level. jsonschema's own messages embed Python reprs (`'cwd' is a required
 property`, `[] is too short`); `_finding()` words each error from its
 structured fields instead, with the JSON path of the place it points at.
 """

@@ -133,11 +133,29 @@ def test_warm_cache_never_imports_jsonschema(setup):
     assert "jsonschema" not in mods
 
 
-def test_cold_cache_imports_jsonschema(setup):
+def test_cold_cache_valid_config_never_imports_jsonschema(setup):
+    """A miss goes to the compiled validator; jsonschema only words errors."""
     bundle, cache_dir = setup
     mods = _modules_after(f"""
         from pyrunc.config import load_bundle
         load_bundle({str(bundle)!r}, cache_dir={str(cache_dir)!r})
+    """)
+    assert "jsonschema" not in mods
+    assert cache.seen_valid(str(cache_dir), _key(bundle))
+
+
+def test_invalid_config_imports_jsonschema_for_its_messages(setup):
+    bundle, cache_dir = setup
+    cfg = copy.deepcopy(BASE)
+    cfg["process"]["user"]["uid"] = -1
+    (bundle / "config.json").write_text(json.dumps(cfg))
+    mods = _modules_after(f"""
+        from pyrunc.config import load_bundle
+        from pyrunc.errors import ConfigError
+        try:
+            load_bundle({str(bundle)!r}, cache_dir={str(cache_dir)!r})
+        except ConfigError as exc:
+            assert "process.user.uid" in exc.message
     """)
     assert "jsonschema" in mods
 

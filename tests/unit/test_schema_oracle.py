@@ -1,5 +1,8 @@
 """Our schema (spec/) and the official runtime-spec 1.3.0 schema agree (issue 3, acceptance 1).
 
+"Ours" is checked both ways it is evaluated: jsonschema on spec/ and the
+compiled validator create uses (pyrunc.config.fastcheck).
+
 The official schema in ../shared/runtime-spec is the oracle; it is read here
 only, never copied into the project. Checked: every fixture under its test/
 directory, and hypothesis-generated configs — valid ones built field by field
@@ -54,7 +57,13 @@ def ours(name: str):
 
 
 def verdicts(name: str, doc) -> tuple[bool, bool]:
-    return oracle(name).is_valid(doc), ours(name).is_valid(doc)
+    """(official, ours); ours is checked twice: jsonschema on spec/, and the compiled
+    validator pyrunc uses on create (pyrunc.config.fastcheck) must say the same."""
+    from pyrunc.config import fastcheck
+    theirs, mine = oracle(name).is_valid(doc), ours(name).is_valid(doc)
+    compiled = fastcheck.is_valid(doc, name)
+    assert compiled == mine, f"compiled validator says {compiled}, jsonschema says {mine}: {json.dumps(doc)[:3000]}"
+    return theirs, mine
 
 
 def explain(name: str, doc) -> str:
