@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import tempfile
 import time
@@ -131,3 +132,57 @@ def run_to_files(runtime, *args, env=None, timeout=20, global_args=()) -> subpro
         proc.stderr = err.read().decode(errors="replace")
     support.assert_no_traceback(proc.stderr)
     return proc
+
+
+class Background:
+    """One runtime command running in the background, stdio in temp files."""
+
+    def __init__(self, runtime, *args, env=None, global_args=()):
+        self.args = args
+        self._out = tempfile.TemporaryFile()
+        self._err = tempfile.TemporaryFile()
+        self.proc = subprocess.Popen(runtime.argv(*args, global_args=global_args), stdin=subprocess.DEVNULL,
+                                     stdout=self._out, stderr=self._err, env=env)
+
+    def finish(self, timeout=20) -> subprocess.CompletedProcess:
+        try:
+            code = self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+            raise AssertionError(f"{' '.join(map(str, self.args))}: still running after {timeout}s")
+        out, err = (self._read(f) for f in (self._out, self._err))
+        support.assert_no_traceback(err)
+        return subprocess.CompletedProcess(self.args, code, out, err)
+
+    @staticmethod
+    def _read(f):
+        f.seek(0)
+        data = f.read().decode(errors="replace")
+        f.close()
+        return data
+
+
+def all_finished(jobs, timeout=60) -> list[subprocess.CompletedProcess]:
+    deadline = time.monotonic() + timeout
+    return [job.finish(max(1.0, deadline - time.monotonic())) for job in jobs]
+
+
+_RUNC_MSG = re.compile(r'level=error msg="((?:[^"\\]|\\.)*)"')
+
+
+def error_message(stderr: str) -> str:
+    """The one error line a failed command printed, as its message text.
+
+    pyrunc prints the bare message (warnings are `pyrunc: warning: ...`);
+    runc prints a logrus line `... level=error msg="runc create failed: ..."`:
+    its msg, without the `runc <verb> failed: ` prefix runc 1.1 adds."""
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if support.is_runc():
+        found = _RUNC_MSG.findall(stderr)
+        assert found, f"no error record in {stderr!r}"
+        msg = json.loads(f'"{found[-1]}"')
+        return re.sub(r"^runc \w+ failed: ", "", msg)
+    errors = [line for line in lines if not line.startswith("pyrunc: warning: ")]
+    assert len(errors) == 1, f"want exactly one error line, got {stderr!r}"
+    return errors[0]
