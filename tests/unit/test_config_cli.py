@@ -136,3 +136,14 @@ def test_text_output_is_capped(bundle):
     assert lines[-2] == "... 10 more not shown (--format json lists all)"
     assert lines[-1] == f"{d}: invalid (60 errors)"
     assert len(json.loads(run("-b", d, "--format", "json").output)["findings"]) == 60
+
+
+def test_registered_in_the_real_cli(bundle):
+    """Through `python -m pyrunc`: the group registers the command and exits with its code."""
+    import subprocess
+    import sys
+    d = bundle(lambda c: c["process"].update(args=[]))
+    proc = subprocess.run([sys.executable, "-m", "pyrunc", "validate", "-b", d], capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stdout.splitlines()[0] == "error: config.json: process.args: must be a non-empty array"
+    assert "Traceback" not in proc.stderr
