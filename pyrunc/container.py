@@ -14,6 +14,7 @@ import os
 import pwd
 import select
 import signal
+import stat
 import time
 
 from pyrunc import SPEC_VERSION, status as st
@@ -85,6 +86,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         if mgr is not None:
             undo.callback(mgr.destroy)
             mgr.create()
+            record["cgroup"] = mgr.record()  # now names the parents it made, for delete
+            cdir.save(record)
             plan.cgroup_dirs = _cgroup_dirs(mgr)
         reached("create:after-cgroup")
         if plan.terminal and console_fd < 0:
@@ -144,7 +147,11 @@ def _cgroup_manager(opts, cid, cfg):
     from pyrunc import cgroups
     linux = cfg.get("linux") or {}
     return cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
-                               systemd=opts.systemd_cgroup, warn=opts.log.warn)
+                               systemd=opts.systemd_cgroup, warn=opts.log.warn,
+                               # a listed device replaces runc's default rule for it
+                               linux_device_paths=[d.get("path") for d in linux.get("devices") or []],
+                               # org.systemd.property.* reach the systemd unit
+                               annotations=cfg.get("annotations"))
 
 
 def _cgroup_dirs(mgr):
@@ -168,7 +175,13 @@ def _connect_console(path):
         sock.connect(path)
     except OSError as exc:
         sock.close()
-        raise PyruncError(f"console socket {path}: {os.strerror(exc.errno).lower()}") from None
+        reason = os.strerror(exc.errno).lower()
+        try:  # connecting to a regular file says "connection refused": say what is wrong
+            if not stat.S_ISSOCK(os.stat(path).st_mode):
+                reason = "not a socket"
+        except OSError:
+            pass
+        raise PyruncError(f"console socket {path}: {reason}") from None
     return sock.detach()
 
 
@@ -269,6 +282,10 @@ def list_containers(opts):
             cdir, record = _load(opts, cid, lock=False)
         except ContainerNotFound:
             continue  # deleted while we listed
+        except PyruncError as exc:
+            # one bad record must not hide the others (runc: "load container X: ...")
+            opts.log.warn(str(exc))
+            continue
         with cdir:
             out.append(state_json(record, _status_of(cdir, record)))
     return out
