@@ -38,9 +38,41 @@ import struct
 import tempfile
 from dataclasses import dataclass, field
 
-import pyseccomp
-
 from pyrunc.errors import ConfigError
+
+
+def _import_pyseccomp():
+    """pyseccomp, without its two ctypes.util.find_library() calls.
+
+    find_library runs `ldconfig -p` in a subprocess (twice: libc and
+    libseccomp), ~10 ms of every create. The sonames are stable ABI names,
+    so try them first and fall back to the real lookup.
+    """
+    import ctypes
+    import ctypes.util
+
+    real = ctypes.util.find_library
+    sonames = {"c": "libc.so.6", "seccomp": "libseccomp.so.2"}
+
+    def find_library(name):
+        soname = sonames.get(name)
+        if soname:
+            try:
+                ctypes.CDLL(soname)
+                return soname
+            except OSError:
+                pass
+        return real(name)
+
+    ctypes.util.find_library = find_library
+    try:
+        import pyseccomp as module
+    finally:
+        ctypes.util.find_library = real
+    return module
+
+
+pyseccomp = _import_pyseccomp()
 
 WHERE = "config.json: linux.seccomp"
 

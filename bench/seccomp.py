@@ -1,0 +1,241 @@
+#!/usr/bin/env python3
+"""What seccomp costs a create: pyrunc's compile + load vs runc (issue 4).
+
+Place: bench/, run by hand as root (`.venv/bin/python bench/seccomp.py`).
+Two real-world profiles: podman's generated `linux.seccomp` (from
+../shared/fixtures/clients/podman-config.json) and Docker's full default
+profile (Debian's containers-common /usr/share/containers/seccomp.json,
+converted to OCI form the way podman does, tests/seccomp_profiles.py; with
+every capability in the bounding set, so the most rules survive).
+
+  compile cold  a fresh interpreter: import pyrunc.seccomp (and pyseccomp,
+                libseccomp) + compile_seccomp, as a create pays it
+  compile warm  compile_seccomp again in one process (the libseccomp work)
+  load          seccomp(2) of the compiled program in a forked child
+  per syscall   extra ns of a getppid() with the filter loaded (binary-tree
+                filter, as runc asks libseccomp for above 32 rules)
+  create        `create` + `delete --force` wall time of a busybox bundle with
+                the profile minus the same without it, for pyrunc and runc
+                (runc compiles and loads in its Go init; this is the
+                end-to-end price of the profile for each runtime)
+Medians over --runs repetitions.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, REPO)
+
+from tests import seccomp_profiles  # noqa: E402  (the converter lives with the tests)
+
+PY = sys.executable
+PYRUNC = os.path.join(REPO, ".venv", "bin", "pyrunc")
+CGROUP_PARENT = "pyrunc-bench-seccomp"  # ours alone: we rmdir it at the end
+
+_COLD = r"""
+import json, sys, time
+prof = json.load(open(sys.argv[1]))
+t0 = time.perf_counter()
+from pyrunc.seccomp import compile_seccomp
+c = compile_seccomp(prof)
+print(time.perf_counter() - t0, c.instructions)
+"""
+
+
+def median_ms(values):
+    return round(statistics.median(values) * 1000, 2)
+
+
+def compile_cold(profile_path, runs):
+    times, insns = [], 0
+    for _ in range(runs):
+        out = subprocess.run([PY, "-c", _COLD, profile_path], capture_output=True, text=True,
+                             check=True, cwd=REPO).stdout.split()
+        times.append(float(out[0]))
+        insns = int(out[1])
+    return median_ms(times), insns
+
+
+def compile_warm(profile, runs):
+    from pyrunc.seccomp import compile_seccomp
+    compile_seccomp(profile)
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        compile_seccomp(profile)
+        times.append(time.perf_counter() - t0)
+    return median_ms(times)
+
+
+def load_in_child(profile, runs):
+    from pyrunc.init import security
+    from pyrunc.seccomp import compile_seccomp
+    compiled = compile_seccomp(profile)
+    times = []
+    for _ in range(runs):
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            t0 = time.perf_counter()
+            security.load_seccomp(compiled)
+            os.write(w, repr(time.perf_counter() - t0).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            times.append(float(f.read()))
+        os.waitpid(pid, 0)
+    return median_ms(times)
+
+
+def syscall_overhead(profile, calls=200_000):
+    """ns per getppid() in a child with the filter loaded, minus without:
+    what every syscall of the container pays for the filter."""
+    from pyrunc.init import security
+    from pyrunc.seccomp import compile_seccomp
+    compiled = compile_seccomp(profile) if profile is not None else None
+
+    def child_ns():
+        r, w = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            os.close(r)
+            if compiled is not None:
+                security.load_seccomp(compiled)
+            getppid = os.getppid
+            t0 = time.perf_counter_ns()
+            for _ in range(calls):
+                getppid()
+            os.write(w, str((time.perf_counter_ns() - t0) / calls).encode())
+            os._exit(0)
+        os.close(w)
+        with os.fdopen(r) as f:
+            value = float(f.read())
+        os.waitpid(pid, 0)
+        return value
+
+    return child_ns()
+
+
+def _bundle(workdir, profile):
+    cfg = json.load(open(os.path.join(REPO, "bundles", "busybox", "config.json")))
+    cfg["process"]["terminal"] = False
+    cfg["process"]["args"] = ["sleep", "100"]
+    if profile is not None:
+        cfg["linux"]["seccomp"] = copy.deepcopy(profile)
+    else:
+        cfg["linux"].pop("seccomp", None)
+    path = tempfile.mkdtemp(dir=workdir)
+    # the shared rootfs by absolute path (runc refuses a symlinked rootfs);
+    # read-only, so neither runtime writes into it
+    cfg["root"] = {"path": os.path.join(REPO, "bundles", "busybox", "rootfs"), "readonly": True}
+    return path, cfg
+
+
+def create_cost(binary, workdir, profile, runs):
+    """Median create+delete wall time with `profile` (None: without seccomp)."""
+    root = tempfile.mkdtemp(dir=workdir, prefix="root-")
+    bundle, cfg = _bundle(workdir, profile)
+    times = []
+    for _ in range(runs):
+        cid = f"sb-{uuid.uuid4().hex[:8]}"
+        cfg["linux"]["cgroupsPath"] = f"/{CGROUP_PARENT}/{cid}"
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        # the container's init inherits create's stdio: files, never pipes
+        # (a pipe would keep us waiting for the container to exit)
+        with tempfile.TemporaryFile(dir=workdir) as err:
+            t0 = time.perf_counter()
+            proc = subprocess.run([binary, "--root", root, "create", "-b", bundle, cid],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+            if proc.returncode != 0:
+                err.seek(0)
+                raise RuntimeError(f"{binary} create: {err.read().decode(errors='replace').strip()}")
+            subprocess.run([binary, "--root", root, "delete", "--force", cid], check=True,
+                           stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _rm_cgroups():
+    for ctrl in os.listdir("/sys/fs/cgroup"):
+        top = os.path.join("/sys/fs/cgroup", ctrl, CGROUP_PARENT)
+        if not os.path.isdir(top):
+            continue
+        for dirpath, _, _ in sorted(os.walk(top), key=lambda t: -t[0].count("/")):
+            try:
+                os.rmdir(dirpath)
+            except OSError:
+                pass
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=9)
+    ap.add_argument("--no-create", action="store_true", help="skip the create comparison")
+    ap.add_argument("--json", action="store_true", help="print one JSON object")
+    args = ap.parse_args(argv)
+
+    from pyrunc.capabilities import CAPABILITY_NAMES
+    profiles = {"podman": seccomp_profiles.podman_seccomp()}
+    if seccomp_profiles.MOBY_PROFILE.exists():
+        profiles["docker-default"] = seccomp_profiles.docker_default_seccomp(list(CAPABILITY_NAMES))
+    result = {}
+    workdir = tempfile.mkdtemp(prefix="pyrunc-bench-seccomp-")
+    try:
+        for name, prof in profiles.items():
+            path = os.path.join(workdir, f"{name}.json")
+            with open(path, "w") as f:
+                json.dump(prof, f)
+            cold, insns = compile_cold(path, args.runs)
+            row = {"rules": sum(len(r["names"]) for r in prof["syscalls"]), "bpf_instructions": insns,
+                   "compile_cold_ms": cold, "compile_warm_ms": compile_warm(prof, args.runs),
+                   "load_ms": load_in_child(prof, args.runs),
+                   "syscall_overhead_ns": round(min(syscall_overhead(prof) for _ in range(3))
+                                                - min(syscall_overhead(None) for _ in range(3)), 1)}
+            can_create = os.geteuid() == 0 and not args.no_create
+            if can_create:
+                for rt, binary in (("pyrunc", PYRUNC), ("runc", shutil.which("runc"))):
+                    if not binary or not os.path.exists(binary):
+                        continue
+                    try:
+                        base = create_cost(binary, workdir, None, args.runs)
+                        with_prof = create_cost(binary, workdir, prof, args.runs)
+                    except RuntimeError as exc:
+                        row[f"{rt}_create_error"] = str(exc)
+                        continue
+                    row[f"{rt}_create_ms"] = round(with_prof * 1000, 1)
+                    row[f"{rt}_seccomp_cost_ms"] = round((with_prof - base) * 1000, 1)
+            result[name] = row
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+        _rm_cgroups()
+    if args.json:
+        print(json.dumps(result, indent=1))
+        return
+    for name, row in result.items():
+        print(f"{name}: {row['rules']} syscall names -> {row['bpf_instructions']} BPF instructions")
+        print(f"  compile cold {row['compile_cold_ms']} ms (fresh interpreter, imports included), "
+              f"warm {row['compile_warm_ms']} ms; load {row['load_ms']} ms; "
+              f"+{row['syscall_overhead_ns']} ns per syscall (getppid)")
+        for rt in ("pyrunc", "runc"):
+            if f"{rt}_create_ms" in row:
+                print(f"  {rt:6} create+delete {row[f'{rt}_create_ms']} ms, "
+                      f"of which the profile {row[f'{rt}_seccomp_cost_ms']} ms")
+            elif f"{rt}_create_error" in row:
+                print(f"  {rt:6} create failed: {row[f'{rt}_create_error']}")
+
+
+if __name__ == "__main__":
+    main()
