@@ -312,3 +312,11 @@ def test_features_document(runtime):
         if linux.get(lsm, {}).get("enabled"):
             with open("/sys/kernel/security/lsm") as f:
                 assert lsm in f.read()
+
+
+def test_exec_tty_foreground_proxies_the_pty(runtime, running):
+    # no --console-socket and no --detach: the runtime itself relays the pty
+    from tests.e2e.clients import run_in_pty
+    rc, out = run_in_pty(runtime.argv("exec", "-t", running, "sh", "-c", "tty; exit 3"))
+    assert rc == 3, out
+    assert out.splitlines()[0].startswith("/dev/pts/"), out

@@ -1,0 +1,113 @@
+"""Unit tests (no root, no kernel) for the drop-in pieces: exec's process
+object from runc's flags, what it inherits from the container, socket
+activation, the NOTIFY_SOCKET plan changes and the features document."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pyrunc import activation, exec_process as ex, features, notify_socket, plan as planner
+from pyrunc.errors import UsageError
+from tests import support
+
+BASE = {"args": ["sh"], "cwd": "/", "env": ["PATH=/bin", "TERM=xterm"], "terminal": True,
+        "user": {"uid": 0, "gid": 0, "additionalGids": [3]},
+        "capabilities": {"bounding": ["CAP_KILL"], "effective": ["CAP_KILL"], "permitted": ["CAP_KILL"]},
+        "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 1024}],
+        "noNewPrivileges": True}
+
+
+def test_flags_override_the_container_process():
+    p = ex.process_from_flags(BASE, ex.Flags(args=["ls", "-l"], cwd="/tmp", env=["A=1"],
+                                             user="1000:1001", additional_gids=[7],
+                                             caps=["CAP_CHOWN"]))
+    assert p["args"] == ["ls", "-l"]
+    assert p["cwd"] == "/tmp"
+    assert p["env"] == ["PATH=/bin", "TERM=xterm", "A=1"]
+    assert p["user"] == {"uid": 1000, "gid": 1001, "additionalGids": [3, 7]}
+    assert p["capabilities"]["bounding"] == ["CAP_KILL", "CAP_CHOWN"]
+    assert p["terminal"] is False  # runc: only -t gives exec a terminal
+    assert p["noNewPrivileges"] is True
+    assert BASE["args"] == ["sh"]  # the container's own process is untouched
+
+
+def test_user_flag_uid_only_keeps_gid():
+    p = ex.process_from_flags(BASE, ex.Flags(args=["id"], user="5"))
+    assert (p["user"]["uid"], p["user"]["gid"]) == (5, 0)
+    with pytest.raises(UsageError):
+        ex.process_from_flags(BASE, ex.Flags(args=["id"], user="root"))
+
+
+@pytest.mark.parametrize("process, message", [
+    ({"args": [], "cwd": "/"}, "args must not be empty"),
+    ({"args": ["x"], "cwd": ""}, "cwd property must not be empty"),
+    ({"args": ["x"], "cwd": "tmp"}, "cwd must be an absolute path"),
+])
+def test_validate_process(process, message):
+    with pytest.raises(UsageError, match=message):
+        ex.validate_process(process)
+
+
+def test_missing_fields_come_from_the_container():
+    p = {"args": ["true"], "cwd": "/"}
+    ex._inherit_from_container(p, BASE)
+    assert p["capabilities"] == BASE["capabilities"]
+    assert p["rlimits"] == BASE["rlimits"]
+    assert "noNewPrivileges" not in p  # runc: the exec'd process's own value (false)
+    own = {"args": ["true"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NPROC", "soft": 1, "hard": 1}]}
+    ex._inherit_from_container(own, BASE)
+    assert own["rlimits"] == [{"type": "RLIMIT_NPROC", "soft": 1, "hard": 1}]
+
+
+def test_process_file_errors(tmp_path):
+    with pytest.raises(UsageError, match="no such file"):
+        ex.load_process_file(str(tmp_path / "missing.json"))
+    bad = tmp_path / "bad.json"
+    bad.write_text("{")
+    with pytest.raises(UsageError, match="invalid JSON"):
+        ex.load_process_file(str(bad))
+
+
+@pytest.mark.parametrize("env, n", [
+    ({}, 0),
+    ({"LISTEN_FDS": "2", "LISTEN_PID": "42"}, 2),
+    ({"LISTEN_FDS": "2", "LISTEN_PID": "43"}, 0),   # someone else's fds
+    ({"LISTEN_FDS": "x", "LISTEN_PID": "42"}, 0),
+])
+def test_listen_fds(env, n):
+    assert activation.listen_fds(env, pid=42) == n
+
+
+def test_activation_adds_env_and_keeps_fds():
+    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs",
+                        env=("PATH=/bin", "LISTEN_FDS=9"), preserve_fds=1)
+    assert activation.apply(plan, {"LISTEN_FDS": "2", "LISTEN_PID": "42"}, pid=42) == 2
+    assert plan.env == ("PATH=/bin", "LISTEN_FDS=2", "LISTEN_PID=1")
+    assert plan.preserve_fds == 3  # the activation fds first, then --preserve-fds
+
+
+def test_notify_socket_plan(tmp_path):
+    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs", env=("PATH=/bin",))
+    assert not notify_socket.prepare(plan, str(tmp_path), environ={})
+    assert notify_socket.prepare(plan, str(tmp_path), environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    mount = plan.mounts[-1]
+    assert (mount.destination, mount.source, mount.bind) == ("/run/notify", str(tmp_path / "notify"), True)
+    assert plan.env[-1] == "NOTIFY_SOCKET=/run/notify/notify.sock"
+    assert (tmp_path / "notify").is_dir()
+
+
+def test_features_document_is_valid_and_honest():
+    jsonschema = pytest.importorskip("jsonschema")
+    doc = features.document()
+    schema = json.loads((support.REPO / "spec" / "features-schema.json").read_text())
+    jsonschema.validate(doc, schema)
+    # every advertised mount option is one plan.py really handles
+    handled = (set(planner.MOUNT_FLAGS) | set(planner.PROPAGATION_FLAGS)
+               | set(planner.RECURSIVE_ATTRS) | set(planner.IGNORED_OPTIONS))
+    assert set(doc["mountOptions"]) <= handled
+    assert "idmap" not in doc["mountOptions"]
+    assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    assert set(doc["linux"]["namespaces"]) <= set(planner.NAMESPACE_ORDER)
+    sc = doc["linux"]["seccomp"]
+    assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
