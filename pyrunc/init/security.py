@@ -384,10 +384,43 @@ def set_personality(cfg):
         _fail("set_personality")
 
 
+MAX_CPU = 64 * 1024  # runc's sanity limit for a CPU number
+
+
+def parse_cpu_list(text):
+    """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9}; empty elements are allowed (runc).
+    ValueError when it names no CPU or is malformed."""
+    cpus = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            start = int(lo.strip())
+            end = int(hi.strip()) if sep else start
+        except ValueError:
+            raise ValueError(f"invalid CPU list element {part!r}") from None
+        if start < 0 or end > MAX_CPU:
+            raise ValueError(f"CPU numbers must be 0..{MAX_CPU}")
+        if start > end:
+            raise ValueError(f"invalid range: {part}")
+        cpus.update(range(start, end + 1))
+    if not cpus:
+        raise ValueError(f"no members found in set {text!r}")
+    return cpus
+
+
 def set_cpu_affinity(cpus, pid=0):
-    """sched_setaffinity to `cpus` (an iterable of CPU numbers)."""
-    if cpus is None:
+    """sched_setaffinity to `cpus`: CPU numbers, or an execCPUAffinity
+    string such as "0-3,7"."""
+    if cpus is None or cpus == "":
         return
+    if isinstance(cpus, str):
+        try:
+            cpus = parse_cpu_list(cpus)
+        except ValueError as exc:
+            raise SecurityError(f"bad CPU affinity: {exc}") from None
     try:
         os.sched_setaffinity(pid, set(cpus))
     except OSError as exc:

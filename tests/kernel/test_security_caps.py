@@ -258,3 +258,11 @@ def test_lsm_without_the_lsm_fails_like_runc():
 
 def test_lsm_nothing_asked_is_a_no_op():
     assert in_child(security.apply_lsm, SimpleNamespace(apparmor_profile="", selinux_label=None)).ok() is None
+
+
+def test_cpu_affinity_from_a_spec_string():
+    def child():
+        security.set_cpu_affinity("0, ,0-0")
+        return sorted(os.sched_getaffinity(0))
+
+    assert in_child(child).ok() == [0]
