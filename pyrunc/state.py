@@ -76,6 +76,13 @@ class ContainerDir:
             raise ContainerNotFound(container_id) from None
         except OSError as exc:
             raise PyruncError(f"container {container_id}: {path}: {os.strerror(exc.errno).lower()}") from None
+        owner = os.fstat(fd).st_uid
+        if owner != os.geteuid():
+            # a record planted by someone else could name any pid or cgroup
+            # for us to kill or remove: never act on it
+            os.close(fd)
+            raise PyruncError(f"container {container_id}: state directory {path} is owned by uid {owner}, "
+                              f"not {os.geteuid()}")
         if lock:
             fcntl.flock(fd, fcntl.LOCK_EX)
             if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
@@ -120,16 +127,28 @@ class ContainerDir:
         return os.path.exists(self.fifo_path)
 
     def load(self) -> dict | None:
-        """state.json, or None while a create has not written it yet."""
+        """state.json, or None while a create has not written it yet.
+
+        Our writes are atomic, so a torn or malformed record was made by
+        someone else: it is an error (as in runc), never guessed at, since
+        its pid and cgroup paths are what kill and delete act on."""
+        path = self.file(STATE_FILE)
         try:
-            with open(self.file(STATE_FILE), "rb") as f:
-                data = json.loads(f.read())
+            with open(path, "rb") as f:
+                raw = f.read()
         except FileNotFoundError:
             return None
-        except (OSError, ValueError):
-            # a torn or corrupt record: treat as a half-made container
-            return {"id": self.id, "corrupt": True}
-        return data if isinstance(data, dict) else {"id": self.id, "corrupt": True}
+        except OSError as exc:
+            raise PyruncError(f"container {self.id}: state file {path}: "
+                              f"{os.strerror(exc.errno).lower()}") from None
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            data = _NOT_JSON
+        problem = _record_problem(data, self.id)
+        if problem:
+            raise PyruncError(f"container {self.id}: corrupt state file {path}: {problem}")
+        return data
 
     def save(self, record: dict) -> None:
         write_atomic(self.file(STATE_FILE), json.dumps(record, separators=(",", ":")).encode())
@@ -147,6 +166,32 @@ class ContainerDir:
             os.rmdir(self.path)
         except FileNotFoundError:
             pass
+
+
+_NOT_JSON = object()
+# the fields the lifecycle reads, and the JSON types they must have
+_FIELD_TYPES = {"id": str, "status": str, "bundle": str, "rootfs": str, "created": str, "owner": str,
+                "annotations": dict, "hooks": dict, "namespaces": dict, "cgroup": dict}
+
+
+def _record_problem(data, container_id) -> str | None:
+    if data is _NOT_JSON:
+        return "not valid JSON"
+    if not isinstance(data, dict):
+        return "not a JSON object"
+    for key in ("id", "pid"):
+        if key not in data:
+            return f"no {key}"
+    for key in ("pid", "pid_start"):
+        value = data.get(key)
+        if (value is not None or key == "pid") and (type(value) is not int or value < 0):
+            return f"{key} is not a non-negative integer"
+    for key, kind in _FIELD_TYPES.items():
+        if data.get(key) is not None and not isinstance(data[key], kind):
+            return f"{key} is not a JSON {'object' if kind is dict else 'string'}"
+    if data["id"] != container_id:
+        return f"it is the record of {json.dumps(data['id'])}"
+    return None
 
 
 def _rmtree(path: str) -> None:
