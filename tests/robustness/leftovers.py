@@ -168,7 +168,7 @@ def all_finished(jobs, timeout=60) -> list[subprocess.CompletedProcess]:
     return [job.finish(max(1.0, deadline - time.monotonic())) for job in jobs]
 
 
-_RUNC_MSG = re.compile(r'level=error msg="((?:[^"\\]|\\.)*)"')
+_RUNC_MSG = re.compile(r'level=error msg=("(?:[^"\\]|\\.)*"|\S+)')
 
 
 def error_message(stderr: str) -> str:
@@ -181,7 +181,7 @@ def error_message(stderr: str) -> str:
     if support.is_runc():
         found = _RUNC_MSG.findall(stderr)
         assert found, f"no error record in {stderr!r}"
-        msg = json.loads(f'"{found[-1]}"')
+        msg = json.loads(found[-1]) if found[-1].startswith('"') else found[-1]
         return re.sub(r"^runc \w+ failed: ", "", msg)
     errors = [line for line in lines if not line.startswith("pyrunc: warning: ")]
     assert len(errors) == 1, f"want exactly one error line, got {stderr!r}"
