@@ -320,3 +320,40 @@ def test_exec_tty_foreground_proxies_the_pty(runtime, running):
     rc, out = run_in_pty(runtime.argv("exec", "-t", running, "sh", "-c", "tty; exit 3"))
     assert rc == 3, out
     assert out.splitlines()[0].startswith("/dev/pts/"), out
+
+
+def _host_cgroup_dirs(pid) -> dict[str, str]:
+    """controller list -> host dir of `pid`'s cgroup in each hierarchy."""
+    dirs = {}
+    with open(f"/proc/{pid}/cgroup") as f:
+        for line in f:
+            _, ctrls, path = line.rstrip("\n").split(":", 2)
+            name = {"": "unified", "name=systemd": "systemd"}.get(ctrls, ctrls)
+            d = f"/sys/fs/cgroup/{name}{path}"
+            if os.path.isdir(d):
+                dirs[ctrls] = d
+    return dirs
+
+
+def test_exec_into_a_sub_cgroup(runtime, running):
+    init = _init_pid(runtime, running)
+    made = []
+    try:
+        for ctrls, d in _host_cgroup_dirs(init).items():
+            os.mkdir(os.path.join(d, "sub"))
+            made.append(os.path.join(d, "sub"))
+        proc = runtime.run("exec", "--cgroup", "pids:sub", running, "cat", "/proc/self/cgroup")
+        assert proc.returncode == 0, proc.stderr
+        lines = dict(line.split(":", 2)[1:] for line in proc.stdout.splitlines())
+        assert lines["pids"].endswith("/sub"), proc.stdout
+        assert not lines["memory"].endswith("/sub"), proc.stdout
+        bad = runtime.run("exec", "--cgroup", "pids:no-such-sub", running, "true")
+        assert bad.returncode == 255
+    finally:
+        for d in reversed(made):
+            for _ in range(50):
+                try:
+                    os.rmdir(d)
+                    break
+                except OSError:
+                    time.sleep(0.05)
