@@ -329,16 +329,22 @@ def _release(cdir, record):
     # runs, and a second `start` cannot block on a fifo nobody will write
     os.unlink(cdir.fifo_path)
     reached("start:after-unlink")
-    try:
-        fifo = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    finally:
-        os.close(handle)
-    reached("start:after-reopen")
+    # the pidfd before the release: once released, the init may exec, exit and
+    # be reaped by a subreaper (a shim) before we look, and pidfd_open would
+    # then call a container that ran fine "exited before start"
     try:
         pidfd = os.pidfd_open(pid)
     except ProcessLookupError:
-        os.close(fifo)
+        os.close(handle)
         raise PyruncError(f"container {record['id']}: init process exited before start") from None
+    try:
+        fifo = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except BaseException:
+        os.close(pidfd)
+        raise
+    finally:
+        os.close(handle)
+    reached("start:after-reopen")
     data = b""
     try:
         poller = select.poll()
