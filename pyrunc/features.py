@@ -78,10 +78,22 @@ def _lsm_enabled(name: str) -> bool:
         return False
 
 
+def recursive_attrs_applied() -> bool:
+    """Does the init really apply rro/rnosuid/... (mount_setattr)?
+
+    plan.py parses them, but a client that sees `rro` advertised mounts
+    read-only volumes with it and would get writable ones if the init
+    ignored it. init/rootfs.py sets APPLIES_RECURSIVE_ATTRS once it applies
+    them; until then they are not advertised."""
+    from pyrunc.init import rootfs
+    return bool(getattr(rootfs, "APPLIES_RECURSIVE_ATTRS", False))
+
+
 def mount_options() -> list[str]:
     from pyrunc import plan
-    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS) | set(plan.IGNORED_OPTIONS)
-    if has_mount_setattr():
+    # IGNORED_OPTIONS (tmpcopyup) are accepted but not done: not advertised
+    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS)
+    if recursive_attrs_applied() and has_mount_setattr():
         opts |= set(plan.RECURSIVE_ATTRS)
     return sorted(opts)
 

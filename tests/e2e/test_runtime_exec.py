@@ -11,6 +11,7 @@ import socket
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -357,3 +358,40 @@ def test_exec_into_a_sub_cgroup(runtime, running):
                     break
                 except OSError:
                     time.sleep(0.05)
+
+
+@pytest.mark.requires("userns")
+def test_exec_joins_the_user_namespace():
+    import shutil
+    import tempfile
+    # the container's root (host uid 100000) must traverse to its rootfs and
+    # the exec fifo: pytest's tmp dirs are 0700, so use a 0711 dir of our own
+    base = tempfile.mkdtemp(prefix="pyrunc-exu-", dir="/tmp")
+    os.chmod(base, 0o711)
+    runtime = support.Runtime(Path(base) / "root")
+    bundle = support.Bundle(Path(base) / "bundle")
+    os.chmod(bundle.path, 0o711)
+    cid = support.unique_id("exu")
+    cfg = bundle.config
+    cfg["process"]["args"] = ["sleep", "1000"]
+    cfg["linux"]["cgroupsPath"] = support.cgroup_path_for(cid)
+    cfg["linux"]["namespaces"].append({"type": "user"})
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    # a cgroup v1 mount is not allowed from a non-initial user namespace
+    cfg["mounts"] = [m for m in cfg["mounts"] if m.get("type") != "cgroup"]
+    bundle.write()
+    try:
+        rc, out = run_to_file(runtime, Path(base), "create", "--bundle", bundle.path, cid)
+        assert rc == 0, out
+        runtime.run("start", cid, check=True)
+        proc = runtime.run("exec", cid, "sh", "-c",
+                           "cat /proc/self/uid_map; id -u; echo $$")
+        assert proc.returncode == 0, proc.stderr
+        uid_map, uid, pid = proc.stdout.splitlines()
+        assert uid_map.split() == ["0", "100000", "65536"]
+        assert uid == "0"
+        assert int(pid) > 1
+    finally:
+        runtime.run("delete", "--force", cid)
+        shutil.rmtree(base, ignore_errors=True)
