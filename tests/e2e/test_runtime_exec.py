@@ -395,3 +395,27 @@ def test_exec_joins_the_user_namespace():
     finally:
         runtime.run("delete", "--force", cid)
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.requires("timens")
+def test_exec_joins_the_time_namespace(runtime, bundle, tmp_path):
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 has no time namespace support (added in runc 1.2)")
+    cid = support.unique_id("ext")
+    cfg = bundle.config
+    cfg["process"]["args"] = ["sleep", "1000"]
+    cfg["linux"]["cgroupsPath"] = support.cgroup_path_for(cid)
+    cfg["linux"]["namespaces"].append({"type": "time"})
+    cfg["linux"]["timeOffsets"] = {"boottime": {"secs": 1_000_000}}
+    bundle.write()
+    rc, out = run_to_file(runtime, tmp_path, "create", "--bundle", bundle.path, cid)
+    assert rc == 0, out
+    try:
+        runtime.run("start", cid, check=True)
+        proc = runtime.run("exec", cid, "cat", "/proc/uptime")
+        assert proc.returncode == 0, proc.stderr
+        with open("/proc/uptime") as f:
+            host_uptime = float(f.read().split()[0])
+        assert float(proc.stdout.split()[0]) > host_uptime + 999_000
+    finally:
+        runtime.run("delete", "--force", cid)
