@@ -1,0 +1,104 @@
+"""The measured scenarios: each takes one Runtime and returns one sample,
+a dict of metric -> number (seconds, or KiB for memory).
+
+Place in the bench: run.py calls every scenario for pyrunc and runc in turn
+(A B A B ...) after a warm-up; report.py turns the samples into medians and
+ratios. Every scenario leaves nothing behind: the container it made is
+deleted (and its init reaped) before it returns.
+"""
+from __future__ import annotations
+
+import itertools
+import os
+import time
+
+from harness import proc_memory, read_pid
+
+_ids = itertools.count()
+
+
+def _cid(tag):
+    return f"b{os.getpid()}-{tag}-{next(_ids)}"
+
+
+def _pidfile(workdir, cid):
+    return os.path.join(workdir, f"{cid}.pid")
+
+
+def run_true(rt, bundles, workdir, variant="plain"):
+    """1 (and 7): `run` of /bin/true, foreground; run deletes the container itself."""
+    res = rt.call("run", "--bundle", bundles.get(rt, 0, variant), _cid("run"))
+    return {"seconds": res.seconds, "maxrss_kib": res.maxrss_kib}
+
+
+def run_unique(rt, bundles, workdir):
+    """1b: `run` with a config never seen before (as podman/containerd send)."""
+    res = rt.call("run", "--bundle", bundles.unique(rt), _cid("uniq"))
+    return {"seconds": res.seconds, "maxrss_kib": res.maxrss_kib}
+
+
+def cycle(rt, bundles, workdir, variant="plain"):
+    """2 and 6: create -> start -> (init exits) -> delete, as a shim drives it.
+    The waiting init's memory is read between create and start (not timed)."""
+    cid = _cid("cyc")
+    pidfile = _pidfile(workdir, cid)
+    c = rt.call("create", "--bundle", bundles.get(rt, 0, variant), "--pid-file", pidfile, cid)
+    pid = read_pid(pidfile)
+    mem = proc_memory(pid) or {}
+    s = rt.call("start", cid)
+    t0 = time.perf_counter()
+    if not rt.spawner.wait_exit(pid):
+        raise RuntimeError(f"{rt.name}: container {cid} did not exit")
+    waited = time.perf_counter() - t0
+    d = rt.call("delete", cid)
+    os.unlink(pidfile)
+    out = {"seconds": c.seconds + s.seconds + waited + d.seconds,
+           "create_s": c.seconds, "start_s": s.seconds, "delete_s": d.seconds,
+           "create_rss_kib": c.maxrss_kib, "start_rss_kib": s.maxrss_kib, "delete_rss_kib": d.maxrss_kib}
+    for key, value in mem.items():
+        out[f"init_{key}_kib"] = value
+    return out
+
+
+def sequential(rt, bundles, workdir, n=100):
+    """3: n `run`s one after another, total wall time."""
+    b = bundles.get(rt, 0)
+    t0 = time.perf_counter()
+    for _ in range(n):
+        rt.call("run", "--bundle", b, _cid("seq"))
+    return {"seconds": time.perf_counter() - t0}
+
+
+def concurrent(rt, bundles, workdir, n=20):
+    """4: n `run`s started at once (one bundle and cgroup each), total wall time."""
+    started = []
+    paths = [bundles.get(rt, slot + 1) for slot in range(n)]
+    t0 = time.perf_counter()
+    for b in paths:
+        argv = rt.argv("run", "--bundle", b, _cid("conc"))
+        started.append((argv,) + rt.spawner.start(argv, rt.name))
+    failures = []
+    for argv, pid, t, out in started:
+        res = rt.spawner.finish(argv, pid, t, out)
+        if res.code != 0:
+            failures.append(res.stderr.strip())
+    seconds = time.perf_counter() - t0
+    if failures:
+        raise RuntimeError(f"{rt.name}: {len(failures)} concurrent runs failed: {failures[0]}")
+    return {"seconds": seconds}
+
+
+def state_kill_delete(rt, bundles, workdir):
+    """5: `state`, `kill KILL` and `delete` alone, on a created container."""
+    cid = _cid("skd")
+    pidfile = _pidfile(workdir, cid)
+    rt.call("create", "--bundle", bundles.get(rt, 0), "--pid-file", pidfile, cid)
+    pid = read_pid(pidfile)
+    s = rt.call("state", cid)
+    k = rt.call("kill", cid, "KILL")
+    if not rt.spawner.wait_exit(pid):
+        raise RuntimeError(f"{rt.name}: container {cid} survived SIGKILL")
+    d = rt.call("delete", cid)
+    os.unlink(pidfile)
+    return {"state_s": s.seconds, "kill_s": k.seconds, "delete_s": d.seconds,
+            "state_rss_kib": s.maxrss_kib, "kill_rss_kib": k.maxrss_kib, "delete_rss_kib": d.maxrss_kib}
