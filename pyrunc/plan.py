@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import os
 import resource
-import signal
 from dataclasses import dataclass, field
 
 from pyrunc.errors import ConfigError
 from pyrunc.kernel import syscalls as k
+from pyrunc.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
 
 # option -> (set flags, clear flags); runc's table (libcontainer/specconv)
 MOUNT_FLAGS = {
@@ -302,28 +302,3 @@ def _rlimit(r, i):
     if name not in RLIMITS:
         raise ConfigError(f"config.json: process.rlimits[{i}].type: unknown rlimit {name!r}")
     return (name, RLIMITS[name], r.get("soft", 0), r.get("hard", 0))
-
-
-def signal_number(value) -> int:
-    """A signal as runc accepts it: 9, KILL, SIGKILL (any case)."""
-    text = str(value).strip()
-    if text.isdigit():
-        num = int(text)
-        if 0 < num < signal.NSIG:
-            return num
-    else:
-        name = text.upper()
-        if not name.startswith("SIG"):
-            name = "SIG" + name
-        sig = getattr(signal.Signals, name, None) if name in signal.Signals.__members__ else None
-        if sig is not None:
-            return int(sig)
-        if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
-            base = signal.SIGRTMIN if name.startswith("SIGRTMIN") else signal.SIGRTMAX
-            rest = name[8:]
-            try:
-                return int(base) + int(rest or 0)
-            except ValueError:
-                pass
-    from pyrunc.errors import UsageError
-    raise UsageError(f"unknown signal {value!r}")
