@@ -106,9 +106,12 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 except HookError as exc:
                     raise SpawnError(f"{where}: {exc}") from None
 
-        init_pid = spawn.spawn(plan, ctx, where=where,
-                               place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
-                               run_create_hooks=run_create_hooks)
+        from pyrunc import seccomp_notify
+        # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
+        with seccomp_notify.agent_connection(plan, ctx, hook_state):
+            init_pid = spawn.spawn(plan, ctx, where=where,
+                                   place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
+                                   run_create_hooks=run_create_hooks)
         undo.callback(_kill_quietly, init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
@@ -135,6 +138,8 @@ def _prepare_security(plan, cfg, warn):
     """Compile seccomp and resolve capabilities in the parent (never in the child)."""
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
+    from pyrunc import security
+    security.check_process_security(cfg, warn)  # ioPriority, scheduler, personality, LSMs
     if linux.get("seccomp"):
         from pyrunc import seccomp
         plan.seccomp = seccomp.compile_seccomp(linux["seccomp"], warn)

@@ -13,6 +13,7 @@ listener fd itself (e.g. got it with `pidfd_getfd`), as runc's parent does.
 """
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import os
 import socket
@@ -21,6 +22,7 @@ from pyrunc.errors import PyruncError
 from pyrunc.init import seccomp_agent
 
 OCI_VERSION = "1.3.0"
+_STATE_KEYS = ("ociVersion", "id", "status", "pid", "bundle", "annotations")
 SYS_pidfd_getfd = 438  # same number on every architecture (since 5.6)
 
 
@@ -38,10 +40,33 @@ def connect_agent(listener_path: str) -> int:
     return sock.detach()
 
 
+@contextlib.contextmanager
+def agent_connection(plan, ctx, container_state: dict):
+    """Around the fork of a process whose filter uses NOTIFY: connect to the
+    agent, put the socket and the ContainerProcessState on `ctx` for the
+    child (pyrunc.init.security.load_seccomp), close our copy afterwards.
+    A no-op for a plan without NOTIFY."""
+    compiled = getattr(plan, "seccomp", None)
+    if compiled is None or not compiled.uses_notify:
+        yield None
+        return
+    fd = connect_agent(compiled.listener_path)
+    ctx.seccomp_agent_fd = fd
+    ctx.seccomp_state = process_state(container_state, compiled.listener_metadata)
+    try:
+        yield fd
+    finally:
+        os.close(fd)
+        ctx.seccomp_agent_fd = -1
+
+
 def process_state(container_state: dict, metadata: str = "", pid: int | None = None) -> dict:
     """The ContainerProcessState (runtime-spec config-linux.md, "seccomp"),
-    with `container_state` as its `state` (status creating for a create)."""
-    state = dict(container_state)
+    with `container_state` as its `state` (status creating for a create; an
+    exec passes status running and the init's pid, as runc does)."""
+    state = {k: v for k, v in container_state.items() if k in _STATE_KEYS}
+    if not state.get("pid"):
+        state.pop("pid", None)  # not known yet: the child fills in its host pid
     state.setdefault("ociVersion", OCI_VERSION)
     state.setdefault("status", "creating")
     msg = {"ociVersion": OCI_VERSION, "fds": [seccomp_agent.SECCOMP_FD_NAME],

@@ -28,7 +28,8 @@ def message(state, pid):
     msg["fds"] = [SECCOMP_FD_NAME]
     msg["pid"] = pid
     inner = dict(msg.get("state") or {})
-    inner["pid"] = pid
+    # a create's state is the init's (ours); an exec's keeps the init's pid
+    inner.setdefault("pid", pid)
     inner.setdefault("status", "creating")
     msg["state"] = inner
     msg.setdefault("metadata", "")

@@ -38,6 +38,7 @@ def run(plan, sock, ctx):
             state_dir = os.open(os.path.dirname(ctx.fifo_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
+        ctx.host_pid = host_pid  # for the seccomp agent (security.load_seccomp)
         in_userns = plan.has("user")
         if "network" in plan.new_namespaces:
             _loopback_up()
