@@ -394,6 +394,49 @@ def run_with_fd3(runtime: support.Runtime, fd3_file: Path, *args) -> subprocess.
     return proc
 
 
+def run_in_pty(argv, timeout=30.0, env=None, size=None) -> tuple[int, str]:
+    """Run argv with a new pty as its controlling terminal and stdio (as a
+    user at a terminal would); returns (exit status, everything it printed)."""
+    import fcntl
+    import pty
+    import select
+    import termios
+    master, slave = pty.openpty()
+    if size:
+        import struct
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", size[0], size[1], 0, 0))
+
+    def take_ctty():
+        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+    proc = subprocess.Popen(argv, stdin=slave, stdout=slave, stderr=slave, start_new_session=True,
+                            preexec_fn=take_ctty, env=env)
+    os.close(slave)
+    out = b""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.1)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: every slave end is closed
+                    break
+                if not chunk:
+                    break
+                out += chunk
+            elif proc.poll() is not None and not ready:
+                # drained and exited (a leftover holder of the slave would keep us here)
+                break
+        code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    finally:
+        os.close(master)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return code, out.decode(errors="replace")
+
+
 def quote(args) -> str:
     return " ".join(shlex.quote(a) for a in args)
 

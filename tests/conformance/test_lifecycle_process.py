@@ -192,3 +192,20 @@ def test_terminal_run_detached_with_console_socket(runtime, bundle, tmp_path):
         runtime.run("delete", "--force", cid)
         recv.close()
     assert "hello-from-tty" in out
+
+
+def test_terminal_run_without_console_socket(runtime, bundle):
+    """Foreground `run` with process.terminal and no --console-socket: the
+    runtime is the console, between its own terminal and the container's pty
+    (runc 1.1.5 needs a controlling terminal for this, and sizes the pty from
+    it, so ours has the consoleSize too)."""
+    cid = support.unique_id("ttyfg")
+    _terminal_bundle(bundle, cid, "tty; stty size; exit 7", size={"height": 21, "width": 77})
+    code, out = probe.run_in_pty(runtime.argv("run", "-b", bundle.path, cid),
+                                 env=probe.runtime_env(("run", cid)), size=(21, 77))
+    support.assert_no_traceback(out)
+    lines = [l.strip() for l in out.replace("\r", "").splitlines()]
+    assert code == 7, out
+    assert any(l.startswith("/dev/pts/") for l in lines), out
+    assert "21 77" in lines, out
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
