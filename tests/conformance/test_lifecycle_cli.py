@@ -317,3 +317,56 @@ def test_flag_equals_forms_on_create(runtime, bundle, tmp_path):
     runtime.run("kill", "--all", cid, "KILL", check=True)
     probe.wait_status(runtime, cid, "stopped")
     runtime.run("delete", cid, check=True)
+
+
+def test_create_stdio_is_passed_through(runtime, bundle, tmp_path):
+    """The container's stdio is the stdio the runtime was started with."""
+    import subprocess
+    cid = support.unique_id("stdio")
+    probe.prepare(bundle, cid, ["sh", "-c", "read x; echo out:$x; echo err:$x >&2"])
+    bundle.write()
+    (tmp_path / "in").write_text("fed\n")
+    with open(tmp_path / "in") as i, open(tmp_path / "out", "w") as o, open(tmp_path / "err", "w") as e:
+        subprocess.run(runtime.argv("create", "-b", bundle.path, cid), stdin=i, stdout=o, stderr=e,
+                       check=True, timeout=60, env=probe.runtime_env(("create", cid)))
+    runtime.run("start", cid, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    assert (tmp_path / "out").read_text() == "out:fed\n"
+    assert "err:fed" in (tmp_path / "err").read_text()
+    runtime.run("delete", cid, check=True)
+
+
+def test_create_leaves_exactly_one_process(runtime, bundle):
+    cid = _created(runtime, bundle)
+    pid = runtime.state(cid)["pid"]
+    assert probe.cgroup_procs(cid) == [pid]
+    # nothing of the runtime's lingers outside the cgroup either (pyrunc's
+    # processes carry our marker until they execve; runc's do not)
+    assert set(_pids(cid)) <= {pid}
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_concurrent_creates_of_one_id(runtime, bundle):
+    """Commands on one id serialize: exactly one of racing creates wins."""
+    import subprocess
+    cid = support.unique_id("race")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    procs = [subprocess.Popen(runtime.argv("create", "-b", bundle.path, cid), stdin=subprocess.DEVNULL,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              env=probe.runtime_env(("create", cid))) for _ in range(4)]
+    codes = [p.wait(timeout=60) for p in procs]
+    assert codes.count(0) == 1, codes
+    assert runtime.state(cid)["status"] == "created"
+    assert len(probe.cgroup_procs(cid)) == 1
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("flags", [("--rootless", "false"), ("--rootless=auto",), ("--debug",),
+                                   ("--systemd-cgroup",)])
+def test_global_flags_accepted(runtime, flags):
+    proc = runtime.run("state", "ghost", global_args=flags)
+    assert proc.returncode == 1
+    assert "container does not exist" in probe.messages(proc.stderr), proc.stderr

@@ -114,7 +114,14 @@ def test_user_namespace_with_mappings(runtime, bundle):
     probe.set_namespace(cfg, "user")
     cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 200000, "size": 65536}]
+    # mknod is refused in a user namespace: the runtime binds the host's node
+    # (the host must have it: /dev/kmsg, 1:11, opened read-only below)
+    cfg["linux"]["devices"] = [{"path": "/dev/kmsg", "type": "c", "major": 1, "minor": 11}]
+    cfg["linux"]["resources"]["devices"].append({"allow": True, "type": "c", "major": 1, "minor": 11,
+                                                 "access": "r"})
     got = probe.probe(runtime, bundle, {
+        "mountinfo": "cat /proc/self/mountinfo",
+        "kmsg": "ls -l /dev/kmsg",
         "ns": probe.NS_SCRIPT,
         "uid_map": "cat /proc/self/uid_map",
         "gid_map": "cat /proc/self/gid_map",
@@ -128,6 +135,8 @@ def test_user_namespace_with_mappings(runtime, bundle):
     assert got["id"].split() == ["0", "0"]
     assert got["owner"] == "65534 65534"  # host root is unmapped: the overflow id
     assert got["devnull"] == "ok"
+    assert probe.parse_ls_dev(got["kmsg"])["/dev/kmsg"]["dev"] == (1, 11)
+    assert probe.mount_at(probe.parse_mountinfo(got["mountinfo"]), "/dev/kmsg") is not None
 
 
 @pytest.mark.requires("timens")
