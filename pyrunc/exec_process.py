@@ -145,9 +145,11 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     place = _placement(record, cgroup)
 
     from pyrunc.process import exec_spawn, spawn
+    relay = None
     if not detach:
         from pyrunc.kernel import syscalls as k
         k.set_child_subreaper()  # stage-1 exits: its child must become ours to wait for
+        relay = _SignalRelay()  # from now on: a signal to us is meant for the process
     ours = None
     console_fd = -1
     if terminal:
@@ -171,9 +173,44 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         container._write_pid_file(pid_file, pid)
     if detach:
         return 0
+    relay.target(pid)
     from pyrunc import runner
     master = runner._receive_master(ours) if ours is not None else None
     return runner._wait(pid, master)
+
+
+class _SignalRelay:
+    """Catch forwardable signals from before the fork on (runc installs its
+    handler before starting the process): until the pid is known they are
+    queued, then sent on. runner._wait later installs its own forwarder."""
+
+    def __init__(self):
+        import signal
+        from pyrunc import runner
+        self.pid = None
+        self.pending = []
+        for sig in runner._FORWARD:
+            try:
+                signal.signal(sig, self._handle)
+            except (OSError, ValueError):
+                pass
+
+    def _handle(self, signum, _frame):
+        if self.pid is None:
+            self.pending.append(signum)
+        else:
+            self._send(signum)
+
+    def _send(self, signum):
+        try:
+            os.kill(self.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def target(self, pid):
+        self.pid = pid
+        while self.pending:
+            self._send(self.pending.pop(0))
 
 
 def _container_config(record: dict) -> dict:

@@ -419,3 +419,38 @@ def test_exec_joins_the_time_namespace(runtime, bundle, tmp_path):
         assert float(proc.stdout.split()[0]) > host_uptime + 999_000
     finally:
         runtime.run("delete", "--force", cid)
+
+
+def test_exec_in_created_container(runtime, bundle, tmp_path):
+    # runc allows exec before start: the namespaces exist, the init waits
+    cid = support.unique_id("exc")
+    bundle.config["process"]["args"] = ["sleep", "1000"]
+    bundle.config["linux"]["cgroupsPath"] = support.cgroup_path_for(cid)
+    bundle.write()
+    rc, out = run_to_file(runtime, tmp_path, "create", "--bundle", bundle.path, cid)
+    assert rc == 0, out
+    try:
+        proc = runtime.run("exec", cid, "hostname")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout == f"{bundle.config['hostname']}\n"
+        assert runtime.state(cid)["status"] == "created"
+    finally:
+        runtime.run("delete", "--force", cid)
+
+
+def test_exec_foreground_forwards_signals(runtime, running):
+    proc = subprocess.Popen(runtime.argv("exec", running, "sh", "-c",
+                                         'trap "echo got-term; exit 9" TERM; echo up; '
+                                         'while :; do sleep 0.05; done'),
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout.readline() == "up\n"
+        proc.send_signal(15)
+        out, err = proc.communicate(timeout=20)
+        assert proc.returncode == 9, err
+        assert out == "got-term\n"
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
