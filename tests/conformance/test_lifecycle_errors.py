@@ -199,3 +199,31 @@ def test_acceptance_4_cycles_and_failures_leave_nothing(runtime, bundle, tmp_pat
         probe.assert_no_leftovers(runtime, cid, bundle.path)
     assert support.host_mounts().count(str(tmp_path)) == mounts_before.count(str(tmp_path))
     assert not [p for p in runtime.root.iterdir() if not p.name.startswith(".")]
+
+
+def test_start_after_init_died_fails_without_hanging(runtime, bundle):
+    cid = support.unique_id("dead")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "create", "-b", bundle.path, cid, check=True)
+    import os
+    import signal
+    os.kill(runtime.state(cid)["pid"], signal.SIGKILL)
+    probe.wait_status(runtime, cid, "stopped")
+    proc = runtime.run("start", cid, timeout=20)
+    assert proc.returncode != 0
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_delete_force_without_pid_namespace_kills_every_process(runtime, bundle):
+    """Without its own pid namespace the init's death does not take the other
+    processes with it: delete --force must kill the whole cgroup."""
+    cid = support.unique_id("nopidns")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "sleep 1000 & sleep 1000 & wait"])
+    probe.drop_namespace(cfg, "pid")
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    probe.wait_for(lambda: len(support.live_pids_with_env(probe.marker(cid))) == 3, what="three processes")
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
