@@ -323,9 +323,9 @@ class Podman:
                 "--runtime", self.runtime,
                 *map(str, args)]
 
-    def podman(self, *args, check=True, timeout=60, input=None) -> subprocess.CompletedProcess:
+    def podman(self, *args, check=True, timeout=60, input=None, env=None) -> subprocess.CompletedProcess:
         argv = self.argv(*args)
-        proc = subprocess.run(argv, env=self.env, capture_output=True, text=True,
+        proc = subprocess.run(argv, env=env or self.env, capture_output=True, text=True,
                               timeout=timeout, input=input,
                               stdin=None if input is not None else subprocess.DEVNULL)
         if check:

@@ -166,6 +166,20 @@ def test_missing_command_is_127(podman):
     support.assert_no_traceback(proc.stderr)
 
 
+def test_missing_command_is_127_without_json_log(podman, tmp_path):
+    # a runtime named outside runtime_supports_json gets no --log from
+    # conmon: podman then finds the "not found" phrase in its stderr
+    conf = tmp_path / "no-json.conf"
+    conf.write_text("\n".join(line if not line.startswith("runtime_supports_json") else
+                              'runtime_supports_json = ["kata"]'
+                              for line in podman.conf.read_text().splitlines()) + "\n")
+    env = dict(podman.env, CONTAINERS_CONF=str(conf))
+    proc = podman.podman("run", *podman.container_flags(), "--rm", podman.image,
+                         "/no/such/command", check=False, env=env)
+    assert proc.returncode == 127, proc
+    support.assert_no_traceback(proc.stderr)
+
+
 def test_not_executable_is_126(podman):
     proc = podman.run("--rm", podman.image, "/etc/passwd", check=False)
     assert proc.returncode == 126, proc
