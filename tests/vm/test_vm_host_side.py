@@ -1,0 +1,46 @@
+"""Host-side checks of the guest test bed that need no guest: the scripts parse,
+and the default guest selection keeps what needs the guest and nothing else.
+(The guest itself is exercised by tests/vm/run; see tests/vm/test_guest_probe.py.)"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.vm import guest_select
+
+HERE = Path(__file__).resolve().parent
+
+
+@pytest.mark.parametrize("script", ["run", "build-guest", "guest-job", "guest/vmtest-run"])
+def test_scripts_parse(script):
+    shell = "sh" if script == "guest/vmtest-run" else "bash"
+    out = subprocess.run([shell, "-n", str(HERE / script)], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+
+
+class FakeItem:
+    def __init__(self, nodeid, marks=()):
+        self.nodeid = nodeid
+        self.marks = list(marks)  # (name, args)
+
+    def get_closest_marker(self, name):
+        return next((m for m in self.marks if m[0] == name), None)
+
+    def iter_markers(self, name):
+        for n, args in self.marks:
+            if n == name:
+                yield type("Mark", (), {"args": args})
+
+
+@pytest.mark.parametrize("item,kept", [
+    (FakeItem("tests/kernel/test_x.py::t", [("requires", ("root", "cgroup_v2"))]), True),
+    (FakeItem("tests/conformance/test_y.py::t", [("requires", ("systemd",))]), True),
+    (FakeItem("tests/vm/test_guest_probe.py::t", [("vm", ())]), True),
+    (FakeItem("tests/conformance/test_lifecycle_process.py::test_exit"), True),
+    (FakeItem("tests/unit/test_cgroups_fakefs.py::t"), False),
+    (FakeItem("tests/conformance/test_cgroups_resources.py::t", [("requires", ("root", "cgroup_v1"))]), False),
+])
+def test_default_selection(item, kept):
+    assert guest_select.wanted_in_guest(item, [guest_select.DEFAULT_BASICS]) is kept
