@@ -232,12 +232,31 @@ class OrphanReaper:
 
 
 class HostTraces:
-    """Paths a client run creates outside our private dirs; removed if we made them."""
+    """Paths a client run creates outside our private dirs; removed if we made them.
 
-    def __init__(self, paths):
+    `caches` are directories where the runtime keeps files per container
+    (pyrunc's config-verdict cache in its default root, which podman makes
+    it use): the entries the run added are removed, and the directory too
+    if the run made it."""
+
+    def __init__(self, paths, caches=()):
         self.absent = [p for p in paths if not os.path.lexists(p)]
+        self.caches = {c: set(os.listdir(c)) if os.path.isdir(c) else None for c in caches}
 
     def remove(self) -> None:
+        for cache, before in self.caches.items():
+            if not os.path.isdir(cache):
+                continue
+            for name in set(os.listdir(cache)) - (before or set()):
+                try:
+                    os.unlink(os.path.join(cache, name))
+                except OSError:
+                    pass
+            if before is None:
+                try:
+                    os.rmdir(cache)
+                except OSError:
+                    pass
         for p in self.absent:
             if p == "/var/lib/containers/cache":
                 shutil.rmtree(p, ignore_errors=True)
@@ -259,7 +278,8 @@ class Podman:
         self.cgroup_parent = f"/{support.TEST_CGROUP_PARENT}/podman-e2e-{uuid.uuid4().hex[:8]}"
         self.conf = base / "containers.conf"
         self.env = dict(os.environ, CONTAINERS_CONF=str(self.conf))
-        self.traces = HostTraces([*DEFAULT_RUNTIME_ROOTS, *PODMAN_HOST_TRACES])
+        self.traces = HostTraces([*DEFAULT_RUNTIME_ROOTS, *PODMAN_HOST_TRACES],
+                                 caches=[os.path.join(r, ".cache") for r in DEFAULT_RUNTIME_ROOTS])
 
     # --- set-up and tear-down -------------------------------------------------
     def setup(self) -> None:
