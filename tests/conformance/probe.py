@@ -125,13 +125,16 @@ def probe(runtime: support.Runtime, bundle: support.Bundle, checks: dict[str, st
     return got
 
 
-def call(runtime: support.Runtime, *args, check=False, timeout=60) -> subprocess.CompletedProcess:
+def call(runtime: support.Runtime, *args, check=False, timeout=60, fd3=None) -> subprocess.CompletedProcess:
     """The runtime with stdout/stderr in files, not pipes: a container that
     outlives the command (create, run -d) inherits them, and a pipe would
     keep the reader waiting until the container exits."""
     import tempfile
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.run(runtime.argv(*args), stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+        argv = runtime.argv(*args)
+        if fd3 is not None:
+            argv = ["sh", "-c", 'exec 3<"$0"; exec "$@"', str(fd3), *argv]
+        proc = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err,
                               timeout=timeout, env=runtime_env(args))
         out.seek(0)
         err.seek(0)
@@ -387,11 +390,7 @@ class ConsoleReceiver:
 
 def run_with_fd3(runtime: support.Runtime, fd3_file: Path, *args) -> subprocess.CompletedProcess:
     """The runtime with `fd3_file` open on fd 3 (for --preserve-fds)."""
-    argv = runtime.argv(*args)
-    wrapper = ["sh", "-c", 'exec 3<"$0"; exec "$@"', str(fd3_file), *argv]
-    proc = subprocess.run(wrapper, capture_output=True, text=True, stdin=subprocess.DEVNULL, timeout=60)
-    support.assert_no_traceback(proc.stderr)
-    return proc
+    return call(runtime, *args, fd3=fd3_file)
 
 
 def run_in_pty(argv, timeout=30.0, env=None, size=None) -> tuple[int, str]:

@@ -370,3 +370,21 @@ def test_global_flags_accepted(runtime, flags):
     proc = runtime.run("state", "ghost", global_args=flags)
     assert proc.returncode == 1
     assert "container does not exist" in probe.messages(proc.stderr), proc.stderr
+
+
+def test_preserve_fds_survive_from_create_to_start(runtime, bundle, tmp_path):
+    data = tmp_path / "fd3.txt"
+    data.write_text("kept until start\n")
+    out = tmp_path / "out"
+    cid = support.unique_id("fdc")
+    b = bundle
+    probe.prepare(b, cid, ["sh", "-c", "cat <&3 > /dev/shm/x; cat /dev/shm/x > /out/got"])
+    b.config["mounts"].append({"destination": "/out", "type": "bind", "source": str(tmp_path),
+                               "options": ["rbind"]})
+    b.write()
+    proc = probe.run_with_fd3(runtime, data, "create", "--preserve-fds=1", "-b", b.path, cid)
+    assert proc.returncode == 0, proc.stderr
+    runtime.run("start", cid, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    assert (tmp_path / "got").read_text() == "kept until start\n"
+    runtime.run("delete", cid, check=True)

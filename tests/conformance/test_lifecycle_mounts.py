@@ -261,3 +261,18 @@ def test_symlinks_cannot_send_a_mount_outside_the_rootfs(runtime, bundle, tmp_pa
     # resolved inside the root: the symlink's target taken relative to the rootfs
     assert str(outside / "a") in points and str(outside / "b") in points, points
     assert (bundle.rootfs / str(outside).lstrip("/") / "a").is_dir()
+
+
+def test_cwd_created_in_a_readonly_root(runtime, bundle):
+    bundle.config["process"]["cwd"] = "/made/for/cwd"
+    got = probe.probe(runtime, bundle, {"pwd": "pwd", "mountinfo": MOUNTINFO})
+    assert got["pwd"] == "/made/for/cwd"
+    assert "ro" in probe.mount_at(_mounts(got), "/").options
+
+
+def test_sysfs_without_a_network_namespace(runtime, bundle):
+    probe.drop_namespace(bundle.config, "network")
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "net": "ls /sys/class/net"})
+    sysfs = probe.mount_at(_mounts(got), "/sys")
+    assert sysfs is not None and "ro" in sysfs.options
+    assert "lo" in got["net"].split()
