@@ -388,3 +388,20 @@ def test_preserve_fds_survive_from_create_to_start(runtime, bundle, tmp_path):
     probe.wait_status(runtime, cid, "stopped")
     assert (tmp_path / "got").read_text() == "kept until start\n"
     runtime.run("delete", cid, check=True)
+
+
+def test_relative_pid_file_and_bundle_and_long_id(runtime, bundle, tmp_path):
+    import subprocess
+    cid = "Ab9_+.-" + "x" * 90 + support.unique_id("")
+    probe.prepare(bundle, cid, ["true"])
+    bundle.write()
+    with open(os.devnull, "w") as null:
+        subprocess.run(runtime.argv("run", "-d", "--pid-file", "rel.pid", "-b", "bundle", cid), cwd=tmp_path,
+                       stdin=subprocess.DEVNULL, stdout=null, stderr=null, check=True, timeout=60)
+    st = probe.wait_status(runtime, cid, "stopped")
+    assert st["bundle"] == str(bundle.path)  # made absolute
+    assert int((tmp_path / "rel.pid").read_text()) > 0
+    listed = {i["id"]: i for i in json.loads(runtime.run("list", "--format", "json", check=True).stdout)}
+    assert listed[cid]["status"] == "stopped" and listed[cid]["pid"] == 0
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)

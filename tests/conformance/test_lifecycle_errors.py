@@ -227,3 +227,11 @@ def test_delete_force_without_pid_namespace_kills_every_process(runtime, bundle)
     probe.wait_for(lambda: len(support.live_pids_with_env(probe.marker(cid))) == 3, what="three processes")
     runtime.run("delete", "--force", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_run_with_missing_executable_cleans_up(runtime, bundle):
+    cid = support.unique_id("runbad")
+    proc = probe.run(runtime, bundle, cid, ["no-such-binary"])
+    assert proc.returncode == 1
+    assert 'exec: "no-such-binary": executable file not found in $PATH' in probe.messages(proc.stderr)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
