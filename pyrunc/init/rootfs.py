@@ -40,14 +40,20 @@ def prepare(plan, in_userns):
     rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for op in plan.mounts:
-            _mount_one(rootfd, op, plan, in_userns)
+            try:
+                _mount_one(rootfd, op, plan, in_userns)
+            except OSError as exc:  # one no step worded (e.g. a cgroup mount's mount point)
+                raise _err(f"mount {op.source or op.fstype} on {op.destination}", exc) from None
         if plan.setup_dev:
             _default_devices(rootfd, in_userns)
         for dev in plan.devices:
             _device(rootfd, dev, in_userns)
         if plan.setup_dev:
             _dev_links(rootfd)
-        cwd = mkdir_all(rootfd, plan.cwd)  # runc creates a missing cwd
+        try:
+            cwd = mkdir_all(rootfd, plan.cwd)  # runc creates a missing cwd
+        except OSError as exc:
+            raise _err(f"mkdir cwd {plan.cwd}", exc) from None
         os.close(cwd)
     finally:
         os.close(rootfd)
