@@ -235,3 +235,25 @@ def test_run_with_missing_executable_cleans_up(runtime, bundle):
     assert proc.returncode == 1
     assert 'exec: "no-such-binary": executable file not found in $PATH' in probe.messages(proc.stderr)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_detached_terminal_needs_a_console_socket(runtime, bundle):
+    cid = support.unique_id("notty")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["process"]["terminal"] = True
+    bundle.write()
+    for verb in (("run", "-d"), ("create",)):
+        proc = probe.call(runtime, *verb, "-b", bundle.path, cid)
+        assert proc.returncode != 0, verb
+        assert "console" in probe.messages(proc.stderr).lower(), proc.stderr
+        probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_console_socket_that_does_not_exist(runtime, bundle, tmp_path):
+    cid = support.unique_id("nosock")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["process"]["terminal"] = True
+    bundle.write()
+    proc = probe.call(runtime, "create", "--console-socket", tmp_path / "absent.sock", "-b", bundle.path, cid)
+    probe.stderr_says(proc, "no such file or directory")
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
