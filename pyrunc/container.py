@@ -298,7 +298,7 @@ def list_containers(opts):
 
 # -- start ---------------------------------------------------------------------
 
-def start(opts, cid):
+def start(opts, cid, *, notify_in_background=False):
     cdir, record = _load(opts, cid)
     with cdir:
         status = _status_of(cdir, record)
@@ -316,7 +316,10 @@ def start(opts, cid):
         except HookError as exc:
             opts.log.warn(str(exc))
     if listener is not None:  # outside the lock: waiting for READY may take long
-        notify_socket.forward(listener, record["pid"])
+        if notify_in_background:  # foreground `run`: it must go on to wait/proxy
+            notify_socket.forward_in_background(listener, record["pid"])
+        else:
+            notify_socket.forward(listener, record["pid"])
 
 
 def _release(cdir, record):

@@ -10,6 +10,8 @@ The flow (runc's notify_socket.go):
           container is released, then wait until it sends a `READY=` datagram
           (or its init dies) and send `READY=1` and then `MAINPID=<init pid>` to the
           host's socket, so the caller watches the container's init, not us.
+          A foreground `run` relays from a thread while it waits for the init,
+          and names itself as MAINPID (it exits with the container's status).
 Parent-side; import-light.
 """
 from __future__ import annotations
@@ -68,8 +70,13 @@ def bind(state_dir: str, environ=None) -> socket.socket | None:
     return sock
 
 
-def forward(sock: socket.socket, init_pid: int, environ=None, timeout: float | None = None) -> bool:
-    """Wait for READY= from the container and tell the host; False if the init died first."""
+def forward(sock: socket.socket, init_pid: int, environ=None, timeout: float | None = None,
+            main_pid: int | None = None) -> bool:
+    """Wait for READY= from the container and tell the host; False if the init died first.
+
+    MAINPID is the container's init, or `main_pid` (a foreground `run` names
+    itself, as runc does: it is the process that lives as long as the
+    container and exits with its status)."""
     host = host_socket(environ)
     try:
         pidfd = os.pidfd_open(init_pid)
@@ -85,13 +92,21 @@ def forward(sock: socket.socket, init_pid: int, environ=None, timeout: float | N
                 data = sock.recv(4096)
                 if any(line.startswith(b"READY=") for line in data.split(b"\n")):
                     # runc's two datagrams: the state, then the pid to watch
-                    _send(host, b"READY=1\n", b"MAINPID=%d\n" % init_pid)
+                    _send(host, b"READY=1\n", b"MAINPID=%d\n" % (main_pid or init_pid))
                     return True
             elif pidfd in ready:
                 return False
     finally:
         os.close(pidfd)
         sock.close()
+
+
+def forward_in_background(sock: socket.socket, init_pid: int, environ=None) -> None:
+    """For a foreground `run` (runc does this in a goroutine): the caller goes
+    on to wait for the container while a daemon thread relays READY=."""
+    import threading
+    threading.Thread(target=forward, args=(sock, init_pid, environ),
+                     kwargs={"main_pid": os.getpid()}, daemon=True, name="notify-socket").start()
 
 
 def _send(host: str, *datagrams: bytes) -> None:

@@ -41,7 +41,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         # container, not kill us and orphan it
         _forward_signals(pid)
     try:
-        container.start(opts, cid)
+        container.start(opts, cid, notify_in_background=not detach)
     except BaseException:
         _cleanup(opts, cid)
         raise

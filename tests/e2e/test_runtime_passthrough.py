@@ -124,3 +124,41 @@ def test_notify_socket_ready_reaches_the_caller(runtime, bundle, tmp_path):
             starter.wait()
         host.close()
         runtime.run("delete", "--force", cid)
+
+
+def test_notify_socket_with_foreground_run(runtime, bundle, tmp_path):
+    # `run` relays READY= while it waits for the container (runc: a goroutine)
+    cid = support.unique_id("ntf")
+    _bundle(bundle, cid, ["sh", "-c", 'echo "$NOTIFY_SOCKET"; sleep 1000'])
+    host_path = tmp_path / "host-notify.sock"
+    host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    host.bind(str(host_path))
+    host.settimeout(20)
+    env = dict(os.environ, NOTIFY_SOCKET=str(host_path))
+    out = tmp_path / "run.out"
+    with open(out, "w") as f:
+        runner = subprocess.Popen(runtime.argv("run", "--bundle", bundle.path, cid), env=env,
+                                  stdin=subprocess.DEVNULL, stdout=f, stderr=subprocess.STDOUT)
+    try:
+        inner = runtime.root / cid / "notify" / "notify.sock"
+        deadline = time.monotonic() + 20
+        while not inner.exists() or out.read_text() == "":
+            assert runner.poll() is None, out.read_text()
+            assert time.monotonic() < deadline, "the runtime never bound its notify socket"
+            time.sleep(0.02)
+        sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        sender.sendto(b"READY=1\nSTATUS=up", str(inner))
+        sender.close()
+        message = host.recv(4096).decode() + host.recv(4096).decode()
+        # the foreground runtime names itself: it lives and exits with the container
+        assert message.splitlines() == ["READY=1", f"MAINPID={runner.pid}"]
+        assert runner.poll() is None  # still the container's foreground runner
+        runtime.run("kill", cid, "9", check=True)
+        assert runner.wait(timeout=20) == 137
+        assert out.read_text().splitlines()[0] == "/run/notify/notify.sock"
+    finally:
+        if runner.poll() is None:
+            runner.kill()
+            runner.wait()
+        host.close()
+        runtime.run("delete", "--force", cid)
