@@ -111,10 +111,49 @@ def _mount_one(rootfd, op, plan, in_userns):
             target = open_in_root(rootfd, dest)
             for flag in op.propagation:
                 k.mount(None, fd_path(target), None, flag)
+        if op.recursive_attrs:
+            # rro & co. reach every submount of an rbind (mount(2) cannot)
+            os.close(target)
+            target = open_in_root(rootfd, dest)
+            attr_set, attr_clr = _recursive_attrs(op.recursive_attrs)
+            k.mount_setattr(target, "", k.AT_EMPTY_PATH | k.AT_RECURSIVE, attr_set, attr_clr)
     except OSError as exc:
         raise _err(what, exc) from None
     finally:
         os.close(target)
+
+
+# r-option -> (MOUNT_ATTR bit, clear it instead of setting it); runc's table
+_RATTR = {
+    "rro": (k.MOUNT_ATTR_RDONLY, False), "rrw": (k.MOUNT_ATTR_RDONLY, True),
+    "rnosuid": (k.MOUNT_ATTR_NOSUID, False), "rsuid": (k.MOUNT_ATTR_NOSUID, True),
+    "rnodev": (k.MOUNT_ATTR_NODEV, False), "rdev": (k.MOUNT_ATTR_NODEV, True),
+    "rnoexec": (k.MOUNT_ATTR_NOEXEC, False), "rexec": (k.MOUNT_ATTR_NOEXEC, True),
+    "rnodiratime": (k.MOUNT_ATTR_NODIRATIME, False), "rdiratime": (k.MOUNT_ATTR_NODIRATIME, True),
+    "rnosymfollow": (k.MOUNT_ATTR_NOSYMFOLLOW, False), "rsymfollow": (k.MOUNT_ATTR_NOSYMFOLLOW, True),
+    "rrelatime": (k.MOUNT_ATTR_RELATIME, False), "rnorelatime": (k.MOUNT_ATTR_RELATIME, True),
+    "rnoatime": (k.MOUNT_ATTR_NOATIME, False), "ratime": (k.MOUNT_ATTR_NOATIME, True),
+    "rstrictatime": (k.MOUNT_ATTR_STRICTATIME, False), "rnostrictatime": (k.MOUNT_ATTR_STRICTATIME, True),
+}
+# features.py advertises the r-options only once they are really applied
+APPLIES_RECURSIVE_ATTRS = True
+
+
+def _recursive_attrs(names):
+    attr_set = attr_clr = 0
+    for name in names:
+        bit, clear = _RATTR[name]
+        if bit == k.MOUNT_ATTR_RELATIME or bit & k.MOUNT_ATTR__ATIME:
+            # the atime modes are one field: the kernel wants it cleared whole
+            attr_clr |= k.MOUNT_ATTR__ATIME
+            attr_set = (attr_set & ~k.MOUNT_ATTR__ATIME) | (0 if clear else bit)
+        elif clear:
+            attr_clr |= bit
+            attr_set &= ~bit
+        else:
+            attr_set |= bit
+            attr_clr &= ~bit
+    return attr_set, attr_clr
 
 
 def _refuse_symlinked(rootfd, dest):

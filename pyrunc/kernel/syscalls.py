@@ -86,6 +86,21 @@ PR_SET_NO_NEW_PRIVS = 38
 
 KEYCTL_JOIN_SESSION_KEYRING = 1
 
+# mount_setattr(2): recursive mount attributes (rro, rnosuid, ...)
+SYS_mount_setattr = 442
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+
 
 def _check(ret, op, path=None):
     if ret == -1:
@@ -135,6 +150,14 @@ def openat2(dirfd, path, flags, mode=0, resolve=0):
     buf = ctypes.create_string_buffer(how, len(how))
     return _call(_syscall, "openat2", path, ctypes.c_long(SYS_openat2), ctypes.c_int(dirfd),
                  _b(path), buf, ctypes.c_size_t(len(how)))
+
+
+def mount_setattr(dirfd, path, flags, attr_set, attr_clr):
+    """mount_setattr(2) with a struct mount_attr (propagation and userns left alone)."""
+    attr = struct.pack("QQQQ", attr_set, attr_clr, 0, 0)
+    buf = ctypes.create_string_buffer(attr, len(attr))
+    _call(_syscall, "mount_setattr", path, ctypes.c_long(SYS_mount_setattr), ctypes.c_int(dirfd),
+          _b(path), ctypes.c_uint(flags), buf, ctypes.c_size_t(len(attr)))
 
 
 def sethostname(name):
