@@ -276,3 +276,50 @@ def test_sysfs_without_a_network_namespace(runtime, bundle):
     sysfs = probe.mount_at(_mounts(got), "/sys")
     assert sysfs is not None and "ro" in sysfs.options
     assert "lo" in got["net"].split()
+
+
+@pytest.mark.parametrize("opts,want,absent", [
+    (["noatime"], {"noatime"}, {"relatime"}),
+    (["nodiratime", "relatime"], {"nodiratime", "relatime"}, set()),
+    (["strictatime"], set(), {"relatime", "noatime"}),
+    (["sync", "dirsync"], {"sync", "dirsync"}, set()),
+    (["ro", "rw"], {"rw"}, {"ro"}),
+    (["nosuid", "suid", "nodev", "dev", "noexec", "exec"], set(), {"nosuid", "nodev", "noexec"}),
+])
+def test_mount_flag_options(runtime, bundle, opts, want, absent):
+    bundle.config["mounts"].append({"destination": "/flags", "type": "tmpfs", "source": "tmpfs",
+                                    "options": opts})
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    m = probe.mount_at(_mounts(got), "/flags")
+    shown = m.options | m.super_options  # sync/dirsync are superblock flags
+    assert want <= shown and not (absent & m.options), (m.options, m.super_options)
+
+
+@pytest.mark.parametrize("opt,expect", [("slave", "private"), ("rshared", "shared"), ("unbindable", "unbindable"),
+                                        ("private", "private")])
+def test_bind_propagation_options(runtime, bundle, tmp_path, opt, expect):
+    # slave of a private mount (the container's rootfs) is private: nothing to receive from
+    src = tmp_path / "src"
+    src.mkdir()
+    bundle.config["mounts"].append({"destination": "/p", "type": "bind", "source": str(src),
+                                    "options": ["rbind", opt]})
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    assert probe.mount_at(_mounts(got), "/p").propagation() == expect
+
+
+def test_recursive_readonly_bind(runtime, bundle):
+    # the host's /dev has submounts: a recursive attribute reaches them, ro does not
+    bundle.config["mounts"] += [
+        {"destination": "/hostdev", "type": "bind", "source": "/dev", "options": ["rbind", "rro"]},
+        {"destination": "/hostdev2", "type": "bind", "source": "/dev",
+         "options": ["rbind", "rnosuid", "rnoexec", "rnoatime"]},
+        {"destination": "/hostdev3", "type": "bind", "source": "/dev", "options": ["rbind", "ro"]},
+    ]
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO})
+    mounts = _mounts(got)
+    for sub in ("", "/pts", "/shm"):
+        m = probe.mount_at(mounts, "/hostdev" + sub)
+        assert m is not None and "ro" in m.options, (sub, m)
+        m2 = probe.mount_at(mounts, "/hostdev2" + sub)
+        assert {"nosuid", "noexec", "noatime"} <= m2.options and "rw" in m2.options, (sub, m2)
+    assert "rw" in probe.mount_at(mounts, "/hostdev3/pts").options  # plain ro: top only
