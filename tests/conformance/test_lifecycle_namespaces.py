@@ -182,3 +182,26 @@ def test_sysctl_needs_its_namespace(runtime, bundle):
     assert proc.returncode != 0
     assert "sysctl" in proc.stderr and "net.ipv4.ip_forward" in proc.stderr, proc.stderr
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.requires("userns")
+def test_user_namespace_non_root_user(runtime, bundle):
+    runtime.root.mkdir(parents=True, exist_ok=True)
+    _open_path_to(bundle.rootfs / "x")
+    _open_path_to(runtime.root / "x")
+    cid = support.unique_id("usr")
+    cfg = probe.prepare(bundle, cid, ["sleep", "1000"])
+    probe.set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000, "additionalGids": [1001]}
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    with open(f"/proc/{pid}/status") as f:
+        host_view = probe.parse_status(f.read())
+    assert probe.status_ids(host_view["Uid"]) == [101000] * 4
+    assert probe.status_ids(host_view["Gid"]) == [101000] * 4
+    assert probe.status_ids(host_view["Groups"]) == [101001]
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
