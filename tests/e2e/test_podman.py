@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import time
 
 import pytest
@@ -226,3 +227,24 @@ def test_start_exited_container_again(podman):
         assert podman.podman("logs", name).stdout == "once\nonce\n"
     finally:
         podman.podman("rm", "--force", name, check=False)
+
+
+def test_runtime_named_in_containers_conf(podman, tmp_path):
+    # the README's way: [engine.runtimes] NAME = [path], `--runtime NAME`
+    # (or `runtime = NAME` in [engine]), NAME listed in runtime_supports_json
+    name = "e2e-dropin"
+    lines = []
+    for line in podman.conf.read_text().splitlines():
+        if line.startswith("runtime_supports_json"):
+            line = f'runtime_supports_json = ["runc", "{name}"]'
+        lines.append(line)
+    lines += ["[engine.runtimes]", f'"{name}" = ["{podman.runtime}"]']
+    conf = tmp_path / "named.conf"
+    conf.write_text("\n".join(lines) + "\n")
+    env = dict(podman.env, CONTAINERS_CONF=str(conf))
+    argv = podman.argv("run", *podman.container_flags(), "--rm", podman.image, "echo", "named")
+    argv[argv.index("--runtime") + 1] = name
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "named\n"
