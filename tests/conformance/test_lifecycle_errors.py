@@ -257,3 +257,18 @@ def test_console_socket_that_does_not_exist(runtime, bundle, tmp_path):
     proc = probe.call(runtime, "create", "--console-socket", tmp_path / "absent.sock", "-b", bundle.path, cid)
     probe.stderr_says(proc, "no such file or directory")
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("mutate,what", [
+    (lambda c: c["process"].update(cwd="/etc/passwd"), "cwd"),
+    (lambda c: c["process"].update(rlimits=[{"type": "RLIMIT_NOFILE", "soft": 2048, "hard": 1024}]), "rlimit"),
+    (lambda c: c["mounts"].append({"destination": "/proc/bad", "type": "nosuchfs", "source": "x"}), "mount"),
+])
+def test_failures_inside_the_init_leave_nothing(runtime, bundle, mutate, what):
+    cid = support.unique_id("initfail")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    mutate(cfg)
+    bundle.write()
+    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode != 0, what
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
