@@ -1,0 +1,177 @@
+"""The `pyrunc` command's entry point: the lifecycle verbs without click.
+
+Shims call state/start/kill/delete (and create/run) on every container;
+importing click costs more than runc takes to answer. This module parses the
+common, well-formed spellings of those verbs by hand and calls the same
+pyrunc.container functions the click commands call, with the same catch
+logic. Anything else -- another verb, --help, -v, an unknown or malformed
+flag, too many arguments, `--` -- goes to the click CLI (pyrunc.cli.main)
+untouched, so every usage message and exit code stays click's.
+
+Kept in step with pyrunc/cli/__init__.py: VERBS lists each verb's options,
+and tests/unit/test_fastcli.py fails when the click command gains an option
+this table does not know, and runs the same argv through both paths.
+Import-light: stdlib, pyrunc.errors and pyrunc.log only, until a verb runs.
+"""
+from __future__ import annotations
+
+import os
+import sys
+
+# global options: name -> takes a value
+GLOBALS = {"root": True, "log": True, "log-format": True, "rootless": True, "criu": True,
+           "debug": False, "systemd-cgroup": False}
+_LOG_FORMATS = ("text", "json")
+
+_CREATE = {"bundle": True, "pid-file": True, "console-socket": True, "preserve-fds": True,
+           "no-pivot": False, "no-new-keyring": False}
+# verb -> (options: long name -> takes a value, short -> long, max positionals)
+VERBS = {
+    "state": ({}, {}, 1),
+    "start": ({}, {}, 1),
+    "delete": ({"force": False}, {"f": "force"}, 1),
+    "kill": ({"all": False}, {"a": "all"}, 2),
+    "create": (_CREATE, {"b": "bundle"}, 1),
+    "run": (dict(_CREATE, detach=False, keep=False, **{"no-subreaper": False}), {"b": "bundle", "d": "detach"}, 1),
+}
+
+
+class _Fallback(Exception):
+    """Not a spelling this parser vouches for: click decides."""
+
+
+def _option(token, known, shorts):
+    """(long name, inline value or None) for an option token, or _Fallback."""
+    if token.startswith("--"):
+        name, eq, value = token[2:].partition("=")
+    elif len(token) == 2:
+        name, eq, value = shorts.get(token[1], ""), "", ""
+    else:  # -name / -name=value: Go's single-dash long form (pyrunc.cli.normalize_argv)
+        name, eq, value = token[1:].partition("=")
+    if name not in known or (eq and not known[name]):
+        raise _Fallback
+    return name, (value if eq else None)
+
+
+def _parse_options(argv, i, known, shorts, stop_at_positional):
+    """Options from argv[i:]; returns (values, positionals, index after)."""
+    values, positionals = {}, []
+    while i < len(argv):
+        token = argv[i]
+        if token == "--" or token == "-":
+            raise _Fallback
+        if not token.startswith("-"):
+            if stop_at_positional:
+                break
+            positionals.append(token)
+            i += 1
+            continue
+        name, value = _option(token, known, shorts)
+        i += 1
+        if known[name]:
+            if value is None:
+                if i >= len(argv) or argv[i].startswith("-"):
+                    raise _Fallback
+                value = argv[i]
+                i += 1
+            values[name] = value
+        else:
+            values[name] = True
+    return values, positionals, i
+
+
+def parse(argv):
+    """(globals, verb, options, positionals), or raise _Fallback."""
+    g, _, i = _parse_options(argv, 0, GLOBALS, {}, stop_at_positional=True)
+    if i >= len(argv) or argv[i] not in VERBS:
+        raise _Fallback
+    verb = argv[i]
+    known, shorts, max_args = VERBS[verb]
+    opts, args, _ = _parse_options(argv, i + 1, known, shorts, stop_at_positional=False)
+    if len(args) > max_args or g.get("log-format", "text") not in _LOG_FORMATS:
+        raise _Fallback
+    if "preserve-fds" in opts:
+        text = opts["preserve-fds"]
+        digits = text[1:] if text[:1] in "+-" else text
+        if not digits.isdigit() or not digits.isascii():
+            raise _Fallback
+        opts["preserve-fds"] = int(text)
+    return g, verb, opts, args
+
+
+def _need_id(args):
+    from pyrunc.errors import UsageError
+    from pyrunc.state import check_id
+    if not args or not args[0]:
+        raise UsageError("container id cannot be empty")
+    check_id(args[0])
+    return args[0]
+
+
+def _fds(n):
+    from pyrunc.errors import UsageError
+    if n < 0:
+        raise UsageError("--preserve-fds: must be a non-negative number")
+    return n
+
+
+def _run_verb(g, verb, o, args, log):
+    """The bodies of the click commands in pyrunc.cli, call for call."""
+    from pyrunc import container
+    from pyrunc.state import default_root
+    root = os.path.abspath(g["root"]) if g.get("root") else default_root()
+    opts = container.Options(root, log=log, systemd_cgroup=bool(g.get("systemd-cgroup")),
+                             rootless=g.get("rootless", "auto"))
+    if verb == "state":
+        sys.stdout.write(container.to_json(container.state(opts, _need_id(args))) + "\n")
+    elif verb == "start":
+        container.start(opts, _need_id(args))
+    elif verb == "kill":
+        from pyrunc.signals import signal_number
+        cid = _need_id(args)
+        container.kill(opts, cid, signal_number(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
+    elif verb == "delete":
+        container.delete(opts, _need_id(args), force=bool(o.get("force")))
+    elif verb == "create":
+        container.create(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),
+                         console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
+                         no_new_keyring=bool(o.get("no-new-keyring")), preserve_fds=_fds(o.get("preserve-fds", 0)))
+    elif verb == "run":
+        from pyrunc import runner
+        code = runner.run(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),
+                          console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
+                          no_new_keyring=bool(o.get("no-new-keyring")),
+                          preserve_fds=_fds(o.get("preserve-fds", 0)), detach=bool(o.get("detach")),
+                          keep=bool(o.get("keep")), subreaper=not o.get("no-subreaper"))
+        sys.exit(code)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        g, verb, o, args = parse(argv)
+    except _Fallback:
+        from pyrunc.cli import main as click_main
+        return click_main(argv)
+    from pyrunc.errors import PyruncError
+    from pyrunc.log import Log
+    debug = bool(g.get("debug"))
+    log = Log(g.get("log"), g.get("log-format", "text"), debug)
+    code = 0
+    # the same catch point as pyrunc.cli.main, less click's own exceptions
+    try:
+        _run_verb(g, verb, o, args, log)
+    except PyruncError as exc:
+        log.error(exc.message)
+        code = exc.exit_code
+    except KeyboardInterrupt:
+        code = 130
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else 1
+    except BaseException as exc:  # a bug: one line; the traceback only with --debug
+        if debug:
+            raise
+        log.error(f"internal error: {exc.__class__.__name__}: {exc}")
+        code = 1
+    sys.stdout.flush()
+    sys.exit(code)
