@@ -24,7 +24,10 @@ _FORWARD = [s for s in signal.Signals
 
 
 def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None, **create_args):
-    if not detach and subreaper:
+    if not detach:
+        # even with --no-subreaper: stage-1 exits and the init must be
+        # re-parented to us, or its exit status is lost (runc gets the same
+        # with CLONE_PARENT); we stop being a subreaper once it is ours
         k.set_child_subreaper()
     ours = theirs = None
     if not detach and not console_socket:
@@ -35,6 +38,8 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
     finally:
         if theirs is not None:
             theirs.close()
+        if not detach and not subreaper:
+            k.prctl(k.PR_SET_CHILD_SUBREAPER, 0)
     master = _receive_master(ours) if ours is not None else None
     if not detach:
         # before start: a signal that arrives while start runs must reach the
