@@ -405,3 +405,20 @@ def test_relative_pid_file_and_bundle_and_long_id(runtime, bundle, tmp_path):
     assert listed[cid]["status"] == "stopped" and listed[cid]["pid"] == 0
     runtime.run("delete", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_concurrent_starts(runtime, bundle):
+    import subprocess
+    cid = _created(runtime, bundle)
+    procs = [subprocess.Popen(runtime.argv("start", cid), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL) for _ in range(3)]
+    codes = [p.wait(timeout=60) for p in procs]
+    assert codes.count(0) == 1, codes
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_run_no_subreaper(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "exit 5"], extra=("--no-subreaper",))
+    assert proc.returncode == 5, proc.stderr

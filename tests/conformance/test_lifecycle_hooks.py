@@ -190,3 +190,14 @@ def test_poststop_failure_only_warns(runtime, bundle, tmp_path):
         assert "poststop" in proc.stderr
     assert [r[0] for r in hooks.records()] == ["poststop"]
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_foreground_run_runs_poststop(runtime, bundle, tmp_path):
+    hooks = Hooks(tmp_path, bundle)
+    cid = support.unique_id("hookrun")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["hooks"] = {"poststart": [hooks.entry("poststart")], "poststop": [hooks.entry("poststop")]}
+    proc = probe.run(runtime, bundle, cid, ["true"])
+    assert proc.returncode == 0, proc.stderr
+    assert [r[0] for r in hooks.records()] == ["poststart", "poststop"]
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
