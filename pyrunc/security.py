@@ -14,6 +14,7 @@ in its cgroup (runc: "final", or reset to every CPU when none was given).
 from __future__ import annotations
 
 import os
+import posixpath
 
 from pyrunc.errors import ConfigError
 from pyrunc.init import security as child
@@ -43,6 +44,7 @@ def check_process_security(cfg: dict, warn=None) -> None:
                     parse_cpu_list(aff[key])
                 except ValueError as exc:
                     raise ConfigError(f"config.json: process.execCPUAffinity.{key}: {exc}") from None
+    check_proc_mounts(cfg)
     # runc's validator refuses a label for an LSM the host does not run;
     # its init fails the same way for an AppArmor profile.
     if process.get("selinuxLabel") and not child._lsm_enabled("selinux"):
@@ -51,6 +53,50 @@ def check_process_security(cfg: dict, warn=None) -> None:
     if process.get("apparmorProfile") and not child._lsm_enabled("apparmor"):
         raise ConfigError("config.json: process.apparmorProfile: apparmor profile is specified in "
                           "config, but apparmor is not enabled on this host")
+
+
+# Files under /proc a mount may cover: what lxcfs emulates (runc's list).
+VALID_PROC_MOUNTS = frozenset({
+    "/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps",
+    "/proc/uptime", "/proc/loadavg", "/proc/slabinfo", "/proc/sys/kernel/ns_last_pid",
+    "/proc/sys/crypto/fips_enabled",
+})
+
+
+def check_proc_mounts(cfg: dict) -> None:
+    """Nothing but procfs on /proc, and nothing under /proc except lxcfs's
+    files (runc's checkProcMount). A mount of another filesystem at /proc, or
+    of a file over a procfs file, would redirect the runtime's own procfs
+    writes (sysctls, LSM attrs: CVE-2019-19921, CVE-2025-52881)."""
+    for i, mount in enumerate(cfg.get("mounts") or []):
+        raw = mount.get("destination") or ""
+        dest = posixpath.normpath("/" + raw.lstrip("/"))  # (normpath keeps a leading //)
+        if dest != "/proc" and not dest.startswith("/proc/"):
+            continue
+        where = f"config.json: mounts[{i}].destination"
+        options = mount.get("options") or []
+        is_bind = mount.get("type") == "bind" or "bind" in options or "rbind" in options
+        if dest == "/proc":
+            if is_bind and _on_procfs(mount.get("source") or ""):
+                continue
+            if not is_bind and mount.get("type") == "proc":
+                continue
+            raise ConfigError(f"{where}: {raw!r} cannot be mounted because it is not of type proc")
+        if dest not in VALID_PROC_MOUNTS:
+            raise ConfigError(f"{where}: {raw!r} cannot be mounted because it is inside /proc")
+
+
+def _on_procfs(path: str) -> bool:
+    try:
+        fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        return child.fstatfs_type(fd) == child.PROC_SUPER_MAGIC
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def parse_cpu_list(text: str) -> set[int]:

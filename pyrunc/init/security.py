@@ -484,11 +484,25 @@ def _write_attr(lsm, value, what):
 PROC_SUPER_MAGIC = 0x9FA0
 
 
-def _check_procfs(fd, path, what):
-    """The fd must be on a real procfs (CVE-2019-19921: a bind-mounted file
-    over /proc/... would take our write elsewhere)."""
+def fstatfs_type(fd):
+    """f_type of the filesystem `fd` is on (OSError on failure)."""
     buf = ctypes.create_string_buffer(120)  # struct statfs
     if _libc.fstatfs(fd, buf) < 0:
-        _fail(f"{what}: fstatfs {path}")
-    if struct.unpack_from("@l", buf, 0)[0] != PROC_SUPER_MAGIC:
-        raise SecurityError(f"{what}: {path} is not on procfs")
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), "fstatfs")
+    return struct.unpack_from("@l", buf, 0)[0]  # f_type: a native long
+
+
+def check_procfs_fd(fd, path, what):
+    """Before writing to /proc through `fd`: it must be on a real procfs.
+    A file bind-mounted over a procfs file would take the runtime's write
+    elsewhere (CVE-2019-19921, CVE-2025-52881)."""
+    try:
+        kind = fstatfs_type(fd)
+    except OSError as exc:
+        _fail(f"{what}: fstatfs {path}", exc.errno)
+    if kind != PROC_SUPER_MAGIC:
+        raise SecurityError(f"{what}: {path} is not on procfs, refusing to write")
+
+
+_check_procfs = check_procfs_fd

@@ -161,6 +161,8 @@ def _write(path, value, what):
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         try:
+            # CVE-2025-52881: a file mounted over a procfs file would take the write
+            security.check_procfs_fd(fd, path, what)
             os.write(fd, str(value).encode())
         finally:
             os.close(fd)
