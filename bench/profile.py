@@ -34,24 +34,32 @@ def launcher(binary):
 
 
 def _median_run(argv, n):
-    times = []
+    """(median wall seconds, median CPU seconds) of running argv n times."""
+    walls, cpus = [], []
+    null = [(os.POSIX_SPAWN_OPEN, 1, "/dev/null", os.O_WRONLY, 0), (os.POSIX_SPAWN_OPEN, 2, "/dev/null", os.O_WRONLY, 0)]
     for _ in range(n):
         t0 = time.perf_counter()
-        subprocess.run(argv, env=CLEAN_ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        pid = os.posix_spawn(argv[0], argv, CLEAN_ENV, file_actions=null)
+        _, _status, ru = os.wait4(pid, 0)
+        walls.append(time.perf_counter() - t0)
+        cpus.append(ru.ru_utime + ru.ru_stime)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def interpreter(binary, runc, n=20):
+    """Start-up costs: wall-time medians, and `<label> (cpu)` CPU-time medians."""
     interp, script = launcher(binary)
-    out = {}
+    runs = {}
     if interp:
         py = interp[0]
-        out["python -I -c pass"] = _median_run([py, "-I", "-c", "pass"], n)
-        out["python -I -S -c pass"] = _median_run([py, "-I", "-S", "-c", "pass"], n)
-        out[f"launcher interpreter ({' '.join(interp[1:]) or 'no flags'}) -c pass"] = _median_run(interp + ["-c", "pass"], n)
-    out["pyrunc --version"] = _median_run([binary, "--version"], n)
-    out["runc --version"] = _median_run([runc, "--version"], n)
+        runs["python -I -c pass"] = [py, "-I", "-c", "pass"]
+        runs["python -I -S -c pass"] = [py, "-I", "-S", "-c", "pass"]
+        runs[f"launcher interpreter ({' '.join(interp[1:]) or 'no flags'}) -c pass"] = interp + ["-c", "pass"]
+    runs["pyrunc --version (click)"] = [binary, "--version"]
+    runs["runc --version"] = [runc, "--version"]
+    out = {}
+    for label, argv in runs.items():
+        out[label], out[label + " (cpu)"] = _median_run(argv, n)
     return out
 
 

@@ -45,7 +45,7 @@ def parse_args(argv):
     p.add_argument("--warmup", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="5 rounds, 1 sample of 100 sequential, 2 of 20 concurrent")
     p.add_argument("--only", action="append", default=[],
-                   help="scenario to run (repeatable): run run_unique cycle skd seq100 conc20 run_sec cycle_sec")
+                   help="scenario to run (repeatable): run run_unique cycle skd seq100 conc20 rss run_sec cycle_sec")
     p.add_argument("--no-profile", action="store_true", help="skip 'where the time goes'")
     p.add_argument("--out", default=None, help="JSON file (default bench/results/<time>.json)")
     a = p.parse_args(argv)
@@ -64,6 +64,8 @@ def plan(args, have_seccomp):
         ("seq100", sc.sequential, {"n": 100}, args.seq_rounds),
         ("conc20", sc.concurrent, {"n": 20}, args.conc_rounds),
     ]
+    if os.access(harness.GNU_TIME, os.X_OK):
+        items.append(("rss", sc.peak_rss, {}, 3))
     if have_seccomp:
         items += [("run_sec", sc.run_true, {"variant": "secres"}, r),
                   ("cycle_sec", sc.cycle, {"variant": "secres"}, r)]
@@ -150,8 +152,7 @@ def main(argv=None):
             print(f"bench: could not remove cgroups: {left}", file=sys.stderr)
 
     rows = report.summarize(samples)
-    interp_s = interp.get("python -I -c pass")
-    goals = report.targets(rows, interp_s)
+    goals = report.targets(rows, interp)
     text = [report.table(rows), "", report.targets_table(goals)]
     if interp or prof:
         text += ["", prof_mod.render(prof, interp)]

@@ -28,13 +28,13 @@ def _pidfile(workdir, cid):
 def run_true(rt, bundles, workdir, variant="plain"):
     """1 (and 7): `run` of /bin/true, foreground; run deletes the container itself."""
     res = rt.call("run", "--bundle", bundles.get(rt, 0, variant), _cid("run"))
-    return {"seconds": res.seconds, "maxrss_kib": res.maxrss_kib}
+    return {"seconds": res.seconds, "cpu_s": res.cpu}
 
 
 def run_unique(rt, bundles, workdir):
     """1b: `run` with a config never seen before (as podman/containerd send)."""
     res = rt.call("run", "--bundle", bundles.unique(rt), _cid("uniq"))
-    return {"seconds": res.seconds, "maxrss_kib": res.maxrss_kib}
+    return {"seconds": res.seconds, "cpu_s": res.cpu}
 
 
 def cycle(rt, bundles, workdir, variant="plain"):
@@ -54,7 +54,7 @@ def cycle(rt, bundles, workdir, variant="plain"):
     os.unlink(pidfile)
     out = {"seconds": c.seconds + s.seconds + waited + d.seconds,
            "create_s": c.seconds, "start_s": s.seconds, "delete_s": d.seconds,
-           "create_rss_kib": c.maxrss_kib, "start_rss_kib": s.maxrss_kib, "delete_rss_kib": d.maxrss_kib}
+           "cpu_s": c.cpu + s.cpu + d.cpu, "create_cpu_s": c.cpu, "start_cpu_s": s.cpu}
     for key, value in mem.items():
         out[f"init_{key}_kib"] = value
     return out
@@ -101,4 +101,28 @@ def state_kill_delete(rt, bundles, workdir):
     d = rt.call("delete", cid)
     os.unlink(pidfile)
     return {"state_s": s.seconds, "kill_s": k.seconds, "delete_s": d.seconds,
-            "state_rss_kib": s.maxrss_kib, "kill_rss_kib": k.maxrss_kib, "delete_rss_kib": d.maxrss_kib}
+            "state_cpu_s": s.cpu, "kill_cpu_s": k.cpu, "delete_cpu_s": d.cpu}
+
+
+def peak_rss(rt, bundles, workdir):
+    """6: peak RSS of each command (KiB, through GNU time): create, state,
+    start, kill, delete, run."""
+    out = {}
+    b = bundles.get(rt, 0)
+    cid = _cid("rss")
+    pidfile = _pidfile(workdir, cid)
+    out["create"] = rt.peak_rss("create", "--bundle", b, "--pid-file", pidfile, cid)
+    pid = read_pid(pidfile)
+    out["state"] = rt.peak_rss("state", cid)
+    out["start"] = rt.peak_rss("start", cid)
+    rt.spawner.wait_exit(pid)
+    out["delete"] = rt.peak_rss("delete", cid)
+    cid = _cid("rss")
+    rt.call("create", "--bundle", b, "--pid-file", pidfile, cid)
+    pid = read_pid(pidfile)
+    out["kill"] = rt.peak_rss("kill", cid, "KILL")
+    rt.spawner.wait_exit(pid)
+    rt.call("delete", cid)
+    os.unlink(pidfile)
+    out["run"] = rt.peak_rss("run", "--bundle", b, _cid("rss"))
+    return {f"{verb}_rss_kib": kib for verb, kib in out.items()}
