@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import resource
-from dataclasses import dataclass, field
+from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import ConfigError
 from pyrunc.kernel import syscalls as k

@@ -9,7 +9,7 @@ denied on `update`), and the v2 driver builds its eBPF program. Pure: no I/O.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import CgroupError
 

@@ -18,7 +18,7 @@ runc does, except `unified` on v1, which is an error.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import CgroupError
 
