@@ -218,3 +218,21 @@ def test_kill_during_delete(case_for, point, started):
     _assert_status_everywhere(case, expected)
     case.assert_clean_after_force_delete()
     case.assert_recreate_works()
+
+
+def test_the_leftover_check_sees_what_a_container_holds(case_for):
+    """A control: the check the tests above rely on finds a live container's
+    state dir, cgroups, and its init both before execve (through the
+    runtime's environment) and after (through process.env)."""
+    case = case_for()
+    assert case.create().returncode == 0
+    held = lo.leftovers(case.runtime.root, case.cid, case.marker, case.bundle.path, grace=0)
+    assert set(held) == {"state dir", "processes", "cgroups"}, held
+    init = case.runtime.state(case.cid)["pid"]
+    assert init in held["processes"]
+    assert case.run("start", case.cid).returncode == 0
+    held = lo.leftovers(case.runtime.root, case.cid, case.marker, case.bundle.path, grace=0)
+    assert init in held["processes"]
+    with open(f"/proc/{init}/cmdline", "rb") as f:
+        assert f.read().split(b"\0")[0] == b"sleep"  # it exec'd: found by process.env
+    case.assert_clean_after_force_delete()
