@@ -56,7 +56,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     with contextlib.ExitStack() as undo:
         cdir = ContainerDir.create(opts.root, cid)
         undo.callback(cdir.close)
-        undo.callback(cdir.remove)
+        undo.callback(_quietly, opts.log, cdir.remove)
         reached("create:after-statedir")
         # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
         from pyrunc import activation, notify_socket
@@ -84,7 +84,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             os.umask(old)
         reached("create:after-fifo")
         if mgr is not None:
-            undo.callback(mgr.destroy)
+            undo.callback(_quietly, opts.log, _kill_cgroup_and_destroy, mgr)
             mgr.create()
             record["cgroup"] = mgr.record()  # now names the parents it made, for delete
             cdir.save(record)
@@ -223,6 +223,19 @@ def _run_hooks(phase, entries, state):
         raise HookError(str(exc)) from None
 
 
+def _quietly(log, fn, *args):
+    """Run an undo step; its failure must not hide the error being unwound."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - reported, and the original error wins
+        log.warn(f"rollback: {exc}")
+
+
+def _kill_cgroup_and_destroy(mgr):
+    _kill_cgroup(mgr)
+    mgr.destroy()
+
+
 def _kill_quietly(pid):
     try:
         os.kill(pid, signal.SIGKILL)
@@ -303,8 +316,10 @@ def start(opts, cid, *, notify_in_background=False):
     with cdir:
         status = _status_of(cdir, record)
         st.require("start", status)
-        from pyrunc import notify_socket
-        listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
+        listener = None
+        if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
+            from pyrunc import notify_socket
+            listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         _release(cdir, record)
         reached("start:after-release")
         record["status"] = st.RUNNING

@@ -58,8 +58,16 @@ def run(plan, sock, ctx):
                 raise InitError(f"unshare namespaces ({names}): {os.strerror(exc.errno).lower()}") from None
         if plan.time_offsets and "time" in plan.new_namespaces:
             _write_proc("/proc/self/timens_offsets", plan.time_offsets, "set time offsets")
+        # stage-2 shares our sync socket: it must not speak before our `pid`
+        # message is out, or the parent would read its message first and
+        # never learn the pid of a process it has to kill on failure. It
+        # waits for EOF on this pipe, which comes when we exit.
+        hold_r, hold_w = os.pipe()
         pid = os.fork()
         if pid == 0:
+            os.close(hold_w)
+            os.read(hold_r, 1)
+            os.close(hold_r)
             # the container's init, or (pyrunc exec) init/exec_child.run
             next_stage = getattr(ctx, "next_stage", None) or stage2.run
             next_stage(plan, sock, ctx)  # never returns

@@ -9,7 +9,9 @@ comments on both sides (spawn.py, init/stage1.py, init/stage2.py).
   1     parent -> stage1   go           stage-1 is in its cgroup: go on
   2     stage1 -> parent   idmap        user namespace unshared: write uid/gid maps
   3     parent -> stage1   idmap-done   maps written
-  4     stage1 -> parent   pid          stage-2 forked {"pid": host pid}; stage-1 exits
+  4     stage1 -> parent   pid          stage-2 forked {"pid": host pid}; stage-1 exits,
+                                        and only then may stage-2 speak (it waits
+                                        for EOF on a pipe from stage-1)
   5     stage2 -> parent   hooks        mounts done, before pivot_root: run prestart
                                         and createRuntime hooks (only if there are any)
   6     parent -> stage2   hooks-done
