@@ -56,7 +56,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     with contextlib.ExitStack() as undo:
         cdir = ContainerDir.create(opts.root, cid)
         undo.callback(cdir.close)
-        undo.callback(cdir.remove)
+        undo.callback(_quietly, opts.log, cdir.remove)
         reached("create:after-statedir")
         # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
         from pyrunc import activation, notify_socket
@@ -84,7 +84,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             os.umask(old)
         reached("create:after-fifo")
         if mgr is not None:
-            undo.callback(mgr.destroy)
+            undo.callback(_quietly, opts.log, _kill_cgroup_and_destroy, mgr)
             mgr.create()
             record["cgroup"] = mgr.record()  # now names the parents it made, for delete
             cdir.save(record)
@@ -106,9 +106,12 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 except HookError as exc:
                     raise SpawnError(f"{where}: {exc}") from None
 
-        init_pid = spawn.spawn(plan, ctx, where=where,
-                               place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
-                               run_create_hooks=run_create_hooks)
+        from pyrunc import seccomp_notify
+        # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
+        with seccomp_notify.agent_connection(plan, ctx, hook_state):
+            init_pid = spawn.spawn(plan, ctx, where=where,
+                                   place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
+                                   run_create_hooks=run_create_hooks)
         undo.callback(_kill_quietly, init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
@@ -135,6 +138,8 @@ def _prepare_security(plan, cfg, warn):
     """Compile seccomp and resolve capabilities in the parent (never in the child)."""
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
+    from pyrunc import security
+    security.check_process_security(cfg, warn)  # ioPriority, scheduler, personality, LSMs
     if linux.get("seccomp"):
         from pyrunc import seccomp
         plan.seccomp = seccomp.compile_seccomp(linux["seccomp"], warn)
@@ -218,6 +223,19 @@ def _run_hooks(phase, entries, state):
         raise HookError(str(exc)) from None
 
 
+def _quietly(log, fn, *args):
+    """Run an undo step; its failure must not hide the error being unwound."""
+    try:
+        fn(*args)
+    except Exception as exc:  # noqa: BLE001 - reported, and the original error wins
+        log.warn(f"rollback: {exc}")
+
+
+def _kill_cgroup_and_destroy(mgr):
+    _kill_cgroup(mgr)
+    mgr.destroy()
+
+
 def _kill_quietly(pid):
     try:
         os.kill(pid, signal.SIGKILL)
@@ -293,13 +311,15 @@ def list_containers(opts):
 
 # -- start ---------------------------------------------------------------------
 
-def start(opts, cid):
+def start(opts, cid, *, notify_in_background=False):
     cdir, record = _load(opts, cid)
     with cdir:
         status = _status_of(cdir, record)
         st.require("start", status)
-        from pyrunc import notify_socket
-        listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
+        listener = None
+        if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
+            from pyrunc import notify_socket
+            listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         _release(cdir, record)
         reached("start:after-release")
         record["status"] = st.RUNNING
@@ -311,7 +331,10 @@ def start(opts, cid):
         except HookError as exc:
             opts.log.warn(str(exc))
     if listener is not None:  # outside the lock: waiting for READY may take long
-        notify_socket.forward(listener, record["pid"])
+        if notify_in_background:  # foreground `run`: it must go on to wait/proxy
+            notify_socket.forward_in_background(listener, record["pid"])
+        else:
+            notify_socket.forward(listener, record["pid"])
 
 
 def _release(cdir, record):
