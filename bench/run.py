@@ -110,6 +110,7 @@ def main(argv=None):
         "pyrunc": args.pyrunc, "pyrunc_launcher": open(args.pyrunc, "rb").readline().decode(errors="replace").strip(),
         "runc": first_line([args.runc, "--version"]), "rounds": args.rounds, "seq_rounds": args.seq_rounds,
         "conc_rounds": args.conc_rounds, "seccomp_profile": profile_src,
+        "loadavg_before": os.getloadavg(),
     }
     samples, errors, prof, interp = {}, {}, {}, {}
     try:
@@ -153,7 +154,11 @@ def main(argv=None):
 
     rows = report.summarize(samples)
     goals = report.targets(rows, interp)
-    text = [report.table(rows), "", report.targets_table(goals)]
+    meta["loadavg_after"] = os.getloadavg()
+    head = (f"pyrunc {meta['git']} vs {meta['runc']}; {meta['cpus']} CPUs, load average "
+            f"{meta['loadavg_before'][0]:.1f} before, {meta['loadavg_after'][0]:.1f} after; "
+            f"{args.rounds} rounds (interleaved, after {args.warmup} warm-up)")
+    text = [head, "", report.table(rows), "", report.targets_table(goals)]
     if interp or prof:
         text += ["", prof_mod.render(prof, interp)]
     for name, per in errors.items():
