@@ -8,9 +8,11 @@ by a path lookup the container could race (CVE-2025-52565). Child-side.
 import fcntl
 import os
 import socket
+import stat
 import struct
 import termios
 
+from pyrunc.init import security
 from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k
 
@@ -50,6 +52,20 @@ def send_master(sock_fd, master):
         sock.detach()
 
 
+def _console_target():
+    """An O_PATH fd of /dev/console, made if missing; never through a symlink."""
+    try:
+        os.close(os.open("/dev/console", os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_CLOEXEC
+                         | os.O_NOFOLLOW, 0o600))
+    except FileExistsError:
+        pass
+    fd = os.open("/dev/console", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    if stat.S_ISLNK(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise InitError("/dev/console is a symlink, refusing to mount the console there")
+    return fd
+
+
 def setup(plan, console_fd):
     """In the container after pivot_root: pty, send master, slave as stdio + /dev/console."""
     master, slave, name = open_pty()
@@ -58,11 +74,15 @@ def setup(plan, console_fd):
     send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)
-    # /dev/console: bind the slave there (create the mount point first)
+    # /dev/console: bind the slave there, by fd on both ends (CVE-2025-52565:
+    # a /dev/console symlink from the rootfs must not redirect the mount)
     try:
-        if not os.path.exists("/dev/console"):
-            os.close(os.open("/dev/console", os.O_CREAT | os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW, 0o600))
-        k.mount(f"/proc/self/fd/{slave}", "/dev/console", None, k.MS_BIND)
+        security.check_fstype(slave, DEVPTS_SUPER_MAGIC, f"{name}: not on devpts, refusing")
+        target = _console_target()
+        try:
+            k.mount(f"/proc/self/fd/{slave}", f"/proc/self/fd/{target}", None, k.MS_BIND)
+        finally:
+            os.close(target)
     except OSError as exc:
         raise InitError(f"mount {name} on /dev/console: {os.strerror(exc.errno).lower()}") from None
     for fd in (0, 1, 2):

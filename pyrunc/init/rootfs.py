@@ -354,10 +354,10 @@ def _readonly(path):
         raise _err(f"make {path} read-only", exc) from None
 
 
-def _dev_null_ok():
+def _dev_null_ok(fd=None):
     """CVE-2025-31133: /dev/null used for masking must be the real 1:3 char device."""
     try:
-        st = os.stat("/dev/null", follow_symlinks=False)
+        st = os.fstat(fd) if fd is not None else os.stat("/dev/null", follow_symlinks=False)
     except OSError:
         return False
     return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
@@ -374,8 +374,13 @@ def _mask(path):
         if stat.S_ISDIR(st.st_mode):
             k.mount("tmpfs", path, "tmpfs", k.MS_RDONLY, None)
         else:
-            if not _dev_null_ok():
-                raise InitError(f"mask {path}: /dev/null is not the null device, refusing")
-            k.mount("/dev/null", path, None, k.MS_BIND)
+            # check and mount the same inode: an fd, not the path twice
+            null = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:
+                if not _dev_null_ok(null):
+                    raise InitError(f"mask {path}: /dev/null is not the null device, refusing")
+                k.mount(f"/proc/self/fd/{null}", path, None, k.MS_BIND)
+            finally:
+                os.close(null)
     except OSError as exc:
         raise _err(f"mask {path}", exc) from None

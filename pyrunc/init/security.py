@@ -506,3 +506,13 @@ def check_procfs_fd(fd, path, what):
 
 
 _check_procfs = check_procfs_fd
+
+
+def check_fstype(fd, magic, message):
+    """SecurityError(message) unless `fd` is on a filesystem of type `magic`."""
+    try:
+        kind = fstatfs_type(fd)
+    except OSError as exc:
+        _fail(message, exc.errno)
+    if kind != magic:
+        raise SecurityError(message)
