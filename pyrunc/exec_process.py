@@ -161,7 +161,11 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     ctx = spawn.Context(console_fd=console_fd)
     ctx.host_pid = None
     try:
-        pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
+        from pyrunc import seccomp_notify
+        # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
+        # (runc's state for an exec: status running, the init's pid)
+        with seccomp_notify.agent_connection(plan, ctx, container._hook_state(record, "running")):
+            pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
     finally:
         if console_fd >= 0:
             os.close(console_fd)

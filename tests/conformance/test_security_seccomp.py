@@ -169,3 +169,36 @@ def test_notify_without_agent_fails_create(runtime, bundle, tmp_path):
     proc = probe.run(runtime, bundle, args=["true"])
     assert proc.returncode != 0
     assert "nobody-listens.sock" in proc.stderr or "seccomp" in proc.stderr.lower()
+
+
+def test_notify_on_exec_reaches_the_agent(runtime, bundle, tmp_path):
+    """An exec'd process loads the container's profile again; its listener
+    fd goes to the agent too (runc: state status running, the init's pid)."""
+    import subprocess
+
+    sock = str(tmp_path / "agent.sock")
+    bundle.config["linux"]["seccomp"] = allow_all(
+        {"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_NOTIFY"}, listenerPath=sock)
+    cid = support.unique_id("nexec")
+    probe.prepare(bundle, cid, ["sleep", "60"])
+    bundle.write()
+    states = []
+    with seccomp_testagent.Agent(sock, lambda n: (0, 0)) as first:
+        assert runtime.run("run", "-d", "-b", bundle.path, cid, capture_output=False,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+        assert first.got_fd.wait(10)
+        states.append(first.state)
+    os.unlink(sock)
+    try:
+        with seccomp_testagent.Agent(sock, lambda n: (0, 0)) as second:
+            proc = runtime.run("exec", cid, "sh", "-c", "mkdir /tmp/exec-faked; echo rc=$?; ls -d /tmp/exec-faked; echo rc=$?")
+            assert second.got_fd.wait(10)
+            states.append(second.state)
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["rc=0", "rc=1"] or proc.stdout.split()[-1] == "rc=1", proc.stdout
+    init_pid = states[0]["pid"]
+    assert states[1]["state"]["status"] == "running"
+    assert states[1]["state"]["pid"] == init_pid
+    assert states[1]["state"]["id"] == cid
