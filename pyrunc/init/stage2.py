@@ -91,6 +91,11 @@ def run(plan, sock, ctx):
         _chdir(plan.cwd)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
+        # as PID 1 we would ignore every signal without a handler, so `kill ID`
+        # (SIGTERM) could not stop a created container; runc's init dies of
+        # them. Handlers do not survive execve: the process starts clean.
+        for sig in _DIE_WHILE_WAITING:
+            signal.signal(sig, _die_of_signal)
         sync.send(sock, sync.READY)  # 7
         ready = True
         sock.close()
@@ -131,6 +136,12 @@ def run(plan, sock, ctx):
 
 
 _RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+_DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
+                      signal.SIGUSR2, signal.SIGALRM)
+
+
+def _die_of_signal(signum, _frame):
+    os._exit(128 + signum)
 
 
 def _leave_error(state_dir, msg):
