@@ -169,6 +169,17 @@ def test_kill_created_container(runtime, bundle):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+@pytest.mark.parametrize("sig", [(), ("HUP",), ("INT",)])
+def test_kill_created_container_with_a_catchable_signal(runtime, bundle, sig):
+    """`kill ID` (SIGTERM) stops a created container: what a client's stop of
+    a never-started container sends first (runc's init dies of it)."""
+    cid = _created(runtime, bundle)
+    runtime.run("kill", cid, *sig, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
 @pytest.mark.parametrize("flag", ["--all", "-a"])
 def test_kill_all(runtime, bundle, flag):
     cid = _created(runtime, bundle, ("sh", "-c", "sleep 1000 & sleep 1000 & echo > /dev/shm/ready; wait"))
