@@ -87,6 +87,7 @@ def run(plan, sock, ctx):
         env = _environment(plan)
         path = _lookpath(plan.args[0], env)
         _chdir_early(plan.cwd)
+        _give_stdio_to(plan.user.uid)
         security.switch_user(plan)
         _chdir(plan.cwd)
         if plan.user.umask is not None:
@@ -138,6 +139,21 @@ def run(plan, sock, ctx):
 _RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2, signal.SIGALRM)
+
+
+def _give_stdio_to(uid):
+    """The container's user must be able to use its stdio, its terminal
+    above all (runc's fixStdioPermissions): chown 0-2 to it, the group kept."""
+    for fd in (0, 1, 2):
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.makedev(1, 3):
+                continue  # never /dev/null
+            os.fchown(fd, uid, -1)
+        except OSError:
+            # EBADF: no such stdio; EINVAL/EPERM: ids unmapped in our user
+            # namespace: better to leave stdio alone than to fail (runc)
+            continue
 
 
 def _die_of_signal(signum, _frame):
