@@ -209,3 +209,21 @@ def test_terminal_run_without_console_socket(runtime, bundle):
     assert any(l.startswith("/dev/pts/") for l in lines), out
     assert "21 77" in lines, out
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_terminal_for_a_non_root_user(runtime, bundle, tmp_path):
+    cid = support.unique_id("ttyu")
+    _terminal_bundle(bundle, cid, "id -u; stat -c '%u' $(tty); echo to-tty > /dev/tty && echo wrote-tty")
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    bundle.write()
+    recv = probe.ConsoleReceiver(tmp_path / "u.sock")
+    try:
+        probe.call(runtime, "run", "-d", "--console-socket", recv.path, "-b", bundle.path, cid, check=True)
+        out = recv.wait_output()
+        probe.wait_status(runtime, cid, "stopped")
+    finally:
+        runtime.run("delete", "--force", cid)
+        recv.close()
+    lines = [l.strip() for l in out.replace("\r", "").splitlines()]
+    assert lines[:2] == ["1000", "1000"], out  # the container's user owns its terminal
+    assert "wrote-tty" in lines, out
