@@ -160,6 +160,12 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             console_fd = theirs.detach()
     ctx = spawn.Context(console_fd=console_fd)
     ctx.host_pid = None
+    from pyrunc import security as process_security
+    initial = process_security.initial_cpus(process)
+    if initial:
+        # execCPUAffinity.initial: stage-1 inherits it (runc); `final` (or a
+        # reset to every CPU) is the child's, once in the cgroup (exec_child)
+        os.sched_setaffinity(0, initial)
     try:
         from pyrunc import seccomp_notify
         # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
@@ -280,6 +286,8 @@ def _namespaces(linux: dict, init_pid: int):
 def _prepare_security(plan, cfg, process, warn):
     """Parent-side: the container's seccomp profile, the process's capabilities."""
     linux = cfg.get("linux") or {}
+    from pyrunc import security
+    security.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
     if linux.get("seccomp"):
         from pyrunc import seccomp
         plan.seccomp = seccomp.compile_seccomp(linux["seccomp"], warn)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import posixpath
 
-from pyrunc.errors import ConfigError
+from pyrunc.errors import ConfigError, PyruncError
 from pyrunc.init import security as child
 
 def check_process_security(cfg: dict, warn=None) -> None:
@@ -121,6 +121,8 @@ def set_final_cpu_affinity(pid: int, process: dict) -> None:
         cpus = set(range(os.cpu_count() or 1))
     try:
         os.sched_setaffinity(pid, cpus)
+    except ProcessLookupError:
+        pass  # it already ran and exited
     except OSError as exc:
         if aff.get("final"):
-            raise ConfigError(f"error setting final CPU affinity: {os.strerror(exc.errno).lower()}") from exc
+            raise PyruncError(f"error setting final CPU affinity: {os.strerror(exc.errno).lower()}") from exc

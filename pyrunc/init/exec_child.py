@@ -57,8 +57,7 @@ def run(plan, sock, ctx):
         if plan.no_new_privileges:
             security.set_no_new_privs()
         security.prepare_process(plan)
-        if plan.exec_cpu_affinity and plan.exec_cpu_affinity.get("final"):
-            security.set_cpu_affinity(plan.exec_cpu_affinity["final"])
+        security.set_exec_cpu_affinity(plan.exec_cpu_affinity)
         if plan.seccomp is not None and not plan.no_new_privileges:
             security.load_seccomp(plan.seccomp, ctx)
         env = stage2._environment(plan)

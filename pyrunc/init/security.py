@@ -427,6 +427,19 @@ def set_cpu_affinity(cpus, pid=0):
         _fail("error setting CPU affinity", exc.errno)
 
 
+def set_exec_cpu_affinity(affinity):
+    """process.execCPUAffinity in the exec'd process, once it is in the
+    container's cgroup: `final`; nothing more if only `initial` was given
+    (the parent set it before the fork); and with no affinity at all, every
+    CPU, so the process does not inherit the runtime caller's (runc)."""
+    affinity = affinity or {}
+    if affinity.get("final"):
+        set_cpu_affinity(affinity["final"])
+    elif not affinity.get("initial"):
+        # a mask wider than the kernel's is cut to it; offline CPUs are ignored
+        set_cpu_affinity(range(max(1024, os.cpu_count() or 1)))
+
+
 def prepare_process(plan):
     """Step 2: scheduler, I/O priority, personality (all optional in the plan)."""
     set_scheduler(getattr(plan, "scheduler", None))

@@ -101,3 +101,37 @@ def test_no_new_privileges(runtime, bundle, nnp, expected):
     bundle.config["process"]["noNewPrivileges"] = nnp
     st = probe.parse_status(probe.probe(runtime, bundle, STATUS)["status"])
     assert st["NoNewPrivs"] == expected
+
+
+@pytest.mark.parametrize("affinity,expected", [
+    ({"final": "1"}, "1"),
+    ({"initial": "0"}, "0"),
+    ({"initial": "0", "final": "0-1"}, "0-1"),
+    (None, "0-1"),
+])
+def test_exec_cpu_affinity(runtime, bundle, tmp_path, affinity, expected):
+    import json
+    import os
+    import subprocess
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 has no execCPUAffinity (runc 1.2)")
+    if (os.cpu_count() or 1) < 2 or sorted(os.sched_getaffinity(0))[:2] != [0, 1]:
+        pytest.skip("needs CPUs 0 and 1")
+    cid = support.unique_id("aff")
+    probe.prepare(bundle, cid, ["sleep", "60"])
+    bundle.write()
+    assert runtime.run("run", "-d", "-b", bundle.path, cid, capture_output=False,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode == 0
+    try:
+        process = {"args": ["grep", "Cpus_allowed_list", "/proc/self/status"], "cwd": "/",
+                   "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0}}
+        if affinity:
+            process["execCPUAffinity"] = affinity
+        pfile = tmp_path / "process.json"
+        pfile.write_text(json.dumps(process))
+        # start the runtime itself pinned to CPU 1: "no affinity" must not inherit it
+        proc = runtime.run("exec", "--process", pfile, cid, check=True,
+                           preexec_fn=lambda: os.sched_setaffinity(0, {1}) if affinity is None else None)
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.stdout.split()[-1] == expected
