@@ -227,3 +227,22 @@ def test_terminal_for_a_non_root_user(runtime, bundle, tmp_path):
     lines = [l.strip() for l in out.replace("\r", "").splitlines()]
     assert lines[:2] == ["1000", "1000"], out  # the container's user owns its terminal
     assert "wrote-tty" in lines, out
+
+
+@pytest.mark.parametrize("how", ["create+start", "run -d"])
+def test_no_fd_leaks_into_the_container(runtime, bundle, how):
+    """Only stdio crosses execve (CVE-2024-21626: a leaked host fd is a way out)."""
+    cid = support.unique_id("fdl")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    if how == "run -d":
+        probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    else:
+        probe.call(runtime, "create", "-b", bundle.path, cid, check=True)
+        runtime.run("start", cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    # seen from the host once the process runs (it is sleep, exec'd)
+    probe.wait_for(lambda: os.readlink(f"/proc/{pid}/exe").endswith("busybox"), what="execve")
+    assert sorted(os.listdir(f"/proc/{pid}/fd"), key=int) == ["0", "1", "2"]
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
