@@ -323,3 +323,21 @@ def test_recursive_readonly_bind(runtime, bundle):
         m2 = probe.mount_at(mounts, "/hostdev2" + sub)
         assert {"nosuid", "noexec", "noatime"} <= m2.options and "rw" in m2.options, (sub, m2)
     assert "rw" in probe.mount_at(mounts, "/hostdev3/pts").options  # plain ro: top only
+
+
+def test_rootfs_absolute_path(runtime, bundle):
+    # (a symlinked rootfs: runc 1.1.5 refuses it, pyrunc resolves it; the spec is silent)
+    bundle.config["root"]["path"] = str(bundle.rootfs)
+    got = probe.probe(runtime, bundle, {"ls": "ls /bin/busybox"})
+    assert got["ls"] == "/bin/busybox"
+
+
+def test_missing_rootfs_fails_cleanly(runtime, bundle):
+    cid = support.unique_id("noroot")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["root"]["path"] = "not-there"
+    bundle.write()
+    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode == 1
+    assert "not-there" in probe.messages(proc.stderr), proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
