@@ -83,8 +83,6 @@ def test_empty_capabilities_drop_everything(runtime, bundle):
 
 
 def test_unknown_capability_is_skipped_with_a_warning(runtime, bundle):
-    if support.is_runc():
-        pytest.skip("runc 1.1.5 fails on unknown capabilities (the warning came in runc 1.2)")
     bundle.config["process"]["capabilities"] = {
         s: ["CAP_KILL", "CAP_NOT_A_THING"] for s in ("bounding", "effective", "permitted")}
     proc = probe.run(runtime, bundle, args=["sh", "-c", "grep CapBnd /proc/self/status"])
