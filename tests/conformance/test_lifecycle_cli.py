@@ -433,3 +433,11 @@ def test_concurrent_starts(runtime, bundle):
 def test_run_no_subreaper(runtime, bundle):
     proc = probe.run(runtime, bundle, args=["sh", "-c", "exit 5"], extra=("--no-subreaper",))
     assert proc.returncode == 5, proc.stderr
+
+
+def test_kill_all_created_container(runtime, bundle):
+    cid = _created(runtime, bundle)
+    runtime.run("kill", "--all", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
