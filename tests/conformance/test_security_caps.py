@@ -133,3 +133,31 @@ def test_exec_cpu_affinity(runtime, bundle, tmp_path, affinity, expected):
     finally:
         runtime.run("delete", "--force", cid)
     assert proc.stdout.split()[-1] == expected
+
+
+@pytest.mark.requires("userns")
+def test_capabilities_and_seccomp_in_a_user_namespace(runtime, bundle):
+    import os
+    # ids mapped into the user namespace must reach the bundle and state dirs
+    # (pytest's tmp dirs are 0700)
+    for target in (bundle.rootfs / "x", runtime.root / "x"):
+        os.makedirs(target.parent, exist_ok=True)
+        p = os.path.dirname(os.path.abspath(target))
+        while p not in ("/", "/tmp"):
+            mode = os.stat(p).st_mode
+            if not mode & 0o001:
+                os.chmod(p, (mode & 0o7777) | 0o011)
+            p = os.path.dirname(p)
+    cfg = bundle.config
+    probe.set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["process"]["noNewPrivileges"] = False  # seccomp then loads with CAP_SYS_ADMIN of the userns
+    caps = ["CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN"]
+    cfg["process"]["capabilities"] = {s: caps for s in ("bounding", "effective", "permitted")}
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                               "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}]}
+    st = probe.parse_status(probe.probe(runtime, bundle, STATUS)["status"])
+    assert capset(st["CapBnd"]) == capset(st["CapEff"]) == capset(st["CapPrm"]) == set(caps)
+    assert capset(st["CapInh"]) == set()
+    assert st["Seccomp"] == "2" and st["NoNewPrivs"] == "0"
