@@ -124,8 +124,16 @@ def run_to_files(runtime, *args, env=None, timeout=20, global_args=()) -> subpro
     """Run the runtime with stdout/stderr in temp files, not pipes: a created
     container's init inherits them and would keep a pipe open for ever."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
-        proc = subprocess.run(runtime.argv(*args, global_args=global_args), stdin=subprocess.DEVNULL,
-                              stdout=out, stderr=err, env=env, timeout=timeout)
+        argv = runtime.argv(*args, global_args=global_args)
+        child = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            where = process_tree(child.pid)  # where it hangs, before the kill erases it
+            child.kill()
+            child.wait()
+            raise subprocess.TimeoutExpired(argv, timeout, output=where) from None
+        proc = subprocess.CompletedProcess(argv, child.returncode)
         out.seek(0)
         err.seek(0)
         proc.stdout = out.read().decode(errors="replace")
@@ -186,3 +194,20 @@ def error_message(stderr: str) -> str:
     errors = [line for line in lines if not line.startswith("pyrunc: warning: ")]
     assert len(errors) == 1, f"want exactly one error line, got {stderr!r}"
     return errors[0]
+
+
+def process_tree(pid: int) -> str:
+    """`pid state wchan cmdline` for pid and its descendants (hang reports)."""
+    lines, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            with open(f"/proc/{p}/wchan") as f:
+                wchan = f.read()
+            lines.append(f"{p} {_describe(p)} wchan={wchan}")
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as f:
+                    todo.extend(int(c) for c in f.read().split())
+        except OSError:
+            continue
+    return "\n".join(lines)

@@ -163,8 +163,8 @@ def test_mutated_config_runs_or_fails_cleanly(fuzz_runtime, fuzz_bundle, mutatio
     try:
         proc = lo.run_to_files(fuzz_runtime, "run", "--bundle", fuzz_bundle.path, cid,
                                env=lo.env_with(marker), timeout=HANG)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"run hung for {HANG}s with {what}")
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"run hung for {HANG}s with {what}; processes then:\n{exc.output}")
     finally:
         left = lo.leftovers(fuzz_runtime.root, cid, marker, fuzz_bundle.path)
         if left:
