@@ -360,6 +360,9 @@ def test_create_leaves_exactly_one_process(runtime, bundle):
 
 def test_concurrent_creates_of_one_id(runtime, bundle):
     """Commands on one id serialize: exactly one of racing creates wins."""
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 does not serialize creates of one id: a loser's clean-up "
+                    "can remove the winner's state dir")
     import subprocess
     cid = support.unique_id("race")
     probe.prepare(bundle, cid, ["sleep", "1000"])
@@ -419,6 +422,9 @@ def test_relative_pid_file_and_bundle_and_long_id(runtime, bundle, tmp_path):
 
 
 def test_concurrent_starts(runtime, bundle):
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 does not serialize starts of one id: a loser can block "
+                    "forever on the exec fifo")
     import subprocess
     cid = _created(runtime, bundle)
     procs = [subprocess.Popen(runtime.argv("start", cid), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
