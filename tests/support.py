@@ -140,6 +140,9 @@ def live_pids_with_env(marker: str) -> list[int]:
 def cgroup_dirs_named(name: str) -> list[str]:
     hits = []
     base = "/sys/fs/cgroup"
+    if os.path.exists(os.path.join(base, "cgroup.controllers")):  # pure v2: one tree
+        d = os.path.join(base, TEST_CGROUP_PARENT, name)
+        return [d] if os.path.isdir(d) else []
     for ctrl in os.listdir(base):
         parent = os.path.join(base, ctrl, TEST_CGROUP_PARENT)
         if os.path.isdir(os.path.join(parent, name)):
