@@ -248,10 +248,14 @@ class HostTraces:
             if not os.path.isdir(cache):
                 continue
             for name in set(os.listdir(cache)) - (before or set()):
-                try:
-                    os.unlink(os.path.join(cache, name))
-                except OSError:
-                    pass
+                path = os.path.join(cache, name)
+                if os.path.isdir(path) and not os.path.islink(path):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    try:
+                        os.unlink(path)
+                    except OSError:
+                        pass
             if before is None:
                 try:
                     os.rmdir(cache)
