@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 
 import pytest
 
@@ -86,9 +87,12 @@ def _remove_test_cgroup_parent():
         parent = os.path.join(base, ctrl, support.TEST_CGROUP_PARENT)
         if not os.path.isdir(parent):
             continue
-        # deepest first; only empty cgroups can go, which is the check we want
+        # deepest first; only empty cgroups can go, which is the check we want.
+        # Another pytest session (a developer's, beside CI) may have made a
+        # cgroup a moment ago and not yet put its process in: leave young ones.
         for dirpath, dirnames, _ in sorted(os.walk(parent), key=lambda t: -t[0].count("/")):
             try:
-                os.rmdir(dirpath)
+                if time.time() - os.stat(dirpath).st_ctime > 30 or dirpath == parent:
+                    os.rmdir(dirpath)
             except OSError:
                 pass
