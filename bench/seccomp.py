@@ -17,7 +17,9 @@ every capability in the bounding set, so the most rules survive).
   create        `create` + `delete --force` wall time of a busybox bundle with
                 the profile minus the same without it, for pyrunc and runc
                 (runc compiles and loads in its Go init; this is the
-                end-to-end price of the profile for each runtime)
+                end-to-end price of the profile for each runtime); pyrunc
+                twice: with its compiled-seccomp cache (every create after
+                the first, as under podman) and with the cache emptied
 Medians over --runs repetitions.
 """
 from __future__ import annotations
@@ -128,6 +130,15 @@ def syscall_overhead(profile, calls=200_000):
     return child_ns()
 
 
+def _overhead(profile, rounds=7):
+    """Interleaved with/without measurements, min of each: noise only adds."""
+    with_f, without = [], []
+    for _ in range(rounds):
+        with_f.append(syscall_overhead(profile))
+        without.append(syscall_overhead(None))
+    return round(min(with_f) - min(without), 1)
+
+
 def _bundle(workdir, profile):
     cfg = json.load(open(os.path.join(REPO, "bundles", "busybox", "config.json")))
     cfg["process"]["terminal"] = False
@@ -143,12 +154,18 @@ def _bundle(workdir, profile):
     return path, cfg
 
 
-def create_cost(binary, workdir, profile, runs):
-    """Median create+delete wall time with `profile` (None: without seccomp)."""
+def create_cost(binary, workdir, profile, runs, cold_cache=False):
+    """Median create+delete wall time with `profile` (None: without seccomp).
+    cold_cache: remove pyrunc's compiled-seccomp cache before each create."""
     root = tempfile.mkdtemp(dir=workdir, prefix="root-")
     bundle, cfg = _bundle(workdir, profile)
     times = []
     for _ in range(runs):
+        if cold_cache:
+            cache = os.path.join(root, ".cache")
+            for name in os.listdir(cache) if os.path.isdir(cache) else ():
+                if name.startswith("seccomp-"):
+                    os.unlink(os.path.join(cache, name))
         cid = f"sb-{uuid.uuid4().hex[:8]}"
         cfg["linux"]["cgroupsPath"] = f"/{CGROUP_PARENT}/{cid}"
         with open(os.path.join(bundle, "config.json"), "w") as f:
@@ -202,8 +219,7 @@ def main(argv=None):
             row = {"rules": sum(len(r["names"]) for r in prof["syscalls"]), "bpf_instructions": insns,
                    "compile_cold_ms": cold, "compile_warm_ms": compile_warm(prof, args.runs),
                    "load_ms": load_in_child(prof, args.runs),
-                   "syscall_overhead_ns": round(min(syscall_overhead(prof) for _ in range(3))
-                                                - min(syscall_overhead(None) for _ in range(3)), 1)}
+                   "syscall_overhead_ns": _overhead(prof)}
             can_create = os.geteuid() == 0 and not args.no_create
             if can_create:
                 for rt, binary in (("pyrunc", PYRUNC), ("runc", shutil.which("runc"))):
@@ -217,6 +233,10 @@ def main(argv=None):
                         continue
                     row[f"{rt}_create_ms"] = round(with_prof * 1000, 1)
                     row[f"{rt}_seccomp_cost_ms"] = round((with_prof - base) * 1000, 1)
+                    if rt == "pyrunc":
+                        cold = create_cost(binary, workdir, prof, args.runs, cold_cache=True)
+                        row["pyrunc_cold_cache_create_ms"] = round(cold * 1000, 1)
+                        row["pyrunc_cold_cache_seccomp_cost_ms"] = round((cold - base) * 1000, 1)
             result[name] = row
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
@@ -232,7 +252,11 @@ def main(argv=None):
         for rt in ("pyrunc", "runc"):
             if f"{rt}_create_ms" in row:
                 print(f"  {rt:6} create+delete {row[f'{rt}_create_ms']} ms, "
-                      f"of which the profile {row[f'{rt}_seccomp_cost_ms']} ms")
+                      f"of which the profile {row[f'{rt}_seccomp_cost_ms']} ms"
+                      + (" (compiled-seccomp cache hit)" if rt == "pyrunc" else ""))
+            if rt == "pyrunc" and "pyrunc_cold_cache_create_ms" in row:
+                print(f"  pyrunc create+delete {row['pyrunc_cold_cache_create_ms']} ms with the cache "
+                      f"emptied each time, of which the profile {row['pyrunc_cold_cache_seccomp_cost_ms']} ms")
             elif f"{rt}_create_error" in row:
                 print(f"  {rt:6} create failed: {row[f'{rt}_create_error']}")
 

@@ -6,6 +6,7 @@ mistake in the profile is a ConfigError the user sees as one line and nothing
 has been made yet. The result, `CompiledSeccomp`, is plain data (bytes + ints,
 JSON-able through `to_dict`); the child only hands the bytes to seccomp(2)
 (`pyrunc.init.security.load_seccomp`), it never imports libseccomp.
+`pyrunc.seccomp_cache.compile_cached` keeps results across creates.
 
 Behaviour follows runc (libcontainer/seccomp, specconv.SetupSeccomp):
 - no `defaultAction` and no `syscalls` -> no filter at all (None);
@@ -31,14 +32,14 @@ An unknown action, operator, architecture or flag is a ConfigError.
 """
 from __future__ import annotations
 
-import base64
 import errno as errno_mod
 import os
 import struct
 import tempfile
-from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
+from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import ConfigError
+from pyrunc.seccomp_cache import CompiledSeccomp  # noqa: F401  (plain data; part of this module's contract)
 
 
 def _import_pyseccomp():
@@ -159,51 +160,6 @@ _MAX_ARGS = 6
 # were NOTIFY, it would wait for an agent that has not got the fd yet.
 _NOTIFY_FORBIDDEN = frozenset({"write", "sendmsg"})
 _U64 = (1 << 64) - 1
-
-
-@dataclass(frozen=True)
-class CompiledSeccomp:
-    """What the child needs to load the filter: plain data only.
-
-    bpf: the sock_filter array (8 bytes per instruction, host byte order).
-    flags: seccomp(2) flags, NEW_LISTENER included when `uses_notify`.
-    optional_flags: flags pyrunc added by default (SPEC_ALLOW); the child
-        retries without them if the kernel says EINVAL.
-    seccomp_nr: the native number of the seccomp syscall (the child has no
-        libseccomp to look it up).
-    """
-
-    bpf: bytes
-    flags: int = 0
-    uses_notify: bool = False
-    listener_path: str = ""
-    listener_metadata: str = ""
-    seccomp_nr: int = -1
-    optional_flags: int = 0
-    skipped_syscalls: tuple = field(default_factory=tuple)
-
-    @property
-    def instructions(self) -> int:
-        return len(self.bpf) // 8
-
-    def to_dict(self) -> dict:
-        return {
-            "bpf": base64.b64encode(self.bpf).decode("ascii"),
-            "flags": self.flags,
-            "uses_notify": self.uses_notify,
-            "listener_path": self.listener_path,
-            "listener_metadata": self.listener_metadata,
-            "seccomp_nr": self.seccomp_nr,
-            "optional_flags": self.optional_flags,
-            "skipped_syscalls": list(self.skipped_syscalls),
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "CompiledSeccomp":
-        data = dict(data)
-        data["bpf"] = base64.b64decode(data["bpf"])
-        data["skipped_syscalls"] = tuple(data.get("skipped_syscalls", ()))
-        return cls(**data)
 
 
 def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> CompiledSeccomp | None:
