@@ -95,21 +95,31 @@ def test_join_missing_namespace_path_fails_cleanly(runtime, bundle):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
-def _open_path_to(path):
-    """Let ids mapped into a user namespace reach the bundle (tmp dirs are 0700)."""
-    p = os.path.dirname(os.path.abspath(path))
-    while p not in ("/", "/tmp"):
-        st = os.stat(p)
-        if st.st_mode & 0o001 == 0:
-            os.chmod(p, (st.st_mode & 0o7777) | 0o011)
-        p = os.path.dirname(p)
+@pytest.fixture
+def userns_place():
+    """(runtime, bundle) in a private dir that ids mapped into a user namespace
+    can traverse: pytest keeps its tmp tree 0700 (and a concurrent session
+    resets it), so these tests live outside it."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+    top = Path(tempfile.mkdtemp(prefix="pyrunc-userns-", dir="/tmp"))
+    top.chmod(0o711)
+    rt = support.Runtime(top / "root")
+    rt.root.mkdir(mode=0o711)
+    b = support.Bundle(top / "bundle")
+    b.path.chmod(0o711)
+    try:
+        yield rt, b
+    finally:
+        for cid in [p.name for p in rt.root.iterdir() if p.is_dir() and not p.name.startswith(".")]:
+            rt.run("delete", "--force", cid)
+        shutil.rmtree(top, ignore_errors=True)
 
 
 @pytest.mark.requires("userns")
-def test_user_namespace_with_mappings(runtime, bundle):
-    _open_path_to(bundle.rootfs / "x")
-    runtime.root.mkdir(parents=True, exist_ok=True)
-    _open_path_to(runtime.root / "x")
+def test_user_namespace_with_mappings(userns_place):
+    runtime, bundle = userns_place
     cfg = bundle.config
     probe.set_namespace(cfg, "user")
     cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
@@ -185,10 +195,8 @@ def test_sysctl_needs_its_namespace(runtime, bundle):
 
 
 @pytest.mark.requires("userns")
-def test_user_namespace_non_root_user(runtime, bundle):
-    runtime.root.mkdir(parents=True, exist_ok=True)
-    _open_path_to(bundle.rootfs / "x")
-    _open_path_to(runtime.root / "x")
+def test_user_namespace_non_root_user(userns_place):
+    runtime, bundle = userns_place
     cid = support.unique_id("usr")
     cfg = probe.prepare(bundle, cid, ["sleep", "1000"])
     probe.set_namespace(cfg, "user")
