@@ -172,3 +172,20 @@ def test_twenty_concurrent_runs_all_succeed(runtime, tmp_path):
             runtime.run("delete", "--force", cid)
     for cid, marker, b, _d in made:
         _assert_gone(runtime, cid, marker, b)
+
+
+def test_concurrent_starts_of_one_id_one_wins(runtime, bundle):
+    cid = support.unique_id("race")
+    marker = _tagged(bundle, cid)
+    created = lo.run_to_files(runtime, "create", "--bundle", bundle.path, cid, env=lo.env_with(marker))
+    assert created.returncode == 0, created.stderr
+    try:
+        results = lo.all_finished([lo.Background(runtime, "start", cid) for _ in range(8)])
+        assert sorted(r.returncode for r in results) == [0] + [1] * 7, [r.stderr for r in results]
+        for r in results:
+            if r.returncode:
+                assert lo.error_message(r.stderr) == "cannot start an already running container"
+        assert runtime.state(cid)["status"] == "running"
+    finally:
+        runtime.run("delete", "--force", cid)
+    _assert_gone(runtime, cid, marker, bundle)
