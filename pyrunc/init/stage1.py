@@ -66,12 +66,17 @@ def run(plan, sock, ctx):
         pid = os.fork()
         if pid == 0:
             os.close(hold_w)
-            os.read(hold_r, 1)
+            got = os.read(hold_r, 32)
             os.close(hold_r)
+            if got.isdigit():
+                # our host pid: in a joined pid namespace getpid() cannot tell
+                # (the seccomp agent's ContainerProcessState needs it)
+                ctx.host_pid = int(got)
             # the container's init, or (pyrunc exec) init/exec_child.run
             next_stage = getattr(ctx, "next_stage", None) or stage2.run
             next_stage(plan, sock, ctx)  # never returns
         sync.send(sock, sync.PID, pid=pid)  # 4
+        os.write(hold_w, b"%d" % pid)  # releases stage-2 and tells it its host pid
         os._exit(0)
     except BaseException as exc:  # the child must never unwind into the parent's code
         sync.child_fail(sock, exc)

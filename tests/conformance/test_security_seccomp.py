@@ -190,15 +190,29 @@ def test_notify_on_exec_reaches_the_agent(runtime, bundle, tmp_path):
         states.append(first.state)
     os.unlink(sock)
     try:
-        with seccomp_testagent.Agent(sock, lambda n: (0, 0)) as second:
+        parents = []
+
+        def answer(notif):
+            # while the caller waits for us, note its parent (the exec'd shell)
+            with open(f"/proc/{notif['pid']}/status") as f:
+                parents.append(int(probe.parse_status(f.read())["PPid"]))
+            return 0, 0
+
+        with seccomp_testagent.Agent(sock, answer) as second:
             proc = runtime.run("exec", cid, "sh", "-c", "mkdir /tmp/exec-faked; echo rc=$?; ls -d /tmp/exec-faked; echo rc=$?")
             assert second.got_fd.wait(10)
             states.append(second.state)
+            notif_pids = [n["pid"] for n in second.notifs] + parents
     finally:
         runtime.run("delete", "--force", cid)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split() == ["rc=0", "rc=1"] or proc.stdout.split()[-1] == "rc=1", proc.stdout
     init_pid = states[0]["pid"]
+    # the exec'd process's host pid (it ran in the container's pid namespace)
+    # the exec'd process's host pid (it runs in the container's pid namespace);
+    # the kernel reports the caller's pid in the agent's (host) namespace
+    assert states[1]["pid"] != init_pid
+    assert states[1]["pid"] in notif_pids, (states[1]["pid"], notif_pids)
     assert states[1]["state"]["status"] == "running"
     assert states[1]["state"]["pid"] == init_pid
     assert states[1]["state"]["id"] == cid
