@@ -47,3 +47,50 @@ def test_bind_file_target_through_symlink_stays_inside(runtime, bundle, tmp_path
                                     "source": str(src), "options": ["bind", "ro"]})
     probe.run(runtime, bundle, args=["true"])
     assert list(hostdir.iterdir()) == [], "CVE-2024-45310: an empty file appeared on the host"
+
+
+def test_racing_symlink_swap_never_reaches_the_host(runtime, bundle, tmp_path):
+    """The attack itself: while the runtime sets up mounts, something swaps
+    a directory of the rootfs for a symlink to a host directory and back.
+    Whatever wins each race, nothing may be mounted or created on the host."""
+    import threading
+
+    hostdir = tmp_path / "host-target"
+    hostdir.mkdir()
+    cfg = bundle.config
+    cfg["root"]["readonly"] = False
+    for i in range(4):
+        cfg["mounts"].append({"destination": f"/race/m{i}", "type": "tmpfs", "source": "tmpfs",
+                              "options": ["nosuid", "size=64k"]})
+    race = bundle.rootfs / "race"
+    stop = threading.Event()
+
+    swaps = [0]
+
+    def swapper():
+        real = bundle.rootfs / "race-real"
+        while not stop.is_set():
+            try:
+                if race.is_symlink():
+                    os.unlink(race)
+                    os.rename(real, race)
+                else:
+                    os.rename(race, real)
+                    os.symlink(str(hostdir), race)
+                swaps[0] += 1
+            except OSError:
+                pass
+
+    race.mkdir()
+    before = support.host_mounts().count(str(hostdir))
+    t = threading.Thread(target=swapper, daemon=True)
+    t.start()
+    try:
+        for _ in range(12):
+            probe.run(runtime, bundle, args=["true"])
+            assert list(hostdir.iterdir()) == [], "the runtime created files on the host"
+            assert support.host_mounts().count(str(hostdir)) == before, "a mount landed on the host"
+    finally:
+        stop.set()
+        t.join(5)
+    assert swaps[0] > 100, "the swapper did not race"
