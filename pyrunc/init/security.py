@@ -192,9 +192,18 @@ def drop_bounding(caps):
     if caps is None:
         return  # no process.capabilities: runc leaves the sets alone
     keep = set(caps.get("bounding") or ())
+    known = set(prctl.ALL_CAPS)
     for cap in range(last_cap() + 1):
         if cap in keep:
             continue
+        if cap in known:  # python-prctl, for every capability it was built with
+            try:
+                if prctl.capbset_read(cap):
+                    prctl.capbset_drop(cap)
+            except OSError as exc:
+                _fail(f"drop capability {cap} from the bounding set", exc.errno)
+            continue
+        # newer than python-prctl's headers: the raw prctl
         if _libc.prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0:
             continue  # already gone
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0:
