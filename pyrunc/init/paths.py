@@ -91,7 +91,8 @@ def mkdir_all(rootfd, path, mode=0o755):
 
 def create_file(rootfd, path, mode=0o644):
     """Ensure a regular file exists at path (a bind target); O_PATH fd of it."""
-    parent, name = os.path.split(os.path.normpath("/" + path))
+    # a dangling symlink as the last component: create its target inside the root
+    parent, name = os.path.split(resolve_in_root(rootfd, path))
     pfd = mkdir_all(rootfd, parent)
     try:
         try:
