@@ -341,3 +341,16 @@ def test_missing_rootfs_fails_cleanly(runtime, bundle):
     assert proc.returncode == 1
     assert "not-there" in probe.messages(proc.stderr), proc.stderr
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_file_bind_through_a_dangling_symlink_stays_inside(runtime, bundle, tmp_path):
+    outside = tmp_path / "outside-file"
+    src = tmp_path / "src-file"
+    src.write_text("bound\n")
+    os.symlink(str(outside), bundle.rootfs / "link-to-outside")
+    bundle.config["root"]["readonly"] = False
+    bundle.config["mounts"].append({"destination": "/link-to-outside", "type": "bind", "source": str(src),
+                                    "options": ["bind", "ro"]})
+    got = probe.probe(runtime, bundle, {"cat": "cat /link-to-outside"})
+    assert got["cat"] == "bound"
+    assert not outside.exists(), "the mount point was created outside the rootfs"
