@@ -354,3 +354,23 @@ def test_file_bind_through_a_dangling_symlink_stays_inside(runtime, bundle, tmp_
     got = probe.probe(runtime, bundle, {"cat": "cat /link-to-outside"})
     assert got["cat"] == "bound"
     assert not outside.exists(), "the mount point was created outside the rootfs"
+
+
+def test_bind_over_dev_replaces_the_default_dev(runtime, bundle):
+    cfg = bundle.config
+    cfg["mounts"] = [m for m in cfg["mounts"] if not m["destination"].startswith("/dev")]
+    cfg["mounts"].append({"destination": "/dev", "type": "bind", "source": "/dev", "options": ["rbind", "ro"]})
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO, "kmsg": "ls /dev/kmsg"})
+    dev = probe.mount_at(_mounts(got), "/dev")
+    assert dev.fstype == "devtmpfs" and "ro" in dev.options
+    assert got["kmsg"] == "/dev/kmsg"  # the host's /dev, as asked
+
+
+def test_readonly_path_on_a_file(runtime, bundle):
+    (bundle.rootfs / "etc" / "ro-file").write_text("x\n")
+    cfg = bundle.config
+    cfg["root"]["readonly"] = False
+    cfg["linux"]["readonlyPaths"] = ["/etc/ro-file"]
+    got = probe.probe(runtime, bundle, {"w": "echo y > /etc/ro-file && echo wrote || echo refused",
+                                        "other": "echo y > /etc/other && echo wrote"})
+    assert got["w"].endswith("refused") and got["other"] == "wrote"
