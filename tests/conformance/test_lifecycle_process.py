@@ -246,3 +246,20 @@ def test_no_fd_leaks_into_the_container(runtime, bundle, how):
     assert sorted(os.listdir(f"/proc/{pid}/fd"), key=int) == ["0", "1", "2"]
     runtime.run("delete", "--force", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_terminal_foreground_run_with_console_socket(runtime, bundle, tmp_path):
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 refuses --console-socket on a foreground run "
+                    "(\"cannot use console socket if runc will not detach\")")
+    cid = support.unique_id("ttyr")
+    _terminal_bundle(bundle, cid, "echo in-tty; exit 9")
+    recv = probe.ConsoleReceiver(tmp_path / "r.sock")
+    try:
+        proc = probe.call(runtime, "run", "--console-socket", recv.path, "-b", bundle.path, cid)
+        out = recv.wait_output()
+    finally:
+        recv.close()
+    assert proc.returncode == 9, proc.stderr
+    assert "in-tty" in out
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
