@@ -50,7 +50,7 @@ def exec_(obj, console_socket, pid_file, process_file, cwd, env, tty, user, addi
             raise UsageError("container id cannot be empty")
         check_id(container_id)
         if not process_file and not command:
-            raise UsageError("exec: no command given (use --process or give one after the id)")
+            raise UsageError("no command given (use --process or give one after the id)")
         if preserve_fds < 0:
             raise UsageError("--preserve-fds: must be a non-negative number")
         flags = ex.Flags(args=command, cwd=cwd, env=env, tty=tty, user=user,
