@@ -56,6 +56,9 @@ def test_detached_exec_stop_rm(podman, need_verbs):
         assert int(out.stdout.splitlines()[1]) > 1
         # exec's exit status comes back through conmon
         assert podman.podman("exec", name, "sh", "-c", "exit 3", check=False).returncode == 3
+        # the runtime's exec failure (exit 255, "no such file or directory") is 127 to podman
+        missing = podman.podman("exec", name, "/no/such/command", check=False)
+        assert missing.returncode == 127, missing
         env = podman.podman("exec", "--env", "E2E=x", "--workdir", "/tmp", name,
                             "sh", "-c", 'echo "$E2E $(pwd)"')
         assert env.stdout == "x /tmp\n"
