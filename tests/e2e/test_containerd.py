@@ -90,6 +90,10 @@ def test_detached_task_lifecycle(containerd, task, need_verbs):
                check=False)
     assert proc.stdout == "from-exec\n"
     assert proc.returncode == 3, proc
+    # a failing exec: the shim reads the runtime's last JSON log error back
+    bad = ctr("tasks", "exec", "--exec-id", "bad", task, "/no/such/command", check=False)
+    assert bad.returncode != 0
+    assert "no such file or directory" in bad.stderr, bad
 
     # task ps: the shim asks the runtime for `ps --format json`
     ps = ctr("tasks", "ps", task).stdout.splitlines()[1:]
