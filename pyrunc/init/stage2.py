@@ -85,11 +85,12 @@ def run(plan, sock, ctx):
             # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
             security.load_seccomp(plan.seccomp, ctx)
         env = _environment(plan)
-        path = _lookpath(plan.args[0], env)
         _chdir_early(plan.cwd)
         _give_stdio_to(plan.user.uid)
         security.switch_user(plan)
         _chdir(plan.cwd)
+        # after the chdir and as the user, like runc: "./x" is relative to cwd
+        path = _lookpath(plan.args[0], env)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         # as PID 1 we would ignore every signal without a handler, so `kill ID`
