@@ -263,3 +263,10 @@ def test_terminal_foreground_run_with_console_socket(runtime, bundle, tmp_path):
     assert proc.returncode == 9, proc.stderr
     assert "in-tty" in out
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_relative_executable_resolves_against_cwd(runtime, bundle):
+    bundle.config["process"]["cwd"] = "/bin"
+    proc = probe.run(runtime, bundle, args=["./busybox", "sh", "-c", "pwd"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "/bin\n"
