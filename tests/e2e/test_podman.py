@@ -251,3 +251,15 @@ def test_runtime_named_in_containers_conf(podman, tmp_path):
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "named\n"
+
+
+def test_run_interactive_stdin(podman):
+    # -i: conmon hands the container a pipe for stdin; EOF ends cat
+    proc = podman.run("--rm", "-i", podman.image, "cat", input="through stdin\n")
+    assert proc.stdout == "through stdin\n"
+
+
+def test_exec_interactive_stdin(podman, detached, need_verbs):
+    need_verbs("exec")
+    proc = podman.podman("exec", "-i", detached, "cat", input="exec stdin\n")
+    assert proc.stdout == "exec stdin\n"
