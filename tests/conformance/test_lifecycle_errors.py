@@ -56,6 +56,7 @@ def test_create_existing_id(runtime, bundle, tmp_path):
 @pytest.mark.parametrize("args,message", [
     (["no-such-binary"], 'exec: "no-such-binary": executable file not found in $PATH'),
     (["/no/such/binary"], "no such file or directory"),
+    (["/etc/passwd"], "permission denied"),
 ])
 def test_bad_executable_fails_create(runtime, bundle, args, message):
     cid = support.unique_id("badexe")
