@@ -213,3 +213,15 @@ def test_user_namespace_non_root_user(userns_place):
     assert probe.status_ids(host_view["Groups"]) == [101001]
     runtime.run("delete", "--force", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_non_namespaced_sysctl_is_refused(runtime, bundle):
+    cid = support.unique_id("vmsys")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    with open("/proc/sys/vm/swappiness") as f:  # the host's own value: nothing can change
+        cfg["linux"]["sysctl"] = {"vm.swappiness": f.read().strip()}
+    bundle.write()
+    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode == 1
+    assert "vm.swappiness" in probe.messages(proc.stderr), proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)

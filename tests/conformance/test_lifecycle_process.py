@@ -270,3 +270,10 @@ def test_relative_executable_resolves_against_cwd(runtime, bundle):
     proc = probe.run(runtime, bundle, args=["./busybox", "sh", "-c", "pwd"])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "/bin\n"
+
+
+def test_env_without_path(runtime, bundle):
+    bundle.config["process"]["env"] = ["ONLY=1"]
+    proc = probe.run(runtime, bundle, args=["/bin/sh", "-c", "echo \"[$ONLY][${PATH-unset}]\""])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("[1][")
