@@ -374,3 +374,18 @@ def test_readonly_path_on_a_file(runtime, bundle):
     got = probe.probe(runtime, bundle, {"w": "echo y > /etc/ro-file && echo wrote || echo refused",
                                         "other": "echo y > /etc/other && echo wrote"})
     assert got["w"].endswith("refused") and got["other"] == "wrote"
+
+
+def test_cgroup_mount_in_a_cgroup_namespace(runtime, bundle):
+    cid = support.unique_id("cgns")
+    probe.set_namespace(bundle.config, "cgroup")
+    got = probe.probe(runtime, bundle, {"mountinfo": MOUNTINFO,
+                                        "procs": "cat /sys/fs/cgroup/pids/cgroup.procs",
+                                        "self": "cat /proc/self/cgroup"}, cid=cid)
+    cg = [m for m in _mounts(got) if m.fstype == "cgroup"]
+    assert cg
+    for m in cg:
+        # the namespace's root is the container's cgroup: seen as "/" (or, bound, its host path)
+        assert m.root in ("/", support.cgroup_path_for(cid)), m
+    assert "1" in got["procs"].split()
+    assert all(line.endswith(":/") for line in got["self"].splitlines()), got["self"]
