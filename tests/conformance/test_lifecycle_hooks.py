@@ -201,3 +201,14 @@ def test_foreground_run_runs_poststop(runtime, bundle, tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert [r[0] for r in hooks.records()] == ["poststart", "poststop"]
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_foreground_run_with_failing_start_container_hook(runtime, bundle, tmp_path):
+    hooks = Hooks(tmp_path, bundle)
+    cid = support.unique_id("hookrunf")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "echo ran >> /hooklog/ran"])
+    cfg["hooks"] = {"startContainer": [hooks.entry("startContainer", exit_code=4)]}
+    proc = probe.run(runtime, bundle, cid, cfg["process"]["args"])
+    assert proc.returncode != 0
+    assert not (hooks.dir / "ran").exists()
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
