@@ -162,6 +162,9 @@ def mgr_wrapped(*a, **k):
     return mgr
 container._cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn)")
+import pyrunc.state as state_mod
+wrap(state_mod, "write_atomic", "state writes (temp + fsync + rename), create+start")
+wrap(container, "write_atomic", "state writes (temp + fsync + rename), create+start")
 wrap(container, "_release", "start: fifo release -> execve")
 opts = container.Options(root)
 if cache == "cold":
