@@ -51,7 +51,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     cfg = config.load_bundle(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn)
     plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                          preserve_fds=preserve_fds)
-    _prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"))
+    _prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
+                      debug=opts.log.debug)
     where = f"container {cid}"
     with contextlib.ExitStack() as undo:
         cdir = ContainerDir.create(opts.root, cid)
@@ -134,7 +135,7 @@ def _check_preserved_fds(n):
             raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
 
 
-def _prepare_security(plan, cfg, warn, cache_dir=None):
+def _prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
     """Compile seccomp and resolve capabilities in the parent (never in the child)."""
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
@@ -142,7 +143,8 @@ def _prepare_security(plan, cfg, warn, cache_dir=None):
     security.check_process_security(cfg, warn)  # ioPriority, scheduler, personality, LSMs
     if linux.get("seccomp"):
         from pyrunc import seccomp_cache  # a hit skips libseccomp entirely
-        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir)
+        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
+                                                    debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)

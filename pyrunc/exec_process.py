@@ -141,7 +141,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     _check_preserved_fds(preserve_fds)
 
     plan = _plan(cfg, process, record, init_pid, preserve_fds)
-    _prepare_security(plan, cfg, process, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"))
+    _prepare_security(plan, cfg, process, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
+                      debug=opts.log.debug)
     place = _placement(record, cgroup)
 
     from pyrunc.process import exec_spawn, spawn
@@ -283,14 +284,15 @@ def _namespaces(linux: dict, init_pid: int):
         yield oci, f"/proc/{init_pid}/ns/{proc}"
 
 
-def _prepare_security(plan, cfg, process, warn, cache_dir=None):
+def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
     """Parent-side: the container's seccomp profile, the process's capabilities."""
     linux = cfg.get("linux") or {}
     from pyrunc import security
     security.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
     if linux.get("seccomp"):
         from pyrunc import seccomp_cache  # a hit skips libseccomp entirely
-        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir)
+        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
+                                                    debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
