@@ -10,9 +10,9 @@ JSON-able through `to_dict`); the child only hands the bytes to seccomp(2)
 
 Behaviour follows runc (libcontainer/seccomp, specconv.SetupSeccomp):
 - no `defaultAction` and no `syscalls` -> no filter at all (None);
-- `flags` absent -> SECCOMP_FILTER_FLAG_SPEC_ALLOW by default (as runc does;
-  dropped again in the child if the kernel refuses it); `flags` present, even
-  empty -> exactly those. TSYNC is honoured (harmless: init is one thread);
+- `flags` absent -> SECCOMP_FILTER_FLAG_SPEC_ALLOW by default (as runc does
+  since 1.2: no forced speculation mitigation; dropped again in the child if
+  the kernel refuses it); `flags` present, even empty -> exactly those. TSYNC is honoured (harmless: init is one thread);
   WAIT_KILLABLE_RECV only means something with a listener, so it is passed
   to the kernel only when the profile uses SCMP_ACT_NOTIFY;
 - SCMP_ACT_ERRNO / SCMP_ACT_TRACE without `errnoRet` return EPERM;
