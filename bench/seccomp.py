@@ -11,6 +11,8 @@ every capability in the bounding set, so the most rules survive).
   compile cold  a fresh interpreter: import pyrunc.seccomp (and pyseccomp,
                 libseccomp) + compile_seccomp, as a create pays it
   compile warm  compile_seccomp again in one process (the libseccomp work)
+  cache hit     a fresh interpreter served by pyrunc.seccomp_cache, as every
+                create after the first with the same profile is
   load          seccomp(2) of the compiled program in a forked child
   per syscall   extra ns of a getppid() with the filter loaded (binary-tree
                 filter, as runc asks libseccomp for above 32 rules)
@@ -67,6 +69,29 @@ def compile_cold(profile_path, runs):
         times.append(float(out[0]))
         insns = int(out[1])
     return median_ms(times), insns
+
+
+_HIT = r"""
+import json, sys, time
+prof = json.load(open(sys.argv[1]))
+t0 = time.perf_counter()
+from pyrunc.seccomp_cache import compile_cached
+c = compile_cached(prof, cache_dir=sys.argv[2])
+print(time.perf_counter() - t0, "pyseccomp" in sys.modules)
+"""
+
+
+def cache_hit_cold(profile_path, cache_dir, runs):
+    """A fresh interpreter served from the compiled-seccomp cache (the
+    first run fills it); imports included. Also: was libseccomp loaded?"""
+    subprocess.run([PY, "-c", _HIT, profile_path, cache_dir], check=True, cwd=REPO, capture_output=True)
+    times, loaded = [], False
+    for _ in range(runs):
+        out = subprocess.run([PY, "-c", _HIT, profile_path, cache_dir], capture_output=True, text=True,
+                             check=True, cwd=REPO).stdout.split()
+        times.append(float(out[0]))
+        loaded = loaded or out[1] == "True"
+    return median_ms(times), loaded
 
 
 def compile_warm(profile, runs):
@@ -216,8 +241,10 @@ def main(argv=None):
             with open(path, "w") as f:
                 json.dump(prof, f)
             cold, insns = compile_cold(path, args.runs)
+            hit_ms, hit_loaded_libseccomp = cache_hit_cold(path, os.path.join(workdir, f"cache-{name}"), args.runs)
             row = {"rules": sum(len(r["names"]) for r in prof["syscalls"]), "bpf_instructions": insns,
                    "compile_cold_ms": cold, "compile_warm_ms": compile_warm(prof, args.runs),
+                   "cache_hit_cold_ms": hit_ms, "cache_hit_loads_libseccomp": hit_loaded_libseccomp,
                    "load_ms": load_in_child(prof, args.runs),
                    "syscall_overhead_ns": _overhead(prof)}
             can_create = os.geteuid() == 0 and not args.no_create
@@ -249,6 +276,8 @@ def main(argv=None):
         print(f"  compile cold {row['compile_cold_ms']} ms (fresh interpreter, imports included), "
               f"warm {row['compile_warm_ms']} ms; load {row['load_ms']} ms; "
               f"+{row['syscall_overhead_ns']} ns per syscall (getppid)")
+        print(f"  cache hit {row['cache_hit_cold_ms']} ms (fresh interpreter, imports included; "
+              f"libseccomp {'loaded' if row['cache_hit_loads_libseccomp'] else 'not loaded'})")
         for rt in ("pyrunc", "runc"):
             if f"{rt}_create_ms" in row:
                 print(f"  {rt:6} create+delete {row[f'{rt}_create_ms']} ms, "
