@@ -33,9 +33,10 @@ def run(plan, sock, ctx):
         os.setsid()
         # the exec fifo and our fd table are reachable only while the host's
         # filesystem is visible: take O_PATH handles now, reopen after pivot
-        fifo = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC) if ctx.fifo_path else -1
-        if ctx.fifo_path:  # where a failure between `ready` and `start` is told
-            state_dir = os.open(os.path.dirname(ctx.fifo_path), os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        # (opened by stage-1, before any user namespace; state_dir is where a
+        # failure between `ready` and `start` is told)
+        fifo = getattr(ctx, "fifo_fd", -1)
+        state_dir = getattr(ctx, "state_dir_fd", -1)
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
         ctx.host_pid = host_pid  # for the seccomp agent (security.load_seccomp)
