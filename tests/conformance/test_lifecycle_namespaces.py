@@ -225,3 +225,27 @@ def test_non_namespaced_sysctl_is_refused(runtime, bundle):
     assert proc.returncode == 1
     assert "vm.swappiness" in probe.messages(proc.stderr), proc.stderr
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.requires("userns")
+def test_user_namespace_with_a_private_state_root(userns_place, tmp_path):
+    """The state root may be closed to the container's mapped ids (runc makes
+    its own root 0700): the init must not need to walk it to reach its fifo."""
+    _, bundle = userns_place
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    runtime = support.Runtime(private / "root")
+    cid = support.unique_id("privroot")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "id -u"])
+    probe.set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    bundle.write()
+    try:
+        probe.call(runtime, "create", "-b", bundle.path, cid, check=True)
+        runtime.run("start", cid, check=True)
+        probe.wait_status(runtime, cid, "stopped")
+        runtime.run("delete", cid, check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
