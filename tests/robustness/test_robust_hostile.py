@@ -251,7 +251,7 @@ def test_preserve_fds_beyond_open_fds(runtime, bundle, open_fds, preserve, first
 
 def test_negative_preserve_fds(runtime, bundle):
     if support.is_runc():
-        pytest.skip("runc 1.1 parses --preserve-fds as unsigned: its own flag error")
+        pytest.skip("runc 1.1 accepts --preserve-fds -1 and creates the container")
     bundle.write()
     proc = runtime.run("create", "--bundle", bundle.path, "--preserve-fds", "-1", "neg")
     assert (proc.returncode, proc.stderr) == (1, "--preserve-fds: must be a non-negative number\n")
