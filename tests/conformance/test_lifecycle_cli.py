@@ -447,3 +447,19 @@ def test_kill_all_created_container(runtime, bundle):
     probe.wait_status(runtime, cid, "stopped")
     runtime.run("delete", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_two_containers_from_one_bundle(runtime, bundle):
+    ids = [support.unique_id("twin") for _ in range(2)]
+    for cid in ids:
+        probe.prepare(bundle, cid, ["sleep", "1000"])
+        bundle.write()
+        probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    states = [runtime.state(cid) for cid in ids]
+    assert [s["status"] for s in states] == ["running", "running"]
+    assert states[0]["pid"] != states[1]["pid"]
+    runtime.run("delete", "--force", ids[0], check=True)
+    assert runtime.state(ids[1])["status"] == "running"  # its twin's delete left it alone
+    runtime.run("delete", "--force", ids[1], check=True)
+    for cid in ids:
+        probe.assert_no_leftovers(runtime, cid, bundle.path)

@@ -273,3 +273,18 @@ def test_failures_inside_the_init_leave_nothing(runtime, bundle, mutate, what):
     proc = probe.call(runtime, "create", "-b", bundle.path, cid)
     assert proc.returncode != 0, what
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_delete_after_the_bundle_is_gone(runtime, tmp_path):
+    import shutil
+    bundle = support.Bundle(tmp_path / "gone")
+    cid = support.unique_id("gone")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    shutil.rmtree(bundle.path)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("kill", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
