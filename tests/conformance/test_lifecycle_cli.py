@@ -138,7 +138,7 @@ def test_delete_force_short_flag(runtime, bundle):
 
 # -- kill ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("sig", ["9", "KILL", "SIGKILL"])
+@pytest.mark.parametrize("sig", ["9", "KILL", "SIGKILL", "sigkill"])
 def test_kill_signal_spellings(runtime, bundle, sig):
     cid = _created(runtime, bundle)
     runtime.run("start", cid, check=True)
