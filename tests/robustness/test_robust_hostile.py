@@ -185,20 +185,27 @@ def test_readonly_root_can_still_be_read(runtime, tmp_path):
 
 # -- create-time arguments -----------------------------------------------------------
 
-def test_pid_file_in_missing_dir(runtime, bundle, tmp_path):
+@pytest.mark.parametrize("what", ["missing-dir", "a-directory"])
+def test_pid_file_that_cannot_be_written(runtime, bundle, tmp_path, what):
     cid = support.unique_id("pidfile")
     marker = lo.new_marker()
     lo.tag_config(bundle.config, cid, marker, args=["sleep", "1000"])
     bundle.write()
-    pid_file = tmp_path / "no" / "such" / "dir" / "pid"
+    if what == "missing-dir":
+        pid_file = tmp_path / "no" / "such" / "dir" / "pid"
+        ours, runcs = "no such file or directory", f"open {pid_file.parent}/.pid: no such file or directory"
+    else:
+        pid_file = tmp_path / "isdir"
+        pid_file.mkdir()
+        ours, runcs = "is a directory", f"rename {tmp_path}/.isdir {pid_file}: file exists"
     proc = lo.run_to_files(runtime, "create", "--bundle", bundle.path, "--pid-file", pid_file, cid,
                            env=lo.env_with(marker))
     try:
         assert proc.returncode == 1
         if support.is_runc():
-            assert lo.error_message(proc.stderr) == f"open {pid_file.parent}/.pid: no such file or directory"
+            assert lo.error_message(proc.stderr) == runcs
         else:
-            assert proc.stderr == f"pid file {pid_file}: no such file or directory\n"
+            assert proc.stderr == f"pid file {pid_file}: {ours}\n"
         assert lo.leftovers(runtime.root, cid, marker, bundle.path) == {}
     finally:
         runtime.run("delete", "--force", cid)
