@@ -112,7 +112,7 @@ def seccomp_features() -> dict:
         "enabled": True,
         "actions": sorted(seccomp.ACTIONS),
         "operators": sorted(seccomp.OPERATORS),
-        "archs": sorted(seccomp.ARCHES),
+        "archs": seccomp.known_arches(),  # only what this libseccomp can add
         "knownFlags": sorted(seccomp.FLAGS),
         "supportedFlags": sorted(name for name, bit in seccomp.FLAGS.items()
                                  if seccomp_flag_supported(_probe_bits(seccomp, bit))),

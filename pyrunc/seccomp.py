@@ -162,6 +162,14 @@ _NOTIFY_FORBIDDEN = frozenset({"write", "sendmsg"})
 _U64 = (1 << 64) - 1
 
 
+def known_arches() -> list[str]:
+    """The SCMP_ARCH_ names this libseccomp knows (2.5 lacks loongarch64,
+    m68k and sh): for `pyrunc features`. Whether one can sit next to the
+    native arch in a filter (same byte order) is decided at compile time."""
+    return sorted(name for name, token in ARCHES.items()
+                  if pyseccomp.resolve_syscall(token, "read") != -1)
+
+
 def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> CompiledSeccomp | None:
     """Compile `linux.seccomp`; None when the config asks for no filter.
 

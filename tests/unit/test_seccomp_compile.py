@@ -371,3 +371,13 @@ def test_child_syscall_table_matches_libseccomp():
 def test_compiled_carries_native_seccomp_number():
     c = compile_(syscalls=[{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}])
     assert c.seccomp_nr == nr("seccomp")
+
+
+def test_known_arches_are_the_ones_libseccomp_accepts():
+    known = sc.known_arches()
+    assert "SCMP_ARCH_X86_64" in known and "SCMP_ARCH_X32" in known
+    for name in sorted(sc.ARCHES):
+        if name in known:
+            continue
+        with pytest.raises(ConfigError):
+            sc.compile_seccomp({"defaultAction": "SCMP_ACT_ALLOW", "architectures": [name]})
