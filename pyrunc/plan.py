@@ -175,6 +175,10 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.sysctl = tuple(sorted((linux.get("sysctl") or {}).items()))
     plan.masked_paths = tuple(linux.get("maskedPaths") or ())
     plan.readonly_paths = tuple(linux.get("readonlyPaths") or ())
+    if (plan.masked_paths or plan.readonly_paths) and not plan.has("mount"):
+        # without one they would be silently skipped (runc refuses too)
+        field = "maskedPaths" if plan.masked_paths else "readonlyPaths"
+        raise ConfigError(f"config.json: linux.{field}: masked and read-only paths need a mount namespace")
     plan.rlimits = tuple(_rlimit(r, i) for i, r in enumerate(process.get("rlimits") or []))
     plan.oom_score_adj = process.get("oomScoreAdj")
     plan.args = tuple(process.get("args") or ())
