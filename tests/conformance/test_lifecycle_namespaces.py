@@ -249,3 +249,16 @@ def test_user_namespace_with_a_private_state_root(userns_place, tmp_path):
     finally:
         runtime.run("delete", "--force", cid)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_masked_paths_without_a_mount_namespace_are_refused(runtime, bundle):
+    cid = support.unique_id("nomnt")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    probe.drop_namespace(cfg, "mount")
+    cfg["mounts"] = []
+    bundle.write()
+    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode == 1
+    assert "mnt namespace" in probe.messages(proc.stderr).lower() or \
+        "mount namespace" in probe.messages(proc.stderr), proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)

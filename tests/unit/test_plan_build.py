@@ -220,3 +220,15 @@ def test_destination_normalized(dest, want):
     cfg = _cfg()
     cfg["mounts"] = [{"destination": dest, "type": "tmpfs", "source": "tmpfs"}]
     assert _build(cfg).mounts[0].destination == want
+
+
+@pytest.mark.parametrize("field", ["maskedPaths", "readonlyPaths"])
+def test_masked_or_readonly_paths_need_a_mount_namespace(field):
+    cfg = _cfg()
+    cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "mount"]
+    cfg["linux"]["maskedPaths"] = []
+    cfg["linux"]["readonlyPaths"] = []
+    _build(cfg)  # nothing to restrict: fine
+    cfg["linux"][field] = ["/proc/kcore"]
+    with pytest.raises(ConfigError, match=f"linux.{field}: .*mount namespace"):
+        _build(cfg)
