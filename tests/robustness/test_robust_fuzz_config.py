@@ -47,6 +47,9 @@ def base_config() -> dict:
     cfg["process"]["user"]["additionalGids"] = [1, 2]
     cfg["process"]["cwd"] = "/tmp"
     cfg["annotations"] = {"org.example.key": "value"}
+    # host-side programs: only /bin/true, or an odd string no one can exec
+    cfg["hooks"] = {"createRuntime": [{"path": "/bin/true", "args": ["true", "x"], "timeout": 5}],
+                    "poststop": [{"path": "/bin/true", "env": ["A=b"]}]}
     return cfg
 
 
