@@ -102,6 +102,8 @@ def load_bundle(bundle_dir: str, *, cache_dir: str | None = None, warn=None) -> 
         raise ConfigError(summary(found), found)
     report = warn if warn is not None else _stderr_warning
     for finding in found:
-        if finding.severity == WARNING:
+        # capabilities are reported once, in runc's one line, where they are
+        # resolved (pyrunc.capabilities); `validate` still lists each
+        if finding.severity == WARNING and not finding.path.startswith("process.capabilities"):
             report(finding.text())
     return cfg
