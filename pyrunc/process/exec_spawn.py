@@ -17,51 +17,25 @@ is set up. A failure kills what was forked and raises one ExecError
 """
 from __future__ import annotations
 
-import os
-
 from pyrunc.errors import ExecError
 from pyrunc.process import spawn, sync
 
 
 def spawn_exec(plan, ctx, *, place_in_cgroup, where) -> int:
     """Fork, join, exec; returns the host pid once execve happened."""
-    from pyrunc.init import exec_child, stage1  # every child-side module, before fork
+    from pyrunc.init import exec_child
 
     ctx.next_stage = exec_child.run
-    parent_sock, child_sock = sync.pair()
-    stage1_pid = os.fork()
-    if stage1_pid == 0:
-        parent_sock.close()
-        stage1.run(plan, child_sock, ctx)  # never returns
-        os._exit(1)
-    child_sock.close()
-    pid = 0
+    sock, kids = spawn.fork_stage1(plan, ctx)
     try:
-        place_in_cgroup(stage1_pid)
-        sync.send(parent_sock, sync.GO)  # 1
-        msg = sync.recv(parent_sock)
-        if msg.get("t") == sync.ERROR:
-            raise sync.ChildFailed(msg.get("msg"))
-        if msg.get("t") != sync.PID:
+        with spawn.failing_as(ExecError, where, kids, "the process exited unexpectedly during set-up"):
+            pid = spawn.until_pid(sock, kids, plan, place_in_cgroup)
+            try:
+                msg = sync.recv(sock)
+            except sync.PeerGone:
+                return pid  # EOF: execve closed the child's end
+            if msg.get("t") == sync.ERROR:
+                raise sync.ChildFailed(msg.get("msg"))
             raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
-        pid = int(msg["pid"])  # 4
-        spawn._reap(stage1_pid)
-        stage1_pid = 0
-        try:
-            msg = sync.recv(parent_sock)
-        except sync.PeerGone:
-            return pid  # EOF: execve closed the child's end
-        if msg.get("t") == sync.ERROR:
-            raise sync.ChildFailed(msg.get("msg"))
-        raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
-    except sync.ChildFailed as exc:
-        spawn._kill(pid, stage1_pid)
-        raise ExecError(f"{where}: {exc}") from None
-    except sync.PeerGone:
-        spawn._kill(pid, stage1_pid)
-        raise ExecError(f"{where}: the process exited unexpectedly during set-up") from None
-    except BaseException:
-        spawn._kill(pid, stage1_pid)
-        raise
     finally:
-        parent_sock.close()
+        sock.close()

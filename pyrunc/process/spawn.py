@@ -8,6 +8,7 @@ A failure anywhere kills what was forked and raises one SpawnError.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 
@@ -29,65 +30,96 @@ class Context:
         self.notify_fd = None
 
 
+class Children:
+    """The processes a failed spawn must kill: stage-1, then its child."""
+
+    def __init__(self, stage1=0):
+        self.stage1 = stage1
+        self.target = 0
+
+    def kill(self):
+        _kill(self.target, self.stage1)
+
+
+def fork_stage1(plan, ctx):
+    """Fork stage-1 (it waits for `go`); (parent's sync socket, Children)."""
+    from pyrunc.init import stage1  # loads every child-side module now, before fork
+
+    parent_sock, child_sock = sync.pair()
+    pid = os.fork()
+    if pid == 0:
+        parent_sock.close()
+        stage1.run(plan, child_sock, ctx)  # never returns
+        os._exit(1)
+    child_sock.close()
+    return parent_sock, Children(pid)
+
+
+def until_pid(sock, kids, plan, place_in_cgroup):
+    """Steps 1-4: cgroup, go, id maps; returns the host pid stage-1 forked."""
+    reached("create:after-fork")
+    place_in_cgroup(kids.stage1)
+    reached("create:after-cgroup-add")
+    sync.send(sock, sync.GO)  # 1
+    reached("create:after-go")
+    msg = sync.recv(sock)
+    if msg.get("t") == sync.IDMAP:  # 2
+        _write_id_maps(kids.stage1, plan)
+        reached("create:after-idmap")
+        sync.send(sock, sync.IDMAP_DONE)  # 3
+        msg = sync.recv(sock)
+    if msg.get("t") == sync.ERROR:
+        raise sync.ChildFailed(msg.get("msg"))
+    if msg.get("t") != sync.PID:
+        raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
+    kids.target = int(msg["pid"])  # 4
+    reached("create:after-pid")
+    _reap(kids.stage1)
+    kids.stage1 = 0
+    return kids.target
+
+
+@contextlib.contextmanager
+def failing_as(error_class, where, kids, gone):
+    """Any failure kills what was forked; a child's failure becomes one
+    `error_class` message, `gone` when the child died without a word."""
+    try:
+        yield
+    except sync.ChildFailed as exc:
+        kids.kill()
+        raise error_class(f"{where}: {exc}") from None
+    except sync.PeerGone:
+        kids.kill()
+        raise error_class(f"{where}: {gone}") from None
+    except BaseException:
+        kids.kill()
+        raise
+
+
 def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
     """Fork the container; returns the init's host pid once it is ready.
 
     place_in_cgroup(pid) and run_create_hooks(init_pid) are the parent's
     parts; `where` prefixes error messages (e.g. "container web")."""
-    from pyrunc.init import stage1  # loads every child-side module now, before fork
-
-    parent_sock, child_sock = sync.pair()
-    stage1_pid = os.fork()
-    if stage1_pid == 0:
-        parent_sock.close()
-        stage1.run(plan, child_sock, ctx)  # never returns
-        os._exit(1)
-    child_sock.close()
-    init_pid = 0
+    sock, kids = fork_stage1(plan, ctx)
     try:
-        reached("create:after-fork")
-        place_in_cgroup(stage1_pid)
-        reached("create:after-cgroup-add")
-        sync.send(parent_sock, sync.GO)  # 1
-        reached("create:after-go")
-        msg = sync.recv(parent_sock)
-        if msg.get("t") == sync.IDMAP:  # 2
-            _write_id_maps(stage1_pid, plan)
-            reached("create:after-idmap")
-            sync.send(parent_sock, sync.IDMAP_DONE)  # 3
-            msg = sync.recv(parent_sock)
-        if msg.get("t") == sync.ERROR:
-            raise sync.ChildFailed(msg.get("msg"))
-        if msg.get("t") != sync.PID:
-            raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
-        init_pid = int(msg["pid"])  # 4
-        reached("create:after-pid")
-        _reap(stage1_pid)
-        stage1_pid = 0
-        while True:
-            msg = sync.recv(parent_sock)
-            kind = msg.get("t")
-            if kind == sync.HOOKS:  # 5
-                run_create_hooks(init_pid)
-                reached("create:after-hooks")
-                sync.send(parent_sock, sync.HOOKS_DONE)  # 6
-            elif kind == sync.READY:  # 7
-                return init_pid
-            elif kind == sync.ERROR:
-                raise sync.ChildFailed(msg.get("msg"))
-            else:
-                raise sync.ChildFailed(f"sync: unexpected {kind}")
-    except sync.ChildFailed as exc:
-        _kill(init_pid, stage1_pid)
-        raise SpawnError(f"{where}: {exc}") from None
-    except sync.PeerGone:
-        _kill(init_pid, stage1_pid)
-        raise SpawnError(f"{where}: container init exited unexpectedly during set-up") from None
-    except BaseException:
-        _kill(init_pid, stage1_pid)
-        raise
+        with failing_as(SpawnError, where, kids, "container init exited unexpectedly during set-up"):
+            init_pid = until_pid(sock, kids, plan, place_in_cgroup)
+            while True:
+                msg = sync.recv(sock)
+                kind = msg.get("t")
+                if kind == sync.HOOKS:  # 5
+                    run_create_hooks(init_pid)
+                    reached("create:after-hooks")
+                    sync.send(sock, sync.HOOKS_DONE)  # 6
+                elif kind == sync.READY:  # 7
+                    return init_pid
+                elif kind == sync.ERROR:
+                    raise sync.ChildFailed(msg.get("msg"))
+                else:
+                    raise sync.ChildFailed(f"sync: unexpected {kind}")
     finally:
-        parent_sock.close()
+        sock.close()
 
 
 def _write_id_maps(pid, plan):
