@@ -28,8 +28,12 @@ def _err(what, exc):
 
 
 def prepare(plan, in_userns):
+    # every mount we inherited becomes a slave: host mount events still reach
+    # us, ours never reach the host, and a bind of a host mount that is shared
+    # (systemd makes / shared) cannot join the host's peer group. The config's
+    # rootfsPropagation is applied to the new root after pivot_root.
     try:
-        k.mount(None, "/", None, plan.rootfs_propagation or (k.MS_SLAVE | k.MS_REC))
+        k.mount(None, "/", None, k.MS_SLAVE | k.MS_REC)
     except OSError as exc:
         raise _err("make / a slave mount", exc) from None
     _make_parent_private(plan.rootfs)

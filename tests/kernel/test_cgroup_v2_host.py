@@ -109,12 +109,13 @@ def test_systemd_scope_is_created_and_removed():
         k = Child(lambda: open("/proc/self/cgroup").read())
         kids.append(k)
         m.add(k.pid)
-        k.release()
-        assert f"0::/system.slice/pyrunctest-{cid}.scope" in k.result()
+        # while the child lives: systemd removes a scope whose last process exits
         assert _read(m, "memory.max") == str(64 << 20)
         assert _read(m, "pids.max") == "20"
         load_manager(m.record()).set({"pids": {"limit": 30}})
         assert _read(m, "pids.max") == "30"
+        k.release()
+        assert f"0::/system.slice/pyrunctest-{cid}.scope" in k.result()
     finally:
         _cleanup(m, kids)
     assert not os.path.exists(unit_dir)
