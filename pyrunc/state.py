@@ -18,6 +18,9 @@ from pyrunc.errors import ContainerExists, ContainerNotFound, PyruncError, Usage
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_+.-]+$")
 STATE_FILE = "state.json"
 FIFO_NAME = "exec.fifo"
+# what a create may have put in its dir before state.json (notify_socket's dir,
+# the init's error file): the only names a dir without a record may hold
+HALF_MADE_NAMES = frozenset({FIFO_NAME, "notify", "init.err"})
 
 
 def default_root() -> str:
@@ -137,6 +140,7 @@ class ContainerDir:
             with open(path, "rb") as f:
                 raw = f.read()
         except FileNotFoundError:
+            self._check_half_made()
             return None
         except OSError as exc:
             raise PyruncError(f"container {self.id}: state file {path}: "
@@ -149,6 +153,19 @@ class ContainerDir:
         if problem:
             raise PyruncError(f"container {self.id}: corrupt state file {path}: {problem}")
         return data
+
+    def _check_half_made(self) -> None:
+        """No state.json: a create that died before writing it leaves an
+        (almost) empty dir. Anything else was never a container (say, a
+        mistyped --root naming a system dir): delete must not empty it."""
+        try:
+            names = os.listdir(self.path)
+        except OSError:
+            return
+        for name in sorted(names):
+            if name not in HALF_MADE_NAMES and not name.startswith(STATE_FILE + ".tmp"):
+                raise PyruncError(f"container {self.id}: {self.path} is not a container's state directory "
+                                  f"(no {STATE_FILE}, but {name})")
 
     def save(self, record: dict) -> None:
         write_atomic(self.file(STATE_FILE), json.dumps(record, separators=(",", ":")).encode())
