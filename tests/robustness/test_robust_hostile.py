@@ -294,3 +294,27 @@ def test_bundle_path_with_spaces_and_unicode(runtime, tmp_path, name):
     finally:
         assert runtime.run("delete", "--force", cid).returncode == 0
     assert lo.leftovers(runtime.root, cid, marker, b.path) == {}
+
+
+# -- a directory that never was a container (a mistyped --root) --------------------
+
+def test_a_directory_that_is_no_container_is_never_emptied(runtime):
+    if support.is_runc():
+        pytest.skip("runc 1.1 removes <root>/<id> without a state.json, whatever it holds "
+                    "(delete: 'container does not exist', and the directory is gone)")
+    victim = runtime.root / "victim"
+    (victim / "sub").mkdir(parents=True)
+    (victim / "data.txt").write_text("important")
+    (victim / "sub" / "more").write_text("also important")
+    expected = f"container victim: {victim} is not a container's state directory (no state.json, but data.txt)"
+    try:
+        for args in (["delete", "victim"], ["delete", "--force", "victim"], ["state", "victim"],
+                     ["kill", "victim", "KILL"]):
+            proc = runtime.run(*args)
+            assert (proc.returncode, proc.stderr) == (1, expected + "\n"), args
+        listed = runtime.run("list", "--format", "json")
+        assert (listed.returncode, listed.stderr) == (0, f"pyrunc: warning: {expected}\n")
+        assert (victim / "data.txt").read_text() == "important"
+        assert (victim / "sub" / "more").read_text() == "also important"
+    finally:
+        shutil.rmtree(victim)
