@@ -300,11 +300,12 @@ def test_mount_flag_options(runtime, bundle, opts, want, absent):
                                         ("private", "private")])
 def test_bind_propagation_options(runtime, bundle, tmp_path, opt, expect):
     # slave of a private mount (the container's rootfs) is private: nothing to
-    # receive from. Where the host's / is shared (systemd), the container's copy
-    # of it is a slave of the host's, and so is a bind from it.
-    if opt == "slave" and _host_root_shared():
-        expect = "slave"
+    # receive from. Where the host mount holding the source is shared (systemd
+    # makes / shared), the container's copy of it is a slave of the host's,
+    # and so is a bind from it.
     src = tmp_path / "src"
+    if opt == "slave" and _host_mount_shared(str(tmp_path)):
+        expect = "slave"
     src.mkdir()
     bundle.config["mounts"].append({"destination": "/p", "type": "bind", "source": str(src),
                                     "options": ["rbind", opt]})
@@ -397,6 +398,12 @@ def test_cgroup_mount_in_a_cgroup_namespace(runtime, bundle):
     assert all(line.endswith(":/") for line in got["self"].splitlines()), got["self"]
 
 
-def _host_root_shared():
-    root = probe.mount_at(probe.parse_mountinfo(support.host_mounts()), "/")
-    return root is not None and root.propagation() == "shared"
+def _host_mount_shared(path):
+    """Is the host mount that holds `path` shared?"""
+    mounts = probe.parse_mountinfo(support.host_mounts())
+    holder = None
+    for m in mounts:  # the deepest mount point, and of those the topmost (last) mount
+        if (path == m.point or path.startswith(m.point.rstrip("/") + "/")) and (
+                holder is None or len(m.point) >= len(holder.point)):
+            holder = m
+    return holder is not None and holder.propagation() == "shared"
