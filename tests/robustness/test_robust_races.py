@@ -175,6 +175,9 @@ def test_twenty_concurrent_runs_all_succeed(runtime, tmp_path):
 
 
 def test_concurrent_starts_of_one_id_one_wins(runtime, bundle):
+    if support.is_runc():
+        pytest.skip("runc 1.1 has no per-container lock: a losing concurrent start can block "
+                    "for ever opening the exec fifo (seen 2 in ~10 runs)")
     cid = support.unique_id("race")
     marker = _tagged(bundle, cid)
     created = lo.run_to_files(runtime, "create", "--bundle", bundle.path, cid, env=lo.env_with(marker))
