@@ -81,7 +81,8 @@ def resolve_capabilities(process_capabilities: dict | None, warn=None, *,
                 numbers.append(nr)
         out[name] = numbers
     if unknown and warn:
-        warn(f"ignoring unknown or unavailable capabilities: [{' '.join(sorted(unknown))}]")
+        names = " ".join(_printable(c) for c in sorted(unknown))
+        warn(f"ignoring unknown or unavailable capabilities: [{names}]")
     allowed = set(out["permitted"]) & set(out["inheritable"])
     refused = [c for c in out["ambient"] if c not in allowed]
     if refused:
@@ -90,6 +91,11 @@ def resolve_capabilities(process_capabilities: dict | None, warn=None, *,
             warn("ignoring ambient capabilities that are not both permitted and inheritable: "
                  f"[{' '.join(cap_name(c) for c in refused)}]")
     return out
+
+
+def _printable(name):
+    """A name from the config as one safe line (control characters escaped)."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name)
 
 
 def _number(name):

@@ -233,9 +233,16 @@ def _quietly(log, fn, *args):
         log.warn(f"rollback: {exc}")
 
 
+def _owns(cgroup_record):
+    """Did this container's create make its cgroup? (A systemd scope always is.)"""
+    return cgroup_record.get("owned", True) or cgroup_record.get("driver") == "systemd"
+
+
 def _kill_cgroup_and_destroy(mgr):
-    _kill_cgroup(mgr)
-    mgr.destroy()
+    rec = mgr.record()
+    _kill_cgroup(mgr, rec)
+    if _owns(rec):
+        mgr.destroy()
 
 
 def _kill_quietly(pid):
@@ -470,8 +477,9 @@ def delete(opts, cid, force=False):
         if mgr is not None:
             # a half-made container, a container without its own pid
             # namespace or an exec'd process may leave processes behind
-            _kill_cgroup(mgr)
-            mgr.destroy()
+            _kill_cgroup(mgr, record["cgroup"])
+            if _owns(record["cgroup"]):  # a shared cgroup is not ours to remove
+                mgr.destroy()
         reached("delete:after-cgroup")
         cdir.remove()
     if record.get("pid"):
@@ -499,9 +507,13 @@ def _kill_and_wait(record, mgr, status):
             os.close(pidfd)
 
 
-def _kill_cgroup(mgr):
+def _kill_cgroup(mgr, rec):
     """Whatever else is in the cgroup (a container without its own pid
-    namespace, or an exec'd process) goes too."""
+    namespace, an exec'd process, a half-made container's init) goes too, but
+    only from a cgroup this container made: a cgroupsPath naming a shared,
+    pre-existing cgroup (even "/") must never kill other processes."""
+    if not _owns(rec):
+        return
     try:
         if mgr.exists() and mgr.pids():
             if mgr.frozen():

@@ -45,7 +45,10 @@ class Manager:
     def record(self) -> dict:
         rec = {"version": RECORD_VERSION, "driver": self.driver, "id": self.container_id,
                "root": self.root, "path": self.inner, "paths": dict(self.paths),
-               "prune": sorted(set(self.prune) | set(self._made_parents()))}
+               "prune": sorted(set(self.prune) | set(self._made_parents())),
+               # create() made the container's own cgroup (not a shared, pre-existing
+               # one): only then may delete kill whatever is in it
+               "owned": bool(set(self.paths.values()) & set(self.made))}
         rec.update(self.extra)
         return rec
 
