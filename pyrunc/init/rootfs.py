@@ -36,7 +36,9 @@ def prepare(plan, in_userns):
         k.mount(None, "/", None, k.MS_SLAVE | k.MS_REC)
     except OSError as exc:
         raise _err("make / a slave mount", exc) from None
-    _make_parent_private(plan.rootfs)
+    # (nothing is shared now, so pivot_root's rule that neither the new root
+    # nor its parent be shared holds without making anything private, which
+    # would cut binds of host mounts off from the host's mount events)
     try:
         k.mount(plan.rootfs, plan.rootfs, "bind", k.MS_BIND | k.MS_REC)
     except OSError as exc:
@@ -61,19 +63,6 @@ def prepare(plan, in_userns):
         os.close(cwd)
     finally:
         os.close(rootfd)
-
-
-def _make_parent_private(rootfs):
-    """pivot_root refuses a shared parent mount: make the rootfs' mount private."""
-    path = rootfs
-    while True:
-        try:
-            k.mount(None, path, None, k.MS_PRIVATE)
-            return
-        except OSError as exc:
-            if exc.errno != 22 or path == "/":  # EINVAL: not a mount point, go up
-                raise _err(f"make {path} private", exc) from None
-            path = os.path.dirname(path)
 
 
 def _mount_one(rootfd, op, plan, in_userns):
