@@ -18,7 +18,7 @@ import os
 
 from pyrunc.init import stage2
 from pyrunc.init.paths import InitError
-from pyrunc.kernel import syscalls as k
+from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.process import sync
 
 
@@ -104,10 +104,6 @@ def _join(ns_type, path):
 
 def _write_proc(path, value, what):
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(fd, value.encode())
-        finally:
-            os.close(fd)
+        procfs.write(path, value)
     except OSError as exc:
         raise InitError(f"{what}: write {path}: {os.strerror(exc.errno).lower()}") from None

@@ -30,3 +30,12 @@ def ns_inode(pid, name):
         return os.stat(f"/proc/{pid}/ns/{name}").st_ino
     except OSError:
         return None
+
+
+def write(path, value):
+    """Write a small value to a /proc file in one write(2), as procfs wants."""
+    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    try:
+        os.write(fd, value.encode() if isinstance(value, str) else value)
+    finally:
+        os.close(fd)

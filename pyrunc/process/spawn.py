@@ -14,6 +14,7 @@ import signal
 
 from pyrunc.crashpoint import reached
 from pyrunc.errors import SpawnError
+from pyrunc.kernel import procfs
 from pyrunc.process import sync
 
 
@@ -126,13 +127,8 @@ def _write_id_maps(pid, plan):
     for name, data in (("uid_map", plan.uid_map), ("gid_map", plan.gid_map)):
         if not data:
             continue
-        path = f"/proc/{pid}/{name}"
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
-            try:
-                os.write(fd, data.encode())
-            finally:
-                os.close(fd)
+            procfs.write(f"/proc/{pid}/{name}", data)
         except OSError as exc:
             raise sync.ChildFailed(f"write {name}: {os.strerror(exc.errno).lower()}") from None
 
