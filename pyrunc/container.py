@@ -19,7 +19,7 @@ import time
 
 from pyrunc import SPEC_VERSION, status as st
 from pyrunc.crashpoint import reached
-from pyrunc.errors import ContainerNotFound, PyruncError
+from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, InvalidState, SpawnError
 from pyrunc.kernel import procfs
 from pyrunc.log import NULL, rfc3339
@@ -182,7 +182,7 @@ def _connect_console(path):
         sock.connect(path)
     except OSError as exc:
         sock.close()
-        reason = os.strerror(exc.errno).lower()
+        reason = describe_oserror(exc)
         try:  # connecting to a regular file says "connection refused": say what is wrong
             if not stat.S_ISSOCK(os.stat(path).st_mode):
                 reason = "not a socket"
@@ -197,7 +197,7 @@ def _write_pid_file(path, pid):
     try:
         write_atomic(path, str(pid).encode())
     except OSError as exc:
-        raise PyruncError(f"pid file {path}: {os.strerror(exc.errno).lower()}") from None
+        raise PyruncError(f"pid file {path}: {describe_oserror(exc)}") from None
 
 
 def _owner():

@@ -6,6 +6,8 @@ exc`; only the cli prints, exactly one line. Import-light: the container's init
 imports this module too.
 """
 
+import os
+
 
 class PyruncError(Exception):
     """A failure with a message fit for the user's terminal."""
@@ -70,6 +72,12 @@ class ExecError(PyruncError):
 
 
 def describe_oserror(exc: OSError) -> str:
-    """`strerror` in runc's lower-case wording, e.g. 'no such file or directory'."""
-    text = exc.strerror or str(exc)
+    """The reason in runc's lower-case wording, e.g. 'no such file or directory'.
+
+    From the errno, not exc.strerror: pyrunc.kernel's wrappers put the
+    operation into strerror ("mount: ..."), and callers name the operation
+    themselves. Import-light: the container's init uses it too."""
+    if getattr(exc, "errno", None):
+        return os.strerror(exc.errno).lower()
+    text = getattr(exc, "strerror", None) or str(exc)
     return text[:1].lower() + text[1:] if text else "unknown error"

@@ -30,7 +30,7 @@ import os
 import socket
 
 from pyrunc import container, status as st
-from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError
+from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 
 # OCI namespace type -> /proc/<pid>/ns name; the order is the join order
@@ -60,7 +60,7 @@ def load_process_file(path: str) -> dict:
         with open(path, "rb") as f:
             process = json.loads(f.read())
     except OSError as exc:
-        raise UsageError(f"process {path}: {os.strerror(exc.errno).lower()}") from None
+        raise UsageError(f"process {path}: {describe_oserror(exc)}") from None
     except ValueError as exc:
         raise UsageError(f"process {path}: invalid JSON: {exc}") from None
     if not isinstance(process, dict):
@@ -231,7 +231,7 @@ def _container_config(record: dict) -> dict:
         with open(path, "rb") as f:
             return json.loads(f.read())
     except (OSError, ValueError) as exc:
-        why = os.strerror(exc.errno).lower() if isinstance(exc, OSError) else "invalid JSON"
+        why = describe_oserror(exc) if isinstance(exc, OSError) else "invalid JSON"
         raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None
 
 
@@ -337,5 +337,5 @@ def _placement(record: dict, cgroup_opts):
             except OSError as exc:
                 if ctrl in ("name=systemd", "") and mgr.driver == "fs":
                     continue  # as Manager.add: v1's named/hybrid hierarchies may refuse
-                raise ExecError(f"cgroup: join {d}: {os.strerror(exc.errno).lower()}") from None
+                raise ExecError(f"cgroup: join {d}: {describe_oserror(exc)}") from None
     return place

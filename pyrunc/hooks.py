@@ -8,6 +8,8 @@ import json
 import os
 import subprocess
 
+from pyrunc.errors import describe_oserror
+
 
 class HookFailed(Exception):
     """One hook failed; str() is the one-line reason."""
@@ -31,7 +33,7 @@ def _run_one(phase, index, hook, payload):
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                 env=_env(env), close_fds=True)
     except OSError as exc:
-        raise HookFailed(f"{where}: {os.strerror(exc.errno).lower()}") from None
+        raise HookFailed(f"{where}: {describe_oserror(exc)}") from None
     try:
         out, err = proc.communicate(payload, timeout=timeout)
     except subprocess.TimeoutExpired:

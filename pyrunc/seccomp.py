@@ -38,7 +38,7 @@ import struct
 import tempfile
 from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
-from pyrunc.errors import ConfigError
+from pyrunc.errors import ConfigError, describe_oserror
 from pyrunc.seccomp_cache import CompiledSeccomp  # noqa: F401  (plain data; part of this module's contract)
 
 
@@ -215,7 +215,7 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
             # unknown to this libseccomp, or of the other byte order than the
             # native arch (one filter holds one byte order)
             raise ConfigError(f"{WHERE}.architectures: {name}: libseccomp cannot add it to the filter: "
-                              f"{os.strerror(exc.errno).lower()}") from exc
+                              f"{describe_oserror(exc)}") from exc
     if len(rules) > _OPTIMIZE_ABOVE:
         try:
             filt.set_attr(pyseccomp.Attr.CTL_OPTIMIZE, 2)
@@ -245,7 +245,7 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
                 filt.add_rule(rule.action, nr, *rule.args)
         except OSError as exc:
             raise ConfigError(f"{rule.where}: cannot add a rule for {rule.name}: "
-                              f"{os.strerror(exc.errno).lower()}") from exc
+                              f"{describe_oserror(exc)}") from exc
 
     program = _export_bpf(filt)
     if default_name not in _PERMISSIVE and not (

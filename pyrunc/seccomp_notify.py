@@ -18,7 +18,7 @@ import ctypes
 import os
 import socket
 
-from pyrunc.errors import PyruncError
+from pyrunc.errors import PyruncError, describe_oserror
 from pyrunc.init import seccomp_agent
 
 OCI_VERSION = "1.3.0"
@@ -35,7 +35,7 @@ def connect_agent(listener_path: str) -> int:
         sock.close()
         raise PyruncError(
             f"seccomp: connect to the agent at {listener_path}: "
-            f"{os.strerror(exc.errno).lower() if exc.errno else exc}") from exc
+            f"{describe_oserror(exc) if exc.errno else exc}") from exc
     sock.set_inheritable(True)
     return sock.detach()
 
@@ -83,7 +83,7 @@ def send_listener_fd(listener_path: str, listener_fd: int, state: dict, pid: int
         seccomp_agent.send(fd, listener_fd, state, pid)
     except OSError as exc:
         raise PyruncError(f"seccomp: send the listener fd to {listener_path}: "
-                          f"{os.strerror(exc.errno).lower()}") from exc
+                          f"{describe_oserror(exc)}") from exc
     finally:
         os.close(fd)
 

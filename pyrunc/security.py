@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 import posixpath
 
-from pyrunc.errors import ConfigError, PyruncError
+from pyrunc.errors import ConfigError, PyruncError, describe_oserror
 from pyrunc.init import security as child
 
 def check_process_security(cfg: dict, warn=None) -> None:
@@ -125,4 +125,4 @@ def set_final_cpu_affinity(pid: int, process: dict) -> None:
         pass  # it already ran and exited
     except OSError as exc:
         if aff.get("final"):
-            raise PyruncError(f"error setting final CPU affinity: {os.strerror(exc.errno).lower()}") from exc
+            raise PyruncError(f"error setting final CPU affinity: {describe_oserror(exc)}") from exc

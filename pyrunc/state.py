@@ -13,7 +13,7 @@ import json
 import os
 import re
 
-from pyrunc.errors import ContainerExists, ContainerNotFound, PyruncError, UsageError
+from pyrunc.errors import ContainerExists, ContainerNotFound, PyruncError, UsageError, describe_oserror
 
 ID_PATTERN = re.compile(r"^[A-Za-z0-9_+.-]+$")
 STATE_FILE = "state.json"
@@ -55,14 +55,14 @@ class ContainerDir:
         try:
             os.makedirs(root, mode=0o711, exist_ok=True)
         except OSError as exc:
-            raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+            raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
         path = os.path.join(root, container_id)
         try:
             os.mkdir(path, 0o711)
         except FileExistsError:
             raise ContainerExists(container_id) from None
         except OSError as exc:
-            raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+            raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
         fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         fcntl.flock(fd, fcntl.LOCK_EX)
         return cls(root, container_id, fd)
@@ -78,7 +78,7 @@ class ContainerDir:
         except NotADirectoryError:
             raise ContainerNotFound(container_id) from None
         except OSError as exc:
-            raise PyruncError(f"container {container_id}: {path}: {os.strerror(exc.errno).lower()}") from None
+            raise PyruncError(f"container {container_id}: {path}: {describe_oserror(exc)}") from None
         owner = os.fstat(fd).st_uid
         if owner != os.geteuid():
             # a record planted by someone else could name any pid or cgroup
@@ -144,7 +144,7 @@ class ContainerDir:
             return None
         except OSError as exc:
             raise PyruncError(f"container {self.id}: state file {path}: "
-                              f"{os.strerror(exc.errno).lower()}") from None
+                              f"{describe_oserror(exc)}") from None
         try:
             data = json.loads(raw)
         except ValueError:
@@ -244,7 +244,7 @@ def list_ids(root: str) -> list[str]:
     except FileNotFoundError:
         return []
     except OSError as exc:
-        raise PyruncError(f"root {root}: {os.strerror(exc.errno).lower()}") from None
+        raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
     # dot-names are ours (the validation cache), never containers
     return sorted(n for n in names if ID_PATTERN.match(n) and not n.startswith(".")
                   and os.path.isdir(os.path.join(root, n)))

@@ -13,7 +13,7 @@ import sys
 import click
 
 from pyrunc import SPEC_VERSION, __version__
-from pyrunc.errors import PyruncError, UsageError
+from pyrunc.errors import PyruncError, UsageError, describe_oserror
 from pyrunc.log import Log
 
 # long options that runc (Go's flag parsing) also accepts with one dash
@@ -96,7 +96,7 @@ def spec(bundle, rootless):
         with open(path, "x") as f:
             json.dump(default_spec(rootless), f, indent="\t")
     except OSError as exc:
-        raise PyruncError(f"{path}: {os.strerror(exc.errno).lower()}") from None
+        raise PyruncError(f"{path}: {describe_oserror(exc)}") from None
 
 
 def _create_options(f):

@@ -14,6 +14,7 @@ import termios
 
 from pyrunc.init import security
 from pyrunc.init.paths import InitError
+from pyrunc.errors import describe_oserror
 from pyrunc.kernel import syscalls as k
 
 TIOCSPTLCK = 0x40045431
@@ -27,14 +28,14 @@ def open_pty():
     try:
         master = os.open("/dev/ptmx", os.O_RDWR | os.O_NOCTTY | os.O_CLOEXEC)
     except OSError as exc:
-        raise InitError(f"open /dev/ptmx: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"open /dev/ptmx: {describe_oserror(exc)}") from None
     try:
         fcntl.ioctl(master, TIOCSPTLCK, struct.pack("i", 0))
         num = struct.unpack("I", fcntl.ioctl(master, TIOCGPTN, b"\0\0\0\0"))[0]
         slave = fcntl.ioctl(master, TIOCGPTPEER, os.O_RDWR | os.O_NOCTTY)
     except OSError as exc:
         os.close(master)
-        raise InitError(f"set up pty: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"set up pty: {describe_oserror(exc)}") from None
     return master, slave, f"/dev/pts/{num}"
 
 
@@ -47,7 +48,7 @@ def send_master(sock_fd, master):
     try:
         socket.send_fds(sock, [b"/dev/ptmx"], [master])
     except OSError as exc:
-        raise InitError(f"send pty master over console socket: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"send pty master over console socket: {describe_oserror(exc)}") from None
     finally:
         sock.detach()
 
@@ -84,7 +85,7 @@ def setup(plan, console_fd):
         finally:
             os.close(target)
     except OSError as exc:
-        raise InitError(f"mount {name} on /dev/console: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"mount {name} on /dev/console: {describe_oserror(exc)}") from None
     for fd in (0, 1, 2):
         os.dup2(slave, fd)
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)

@@ -18,6 +18,7 @@ import os
 
 from pyrunc.init import stage2
 from pyrunc.init.paths import InitError
+from pyrunc.errors import describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.process import sync
 
@@ -44,7 +45,7 @@ def run(plan, sock, ctx):
             try:
                 k.unshare(k.CLONE_NEWUSER)
             except OSError as exc:
-                raise InitError(f"unshare user namespace: {os.strerror(exc.errno).lower()}") from None
+                raise InitError(f"unshare user namespace: {describe_oserror(exc)}") from None
             sync.send(sock, sync.IDMAP)  # 2
             sync.expect(sock, sync.IDMAP_DONE)  # 3
         if plan.has("user"):
@@ -52,7 +53,7 @@ def run(plan, sock, ctx):
                 os.setresgid(0, 0, 0)
                 os.setresuid(0, 0, 0)
             except OSError as exc:
-                raise InitError(f"become root in the user namespace: {os.strerror(exc.errno).lower()}") from None
+                raise InitError(f"become root in the user namespace: {describe_oserror(exc)}") from None
         flags = 0
         for ns in plan.new_namespaces:
             if ns != "user":
@@ -62,7 +63,7 @@ def run(plan, sock, ctx):
                 k.unshare(flags)
             except OSError as exc:
                 names = ", ".join(n for n in plan.new_namespaces if n != "user")
-                raise InitError(f"unshare namespaces ({names}): {os.strerror(exc.errno).lower()}") from None
+                raise InitError(f"unshare namespaces ({names}): {describe_oserror(exc)}") from None
         if plan.time_offsets and "time" in plan.new_namespaces:
             _write_proc("/proc/self/timens_offsets", plan.time_offsets, "set time offsets")
         # stage-2 shares our sync socket: it must not speak before our `pid`
@@ -93,11 +94,11 @@ def _join(ns_type, path):
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError as exc:
-        raise InitError(f"open {ns_type} namespace {path}: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"open {ns_type} namespace {path}: {describe_oserror(exc)}") from None
     try:
         k.setns(fd, k.NAMESPACE_FLAGS[ns_type], path)
     except OSError as exc:
-        raise InitError(f"join {ns_type} namespace {path}: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"join {ns_type} namespace {path}: {describe_oserror(exc)}") from None
     finally:
         os.close(fd)
 
@@ -106,4 +107,4 @@ def _write_proc(path, value, what):
     try:
         procfs.write(path, value)
     except OSError as exc:
-        raise InitError(f"{what}: write {path}: {os.strerror(exc.errno).lower()}") from None
+        raise InitError(f"{what}: write {path}: {describe_oserror(exc)}") from None

@@ -16,6 +16,7 @@ import struct
 
 from pyrunc import hooks
 from pyrunc.init import console, rootfs, security
+from pyrunc.errors import describe_oserror
 from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k
 from pyrunc.process import sync
@@ -72,7 +73,7 @@ def run(plan, sock, ctx):
             try:
                 resource.setrlimit(res, (soft, hard))
             except (OSError, ValueError) as exc:
-                raise InitError(f"setrlimit {name} {soft}:{hard}: {_reason(exc)}") from None
+                raise InitError(f"setrlimit {name} {soft}:{hard}: {describe_oserror(exc)}") from None
         if not plan.no_new_keyring:
             try:
                 k.join_session_keyring(None)
@@ -124,7 +125,7 @@ def run(plan, sock, ctx):
     except BaseException as exc:
         msg = sync.describe(exc)
         if isinstance(exc, OSError) and not isinstance(exc, InitError) and released:
-            msg = f"exec {plan.args[0]}: {_reason(exc)}"
+            msg = f"exec {plan.args[0]}: {describe_oserror(exc)}"
         if released and fifo_w >= 0:
             try:
                 os.write(fifo_w, b"E" + msg.encode())
@@ -173,17 +174,11 @@ def _leave_error(state_dir, msg):
         pass
 
 
-def _reason(exc):
-    if isinstance(exc, OSError) and exc.errno:
-        return os.strerror(exc.errno).lower()
-    return str(exc)
-
-
 def _do(fn, arg, what):
     try:
         fn(arg)
     except OSError as exc:
-        raise InitError(f"{what}: {_reason(exc)}") from None
+        raise InitError(f"{what}: {describe_oserror(exc)}") from None
 
 
 def _write(path, value, what):
@@ -196,7 +191,7 @@ def _write(path, value, what):
         finally:
             os.close(fd)
     except OSError as exc:
-        raise InitError(f"{what}: write {path}: {_reason(exc)}") from None
+        raise InitError(f"{what}: write {path}: {describe_oserror(exc)}") from None
 
 
 def _hooks(phase, entries, state):
@@ -215,7 +210,7 @@ def _loopback_up():
         flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]
         fcntl.ioctl(s, SIOCSIFFLAGS, struct.pack("16sh14x", b"lo", flags | IFF_UP))
     except OSError as exc:
-        raise InitError(f"bring up lo: {_reason(exc)}") from None
+        raise InitError(f"bring up lo: {describe_oserror(exc)}") from None
     finally:
         s.close()
 
@@ -249,7 +244,7 @@ def _lookpath(name, env):
         try:
             st = os.stat(name)
         except OSError as exc:
-            raise InitError(f'exec: "{name}": stat {name}: {_reason(exc)}') from None
+            raise InitError(f'exec: "{name}": stat {name}: {describe_oserror(exc)}') from None
         if not _executable(st):
             raise InitError(f'exec: "{name}": permission denied')
         return name
@@ -279,11 +274,11 @@ def _chdir(cwd):
     try:
         os.chdir(cwd)
     except OSError as exc:
-        raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {_reason(exc)}") from None
+        raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
     # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
     try:
         here = os.getcwd()
     except OSError as exc:
-        raise InitError(f"current working directory is outside of container mount namespace root: {_reason(exc)}") from None
+        raise InitError(f"current working directory is outside of container mount namespace root: {describe_oserror(exc)}") from None
     if not here.startswith("/"):
         raise InitError("current working directory is outside of container mount namespace root")

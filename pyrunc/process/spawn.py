@@ -13,7 +13,7 @@ import os
 import signal
 
 from pyrunc.crashpoint import reached
-from pyrunc.errors import SpawnError
+from pyrunc.errors import SpawnError, describe_oserror
 from pyrunc.kernel import procfs
 from pyrunc.process import sync
 
@@ -130,7 +130,7 @@ def _write_id_maps(pid, plan):
         try:
             procfs.write(f"/proc/{pid}/{name}", data)
         except OSError as exc:
-            raise sync.ChildFailed(f"write {name}: {os.strerror(exc.errno).lower()}") from None
+            raise sync.ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
 
 
 def _reap(pid):
