@@ -24,6 +24,8 @@ import json
 import os
 import socket
 
+from pyrunc.errors import describe_oserror
+
 GO = "go"
 IDMAP = "idmap"
 IDMAP_DONE = "idmap-done"
@@ -86,7 +88,9 @@ def child_fail(sock, exc):
 
 
 def describe(exc):
+    """A child's unworded failure as `<path>: <op>: <reason>`, in runc's lower case."""
     if isinstance(exc, OSError):
-        text = exc.strerror or os.strerror(exc.errno or 0)
-        return f"{text}: {exc.filename}" if exc.filename else text
+        # pyrunc.kernel's wrappers already put the operation into strerror
+        text = exc.strerror if exc.strerror and ": " in exc.strerror else describe_oserror(exc)
+        return f"{exc.filename}: {text}" if exc.filename else text
     return str(exc) or exc.__class__.__name__
