@@ -8,16 +8,14 @@ seccomp, the child's code) load only on create/run.
 """
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import pwd
 import select
-import signal
+import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
 import time
 
-from pyrunc import SPEC_VERSION, status as st
+from pyrunc import SPEC_VERSION, jsonio, status as st
 from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, InvalidState, SpawnError
@@ -54,7 +52,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     _prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
                       debug=opts.log.debug)
     where = f"container {cid}"
-    with contextlib.ExitStack() as undo:
+    with Rollback() as undo:
         cdir = ContainerDir.create(opts.root, cid)
         undo.callback(cdir.close)
         undo.callback(_quietly, opts.log, cdir.remove)
@@ -223,6 +221,37 @@ def _run_hooks(phase, entries, state):
         hooks.run_hooks(phase, entries, state)
     except hooks.HookFailed as exc:
         raise HookError(str(exc)) from None
+
+
+class Rollback:
+    """The undo steps of a create, run newest first if it fails: ExitStack's
+    callback/pop_all, without contextlib (and the functools and collections it
+    imports). A step that raises does not stop the others; the last error wins."""
+
+    def __init__(self):
+        self.steps = []
+
+    def callback(self, fn, *args):
+        self.steps.append((fn, args))
+
+    def pop_all(self):
+        self.steps = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_exc):
+        steps, self.steps = self.steps, []
+        error = None
+        while steps:
+            fn, args = steps.pop()
+            try:
+                fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - raised after the rest ran
+                error = exc
+        if error is not None:
+            raise error
+        return False
 
 
 def _quietly(log, fn, *args):
@@ -529,4 +558,4 @@ def _kill_cgroup(mgr, rec):
 
 
 def to_json(obj):
-    return json.dumps(obj, indent=2)
+    return jsonio.dumps(obj, indent=2)

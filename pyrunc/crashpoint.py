@@ -8,7 +8,7 @@ look at the half-made container while a live pyrunc still holds its lock.
 Costs one dict lookup when unset.
 """
 import os
-import signal
+import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 
 _AT = os.environ.get("PYRUNC_CRASH_AT")
 _SIGNAL = signal.SIGSTOP if os.environ.get("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL

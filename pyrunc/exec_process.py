@@ -25,10 +25,10 @@ runc's rules, followed here:
 from __future__ import annotations
 
 import copy
-import json
 import os
 import socket
 
+from pyrunc import jsonio
 from pyrunc import container, status as st
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
@@ -58,7 +58,7 @@ class Flags:
 def load_process_file(path: str) -> dict:
     try:
         with open(path, "rb") as f:
-            process = json.loads(f.read())
+            process = jsonio.loads(f.read())
     except OSError as exc:
         raise UsageError(f"process {path}: {describe_oserror(exc)}") from None
     except ValueError as exc:
@@ -229,7 +229,7 @@ def _container_config(record: dict) -> dict:
     path = os.path.join(record.get("bundle") or "", "config.json")
     try:
         with open(path, "rb") as f:
-            return json.loads(f.read())
+            return jsonio.loads(f.read())
     except (OSError, ValueError) as exc:
         why = describe_oserror(exc) if isinstance(exc, OSError) else "invalid JSON"
         raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None

@@ -4,10 +4,10 @@ Used by the parent (prestart, createRuntime, poststart, poststop) and by the
 container's init (createContainer before pivot_root, startContainer after
 start). Import-light, and imported eagerly by init: subprocess is all it needs.
 """
-import json
 import os
 import subprocess
 
+from pyrunc import jsonio
 from pyrunc.errors import describe_oserror
 
 
@@ -17,7 +17,7 @@ class HookFailed(Exception):
 
 def run_hooks(phase, hooks, state):
     """Run `hooks` in order; the first failure raises HookFailed."""
-    payload = json.dumps(state).encode()
+    payload = jsonio.dumps(state).encode()
     for i, hook in enumerate(hooks or ()):
         _run_one(phase, i, hook, payload)
 

@@ -4,10 +4,11 @@
 (containerd and conmon read the last "error" record back); `text` writes
 logrus-style `time="..." level=error msg="..."` lines. Import-light.
 """
-import json
 import os
 import sys
 import time
+
+from pyrunc import jsonio
 
 
 def rfc3339(ns=None):
@@ -26,9 +27,9 @@ class Log:
         if not self.path:
             return
         if self.fmt == "json":
-            line = json.dumps({"level": level, "msg": msg, "time": rfc3339()})
+            line = jsonio.dumps({"level": level, "msg": msg, "time": rfc3339()})
         else:
-            line = f'time="{rfc3339()}" level={level} msg={json.dumps(msg)}'
+            line = f'time="{rfc3339()}" level={level} msg={jsonio.dumps(msg)}'
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
             try:

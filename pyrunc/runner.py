@@ -8,16 +8,17 @@ sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
+import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _socket  # socket.py's C half (see kernel/fdpass.py)
 import os
 import select
-import signal
-import socket
 
 from pyrunc import container
-from pyrunc.kernel import syscalls as k
+from pyrunc.kernel import fdpass, syscalls as k
+from pyrunc.signals import NUMBERS
 
 # every signal a user may send us goes on to the container
-_FORWARD = [s for s in signal.Signals
+_FORWARD = [s for s in sorted(set(NUMBERS.values()))
             if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGTTIN,
                          signal.SIGTTOU, signal.SIGTSTP, signal.SIGSEGV, signal.SIGBUS,
                          signal.SIGFPE, signal.SIGILL, signal.SIGPIPE, signal.SIGWINCH)]
@@ -31,7 +32,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         k.set_child_subreaper()
     ours = theirs = None
     if not detach and not console_socket:
-        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         pid = container.create(opts, cid, bundle, console_socket=console_socket,
                                console_fd=theirs.fileno() if theirs else -1, **create_args)
@@ -62,12 +63,12 @@ def _receive_master(sock):
     """The pty master, if the init sent one (it does so before `ready`)."""
     sock.setblocking(False)
     try:
-        _msg, fds, _flags, _addr = socket.recv_fds(sock, 1024, 1)
+        _msg, master = fdpass.recv_fd(sock)
     except (BlockingIOError, OSError):
-        fds = []
+        master = None
     finally:
         sock.close()
-    return fds[0] if fds else None
+    return master
 
 
 def _forward_signals(pid):

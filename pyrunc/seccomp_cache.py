@@ -21,8 +21,8 @@ state.json. Import-light: no pyseccomp here.
 from __future__ import annotations
 
 import base64
-import json
 import os
+from pyrunc import jsonio
 from pyrunc.records import dataclass, field  # not dataclasses: ~13 ms per create (pyrunc.records)
 
 try:  # sha256 without hashlib's OpenSSL load (see pyrunc.config.cache)
@@ -112,7 +112,7 @@ def cache_key(linux_seccomp: dict) -> str | None:
         return None  # cannot tell which libseccomp would compile it: no cache
     try:
         src = os.stat(os.path.join(os.path.dirname(__file__), "seccomp.py"))
-        profile = json.dumps(linux_seccomp, sort_keys=True, separators=(",", ":")).encode()
+        profile = jsonio.dumps(linux_seccomp, sort_keys=True, separators=(",", ":")).encode()
     except (OSError, TypeError, ValueError):
         return None
     h = sha256(b"pyrunc-seccomp\0")
@@ -145,7 +145,7 @@ def _read(cache_dir, key) -> CompiledSeccomp | None:
         return None
     try:
         with os.fdopen(fd, "rb") as f:
-            data = json.loads(f.read())
+            data = jsonio.loads(f.read())
         if data.get("key") != key:
             return None
         return CompiledSeccomp.from_dict(data["compiled"])
@@ -160,7 +160,7 @@ def _write(cache_dir, key, compiled) -> None:
         tmp = os.path.join(cache_dir, f".tmp-seccomp-{os.getpid()}-{os.urandom(6).hex()}")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(json.dumps({"key": key, "compiled": compiled.to_dict()}).encode())
+            f.write(jsonio.dumps({"key": key, "compiled": compiled.to_dict()}).encode())
         os.replace(tmp, _path(cache_dir, key))
         tmp = None
         _prune(cache_dir)

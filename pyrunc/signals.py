@@ -1,9 +1,14 @@
 """Signal names and numbers as runc accepts them (`kill`, process.killSignal).
 
 Import-light on purpose: `pyrunc kill` runs under shims on every stop and must
-not load pyrunc.plan (dataclasses, ctypes) just to read "KILL".
+not load pyrunc.plan (dataclasses, ctypes) just to read "KILL". Nor signal.py:
+its Signals enum imports enum (and re, functools, collections) for ~1.5 ms;
+the hot modules use `_signal`, its C half, and the names come from there.
 """
-import signal
+import _signal
+
+# SIGKILL -> 9, and the aliases (SIGIOT, SIGPOLL, ...), as signal.Signals has them
+NUMBERS = {n: getattr(_signal, n) for n in dir(_signal) if n.startswith("SIG") and not n.startswith("SIG_")}
 
 
 def signal_number(value) -> int:
@@ -11,17 +16,17 @@ def signal_number(value) -> int:
     text = str(value).strip()
     if text.isdigit():
         num = int(text)
-        if 0 < num < signal.NSIG:
+        if 0 < num < _signal.NSIG:
             return num
     else:
         name = text.upper()
         if not name.startswith("SIG"):
             name = "SIG" + name
-        sig = getattr(signal.Signals, name, None) if name in signal.Signals.__members__ else None
+        sig = NUMBERS.get(name)
         if sig is not None:
-            return int(sig)
+            return sig
         if name.startswith("SIGRTMIN") or name.startswith("SIGRTMAX"):
-            base = signal.SIGRTMIN if name.startswith("SIGRTMIN") else signal.SIGRTMAX
+            base = _signal.SIGRTMIN if name.startswith("SIGRTMIN") else _signal.SIGRTMAX
             rest = name[8:]
             try:
                 return int(base) + int(rest or 0)

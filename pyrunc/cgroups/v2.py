@@ -8,7 +8,7 @@ tree atomically where the kernel has it (5.14+); `cgroup.freeze` freezes.
 from __future__ import annotations
 
 import os
-import signal as _signal
+import _signal
 import time
 
 from pyrunc.cgroups import fsio

@@ -3,11 +3,12 @@
 Every check in pyrunc.config (JSON parsing, the schema, the semantic checks,
 the --strict listing) reports `Finding`s; `load_bundle` turns the errors into
 one ConfigError and hands the warnings to its `warn` callback, `pyrunc
-validate` prints them all. Import-light: stdlib `json` only.
+validate` prints them all. Import-light: pyrunc.jsonio only.
 """
 from __future__ import annotations
 
-import json
+from pyrunc import jsonio
+
 
 ERROR = "error"
 WARNING = "warning"
@@ -78,7 +79,7 @@ def jpath(*parts) -> str:
         elif part and part.replace("_", "a").isalnum() and part.isascii() and not part[0].isdigit():
             out += f".{part}" if out else part
         else:
-            out += f"[{json.dumps(part, ensure_ascii=False)}]"
+            out += f"[{jsonio.dumps(part, ensure_ascii=False)}]"
     return out
 
 
@@ -88,7 +89,7 @@ def show(value, limit: int = 60) -> str:
         return "an object"
     if isinstance(value, list):
         return "an array"
-    text = json.dumps(value, ensure_ascii=False)
+    text = jsonio.dumps(value, ensure_ascii=False)
     if len(text) > limit:
         text = text[: limit - 4] + '..."' if isinstance(value, str) else text[:limit] + "..."
     return text

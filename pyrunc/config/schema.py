@@ -9,9 +9,9 @@ structured fields instead, with the JSON path of the place it points at.
 """
 from __future__ import annotations
 
-import json
 import os
 
+from pyrunc import jsonio
 from pyrunc.config.cache import sha256
 from pyrunc.config.findings import ERROR, Finding, jpath, json_type, show
 
@@ -40,7 +40,7 @@ def schema_bytes(name: str = "config") -> bytes:
 
 
 def schema(name: str = "config") -> dict:
-    return json.loads(schema_bytes(name))
+    return jsonio.loads(schema_bytes(name))
 
 
 def digest(name: str = "config") -> bytes:

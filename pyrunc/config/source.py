@@ -5,9 +5,9 @@ verdict cache is keyed by them. Import-light: stdlib only.
 """
 from __future__ import annotations
 
-import json
 import os
 
+from pyrunc import jsonio
 from pyrunc.config.findings import ERROR, Finding
 
 # json's messages, reworded to the lower-case runc style of every other pyrunc error
@@ -59,17 +59,19 @@ def parse(raw: bytes) -> tuple[object, list[Finding]]:
     if not raw.strip():
         return None, [Finding("", ERROR, "file is empty")]
     try:
-        return json.loads(raw, parse_constant=_reject_constant), []
-    except json.JSONDecodeError as exc:
+        return jsonio.loads(raw, parse_constant=_reject_constant), []
+    except NotJSON as exc:
+        return None, [Finding("", ERROR, f"invalid JSON: {exc}")]
+    except UnicodeDecodeError as exc:
+        return None, [Finding("", ERROR, f"invalid JSON: not UTF-8 (byte {exc.start})")]
+    except ValueError as exc:  # json.JSONDecodeError (jsonio imports json only to raise it)
+        if not hasattr(exc, "lineno"):
+            raise
         wording = exc.msg
         for prefix, ours in _JSON_WORDING:
             if exc.msg.startswith(prefix):
                 wording = ours
                 break
         return None, [Finding("", ERROR, f"invalid JSON: {wording}", line=exc.lineno, column=exc.colno)]
-    except NotJSON as exc:
-        return None, [Finding("", ERROR, f"invalid JSON: {exc}")]
-    except UnicodeDecodeError as exc:
-        return None, [Finding("", ERROR, f"invalid JSON: not UTF-8 (byte {exc.start})")]
     except RecursionError:
         return None, [Finding("", ERROR, "invalid JSON: nested too deeply")]

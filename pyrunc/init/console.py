@@ -7,7 +7,6 @@ by a path lookup the container could race (CVE-2025-52565). Child-side.
 """
 import fcntl
 import os
-import socket
 import stat
 import struct
 import termios
@@ -15,7 +14,7 @@ import termios
 from pyrunc.init import security
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
-from pyrunc.kernel import syscalls as k
+from pyrunc.kernel import fdpass, syscalls as k
 
 TIOCSPTLCK = 0x40045431
 TIOCGPTPEER = 0x5441
@@ -44,13 +43,10 @@ def set_size(fd, rows, cols):
 
 
 def send_master(sock_fd, master):
-    sock = socket.socket(fileno=sock_fd)
     try:
-        socket.send_fds(sock, [b"/dev/ptmx"], [master])
+        fdpass.send_fd(sock_fd, b"/dev/ptmx", master)
     except OSError as exc:
         raise InitError(f"send pty master over console socket: {describe_oserror(exc)}") from None
-    finally:
-        sock.detach()
 
 
 def _console_target():

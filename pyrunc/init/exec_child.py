@@ -28,7 +28,7 @@ sends one `error` message instead and exits. Imports nothing after fork.
 import fcntl
 import os
 import resource
-import signal
+import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import termios
 
 from pyrunc.init import console, security

@@ -14,9 +14,10 @@ needs, sendmsg, therefore cannot be SCMP_ACT_NOTIFY (the agent would be asked
 to approve the message that brings it the fd): pyrunc.seccomp refuses that,
 as runc refuses NOTIFY on write for the same reason.
 """
-import json
 import os
-import socket
+
+from pyrunc import jsonio
+from pyrunc.kernel import fdpass
 
 SECCOMP_FD_NAME = "seccompFd"
 
@@ -33,13 +34,9 @@ def message(state, pid):
     inner.setdefault("status", "creating")
     msg["state"] = inner
     msg.setdefault("metadata", "")
-    return json.dumps(msg).encode()
+    return jsonio.dumps(msg).encode()
 
 
 def send(agent_fd, listener_fd, state, pid=None):
     """sendmsg(state JSON, SCM_RIGHTS [listener_fd]) on the connected socket."""
-    sock = socket.socket(fileno=agent_fd)
-    try:
-        socket.send_fds(sock, [message(state, pid or os.getpid())], [listener_fd])
-    finally:
-        sock.detach()  # the caller owns (and closes) the fd
+    fdpass.send_fd(agent_fd, message(state, pid or os.getpid()), listener_fd)  # fds stay the caller's

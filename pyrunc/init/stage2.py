@@ -9,13 +9,12 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
-import signal
-import socket
+import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _socket
 import stat
 import struct
 
-from pyrunc import hooks
-from pyrunc.init import console, rootfs, security
+from pyrunc.init import console, preload, rootfs, security
 from pyrunc.errors import describe_oserror
 from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k
@@ -195,6 +194,7 @@ def _write(path, value, what):
 
 
 def _hooks(phase, entries, state):
+    hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
         hooks.run_hooks(phase, entries, state)
     except hooks.HookFailed as exc:
@@ -204,7 +204,7 @@ def _hooks(phase, entries, state):
 def _loopback_up():
     """A new network namespace has lo down; runc brings it up."""
     SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
     try:
         ifr = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]

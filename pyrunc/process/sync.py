@@ -20,10 +20,10 @@ comments on both sides (spawn.py, init/stage1.py, init/stage2.py).
 
 Import-light: both sides use it, the child between fork and exec.
 """
-import json
 import os
-import socket
+import _socket  # socket.py builds enums for every constant (~1.5 ms); this is its C half
 
+from pyrunc import jsonio
 from pyrunc.errors import describe_oserror
 
 GO = "go"
@@ -44,20 +44,20 @@ class PeerGone(Exception):
 
 def pair():
     """(parent end, child end); the parent's end is close-on-exec."""
-    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
     return a, b
 
 
 def send(sock, kind, **fields):
     fields["t"] = kind
-    sock.send(json.dumps(fields).encode())
+    sock.send(jsonio.dumps(fields).encode())
 
 
 def recv(sock):
     data = sock.recv(MAX_MESSAGE)
     if not data:
         raise PeerGone()
-    return json.loads(data)
+    return jsonio.loads(data)
 
 
 def expect(sock, kind):

@@ -42,14 +42,35 @@ def test_kernel_imports_nothing_heavy():
 def test_init_loads_every_child_module_eagerly():
     loaded = set(_loaded_by("pyrunc.init"))
     for needed in ("pyrunc.init.stage1", "pyrunc.init.stage2", "pyrunc.init.rootfs",
-                   "pyrunc.init.console", "pyrunc.init.paths", "pyrunc.hooks",
-                   "pyrunc.process.sync", "pyrunc.kernel.syscalls", "subprocess", "json"):
+                   "pyrunc.init.console", "pyrunc.init.paths", "pyrunc.init.preload",
+                   "pyrunc.process.sync", "pyrunc.kernel.syscalls"):
         assert needed in loaded, f"{needed} is not imported by pyrunc.init"
+
+
+def test_init_leaves_the_heavy_rare_modules_to_preload():
+    """Every waiting init carries what pyrunc.init imports: subprocess (for
+    hooks), json, re, enum and socket.py stay out unless a plan needs them."""
+    loaded = set(_loaded_by("pyrunc.init"))
+    for heavy in ("subprocess", "json", "re", "enum", "socket", "contextlib", "pyrunc.hooks"):
+        assert heavy not in loaded, f"pyrunc.init imports {heavy}"
+
+
+def test_preload_loads_hooks_for_a_plan_with_container_side_hooks():
+    probe = """
+import sys, types
+from pyrunc.init import preload
+preload.for_plan(types.SimpleNamespace(hooks_create_container=(), hooks_start_container=()))
+assert preload.hooks is None and "subprocess" not in sys.modules
+preload.for_plan(types.SimpleNamespace(hooks_create_container=({"path": "/bin/true"},)))
+assert preload.hooks is sys.modules["pyrunc.hooks"] and "subprocess" in sys.modules
+"""
+    subprocess.run([sys.executable, "-c", probe], check=True)
 
 
 def test_child_modules_have_no_function_level_imports():
     """A lazy `import` inside a function of a child-side module would run
-    after pivot_root; the only import statements are at module level."""
+    after pivot_root; the only import statements are at module level (and in
+    preload.for_plan, which the parent runs before the fork)."""
     import ast
     import pathlib
     import pyrunc.init
@@ -59,6 +80,8 @@ def test_child_modules_have_no_function_level_imports():
     for path in sorted(root.glob("*.py")):
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
+            if path.name == "preload.py" and getattr(node, "name", "") == "for_plan":
+                continue
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
                 for inner in ast.walk(node):
                     if isinstance(inner, (ast.Import, ast.ImportFrom)):
