@@ -58,9 +58,11 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         undo.callback(_quietly, opts.log, cdir.remove)
         reached("create:after-statedir")
         # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
-        from pyrunc import activation, notify_socket
+        from pyrunc import activation
         activation.apply(plan)
-        notify_socket.prepare(plan, cdir.path)
+        if os.environ.get("NOTIFY_SOCKET"):  # notify_socket imports socket.py: only when needed
+            from pyrunc import notify_socket
+            notify_socket.prepare(plan, cdir.path)
         hooks_cfg = cfg.get("hooks") or {}
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
@@ -105,9 +107,13 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 except HookError as exc:
                     raise SpawnError(f"{where}: {exc}") from None
 
-        from pyrunc import seccomp_notify
-        # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
-        with seccomp_notify.agent_connection(plan, ctx, hook_state):
+        agent = _NO_AGENT
+        if plan.seccomp is not None and plan.seccomp.uses_notify:
+            # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
+            # (seccomp_notify imports socket.py and contextlib: only then)
+            from pyrunc import seccomp_notify
+            agent = seccomp_notify.agent_connection(plan, ctx, hook_state)
+        with agent:
             init_pid = spawn.spawn(plan, ctx, where=where,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
@@ -221,6 +227,19 @@ def _run_hooks(phase, entries, state):
         hooks.run_hooks(phase, entries, state)
     except hooks.HookFailed as exc:
         raise HookError(str(exc)) from None
+
+
+class _NoAgent:
+    """The seccomp agent connection of a plan without SCMP_ACT_NOTIFY: nothing."""
+
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *_exc):
+        return False
+
+
+_NO_AGENT = _NoAgent()
 
 
 class Rollback:
