@@ -43,6 +43,8 @@ def parse_args(argv):
     p.add_argument("--seq-rounds", type=int, default=3, help="samples of 100 sequential runs")
     p.add_argument("--conc-rounds", type=int, default=5, help="samples of 20 concurrent runs")
     p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--gap", type=float, default=100.0,
+                   help="idle ms before each sample (0: back to back; see README, 'The gap')")
     p.add_argument("--quick", action="store_true", help="5 rounds, 1 sample of 100 sequential, 2 of 20 concurrent")
     p.add_argument("--only", action="append", default=[],
                    help="scenario to run (repeatable): run run_unique cycle skd seq100 conc20 rss run_sec cycle_sec")
@@ -109,7 +111,7 @@ def main(argv=None):
         "kernel": platform.release(), "cpus": os.cpu_count(), "git": git_rev(),
         "pyrunc": args.pyrunc, "pyrunc_launcher": open(args.pyrunc, "rb").readline().decode(errors="replace").strip(),
         "runc": first_line([args.runc, "--version"]), "rounds": args.rounds, "seq_rounds": args.seq_rounds,
-        "conc_rounds": args.conc_rounds, "seccomp_profile": profile_src,
+        "conc_rounds": args.conc_rounds, "gap_ms": args.gap, "seccomp_profile": profile_src,
         "loadavg_before": os.getloadavg(),
     }
     samples, errors, prof, interp = {}, {}, {}, {}
@@ -124,6 +126,10 @@ def main(argv=None):
                 for rt in runtimes:
                     if rt.name in errors.get(name, {}):
                         continue
+                    # each sample starts from an idle kernel: right after the other
+                    # runtime's cgroup.procs write, a write skips the RCU grace
+                    # period that write would otherwise wait for (README: "The gap")
+                    time.sleep(args.gap / 1000)
                     try:
                         sample = fn(rt, bset, workdir, **kw)
                     except Exception as exc:  # noqa: BLE001 - report, go on with the rest
@@ -157,7 +163,7 @@ def main(argv=None):
     meta["loadavg_after"] = os.getloadavg()
     head = (f"pyrunc {meta['git']} vs {meta['runc']}; {meta['cpus']} CPUs, load average "
             f"{meta['loadavg_before'][0]:.1f} before, {meta['loadavg_after'][0]:.1f} after; "
-            f"{args.rounds} rounds (interleaved, after {args.warmup} warm-up)")
+            f"{args.rounds} rounds (interleaved, after {args.warmup} warm-up, {args.gap:g} ms idle before each)")
     text = [head, "", report.table(rows), "", report.targets_table(goals)]
     if interp or prof:
         text += ["", prof_mod.render(prof, interp)]
