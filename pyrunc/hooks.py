@@ -4,7 +4,6 @@ Used by the parent (prestart, createRuntime, poststart, poststop) and by the
 container's init (createContainer before pivot_root, startContainer after
 start). Import-light, and imported eagerly by init: subprocess is all it needs.
 """
-import os
 import subprocess
 
 from pyrunc import jsonio

@@ -11,7 +11,7 @@ import resource
 from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import ConfigError
-from pyrunc.kernel import syscalls as k
+from pyrunc.kernel import flags as k
 from pyrunc.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
 
 # option -> (set flags, clear flags); runc's table (libcontainer/specconv)

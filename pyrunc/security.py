@@ -4,7 +4,8 @@ Place in the flow: `config`/`container` call `check_process_security(cfg,
 warn)` while preparing create/run/exec, so a bad ioPriority, scheduler,
 personality, execCPUAffinity or an LSM label this host cannot apply is one
 ConfigError line and nothing has been made yet. The child applies the same
-fields with pyrunc.init.security (one table of names, used by both sides).
+fields with pyrunc.init.security; the names and parsers both sides use are in
+pyrunc.process_attrs (so this side needs neither ctypes nor python-prctl).
 Capabilities are resolved by pyrunc.capabilities, seccomp by pyrunc.seccomp.
 
 `parse_cpu_list()` turns execCPUAffinity strings into CPU sets;
@@ -17,12 +18,12 @@ import os
 import posixpath
 
 from pyrunc.errors import ConfigError, PyruncError, describe_oserror
-from pyrunc.init import security as child
+from pyrunc import process_attrs as attrs
 
 def check_process_security(cfg: dict, warn=None) -> None:
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
-    for key, fn in (("ioPriority", child.ioprio_value), ("scheduler", child.sched_attr)):
+    for key, fn in (("ioPriority", attrs.ioprio_value), ("scheduler", attrs.sched_attr)):
         if process.get(key) is not None:
             try:
                 fn(process[key])
@@ -31,7 +32,7 @@ def check_process_security(cfg: dict, warn=None) -> None:
     pers = linux.get("personality")
     if pers is not None:
         try:
-            child.personality_value(pers)
+            attrs.personality_value(pers)
         except ValueError as exc:
             raise ConfigError(f"config.json: linux.personality: {exc}") from None
         if pers.get("flags") and warn:
@@ -47,10 +48,10 @@ def check_process_security(cfg: dict, warn=None) -> None:
     check_proc_mounts(cfg)
     # runc's validator refuses a label for an LSM the host does not run;
     # its init fails the same way for an AppArmor profile.
-    if process.get("selinuxLabel") and not child._lsm_enabled("selinux"):
+    if process.get("selinuxLabel") and not attrs.lsm_enabled("selinux"):
         raise ConfigError("config.json: process.selinuxLabel: selinux label is specified in config, "
                           "but selinux is disabled or not supported")
-    if process.get("apparmorProfile") and not child._lsm_enabled("apparmor"):
+    if process.get("apparmorProfile") and not attrs.lsm_enabled("apparmor"):
         raise ConfigError("config.json: process.apparmorProfile: apparmor profile is specified in "
                           "config, but apparmor is not enabled on this host")
 
@@ -91,6 +92,7 @@ def _on_procfs(path: str) -> bool:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
         return False
+    from pyrunc.init import security as child  # ctypes: only for a mount at /proc
     try:
         return child.fstatfs_type(fd) == child.PROC_SUPER_MAGIC
     except OSError:
@@ -101,7 +103,7 @@ def _on_procfs(path: str) -> bool:
 
 def parse_cpu_list(text: str) -> set[int]:
     """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9} (the child's parser: one grammar)."""
-    return child.parse_cpu_list(text)
+    return attrs.parse_cpu_list(text)
 
 
 def initial_cpus(process: dict) -> set[int] | None:

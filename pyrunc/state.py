@@ -7,7 +7,6 @@ and `delete` run constantly under shims.
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 

@@ -1,5 +1,6 @@
-"""Child-side modules that only some containers need, loaded by the parent
-just before the fork (process/spawn.py calls `for_plan`).
+"""Child-side modules that only some containers need, loaded by stage-1
+right after the fork, before any namespace or mount change (process/spawn.py
+calls `for_plan`).
 
 The child may never import after pivot_root (see pyrunc.init), so whatever it
 uses must be in sys.modules before the fork. Most of it is imported by
@@ -13,7 +14,7 @@ hooks = None  # pyrunc.hooks, once a plan with container-side hooks was seen
 
 
 def for_plan(plan):
-    """Parent side, before the fork: load what this plan's child will use."""
+    """In stage-1, before the namespaces: load what this plan's child will use."""
     global hooks
     if hooks is None and (getattr(plan, "hooks_create_container", ())
                           or getattr(plan, "hooks_start_container", ())):

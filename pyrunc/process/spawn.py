@@ -42,15 +42,23 @@ class Children:
 
 
 def fork_stage1(plan, ctx):
-    """Fork stage-1 (it waits for `go`); (parent's sync socket, Children)."""
-    from pyrunc.init import preload, stage1  # loads every child-side module now, before fork
+    """Fork stage-1 (it waits for `go`); (parent's sync socket, Children).
 
-    preload.for_plan(plan)
-
+    The child imports its own modules (pyrunc.init: ctypes, python-prctl,
+    ~5 ms) right after the fork, while the parent moves it into its cgroup:
+    that write waits for an RCU grace period (10-14 ms here) whenever no
+    cgroup migration happened just before, so the imports cost nothing then.
+    Still before any namespace or mount change, with the host's sys.path:
+    after pivot_root nothing may be imported (pyrunc.init says why)."""
     parent_sock, child_sock = sync.pair()
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
+        try:
+            from pyrunc.init import preload, stage1
+            preload.for_plan(plan)
+        except BaseException as exc:  # noqa: BLE001 - to the parent, as one line
+            sync.child_fail(child_sock, exc)
         stage1.run(plan, child_sock, ctx)  # never returns
         os._exit(1)
     child_sock.close()
@@ -62,7 +70,10 @@ def until_pid(sock, kids, plan, place_in_cgroup):
     reached("create:after-fork")
     place_in_cgroup(kids.stage1)
     reached("create:after-cgroup-add")
-    sync.send(sock, sync.GO)  # 1
+    try:
+        sync.send(sock, sync.GO)  # 1
+    except OSError:
+        pass  # the child is gone: its error message (or EOF) is read next
     reached("create:after-go")
     msg = sync.recv(sock)
     if msg.get("t") == sync.IDMAP:  # 2

@@ -131,6 +131,14 @@ def run_in_pty(argv: list[str], *, env: dict | None = None, timeout: float = 30,
     return rc, out.decode(errors="replace").replace("\r", "")
 
 
+def _settle(base, seconds=5.0):
+    """Wait up to `seconds` for the processes that mention `base` to exit."""
+    for _ in range(int(seconds * 10)):
+        if not _pids_mentioning(str(base)):
+            return
+        time.sleep(0.1)
+
+
 def _pids_mentioning(text: str) -> list[tuple[int, str]]:
     """Live processes whose command line mentions `text` (our private dirs)."""
     hits = []
@@ -309,6 +317,10 @@ class Podman:
         left = []
         out = self.podman("ps", "-a", "--format", "{{.ID}} {{.Names}} {{.Status}}", check=False)
         left += [f"container {line}" for line in out.stdout.splitlines() if line.strip()]
+        # `podman rm --force` returns before the container's conmon has run its
+        # exit command (`podman container cleanup`): a removed container's pair
+        # may live on for a moment; only what outlives the grace is left behind
+        _settle(self.base)
         left += [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
         left += [f"mount {m}" for m in _mounts_under(self.base)]
         return left
@@ -318,11 +330,7 @@ class Podman:
         left = self.leftovers()
         self.podman("rm", "--all", "--force", "--time", "0", check=False)
         self.podman("rmi", "--all", "--force", check=False)
-        # conmon exits right after its container; give it a moment before looking
-        for _ in range(50):
-            if not _pids_mentioning(str(self.base)):
-                break
-            time.sleep(0.1)
+        _settle(self.base)  # conmon exits right after its container; give it a moment
         late = [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in _mounts_under(self.base)]
         stuck = _remove_cgroup_tree(self.cgroup_parent)

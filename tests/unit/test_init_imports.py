@@ -87,3 +87,15 @@ def test_child_modules_have_no_function_level_imports():
                     if isinstance(inner, (ast.Import, ast.ImportFrom)):
                         offenders.append(f"{path.name}:{inner.lineno}")
     assert not offenders, offenders
+
+
+def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
+    """Everything create's parent runs before the fork: none of it needs
+    ctypes or python-prctl (~4.5 ms); stage-1 imports pyrunc.init itself
+    while the parent moves it into its cgroup (process/spawn.py)."""
+    loaded = set()
+    for module in ("pyrunc.fastcli", "pyrunc.container", "pyrunc.config", "pyrunc.plan",
+                   "pyrunc.security", "pyrunc.capabilities", "pyrunc.process.spawn",
+                   "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.activation"):
+        loaded |= set(_loaded_by(module))
+    assert not {"ctypes", "prctl", "pyrunc.init", "pyrunc.kernel.syscalls"} & loaded

@@ -1,0 +1,94 @@
+"""The kernel's numbers: syscall numbers, clone/mount/resolve/prctl flags.
+
+Plain constants, no ctypes: the parent builds a plan with them (pyrunc.plan)
+without importing ctypes (~3 ms); pyrunc.kernel.syscalls re-exports them all
+for the child, which calls the kernel with them.
+"""
+
+# x86_64 / generic numbers for syscalls without a libc wrapper in Debian 12's glibc
+SYS_pivot_root = 155
+SYS_setns = 308
+SYS_openat2 = 437
+SYS_keyctl = 250
+SYS_pidfd_send_signal = 424
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+CLONE_NEWTIME = 0x00000080
+
+NAMESPACE_FLAGS = {
+    "mount": CLONE_NEWNS,
+    "cgroup": CLONE_NEWCGROUP,
+    "uts": CLONE_NEWUTS,
+    "ipc": CLONE_NEWIPC,
+    "user": CLONE_NEWUSER,
+    "pid": CLONE_NEWPID,
+    "network": CLONE_NEWNET,
+    "time": CLONE_NEWTIME,
+}
+# /proc/<pid>/ns/<name> for each OCI namespace type
+NAMESPACE_PROC_NAMES = {
+    "mount": "mnt", "cgroup": "cgroup", "uts": "uts", "ipc": "ipc",
+    "user": "user", "pid": "pid", "network": "net", "time": "time",
+}
+
+MS_RDONLY = 1
+MS_NOSUID = 2
+MS_NODEV = 4
+MS_NOEXEC = 8
+MS_SYNCHRONOUS = 16
+MS_REMOUNT = 32
+MS_MANDLOCK = 64
+MS_DIRSYNC = 128
+MS_NOSYMFOLLOW = 256
+MS_NOATIME = 1024
+MS_NODIRATIME = 2048
+MS_BIND = 4096
+MS_MOVE = 8192
+MS_REC = 16384
+MS_SILENT = 32768
+MS_UNBINDABLE = 1 << 17
+MS_PRIVATE = 1 << 18
+MS_SLAVE = 1 << 19
+MS_SHARED = 1 << 20
+MS_RELATIME = 1 << 21
+MS_STRICTATIME = 1 << 24
+MS_LAZYTIME = 1 << 25
+
+MNT_DETACH = 2
+UMOUNT_NOFOLLOW = 8
+
+# openat2 resolve flags
+RESOLVE_NO_XDEV = 0x01
+RESOLVE_NO_MAGICLINKS = 0x02
+RESOLVE_NO_SYMLINKS = 0x04
+RESOLVE_BENEATH = 0x08
+RESOLVE_IN_ROOT = 0x10
+
+PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
+PR_SET_KEEPCAPS = 8
+PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+
+KEYCTL_JOIN_SESSION_KEYRING = 1
+
+# mount_setattr(2): recursive mount attributes (rro, rnosuid, ...)
+SYS_mount_setattr = 442
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NOSUID = 0x2
+MOUNT_ATTR_NODEV = 0x4
+MOUNT_ATTR_NOEXEC = 0x8
+MOUNT_ATTR__ATIME = 0x70
+MOUNT_ATTR_RELATIME = 0x0
+MOUNT_ATTR_NOATIME = 0x10
+MOUNT_ATTR_STRICTATIME = 0x20
+MOUNT_ATTR_NODIRATIME = 0x80
+MOUNT_ATTR_NOSYMFOLLOW = 0x200000
