@@ -180,13 +180,18 @@ def load_seccomp(compiled, ctx=None):
 
 # ---------------------------------------------------------------- capabilities
 
+_last_cap = []
+
+
 def last_cap():
     """The highest capability this kernel knows, probed without /proc
-    (PR_CAPBSET_READ says EINVAL above it)."""
-    cap = 0
-    while _libc.prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0:
-        cap += 1
-    return cap
+    (PR_CAPBSET_READ says EINVAL above it); probed once per process."""
+    if not _last_cap:
+        cap = 0
+        while _libc.prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0:
+            cap += 1
+        _last_cap.append(cap)
+    return _last_cap[0]
 
 
 def drop_bounding(caps):
@@ -198,18 +203,25 @@ def drop_bounding(caps):
     for cap in range(last_cap() + 1):
         if cap in keep:
             continue
+        # drop first: dropping what is already gone succeeds (with
+        # CAP_SETPCAP), and one prctl per capability beats two; only a
+        # refusal asks whether the capability is there at all
         if cap in known:  # python-prctl, for every capability it was built with
             try:
-                if prctl.capbset_read(cap):
-                    prctl.capbset_drop(cap)
+                prctl.capbset_drop(cap)
             except OSError as exc:
-                _fail(f"drop capability {cap} from the bounding set", exc.errno)
+                if _in_bounding(cap):
+                    _fail(f"drop capability {cap} from the bounding set", exc.errno)
             continue
         # newer than python-prctl's headers: the raw prctl
-        if _libc.prctl(PR_CAPBSET_READ, cap, 0, 0, 0) == 0:
-            continue  # already gone
         if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0:
-            _fail(f"drop capability {cap} from the bounding set")
+            err = ctypes.get_errno()
+            if _in_bounding(cap):
+                _fail(f"drop capability {cap} from the bounding set", err)
+
+
+def _in_bounding(cap):
+    return _libc.prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0
 
 
 def keep_caps(on):
