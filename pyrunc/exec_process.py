@@ -114,6 +114,33 @@ def validate_process(p: dict) -> None:
         raise UsageError("process: cwd must be an absolute path")
 
 
+def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=(), tty=None,
+             user=None, additional_gids=(), cap=(), no_new_privs=None, apparmor=None,
+             process_label=None, detach=False, pid_file=None, console_socket=None,
+             preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
+    """The `exec` verb, from parsed flags (pyrunc.cli's click command and
+    pyrunc.fastcli both call this): the process's exit status, or ExecError
+    `exec failed: ...` (exit 255, as runc) for any failure of exec itself."""
+    from pyrunc.state import check_id
+    try:
+        if not container_id:
+            raise UsageError("container id cannot be empty")
+        check_id(container_id)
+        if not process_file and not command:
+            raise UsageError("no command given (use --process or give one after the id)")
+        if preserve_fds < 0:
+            raise UsageError("--preserve-fds: must be a non-negative number")
+        flags = Flags(args=tuple(command), cwd=cwd, env=tuple(env), tty=tty, user=user,
+                      additional_gids=tuple(additional_gids), caps=tuple(cap),
+                      no_new_privs=no_new_privs, apparmor=apparmor, process_label=process_label)
+        return exec_process(opts, container_id, process_file=process_file, flags=flags,
+                            detach=detach, pid_file=pid_file, console_socket=console_socket,
+                            preserve_fds=preserve_fds, cgroup=tuple(cgroup),
+                            ignore_paused=ignore_paused)
+    except PyruncError as exc:  # ExecError included: one "exec failed:" prefix
+        raise ExecError(f"exec failed: {exc.message}") from None
+
+
 def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
                  console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """Run the process; returns the exit code for the cli (0 when detached)."""

@@ -1,7 +1,8 @@
 """The `pyrunc` command's entry point: the lifecycle verbs without click.
 
-Shims call state/start/kill/delete (and create/run) on every container;
-importing click costs more than runc takes to answer. This module parses the
+Shims call state/start/kill/delete (and create/run, and exec for every
+`podman exec` or exec probe); importing click costs more than runc takes to
+answer. This module parses the
 common, well-formed spellings of those verbs by hand and calls the same
 pyrunc.container functions the click commands call, with the same catch
 logic. Anything else -- another verb, --help, -v, an unknown or malformed
@@ -33,7 +34,17 @@ VERBS = {
     "kill": ({"all": False}, {"a": "all"}, 2),
     "create": (_CREATE, {"b": "bundle"}, 1),
     "run": (dict(_CREATE, detach=False, keep=False, **{"no-subreaper": False}), {"b": "bundle", "d": "detach"}, 1),
+    # exec: the id, then the command verbatim (its options are its own); shims
+    # call it for every `podman exec`, `ctr tasks exec` and Kubernetes exec probe
+    "exec": ({"console-socket": True, "pid-file": True, "process": True, "cwd": True, "env": True,
+              "tty": False, "user": True, "additional-gids": True, "cap": True, "no-new-privs": False,
+              "apparmor": True, "process-label": True, "detach": False, "preserve-fds": True,
+              "cgroup": True, "ignore-paused": False},
+             {"p": "process", "e": "env", "t": "tty", "u": "user", "g": "additional-gids", "c": "cap",
+              "d": "detach"}, 2),
 }
+# options that may be given more than once (a list of values)
+_REPEATED = {"env", "additional-gids", "cap", "cgroup"}
 
 
 class _Fallback(Exception):
@@ -74,7 +85,10 @@ def _parse_options(argv, i, known, shorts, stop_at_positional):
                     raise _Fallback
                 value = argv[i]
                 i += 1
-            values[name] = value
+            if name in _REPEATED:
+                values.setdefault(name, []).append(value)
+            else:
+                values[name] = value
         else:
             values[name] = True
     return values, positionals, i
@@ -87,16 +101,29 @@ def parse(argv):
         raise _Fallback
     verb = argv[i]
     known, shorts, max_args = VERBS[verb]
-    opts, args, _ = _parse_options(argv, i + 1, known, shorts, stop_at_positional=False)
-    if len(args) > max_args or g.get("log-format", "text") not in _LOG_FORMATS:
+    if verb == "exec":  # options stop at the id; the rest is the command, untouched
+        opts, _, j = _parse_options(argv, i + 1, known, shorts, stop_at_positional=True)
+        args = argv[j:]
+        if any(not _is_int(g) for g in opts.get("additional-gids", ())):
+            raise _Fallback
+        opts["additional-gids"] = [int(g) for g in opts.get("additional-gids", ())]
+    else:
+        opts, args, _ = _parse_options(argv, i + 1, known, shorts, stop_at_positional=False)
+        if len(args) > max_args:
+            raise _Fallback
+    if g.get("log-format", "text") not in _LOG_FORMATS:
         raise _Fallback
     if "preserve-fds" in opts:
-        text = opts["preserve-fds"]
-        digits = text[1:] if text[:1] in "+-" else text
-        if not digits.isdigit() or not digits.isascii():
+        if not _is_int(opts["preserve-fds"]):
             raise _Fallback
-        opts["preserve-fds"] = int(text)
+        opts["preserve-fds"] = int(opts["preserve-fds"])
     return g, verb, opts, args
+
+
+def _is_int(text):
+    """What click's INT accepts here: an optional sign, then ASCII digits."""
+    digits = text[1:] if text[:1] in "+-" else text
+    return digits.isdigit() and digits.isascii()
 
 
 def _need_id(args):
@@ -143,6 +170,18 @@ def _run_verb(g, verb, o, args, log):
                           no_new_keyring=bool(o.get("no-new-keyring")),
                           preserve_fds=_fds(o.get("preserve-fds", 0)), detach=bool(o.get("detach")),
                           keep=bool(o.get("keep")), subreaper=not o.get("no-subreaper"))
+        sys.exit(code)
+    elif verb == "exec":
+        from pyrunc import exec_process
+        code = exec_process.run_exec(
+            opts, args[0] if args else None, args[1:], process_file=o.get("process"), cwd=o.get("cwd"),
+            env=o.get("env", ()), tty=o.get("tty"), user=o.get("user"),
+            additional_gids=o.get("additional-gids", ()), cap=o.get("cap", ()),
+            no_new_privs=o.get("no-new-privs"), apparmor=o.get("apparmor"),
+            process_label=o.get("process-label"), detach=bool(o.get("detach")), pid_file=o.get("pid-file"),
+            console_socket=o.get("console-socket"), preserve_fds=o.get("preserve-fds", 0),
+            cgroup=o.get("cgroup", ()), ignore_paused=bool(o.get("ignore-paused")))
+        sys.stdout.flush()
         sys.exit(code)
 
 

@@ -43,27 +43,11 @@ def exec_(obj, console_socket, pid_file, process_file, cwd, env, tty, user, addi
           container_id, command):
     """Execute a new process inside a container."""
     from pyrunc import exec_process as ex
-    from pyrunc.errors import ExecError, PyruncError, UsageError
-    from pyrunc.state import check_id
-    try:
-        if not container_id:
-            raise UsageError("container id cannot be empty")
-        check_id(container_id)
-        if not process_file and not command:
-            raise UsageError("no command given (use --process or give one after the id)")
-        if preserve_fds < 0:
-            raise UsageError("--preserve-fds: must be a non-negative number")
-        flags = ex.Flags(args=command, cwd=cwd, env=env, tty=tty, user=user,
-                         additional_gids=additional_gids, caps=cap, no_new_privs=no_new_privs,
-                         apparmor=apparmor, process_label=process_label)
-        code = ex.exec_process(obj.opts, container_id, process_file=process_file, flags=flags,
-                               detach=detach, pid_file=pid_file, console_socket=console_socket,
-                               preserve_fds=preserve_fds, cgroup=cgroup,
-                               ignore_paused=ignore_paused)
-    except ExecError as exc:
-        raise ExecError(f"exec failed: {exc.message}") from None
-    except PyruncError as exc:
-        raise ExecError(f"exec failed: {exc.message}") from None
+    code = ex.run_exec(obj.opts, container_id, command, process_file=process_file, cwd=cwd,
+                       env=env, tty=tty, user=user, additional_gids=additional_gids, cap=cap,
+                       no_new_privs=no_new_privs, apparmor=apparmor, process_label=process_label,
+                       detach=detach, pid_file=pid_file, console_socket=console_socket,
+                       preserve_fds=preserve_fds, cgroup=cgroup, ignore_paused=ignore_paused)
     sys.stdout.flush()
     sys.exit(code)
 

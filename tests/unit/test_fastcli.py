@@ -36,6 +36,7 @@ def test_globals_match_click():
 
 @pytest.mark.parametrize("verb", sorted(fastcli.VERBS))
 def test_verb_options_match_click(verb):
+    cli._register_optional()  # exec lives in cli/exec_cmd.py, added when the CLI runs
     longs, shorts = _names(cli.cli.commands[verb])
     known, fast_shorts, max_args = fastcli.VERBS[verb]
     assert longs == known, "a click option changed: update pyrunc/fastcli.py VERBS"
@@ -76,6 +77,15 @@ CASES = [
     ["--root", "{root}", "run", "-d", "--bundle", "{root}/none", "c1"],
     ["--root", "{root}", "run", "-bundle", "{root}/none", "--no-subreaper", "--keep", "c1"],
     ["--root", "{root}", "run", "c1"],
+    ["--root", "{root}", "exec", "nope", "true"],
+    ["--root", "{root}", "exec", "--process", "{root}/p.json", "--detach", "--pid-file", "{root}/pid", "nope"],
+    ["--root", "{root}", "exec", "-t", "-e", "A=1", "-e", "B=2", "-u", "0:0", "-g", "5", "-g", "6",
+     "--cwd", "/", "--cap", "CAP_KILL", "--cgroup", "sub", "nope", "sh", "-c", "x", "--tty"],
+    ["--root", "{root}", "exec"],
+    ["--root", "{root}", "exec", "nope"],
+    ["--root", "{root}", "exec", "", "true"],
+    ["--root", "{root}", "exec", "--preserve-fds", "-1", "nope", "true"],
+    ["--root", "{root}", "--log-format", "json", "--log", "{root}/log", "exec", "nope", "true"],
     # click's own answers (fallback): usage errors, help, unknown flags, extra args
     ["--root", "{root}", "state", "a", "b"],
     ["--root", "{root}", "state", "--bogus", "a"],
@@ -86,6 +96,9 @@ CASES = [
     ["--root", "{root}", "nosuchverb"],
     ["--root", "{root}", "list"],
     ["--root", "{root}", "kill", "--", "x"],
+    ["--root", "{root}", "exec", "-g", "x", "nope", "true"],
+    ["--root", "{root}", "exec", "--bogus", "nope", "true"],
+    ["--root", "{root}", "exec", "--", "nope", "true"],
     [],
 ]
 
@@ -111,6 +124,8 @@ def test_same_answer_as_click(tmp_path, capsys, argv):
     ["state", "x"], ["--root", "/r", "start", "x"], ["-root=/r", "--debug", "kill", "x", "KILL"],
     ["--root", "/r", "delete", "-f", "x"], ["--systemd-cgroup", "run", "-d", "-b", "b", "x"],
     ["create", "--bundle=b", "--pid-file", "p", "--console-socket", "s", "--no-pivot", "x"],
+    ["exec", "--process", "p.json", "--detach", "--pid-file", "f", "x"],
+    ["exec", "-t", "--console-socket", "s", "x", "sh", "-c", "--not-ours"],
 ])
 def test_fast_path_takes_the_common_spellings(argv):
     fastcli.parse(argv)  # no _Fallback
