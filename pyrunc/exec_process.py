@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import os
-import socket
+import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
 from pyrunc import container, status as st
@@ -175,8 +175,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     from pyrunc.process import exec_spawn, spawn
     relay = None
     if not detach:
-        from pyrunc.kernel import syscalls as k
-        k.set_child_subreaper()  # stage-1 exits: its child must become ours to wait for
+        import prctl  # python-prctl, not ctypes: the child loads pyrunc.init itself
+        prctl.set_child_subreaper(True)  # stage-1 exits: its child must become ours to wait for
         relay = _SignalRelay()  # from now on: a signal to us is meant for the process
     ours = None
     console_fd = -1
@@ -184,7 +184,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         if console_socket:
             console_fd = container._connect_console(console_socket)
         else:
-            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
     ctx = spawn.Context(console_fd=console_fd)
     ctx.host_pid = None
@@ -195,10 +195,13 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
         os.sched_setaffinity(0, initial)
     try:
-        from pyrunc import seccomp_notify
-        # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
-        # (runc's state for an exec: status running, the init's pid)
-        with seccomp_notify.agent_connection(plan, ctx, container._hook_state(record, "running")):
+        agent = container._NO_AGENT
+        if plan.seccomp is not None and plan.seccomp.uses_notify:
+            # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
+            # (runc's state for an exec: status running, the init's pid)
+            from pyrunc import seccomp_notify
+            agent = seccomp_notify.agent_connection(plan, ctx, container._hook_state(record, "running"))
+        with agent:
             pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
     finally:
         if console_fd >= 0:
@@ -223,7 +226,7 @@ class _SignalRelay:
     queued, then sent on. runner._wait later installs its own forwarder."""
 
     def __init__(self):
-        import signal
+        import _signal as signal  # without signal.py's enums (see pyrunc.signals)
         from pyrunc import runner
         self.pid = None
         self.pending = []

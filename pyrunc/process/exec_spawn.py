@@ -23,10 +23,7 @@ from pyrunc.process import spawn, sync
 
 def spawn_exec(plan, ctx, *, place_in_cgroup, where) -> int:
     """Fork, join, exec; returns the host pid once execve happened."""
-    from pyrunc.init import exec_child
-
-    ctx.next_stage = exec_child.run
-    sock, kids = spawn.fork_stage1(plan, ctx)
+    sock, kids = spawn.fork_stage1(plan, ctx, next_stage="exec_child")
     try:
         with spawn.failing_as(ExecError, where, kids, "the process exited unexpectedly during set-up"):
             pid = spawn.until_pid(sock, kids, plan, place_in_cgroup)

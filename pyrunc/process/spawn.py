@@ -41,8 +41,10 @@ class Children:
         _kill(self.target, self.stage1)
 
 
-def fork_stage1(plan, ctx):
+def fork_stage1(plan, ctx, next_stage="stage2"):
     """Fork stage-1 (it waits for `go`); (parent's sync socket, Children).
+    After its namespaces, stage-1 forks `next_stage`: the container's init
+    (init/stage2.py) or an exec'd process (init/exec_child.py).
 
     The child imports its own modules (pyrunc.init: ctypes, python-prctl,
     ~5 ms) right after the fork, while the parent moves it into its cgroup:
@@ -55,8 +57,9 @@ def fork_stage1(plan, ctx):
     if pid == 0:
         parent_sock.close()
         try:
-            from pyrunc.init import preload, stage1
+            from pyrunc.init import exec_child, preload, stage1, stage2
             preload.for_plan(plan)
+            ctx.next_stage = exec_child.run if next_stage == "exec_child" else stage2.run
         except BaseException as exc:  # noqa: BLE001 - to the parent, as one line
             sync.child_fail(child_sock, exc)
         stage1.run(plan, child_sock, ctx)  # never returns
