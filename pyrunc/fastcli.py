@@ -193,7 +193,7 @@ def main(argv=None):
         from pyrunc.cli import main as click_main
         return click_main(argv)
     from pyrunc.errors import PyruncError
-    from pyrunc.log import Log
+    from pyrunc.log import Log, flush_stdout, stdout_gone
     debug = bool(g.get("debug"))
     log = Log(g.get("log"), g.get("log-format", "text"), debug)
     code = 0
@@ -207,12 +207,18 @@ def main(argv=None):
         code = 130
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
+    except BrokenPipeError as exc:
+        # `pyrunc list | head -1`: the reader left; runc dies of SIGPIPE there,
+        # silently. Any other pipe breaking is ours to report.
+        code = 1
+        if not stdout_gone():
+            log.error(f"internal error: {exc.__class__.__name__}: {exc}")
     except BaseException as exc:  # a bug: one line; the traceback only with --debug
         if debug:
             raise
         log.error(f"internal error: {exc.__class__.__name__}: {exc}")
         code = 1
-    sys.stdout.flush()
+    flush_stdout()
     sys.exit(code)
 
 

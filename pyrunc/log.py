@@ -56,3 +56,30 @@ class Log:
 
 
 NULL = Log()
+
+
+def stdout_gone() -> bool:
+    """Has stdout's reader gone away (a pipe with its read end closed)?"""
+    import select
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _fd, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def flush_stdout():
+    """The last flush of a command's output. A reader that went away
+    (`pyrunc state x | head -c1`) is no error worth a word: runc dies of
+    SIGPIPE there, silently. What is left in the buffer goes to /dev/null,
+    so no later flush (the interpreter's, at exit) raises again."""
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
+            os.dup2(devnull, sys.stdout.fileno())
+            os.close(devnull)
+        except (OSError, ValueError):
+            pass

@@ -14,7 +14,7 @@ import click
 
 from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import PyruncError, UsageError, describe_oserror
-from pyrunc.log import Log
+from pyrunc.log import Log, flush_stdout, stdout_gone
 
 # long options that runc (Go's flag parsing) also accepts with one dash
 _VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
@@ -252,10 +252,16 @@ def main(argv=None):
         code = 130
     except SystemExit as exc:
         code = exc.code if isinstance(exc.code, int) else 1
+    except BrokenPipeError as exc:
+        # `pyrunc list | head -1`: the reader left; runc dies of SIGPIPE there,
+        # silently. Any other pipe breaking is ours to report.
+        code = 1
+        if not stdout_gone():
+            log.error(f"internal error: {exc.__class__.__name__}: {exc}")
     except BaseException as exc:  # a bug: one line; the traceback only with --debug
         if "--debug" in argv:
             raise
         log.error(f"internal error: {exc.__class__.__name__}: {exc}")
         code = 1
-    sys.stdout.flush()
+    flush_stdout()
     sys.exit(code)
