@@ -71,6 +71,30 @@ class ExecError(PyruncError):
     exit_code = 255
 
 
+def exit_code_for(exc: BaseException, log, debug: bool = False) -> int:
+    """The CLI's one catch point (pyrunc.cli.main and pyrunc.fastcli.main):
+    the exit code for what a verb raised, after its one line on stderr.
+
+    A bug is `internal error: ...`, its traceback only with --debug (then
+    re-raised). A broken pipe whose reader was stdout's (`pyrunc list |
+    head -1`) says nothing: runc dies of SIGPIPE there, silently."""
+    if isinstance(exc, PyruncError):
+        log.error(exc.message)
+        return exc.exit_code
+    if isinstance(exc, KeyboardInterrupt):
+        return 130
+    if isinstance(exc, SystemExit):
+        return exc.code if isinstance(exc.code, int) else 1
+    if isinstance(exc, BrokenPipeError):
+        from pyrunc.log import stdout_gone
+        if stdout_gone():
+            return 1
+    if debug:
+        raise exc
+    log.error(f"internal error: {exc.__class__.__name__}: {exc}")
+    return 1
+
+
 def describe_oserror(exc: OSError) -> str:
     """The reason in runc's lower-case wording, e.g. 'no such file or directory'.
 

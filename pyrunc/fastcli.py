@@ -192,32 +192,16 @@ def main(argv=None):
     except _Fallback:
         from pyrunc.cli import main as click_main
         return click_main(argv)
-    from pyrunc.errors import PyruncError
-    from pyrunc.log import Log, flush_stdout, stdout_gone
+    from pyrunc.errors import exit_code_for
+    from pyrunc.log import Log, flush_stdout
     debug = bool(g.get("debug"))
     log = Log(g.get("log"), g.get("log-format", "text"), debug)
     code = 0
     # the same catch point as pyrunc.cli.main, less click's own exceptions
     try:
         _run_verb(g, verb, o, args, log)
-    except PyruncError as exc:
-        log.error(exc.message)
-        code = exc.exit_code
-    except KeyboardInterrupt:
-        code = 130
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BrokenPipeError as exc:
-        # `pyrunc list | head -1`: the reader left; runc dies of SIGPIPE there,
-        # silently. Any other pipe breaking is ours to report.
-        code = 1
-        if not stdout_gone():
-            log.error(f"internal error: {exc.__class__.__name__}: {exc}")
-    except BaseException as exc:  # a bug: one line; the traceback only with --debug
-        if debug:
-            raise
-        log.error(f"internal error: {exc.__class__.__name__}: {exc}")
-        code = 1
+    except BaseException as exc:  # noqa: BLE001 - the one catch point
+        code = exit_code_for(exc, log, debug)
     flush_stdout()
     sys.exit(code)
 

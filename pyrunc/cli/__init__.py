@@ -13,8 +13,8 @@ import sys
 import click
 
 from pyrunc import SPEC_VERSION, __version__
-from pyrunc.errors import PyruncError, UsageError, describe_oserror
-from pyrunc.log import Log, flush_stdout, stdout_gone
+from pyrunc.errors import PyruncError, UsageError, describe_oserror, exit_code_for
+from pyrunc.log import Log, flush_stdout
 
 # long options that runc (Go's flag parsing) also accepts with one dash
 _VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
@@ -238,9 +238,6 @@ def main(argv=None):
             finally:
                 if isinstance(ctx.obj, Context):
                     log = ctx.obj.log
-    except PyruncError as exc:
-        log.error(exc.message)
-        code = exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.ClickException as exc:
@@ -248,20 +245,7 @@ def main(argv=None):
         code = 1
     except click.exceptions.Abort:
         code = 1
-    except KeyboardInterrupt:
-        code = 130
-    except SystemExit as exc:
-        code = exc.code if isinstance(exc.code, int) else 1
-    except BrokenPipeError as exc:
-        # `pyrunc list | head -1`: the reader left; runc dies of SIGPIPE there,
-        # silently. Any other pipe breaking is ours to report.
-        code = 1
-        if not stdout_gone():
-            log.error(f"internal error: {exc.__class__.__name__}: {exc}")
-    except BaseException as exc:  # a bug: one line; the traceback only with --debug
-        if "--debug" in argv:
-            raise
-        log.error(f"internal error: {exc.__class__.__name__}: {exc}")
-        code = 1
+    except BaseException as exc:  # noqa: BLE001 - the one catch point
+        code = exit_code_for(exc, log, "--debug" in argv)
     flush_stdout()
     sys.exit(code)
