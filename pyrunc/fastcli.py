@@ -192,6 +192,11 @@ def main(argv=None):
     except _Fallback:
         from pyrunc.cli import main as click_main
         return click_main(argv)
+    if verb in ("create", "run", "exec"):
+        # each places a process in a cgroup ~10 ms from now: start the
+        # kernel's wait for that at once (pyrunc.cgroups.prepay)
+        from pyrunc.cgroups import prepay
+        prepay.start(o.get("preserve-fds", 0))
     from pyrunc.errors import exit_code_for
     from pyrunc.log import Log, flush_stdout
     debug = bool(g.get("debug"))

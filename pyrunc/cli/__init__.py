@@ -83,6 +83,13 @@ def _container():
     return container
 
 
+def _prepay(preserve_fds):
+    """create and run place a process in a cgroup soon: start the kernel's
+    wait for that now (pyrunc.cgroups.prepay)."""
+    from pyrunc.cgroups import prepay
+    prepay.start(preserve_fds)
+
+
 @cli.command()
 @click.option("-b", "--bundle", default=".", help="path to the bundle")
 @click.option("--rootless", is_flag=True, help="a config for a rootless container")
@@ -115,6 +122,7 @@ def _create_options(f):
 @click.pass_obj
 def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, container_id):
     """Create a container."""
+    _prepay(preserve_fds)
     _container().create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                         console_socket=console_socket, no_pivot=no_pivot,
                         no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds))
@@ -130,6 +138,7 @@ def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, pres
 def run(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, detach,
         keep, no_subreaper, container_id):
     """Create and run a container."""
+    _prepay(preserve_fds)
     from pyrunc import runner
     code = runner.run(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                       console_socket=console_socket, no_pivot=no_pivot,
