@@ -175,8 +175,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     from pyrunc.process import exec_spawn, spawn
     relay = None
     if not detach:
-        import prctl  # python-prctl, not ctypes: the child loads pyrunc.init itself
-        prctl.set_child_subreaper(True)  # stage-1 exits: its child must become ours to wait for
+        import _prctl  # python-prctl's C module (the child loads it too)
+        _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 1)  # stage-1 exits: its child must become ours to wait for
         relay = _SignalRelay()  # from now on: a signal to us is meant for the process
     ours = None
     console_fd = -1

@@ -13,7 +13,7 @@ import _socket  # socket.py's C half (see kernel/fdpass.py)
 import os
 import select
 
-import prctl  # python-prctl: the subreaper bit without ctypes (~3 ms; the child loads it)
+import _prctl  # python-prctl's C module: the subreaper bit (the child loads it too)
 
 from pyrunc import container
 from pyrunc.kernel import fdpass
@@ -31,7 +31,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         # even with --no-subreaper: stage-1 exits and the init must be
         # re-parented to us, or its exit status is lost (runc gets the same
         # with CLONE_PARENT); we stop being a subreaper once it is ours
-        prctl.set_child_subreaper(True)
+        _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 1)
     ours = theirs = None
     if not detach and not console_socket:
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
@@ -42,7 +42,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         if theirs is not None:
             theirs.close()
         if not detach and not subreaper:
-            prctl.set_child_subreaper(False)
+            _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 0)
     master = _receive_master(ours) if ours is not None else None
     if not detach:
         # before start: a signal that arrives while start runs must reach the

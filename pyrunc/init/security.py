@@ -7,9 +7,10 @@ program from `pyrunc.seccomp`. Nothing here parses names or can fail on a
 config mistake the parent could have seen; what fails here is the kernel
 saying no, raised as SecurityError with a finished one-line message.
 
-Imports only os, ctypes, errno, struct, binascii, prctl (python-prctl) and
-our seccomp_agent (os, json, socket): this runs after pivot_root, where the
-host's sys.path is gone; no libseccomp here.
+Imports only os, errno, struct, binascii, _prctl (python-prctl's C module;
+its prctl.py wrapper builds ~100 functions and classes at import, ~0.7 ms),
+kernel/libc.py (_ctypes) and our seccomp_agent (os, json, socket): this runs
+after pivot_root, where the host's sys.path is gone; no libseccomp here.
 
 Order in the child (runc's standard_init_linux.go; stage-2 follows it):
   1. set_no_new_privs()              if process.noNewPrivileges: early, so no
@@ -37,21 +38,25 @@ Inheritable capabilities are exactly what the config lists, never more
 (CVE-2022-29162): a missing set means an empty set.
 """
 import binascii
-import ctypes
 import errno
 import os
 import struct
 
-import prctl
+import _prctl  # python-prctl
 
 from pyrunc.init import seccomp_agent
+from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
+                                function, get_errno)
 from pyrunc.process_attrs import (IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, parse_cpu_list,
                                    personality_value, sched_attr)
 
-_libc = ctypes.CDLL(None, use_errno=True)
-_libc.syscall.restype = ctypes.c_long
-_libc.prctl.restype = ctypes.c_int
-_libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+_syscall = function("syscall", c_long)
+_prctl_raw = function("prctl", c_int, (c_int, c_ulong, c_ulong, c_ulong, c_ulong))
+_capset = function("capset")
+_personality = function("personality")
+_fstatfs = function("fstatfs")
+# the newest capability python-prctl was built with: above it, raw prctl
+_PRCTL_LAST_CAP = _prctl.CAP_LAST_CAP
 
 
 class SecurityError(Exception):
@@ -97,7 +102,7 @@ def _nr(name):
 
 
 def _fail(what, err=None):
-    err = err if err is not None else ctypes.get_errno()
+    err = err if err is not None else get_errno()
     raise SecurityError(f"{what}: {os.strerror(err).lower()}")
 
 
@@ -112,15 +117,15 @@ def _field(obj, name, default=None):
 
 def set_no_new_privs():
     try:
-        prctl.set_no_new_privs(1)
+        _prctl.prctl(_prctl.PR_SET_NO_NEW_PRIVS, 1)
     except OSError as exc:
         _fail("prctl(PR_SET_NO_NEW_PRIVS)", exc.errno)
 
 
 # ---------------------------------------------------------------- seccomp
 
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
+class _SockFprog(Structure):
+    _fields_ = [("len", c_ushort), ("filter", c_void_p)]
 
 
 def load_seccomp(compiled, ctx=None):
@@ -144,18 +149,18 @@ def load_seccomp(compiled, ctx=None):
     count = len(bpf) // 8
     if not count or count > 0xFFFF:
         raise SecurityError(f"load seccomp filter: {count} instructions is not a valid program")
-    buf = ctypes.create_string_buffer(bpf, len(bpf))
-    prog = _SockFprog(count, ctypes.cast(buf, ctypes.c_void_p).value)
+    buf = buffer(bpf)
+    prog = _SockFprog(count, addressof(buf))
     while True:
         if flags == 0:
             # the old interface needs no syscall number
-            rc = _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(prog), 0, 0)
+            rc = _prctl_raw(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, addressof(prog), 0, 0)
         else:
-            rc = _libc.syscall(ctypes.c_long(nr), ctypes.c_long(SECCOMP_SET_MODE_FILTER),
-                               ctypes.c_long(flags), ctypes.c_void_p(ctypes.addressof(prog)))
+            rc = _syscall(c_long(nr), c_long(SECCOMP_SET_MODE_FILTER),
+                          c_long(flags), c_void_p(addressof(prog)))
         if rc >= 0:
             break
-        err = ctypes.get_errno()
+        err = get_errno()
         if err == errno.EINTR:
             continue
         if err == errno.EINVAL and flags & optional:
@@ -188,7 +193,7 @@ def last_cap():
     (PR_CAPBSET_READ says EINVAL above it); probed once per process."""
     if not _last_cap:
         cap = 0
-        while _libc.prctl(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0:
+        while _prctl_raw(PR_CAPBSET_READ, cap + 1, 0, 0, 0) >= 0:
             cap += 1
         _last_cap.append(cap)
     return _last_cap[0]
@@ -199,34 +204,33 @@ def drop_bounding(caps):
     if caps is None:
         return  # no process.capabilities: runc leaves the sets alone
     keep = set(caps.get("bounding") or ())
-    known = set(prctl.ALL_CAPS)
     for cap in range(last_cap() + 1):
         if cap in keep:
             continue
         # drop first: dropping what is already gone succeeds (with
         # CAP_SETPCAP), and one prctl per capability beats two; only a
         # refusal asks whether the capability is there at all
-        if cap in known:  # python-prctl, for every capability it was built with
+        if cap <= _PRCTL_LAST_CAP:  # python-prctl, for every capability it was built with
             try:
-                prctl.capbset_drop(cap)
+                _prctl.prctl(_prctl.PR_CAPBSET_DROP, cap)
             except OSError as exc:
                 if _in_bounding(cap):
                     _fail(f"drop capability {cap} from the bounding set", exc.errno)
             continue
         # newer than python-prctl's headers: the raw prctl
-        if _libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0:
-            err = ctypes.get_errno()
+        if _prctl_raw(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0:
+            err = get_errno()
             if _in_bounding(cap):
                 _fail(f"drop capability {cap} from the bounding set", err)
 
 
 def _in_bounding(cap):
-    return _libc.prctl(PR_CAPBSET_READ, cap, 0, 0, 0) != 0
+    return _prctl_raw(PR_CAPBSET_READ, cap, 0, 0, 0) != 0
 
 
 def keep_caps(on):
     try:
-        prctl.set_keepcaps(bool(on))
+        _prctl.prctl(_prctl.PR_SET_KEEPCAPS, 1 if on else 0)
     except OSError as exc:
         _fail("prctl(PR_SET_KEEPCAPS)", exc.errno)
 
@@ -238,33 +242,31 @@ def apply_capabilities(caps):
     top = last_cap()
     sets = {name: {c for c in caps.get(name) or () if c <= top}
             for name in ("effective", "permitted", "inheritable")}
-    if top <= max(prctl.ALL_CAPS):
+    if top <= _PRCTL_LAST_CAP:
         _capset_prctl(sets)
     else:  # python-prctl was built before this kernel's newest capability
         _capset_raw(sets)
     clear_ambient()
     for cap in caps.get("ambient") or ():
-        if _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0:
+        if _prctl_raw(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0:
             _fail(f"raise ambient capability {cap}")
 
 
 def clear_ambient():
-    if _libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0:
-        err = ctypes.get_errno()
+    if _prctl_raw(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0:
+        err = get_errno()
         if err != errno.EINVAL:  # EINVAL: a kernel without ambient caps
             _fail("clear ambient capabilities", err)
 
 
 def _capset_prctl(sets):
-    flags = {"effective": prctl.CAP_EFFECTIVE, "permitted": prctl.CAP_PERMITTED,
-             "inheritable": prctl.CAP_INHERITABLE}
-    args = []
-    for name, flag in flags.items():
-        want = sets[name]
-        args.append(([c for c in prctl.ALL_CAPS if c in want], flag, True))
-        args.append(([c for c in prctl.ALL_CAPS if c not in want], flag, False))
+    known = range(_PRCTL_LAST_CAP + 1)
+    names = ("effective", "permitted", "inheritable")
+    # python-prctl's set_caps: the (E, P, I) to raise, then the (E, P, I) to clear
+    raise_ = [[c for c in known if c in sets[name]] for name in names]
+    clear = [[c for c in known if c not in sets[name]] for name in names]
     try:
-        prctl.set_caps(*args)
+        _prctl.set_caps(*raise_, *clear)
     except OSError as exc:
         _fail("apply capabilities (capset)", exc.errno)
 
@@ -281,9 +283,9 @@ def _capset_raw(sets):
                 if c // 32 == i:
                     mask |= 1 << (c % 32)
             words.append(mask)
-    header = ctypes.create_string_buffer(struct.pack("=Ii", _LINUX_CAPABILITY_VERSION_3, 0))
-    data = ctypes.create_string_buffer(struct.pack("=6I", *words))
-    if _libc.capset(header, data) < 0:
+    header = buffer(struct.pack("=Ii", _LINUX_CAPABILITY_VERSION_3, 0))
+    data = buffer(struct.pack("=6I", *words))
+    if _capset(header, data) < 0:
         _fail("apply capabilities (capset)")
 
 
@@ -333,8 +335,8 @@ def set_io_priority(cfg):
         value = ioprio_value(cfg)
     except ValueError as exc:
         raise SecurityError(str(exc)) from None
-    if _libc.syscall(ctypes.c_long(_nr("ioprio_set")), ctypes.c_long(IOPRIO_WHO_PROCESS),
-                     ctypes.c_long(0), ctypes.c_long(value)) < 0:
+    if _syscall(c_long(_nr("ioprio_set")), c_long(IOPRIO_WHO_PROCESS),
+                c_long(0), c_long(value)) < 0:
         _fail("failed to set io priority")
 
 
@@ -342,11 +344,11 @@ def set_scheduler(cfg):
     if not cfg:
         return
     try:
-        attr = ctypes.create_string_buffer(sched_attr(cfg))
+        attr = buffer(sched_attr(cfg))
     except ValueError as exc:
         raise SecurityError(str(exc)) from None
-    if _libc.syscall(ctypes.c_long(_nr("sched_setattr")), ctypes.c_long(0), attr,
-                     ctypes.c_long(0)) < 0:
+    if _syscall(c_long(_nr("sched_setattr")), c_long(0), attr,
+                c_long(0)) < 0:
         _fail("error setting scheduler")
 
 
@@ -357,8 +359,7 @@ def set_personality(cfg):
         value = personality_value(cfg)
     except ValueError as exc:
         raise SecurityError(str(exc)) from None
-    _libc.personality.restype = ctypes.c_int
-    if _libc.personality(ctypes.c_ulong(value)) < 0:
+    if _personality(c_ulong(value)) < 0:
         _fail("set_personality")
 
 
@@ -442,9 +443,9 @@ PROC_SUPER_MAGIC = 0x9FA0
 
 def fstatfs_type(fd):
     """f_type of the filesystem `fd` is on (OSError on failure)."""
-    buf = ctypes.create_string_buffer(120)  # struct statfs
-    if _libc.fstatfs(fd, buf) < 0:
-        err = ctypes.get_errno()
+    buf = buffer(bytes(120))  # struct statfs
+    if _fstatfs(fd, buf) < 0:
+        err = get_errno()
         raise OSError(err, os.strerror(err), "fstatfs")
     return struct.unpack_from("@l", buf, 0)[0]  # f_type: a native long
 

@@ -1,0 +1,84 @@
+"""libc's functions, and the few C types to call them with, from _ctypes alone.
+
+Place in the flow: kernel/syscalls.py and init/security.py call libc through
+this module. They run in the parent and in the child between fork and exec.
+
+Why not `import ctypes`: the package defines some hundred classes and loads
+struct when it is imported. That costs ~2.8 ms in every create, run and exec
+child, and since the cgroup write stopped hiding it (cgroups/prepay.py) the
+container's set-up waits for it. _ctypes, the C extension underneath, loads
+in ~0.35 ms. The ctypes package builds everything it offers from these same
+pieces: a _SimpleCData subclass with a type code is a C scalar, and a CFuncPtr
+subclass with flags and a result type is a function pointer. We define only
+the few we use, the same way.
+
+    mount = function("mount")
+    mount(b"src", b"dst", b"type", c_ulong(flags), None)   # -1 or 0
+    get_errno()                                            # after a -1
+"""
+import _ctypes
+from _ctypes import Structure, addressof, get_errno  # noqa: F401 - re-exported
+
+
+class c_int(_ctypes._SimpleCData):  # noqa: N801 - ctypes' names, for readers who know them
+    _type_ = "i"
+
+
+class c_uint(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "I"
+
+
+class c_long(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "l"
+
+
+class c_ulong(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "L"
+
+
+class c_ushort(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "H"
+
+
+class c_void_p(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "P"
+
+
+class c_char(_ctypes._SimpleCData):  # noqa: N801
+    _type_ = "c"
+
+
+c_size_t = c_ulong  # size_t is unsigned long on every Linux ABI
+
+
+def buffer(data):
+    """A writable C copy of `data` (bytes), as create_string_buffer makes
+    without its trailing NUL; pass it where the kernel takes a pointer."""
+    array = type("c_char_Array", (_ctypes.Array,), {"_type_": c_char, "_length_": len(data)})
+    buf = array()
+    buf.raw = data
+    return buf
+
+
+class _Function(_ctypes.CFuncPtr):
+    """A libc function: cdecl, int result, errno saved for get_errno()."""
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
+    _restype_ = c_int
+
+
+_LIBC = _ctypes.dlopen(None, _ctypes.RTLD_LOCAL)  # the process's own libc
+
+
+class _Handle:
+    _handle = _LIBC  # what CFuncPtr((name, dll)) reads to look `name` up
+
+
+def function(name, restype=c_int, argtypes=None):
+    """libc's `name`; each call gives a function object of its own, so one
+    module's restype/argtypes never change another's."""
+    func = _Function((name, _Handle))
+    func.__name__ = name
+    func.restype = restype
+    if argtypes is not None:
+        func.argtypes = argtypes
+    return func
