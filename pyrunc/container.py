@@ -85,12 +85,19 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             os.umask(old)
         reached("create:after-fifo")
         if mgr is not None:
+            plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
             undo.callback(_quietly, opts.log, _kill_cgroup_and_destroy, mgr)
-            mgr.create()
-            record["cgroup"] = mgr.record()  # now names the parents it made, for delete
-            cdir.save(record)
-            plan.cgroup_dirs = _cgroup_dirs(mgr)
-        reached("create:after-cgroup")
+
+        def make_cgroup():
+            # after the fork, as runc does: stage-1 imports its modules while
+            # the mkdirs wait for cgroup_prepay's grace period to end (the
+            # write holds the kernel's cgroup_mutex until then)
+            if mgr is not None:
+                mgr.create()
+                record["cgroup"] = mgr.record()  # now names the parents it made, for delete
+                cdir.save(record)
+            reached("create:after-cgroup")
+
         if plan.terminal and console_fd < 0:
             console_fd = _connect_console(console_socket)
             undo.callback(os.close, console_fd)
@@ -114,7 +121,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             from pyrunc import seccomp_notify
             agent = seccomp_notify.agent_connection(plan, ctx, hook_state)
         with agent:
-            init_pid = spawn.spawn(plan, ctx, where=where,
+            init_pid = spawn.spawn(plan, ctx, where=where, before_placement=make_cgroup,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
         undo.callback(_kill_quietly, init_pid)

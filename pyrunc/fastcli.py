@@ -194,8 +194,8 @@ def main(argv=None):
         return click_main(argv)
     if verb in ("create", "run", "exec"):
         # each places a process in a cgroup ~10 ms from now: start the
-        # kernel's wait for that at once (pyrunc.cgroups.prepay)
-        from pyrunc.cgroups import prepay
+        # kernel's wait for that at once (pyrunc.kernel.cgroup_prepay)
+        from pyrunc.kernel import cgroup_prepay as prepay
         prepay.start(o.get("preserve-fds", 0))
     from pyrunc.errors import exit_code_for
     from pyrunc.log import Log, flush_stdout

@@ -42,7 +42,7 @@ def exec_(obj, console_socket, pid_file, process_file, cwd, env, tty, user, addi
           no_new_privs, apparmor, process_label, detach, preserve_fds, cgroup, ignore_paused,
           container_id, command):
     """Execute a new process inside a container."""
-    from pyrunc.cgroups import prepay
+    from pyrunc.kernel import cgroup_prepay as prepay
     prepay.start(preserve_fds)  # the exec'd process joins the container's cgroup (see prepay)
     from pyrunc import exec_process as ex
     code = ex.run_exec(obj.opts, container_id, command, process_file=process_file, cwd=cwd,

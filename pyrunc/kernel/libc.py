@@ -5,7 +5,7 @@ this module. They run in the parent and in the child between fork and exec.
 
 Why not `import ctypes`: the package defines some hundred classes and loads
 struct when it is imported. That costs ~2.8 ms in every create, run and exec
-child, and since the cgroup write stopped hiding it (cgroups/prepay.py) the
+child, and since the cgroup write stopped hiding it (kernel/cgroup_prepay.py) the
 container's set-up waits for it. _ctypes, the C extension underneath, loads
 in ~0.35 ms. The ctypes package builds everything it offers from these same
 pieces: a _SimpleCData subclass with a type code is a C scalar, and a CFuncPtr

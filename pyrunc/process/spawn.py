@@ -46,12 +46,11 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
     After its namespaces, stage-1 forks `next_stage`: the container's init
     (init/stage2.py) or an exec'd process (init/exec_child.py).
 
-    The child imports its own modules (pyrunc.init: ctypes, python-prctl,
-    ~5 ms) right after the fork, while the parent moves it into its cgroup:
-    that write waits for an RCU grace period (10-14 ms here) whenever no
-    cgroup migration happened just before, so the imports cost nothing then.
-    Still before any namespace or mount change, with the host's sys.path:
-    after pivot_root nothing may be imported (pyrunc.init says why)."""
+    The child imports its own modules (pyrunc.init: _ctypes, python-prctl,
+    ~3-5 ms) right after the fork, while the parent makes the cgroup and
+    moves it there; both wait for the grace period kernel/cgroup_prepay.py
+    started. Still before any namespace or mount change, with the host's
+    sys.path: after pivot_root nothing may be imported (pyrunc.init says why)."""
     parent_sock, child_sock = sync.pair()
     pid = os.fork()
     if pid == 0:
@@ -68,9 +67,12 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
     return parent_sock, Children(pid)
 
 
-def until_pid(sock, kids, plan, place_in_cgroup):
-    """Steps 1-4: cgroup, go, id maps; returns the host pid stage-1 forked."""
+def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
+    """Steps 1-4: cgroup, go, id maps; returns the host pid stage-1 forked.
+    `before_placement()` runs first (create makes the cgroup there)."""
     reached("create:after-fork")
+    if before_placement is not None:
+        before_placement()
     place_in_cgroup(kids.stage1)
     reached("create:after-cgroup-add")
     try:
@@ -117,15 +119,16 @@ class failing_as:  # noqa: N801 - used as `with failing_as(...)`, like a context
         return False
 
 
-def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where):
+def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placement=None):
     """Fork the container; returns the init's host pid once it is ready.
 
-    place_in_cgroup(pid) and run_create_hooks(init_pid) are the parent's
-    parts; `where` prefixes error messages (e.g. "container web")."""
+    before_placement(), place_in_cgroup(pid) and run_create_hooks(init_pid)
+    are the parent's parts, in that order; `where` prefixes error messages
+    (e.g. "container web"). A failure in any of them kills stage-1."""
     sock, kids = fork_stage1(plan, ctx)
     try:
         with failing_as(SpawnError, where, kids, "container init exited unexpectedly during set-up"):
-            init_pid = until_pid(sock, kids, plan, place_in_cgroup)
+            init_pid = until_pid(sock, kids, plan, place_in_cgroup, before_placement)
             while True:
                 msg = sync.recv(sock)
                 kind = msg.get("t")

@@ -103,7 +103,7 @@ def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
 
 def test_the_child_loads_neither_ctypes_nor_prctl_py():
     """The child's imports are on the container's critical path once the
-    cgroup write no longer hides them (cgroups/prepay.py): libc through
+    cgroup write no longer hides them (kernel/cgroup_prepay.py): libc through
     _ctypes (kernel/libc.py, ~0.6 ms) instead of the ctypes package
     (~2.8 ms), python-prctl's C module instead of its prctl.py (~0.7 ms)."""
     loaded = set(_loaded_by("pyrunc.init"))

@@ -1,4 +1,4 @@
-"""pyrunc.cgroups.prepay: the early, moving-nothing write into our own
+"""pyrunc.kernel.cgroup_prepay: the early, moving-nothing write into our own
 cgroup.procs that starts the kernel's grace period before create/run/exec
 need it. It must find our own cgroup, leave every membership as it was,
 never let its fd reach a forked child, and do nothing at all where it
@@ -24,7 +24,7 @@ def _python(code):
 def test_own_procs_file_is_our_cgroup():
     out = _python("""
         import os
-        from pyrunc.cgroups import prepay
+        from pyrunc.kernel import cgroup_prepay as prepay
         fd = prepay._own_procs_file()
         print(os.readlink(f"/proc/self/fd/{fd}"))
     """)
@@ -40,7 +40,7 @@ def test_own_procs_file_is_our_cgroup():
 def test_start_moves_nothing_and_closes_its_fd():
     out = _python("""
         import os, time
-        from pyrunc.cgroups import prepay
+        from pyrunc.kernel import cgroup_prepay as prepay
         before = open("/proc/self/cgroup").read()
         prepay.start()
         for _ in range(400):  # the grace period: tens of ms
@@ -59,7 +59,7 @@ def test_start_moves_nothing_and_closes_its_fd():
 def test_a_fork_while_the_write_waits_does_not_inherit_the_fd():
     out = _python("""
         import os
-        from pyrunc.cgroups import prepay
+        from pyrunc.kernel import cgroup_prepay as prepay
         prepay.start()
         fd = prepay._fd
         pid = os.fork()
@@ -80,7 +80,7 @@ def test_a_fork_while_the_write_waits_does_not_inherit_the_fd():
 def test_nothing_to_open_means_no_thread(tmp_path):
     out = _python(f"""
         import _thread, os
-        from pyrunc.cgroups import prepay
+        from pyrunc.kernel import cgroup_prepay as prepay
         prepay.ROOT = {str(tmp_path)!r}
         started = []
         real = _thread.start_new_thread
@@ -97,7 +97,7 @@ def test_not_with_fds_the_caller_numbers(call, env):
     take a number the caller named but did not open."""
     import os
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(f"""
-        from pyrunc.cgroups import prepay
+        from pyrunc.kernel import cgroup_prepay as prepay
         {call}
         print(prepay._fd)
     """)], capture_output=True, text=True, timeout=60, env=dict(os.environ, **env))
