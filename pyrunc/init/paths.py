@@ -45,8 +45,8 @@ def resolve_in_root(rootfd, path, max_links=255):
         parent = "/".join(done)
         try:
             dfd = open_in_root(rootfd, parent, O_PATH | os.O_DIRECTORY)
-        except FileNotFoundError:
-            done.append(part)  # below a missing directory nothing is a link
+        except (FileNotFoundError, NotADirectoryError):
+            done.append(part)  # below a missing directory (or a file) nothing is a link
             continue
         try:
             target = os.readlink(part, dir_fd=dfd)
@@ -68,7 +68,16 @@ def mkdir_all(rootfd, path, mode=0o755):
     """mkdir -p inside the root; returns an O_PATH fd of the directory.
 
     Each prefix is resolved from the root again, so a symlink swapped in at
-    any step still cannot lead outside the rootfs."""
+    any step still cannot lead outside the rootfs. Two shortcuts first, for
+    the common cases (one openat2 instead of two per component): the
+    directory is there, or only its last component is missing."""
+    try:
+        return open_in_root(rootfd, path, O_PATH | os.O_DIRECTORY)
+    except (FileNotFoundError, NotADirectoryError):
+        pass  # the walk below finds (and names) what is missing
+    fd = _mkdir_leaf(rootfd, path, mode)
+    if fd is not None:
+        return fd
     parts = [p for p in resolve_in_root(rootfd, path).split("/") if p]
     for i in range(len(parts)):
         sub = "/".join(parts[: i + 1])
@@ -87,6 +96,26 @@ def mkdir_all(rootfd, path, mode=0o755):
         finally:
             os.close(dirfd)
     return open_in_root(rootfd, "/".join(parts), O_PATH | os.O_DIRECTORY)
+
+
+def _mkdir_leaf(rootfd, path, mode):
+    """mkdir of the last component in a parent that exists (resolved in the
+    root); its O_PATH fd, or None to take the walk (a missing parent, a
+    dangling symlink or anything else already at the name)."""
+    head, _, name = path.strip("/").rpartition("/")
+    if name in ("", ".", ".."):
+        return None
+    try:
+        pfd = open_in_root(rootfd, head, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return None
+    try:
+        os.mkdir(name, mode, dir_fd=pfd)
+        return os.open(name, O_PATH | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+    except FileExistsError:
+        return None
+    finally:
+        os.close(pfd)
 
 
 def create_file(rootfd, path, mode=0o644):
