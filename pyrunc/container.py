@@ -67,44 +67,43 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
             "bundle": bundle, "rootfs": plan.rootfs, "created": rfc3339(),
-            "annotations": cfg.get("annotations") or {}, "owner": _owner(),
+            "annotations": cfg.get("annotations") or {},
             "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
             "namespaces": {t: p for t, p in plan.join_namespaces},
-            "creator": {"pid": os.getpid(), "start": procfs.start_time(os.getpid())},
         }
         mgr = _cgroup_manager(opts, cid, cfg)
         if mgr is not None:
-            record["cgroup"] = mgr.record()
-        cdir.save(record)  # before any acquisition: a later delete finds all of it
-        reached("create:after-record")
-        fifo = cdir.fifo_path
-        old = os.umask(0)
-        try:
-            os.mkfifo(fifo, 0o622)
-        finally:
-            os.umask(old)
-        reached("create:after-fifo")
-        if mgr is not None:
             plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
-            undo.callback(_quietly, opts.log, _kill_cgroup_and_destroy, mgr)
-
-        def make_cgroup():
-            # after the fork, as runc does: stage-1 imports its modules while
-            # the mkdirs wait for cgroup_prepay's grace period to end (the
-            # write holds the kernel's cgroup_mutex until then)
-            if mgr is not None:
-                mgr.create()
-                record["cgroup"] = mgr.record()  # now names the parents it made, for delete
-                cdir.save(record)
-            reached("create:after-cgroup")
-
         if plan.terminal and console_fd < 0:
             console_fd = _connect_console(console_socket)
             undo.callback(os.close, console_fd)
             reached("create:after-console")
         hook_state = _hook_state(record, st.CREATING)
-        ctx = spawn.Context(fifo_path=fifo, console_fd=console_fd, hook_state=hook_state,
+        ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
                             close_in_child=(cdir.fileno(),))
+
+        def before_placement():
+            # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
+            # The cgroup's mkdirs also wait there for the grace period
+            # kernel/cgroup_prepay.py started (that write holds the kernel's
+            # cgroup_mutex until then); runc too forks before it applies cgroups
+            record.update(owner=_owner(), creator={"pid": os.getpid(), "start": procfs.start_time(os.getpid())})
+            if mgr is not None:
+                record["cgroup"] = mgr.record()
+            cdir.save(record)  # before any acquisition: a later delete finds all of it
+            reached("create:after-record")
+            old = os.umask(0)
+            try:
+                os.mkfifo(ctx.fifo_path, 0o622)
+            finally:
+                os.umask(old)
+            reached("create:after-fifo")
+            if mgr is not None:
+                undo.callback(_quietly, opts.log, _kill_cgroup_and_destroy, mgr)
+                mgr.create()
+                record["cgroup"] = mgr.record()  # now names the parents it made, for delete
+                cdir.save(record)
+            reached("create:after-cgroup")
 
         def run_create_hooks(init_pid):
             state = dict(hook_state, pid=init_pid)
@@ -121,7 +120,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             from pyrunc import seccomp_notify
             agent = seccomp_notify.agent_connection(plan, ctx, hook_state)
         with agent:
-            init_pid = spawn.spawn(plan, ctx, where=where, before_placement=make_cgroup,
+            init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
         undo.callback(_kill_quietly, init_pid)

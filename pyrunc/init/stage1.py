@@ -26,9 +26,7 @@ from pyrunc.process import sync
 def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
-        k.set_dumpable(False)
-        for fd in ctx.close_in_child:
-            os.close(fd)
+        k.set_dumpable(False)  # (ctx.close_in_child: closed right after the fork, process/spawn.py)
         sync.expect(sock, sync.GO)  # 1
         if getattr(ctx, "fifo_path", None):
             # while we are still the caller's root: the state root may be

@@ -55,6 +55,11 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
+        # first: e.g. the container dir's lock, which a crash test (or a
+        # `delete --force` after a killed create) must find free at once
+        for fd in ctx.close_in_child:
+            os.close(fd)
+        ctx.close_in_child = ()
         try:
             from pyrunc.init import exec_child, preload, stage1, stage2
             preload.for_plan(plan)
