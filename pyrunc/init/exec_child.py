@@ -29,7 +29,6 @@ import fcntl
 import os
 import resource
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
-import termios
 
 from pyrunc.init import console, security
 from pyrunc.init import stage2
@@ -102,6 +101,6 @@ def _console(plan, console_fd):
     if slave > 2:
         os.close(slave)
     try:
-        fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+        fcntl.ioctl(0, console.TIOCSCTTY, 0)
     except OSError as exc:
         raise InitError(f"set controlling terminal: {stage2._reason(exc)}") from None

@@ -7,7 +7,7 @@ program from `pyrunc.seccomp`. Nothing here parses names or can fail on a
 config mistake the parent could have seen; what fails here is the kernel
 saying no, raised as SecurityError with a finished one-line message.
 
-Imports only os, errno, struct, binascii, _prctl (python-prctl's C module;
+Imports only os, errno, struct, _prctl (python-prctl's C module;
 its prctl.py wrapper builds ~100 functions and classes at import, ~0.7 ms),
 kernel/libc.py (_ctypes) and our seccomp_agent (os, json, socket): this runs
 after pivot_root, where the host's sys.path is gone; no libseccomp here.
@@ -37,7 +37,6 @@ child calls it first thing after fork; the parent applies `final` by pid.
 Inheritable capabilities are exactly what the config lists, never more
 (CVE-2022-29162): a missing set means an empty set.
 """
-import binascii
 import errno
 import os
 import struct
@@ -138,9 +137,7 @@ def load_seccomp(compiled, ctx=None):
     """
     if compiled is None:
         return None
-    bpf = _field(compiled, "bpf")
-    if isinstance(bpf, str):  # CompiledSeccomp.to_dict() form
-        bpf = binascii.a2b_base64(bpf)
+    bpf = _field(compiled, "bpf")  # bytes (the cache's base64 form: CompiledSeccomp.from_dict)
     flags = int(_field(compiled, "flags", 0))
     optional = int(_field(compiled, "optional_flags", 0))
     nr = int(_field(compiled, "seccomp_nr", -1))

@@ -231,9 +231,11 @@ def test_with_no_new_privs_an_unprivileged_process_can_load():
     assert in_child(child).ok() == errno.EPERM
 
 
-def test_dict_form_loads_too():
+def test_the_cached_form_loads_too():
+    """What seccomp_cache stores (to_dict, through JSON), read back."""
+    from pyrunc.seccomp import CompiledSeccomp
     compiled = compile_seccomp(profile({"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3}))
-    data = json.loads(json.dumps(compiled.to_dict()))
+    data = CompiledSeccomp.from_dict(json.loads(json.dumps(compiled.to_dict())))
 
     def child():
         security.load_seccomp(data)
