@@ -29,7 +29,6 @@ from __future__ import annotations
 import os
 
 from pyrunc.config import cache as _cache
-from pyrunc.config import fastcheck as _fast
 from pyrunc.config import schema as _schema
 from pyrunc.config import semantic as _semantic
 from pyrunc.config.findings import ERROR, SEVERITIES, STRICT, WARNING, Finding, summary
@@ -63,7 +62,8 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None, strict: bool 
     if key is None or not _cache.seen_valid(cache_dir, key):
         # the compiled validator answers valid configs without jsonschema; jsonschema
         # (the reference) decides and words the errors when it says no or cannot say
-        if thorough or _fast.is_valid(doc) is not True:
+        from pyrunc.config import fastcheck  # only on a miss: a hit skips validation
+        if thorough or fastcheck.is_valid(doc) is not True:
             found = _schema.check(doc)
         if not found and key is not None:
             _cache.remember_valid(cache_dir, key)
