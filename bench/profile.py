@@ -137,6 +137,8 @@ def wrap(mod, name, key):
         finally:
             T[key] = T.get(key, 0.0) + time.perf_counter() - t
     setattr(mod, name, w)
+from pyrunc.kernel import cgroup_prepay
+cgroup_prepay.start()  # what fastcli does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import container, config, plan
 from pyrunc.process import spawn
@@ -161,10 +163,10 @@ def mgr_wrapped(*a, **k):
         mgr.create = timed_create
     return mgr
 container._cgroup_manager = mgr_wrapped
-wrap(spawn, "spawn", "fork -> init ready (spawn)")
+wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
 import pyrunc.state as state_mod
-wrap(state_mod, "write_atomic", "state writes (temp + fsync + rename), create+start")
-wrap(container, "write_atomic", "state writes (temp + fsync + rename), create+start")
+wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
+wrap(container, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "_release", "start: fifo release -> execve")
 opts = container.Options(root)
 if cache == "cold":
