@@ -20,34 +20,19 @@ import _ctypes
 from _ctypes import Structure, addressof, get_errno  # noqa: F401 - re-exported
 
 
-class c_int(_ctypes._SimpleCData):  # noqa: N801 - ctypes' names, for readers who know them
-    _type_ = "i"
+def _scalar(name, code):
+    """A C scalar type, as ctypes defines c_int & co.: its struct-style code."""
+    return type(name, (_ctypes._SimpleCData,), {"_type_": code})
 
 
-class c_uint(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "I"
-
-
-class c_long(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "l"
-
-
-class c_ulong(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "L"
-
-
-class c_ushort(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "H"
-
-
-class c_void_p(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "P"
-
-
-class c_char(_ctypes._SimpleCData):  # noqa: N801
-    _type_ = "c"
-
-
+# ctypes' names, for readers who know them
+c_int = _scalar("c_int", "i")
+c_uint = _scalar("c_uint", "I")
+c_long = _scalar("c_long", "l")
+c_ulong = _scalar("c_ulong", "L")
+c_ushort = _scalar("c_ushort", "H")
+c_void_p = _scalar("c_void_p", "P")
+c_char = _scalar("c_char", "c")
 c_size_t = c_ulong  # size_t is unsigned long on every Linux ABI
 
 
