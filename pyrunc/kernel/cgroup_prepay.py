@@ -15,12 +15,21 @@ way, or within one grace period after it, do not wait again.
 
 `start()` writes our own pid into the cgroup we are already in. That move
 moves nothing, but it starts the grace period at once, in a thread, so the
-wait runs alongside the start-up work instead of after the fork. The writer
-holds the kernel's cgroup_mutex while it waits, so every cgroup mkdir waits
-too: create forks stage-1 before it makes the cgroup (as runc does), and
-the child imports its modules meanwhile. Measured on this VM, with 100 ms
-idle before each create: the placement went from 13-20 ms after the fork to
-0-2 ms, and create from ~43 to ~38 ms.
+wait runs alongside the start-up work (imports, config, plan, state dir)
+instead of after the fork. Measured on this VM with 100 ms idle before each
+create: the placement went from 13-20 ms after the fork to 0-2 ms, and
+create from ~43 to ~35 ms.
+
+The thread is gone before pyrunc forks: every os.fork() waits for it first
+(`join`, an at-fork hook), so pyrunc forks only single-threaded
+(ARCHITECTURE, principle 2). While it still waits, create does its part of
+the work that needs no fork (process/spawn.py): it imports the child's
+modules for it and makes the cgroup, whose mkdirs wait for the grace period
+too (the writer holds the kernel's cgroup_mutex). Two other shapes were
+measured (median create of 30, 100 ms idle before each, against runc's
+30.4 ms): a thread left running across the fork, 32.1 ms, against 34.5 ms
+for this one; a forked child as the writer, 39.6 ms (most likely the
+copy-on-write faults of a parent that imports while that child lives).
 
 Here, not in pyrunc.cgroups: importing that package (layout, errors) before
 `start()` would delay the grace period by ~0.6 ms.
@@ -70,10 +79,9 @@ def _own_procs_file():
     return None
 
 
-# the fd the thread writes to, -1 once closed; _guard makes "close it and
-# say so" one step as far as a fork can see
-_fd = -1
-_guard = _thread.allocate_lock()
+# released by the writer when it has finished; None when there is none
+_finished = None
+_threads_before = 1  # the process's own threads, which join() does not wait for
 
 
 def start(preserve_fds=0):
@@ -82,21 +90,18 @@ def start(preserve_fds=0):
     Not with --preserve-fds or LISTEN_FDS: those name fds 3, 4, ... that the
     caller passes, and ours, the lowest free number, could take one it named
     but did not open (create would then find it open and pass it on)."""
-    global _fd
-    if preserve_fds or "LISTEN_FDS" in os.environ:
+    global _finished, _threads_before
+    if _finished is not None or preserve_fds or "LISTEN_FDS" in os.environ:
         return
     fd = _own_procs_file()
     if fd is None:
         return
-    _fd = fd
-    # a fork while the thread still waits would hand the host's cgroup.procs
-    # to the container's init (until its execve; for good with --preserve-fds
-    # if the number fell in that range): every child closes its copy
-    os.register_at_fork(before=_guard.acquire, after_in_parent=_guard.release,
-                        after_in_child=_close_in_child)
+    _threads_before = _thread_count()
     pid = b"%d" % os.getpid()
     running = _thread.allocate_lock()
     running.acquire()
+    finished = _thread.allocate_lock()
+    finished.acquire()
 
     def write():
         running.release()
@@ -105,29 +110,45 @@ def start(preserve_fds=0):
         except OSError:
             pass
         finally:
-            _close()
+            os.close(fd)
+            finished.release()
 
     try:
         _thread.start_new_thread(write, ())
     except RuntimeError:  # no thread to be had: do without
-        _close()
+        os.close(fd)
         return
+    _finished = finished
+    # pyrunc forks only single-threaded (ARCHITECTURE, principle 2): every
+    # fork waits for the writer first, at most what is left of the grace period
+    os.register_at_fork(before=join)
     # give the GIL to the thread until it is about to write; otherwise it
     # would wait for the switch interval (5 ms) behind our imports
     running.acquire()
 
 
-def _close():
-    global _fd
-    with _guard:
-        if _fd >= 0:
-            os.close(_fd)
-            _fd = -1
+def pending():
+    """True while the writer still waits for the grace period."""
+    return _finished is not None and _finished.locked()
 
 
-def _close_in_child():
-    global _fd
-    if _fd >= 0:
-        os.close(_fd)
-        _fd = -1
-    _guard.release()  # taken by `before` in the parent: this copy is ours
+def join():
+    """Wait until the writer has finished and its thread is gone."""
+    global _finished
+    if _finished is None:
+        return
+    _finished.acquire()
+    _finished = None
+    # what is left of the thread is its exit, holding none of the
+    # interpreter's locks; let it go, so that a fork copies one thread
+    for _ in range(10000):
+        if _thread_count() <= _threads_before:
+            break
+        os.sched_yield()
+
+
+def _thread_count():
+    try:
+        return len(os.listdir("/proc/self/task"))
+    except OSError:
+        return 0  # no /proc: join() then trusts `_finished` alone

@@ -13,7 +13,7 @@ import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 
 from pyrunc.crashpoint import reached
 from pyrunc.errors import SpawnError, describe_oserror
-from pyrunc.kernel import procfs
+from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync
 
 
@@ -48,10 +48,17 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
 
     The child imports its own modules (pyrunc.init: _ctypes, python-prctl,
     ~3-5 ms) right after the fork, while the parent makes the cgroup and
-    moves it there; both wait for the grace period kernel/cgroup_prepay.py
-    started. Still before any namespace or mount change, with the host's
-    sys.path: after pivot_root nothing may be imported (pyrunc.init says why)."""
+    moves it there. Unless the grace period kernel/cgroup_prepay.py started
+    is still on: the fork waits for it, so the parent imports them meanwhile
+    and the child inherits them. Either way still before any namespace or
+    mount change, with the host's sys.path: after pivot_root nothing may be
+    imported (pyrunc.init says why)."""
     parent_sock, child_sock = sync.pair()
+    if cgroup_prepay.pending():
+        # the fork waits for that writer anyway (it joins every thread
+        # first): the child's imports cost nothing now, and the child, which
+        # inherits them, then has none to do
+        _import_child_modules(plan)
     pid = os.fork()
     if pid == 0:
         parent_sock.close()
@@ -61,8 +68,7 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
             os.close(fd)
         ctx.close_in_child = ()
         try:
-            from pyrunc.init import exec_child, preload, stage1, stage2
-            preload.for_plan(plan)
+            stage1, exec_child, stage2 = _child_modules(plan)
             ctx.next_stage = exec_child.run if next_stage == "exec_child" else stage2.run
         except BaseException as exc:  # noqa: BLE001 - to the parent, as one line
             sync.child_fail(child_sock, exc)
@@ -70,6 +76,20 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
         os._exit(1)
     child_sock.close()
     return parent_sock, Children(pid)
+
+
+def _import_child_modules(plan):
+    try:
+        _child_modules(plan)
+    except Exception:  # noqa: BLE001 - the child tries again and reports it as one line
+        pass
+
+
+def _child_modules(plan):
+    """pyrunc.init, and what this plan's child needs besides (preload)."""
+    from pyrunc.init import exec_child, preload, stage1, stage2
+    preload.for_plan(plan)
+    return stage1, exec_child, stage2
 
 
 def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
@@ -129,7 +149,15 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placeme
 
     before_placement(), place_in_cgroup(pid) and run_create_hooks(init_pid)
     are the parent's parts, in that order; `where` prefixes error messages
-    (e.g. "container web"). A failure in any of them kills stage-1."""
+    (e.g. "container web"). A failure in any of them kills stage-1.
+    before_placement runs after the fork, while the child imports, unless
+    the grace period cgroup_prepay started is still on: then before it."""
+    if before_placement is not None and cgroup_prepay.pending():
+        # the fork would wait for the grace period (fork_stage1): import for
+        # the child and do the parent's part now; its mkdirs end with it
+        _import_child_modules(plan)
+        before_placement()
+        before_placement = None
     sock, kids = fork_stage1(plan, ctx)
     try:
         with failing_as(SpawnError, where, kids, "container init exited unexpectedly during set-up"):
