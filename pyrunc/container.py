@@ -6,11 +6,8 @@ acquisition (state dir, fifo, cgroup, processes) registers its undo, so a
 failed create leaves nothing behind. Heavy modules (config validation,
 seccomp, the child's code) load only on create/run.
 """
-from __future__ import annotations
 
 import os
-import pwd
-import select
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
 import time
@@ -211,6 +208,7 @@ def _write_pid_file(path, pid):
 
 
 def _owner():
+    import pwd  # create only: state, kill and delete never need it
     try:
         return pwd.getpwuid(os.geteuid()).pw_name
     except KeyError:
@@ -432,6 +430,7 @@ def _release(cdir, record):
         os.close(handle)
     reached("start:after-reopen")
     data = b""
+    import select  # start only
     try:
         poller = select.poll()
         poller.register(fifo, select.POLLIN)
@@ -555,6 +554,7 @@ def _kill_and_wait(record, mgr, status):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
             if mgr is not None and status == st.PAUSED:
                 mgr.thaw()  # a frozen task cannot die
+            import select  # delete --force of a live container only
             select.select([pidfd], [], [], 10.0)
     finally:
         if pidfd is not None:

@@ -14,7 +14,6 @@ and tests/unit/test_fastcli.py fails when the click command gains an option
 this table does not know, and runs the same argv through both paths.
 Import-light: stdlib, pyrunc.errors and pyrunc.log only, until a verb runs.
 """
-from __future__ import annotations
 
 import os
 import sys

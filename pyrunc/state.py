@@ -5,7 +5,6 @@ Layout: `state.json` (written atomically: temp + rename), `exec.fifo`
 lock (flock), so commands on one id serialize. Import-light: `state`, `kill`
 and `delete` run constantly under shims.
 """
-from __future__ import annotations
 
 import fcntl
 import os

@@ -5,7 +5,6 @@ differs), `created` while its exec fifo exists, `paused` while its cgroup is
 frozen, else `running`; `creating` until create has written the pid. ALLOWED
 is the one table of which operation each status permits (runc's semantics).
 """
-from __future__ import annotations
 
 from pyrunc.errors import InvalidState
 from pyrunc.kernel import procfs
