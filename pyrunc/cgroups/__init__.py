@@ -13,7 +13,6 @@ hybrid), "fs2" (cgroup v2), "systemd" (a transient scope over D-Bus, on either
 version). Importing this package is cheap: drivers load on first use, jeepney
 only for systemd, ctypes bpf only when a v2 device filter is applied.
 """
-from __future__ import annotations
 
 from pyrunc.cgroups import layout
 from pyrunc.errors import CgroupError

@@ -6,7 +6,6 @@ A manager is built purely (nothing touched) by `new_manager`, described by
 find what to remove, even after a crash), and rebuilt from that record by
 `load_manager` for `state`, `kill`, `ps`, `pause`, `events` and `delete`.
 """
-from __future__ import annotations
 
 import os
 

@@ -5,7 +5,6 @@ same way: `cgroup <controller>: <op> <file>=<value>: <cause>`, the message the
 cli prints for a failed `create` or `update`. Only `os` is used: this module is
 loaded by `state`, `kill` and `delete`, which must stay cheap.
 """
-from __future__ import annotations
 
 import errno
 import os

@@ -16,7 +16,6 @@ cgroupsPath semantics (runc 1.1 `specconv.CreateCgroupConfig`, `fs/paths.go`,
   whichever shim or shell ran pyrunc, and all of them share one parent that
   `delete` prunes when it becomes empty.
 """
-from __future__ import annotations
 
 import os
 import posixpath

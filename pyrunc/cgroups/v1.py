@@ -5,7 +5,6 @@ the process is also placed in the cgroup2 hierarchy ("" in `paths`) as runc
 does, so tools that only read the unified line of /proc/<pid>/cgroup see the
 container. `name=systemd` is joined too. Neither gets resources.
 """
-from __future__ import annotations
 
 import os
 import time
