@@ -120,11 +120,14 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
              preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """The `exec` verb, from parsed flags (pyrunc.cli's click command and
     pyrunc.fastcli both call this): the process's exit status, or ExecError
-    `exec failed: ...` (exit 255, as runc) for any failure of exec itself."""
+    `exec failed: ...` (exit 255, as runc) for any failure of exec itself;
+    no container id at all is a UsageError (exit 1, as runc)."""
     from pyrunc.state import check_id
+    if not container_id:
+        # no arguments at all is a usage error, exit 1 (runc: "exec"
+        # requires a minimum of 1 argument); everything after is exec's, 255
+        raise UsageError("container id cannot be empty")
     try:
-        if not container_id:
-            raise UsageError("container id cannot be empty")
         check_id(container_id)
         if not process_file and not command:
             raise UsageError("no command given (use --process or give one after the id)")

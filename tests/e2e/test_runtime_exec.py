@@ -160,6 +160,13 @@ def test_exec_failure_goes_to_json_log(runtime, running, tmp_path):
     assert errors and "no such file or directory" in errors[-1]["msg"]
 
 
+def test_exec_without_arguments_is_a_usage_error(runtime):
+    """runc: `"exec" requires a minimum of 1 argument(s)`, exit 1, not 255."""
+    proc = runtime.run("exec")
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr.strip(), "no message"
+
+
 def test_exec_in_missing_container_exits_255(runtime):
     proc = runtime.run("exec", "no-such-container", "true")
     assert proc.returncode == 255
