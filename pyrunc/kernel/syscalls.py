@@ -109,14 +109,6 @@ def set_dumpable(on):
     prctl(PR_SET_DUMPABLE, 1 if on else 0)
 
 
-def set_child_subreaper():
-    prctl(PR_SET_CHILD_SUBREAPER, 1)
-
-
-def set_pdeathsig(sig):
-    prctl(PR_SET_PDEATHSIG, sig)
-
-
 def close_range_cloexec(first):
     """Mark every fd >= first close-on-exec (CVE-2024-21626: no host fd survives)."""
     CLOSE_RANGE_CLOEXEC = 4
