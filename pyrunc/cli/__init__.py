@@ -84,8 +84,8 @@ def _container():
 
 
 def _prepay(preserve_fds):
-    """create and run place a process in a cgroup soon: start the kernel's
-    wait for that now (pyrunc.kernel.cgroup_prepay)."""
+    """create, run and exec place a process in a cgroup soon: start the
+    kernel's wait for that now (pyrunc.kernel.cgroup_prepay)."""
     from pyrunc.kernel import cgroup_prepay as prepay
     prepay.start(preserve_fds)
 

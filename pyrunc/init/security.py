@@ -9,7 +9,7 @@ saying no, raised as SecurityError with a finished one-line message.
 
 Imports only os, errno, struct, _prctl (python-prctl's C module;
 its prctl.py wrapper builds ~100 functions and classes at import, ~0.7 ms),
-kernel/libc.py (_ctypes) and our seccomp_agent (os, json, socket): this runs
+kernel/libc.py (_ctypes) and our seccomp_agent (os, jsonio, fdpass): this runs
 after pivot_root, where the host's sys.path is gone; no libseccomp here.
 
 Order in the child (runc's standard_init_linux.go; stage-2 follows it):

@@ -26,7 +26,8 @@ from pyrunc.process import sync
 def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
-        k.set_dumpable(False)  # (ctx.close_in_child: closed right after the fork, process/spawn.py)
+        # (ctx.close_in_child is closed right after the fork, in process/spawn.py)
+        k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
         if getattr(ctx, "fifo_path", None):
             # while we are still the caller's root: the state root may be
