@@ -83,7 +83,7 @@ def _container():
     return container
 
 
-def _prepay(preserve_fds):
+def start_cgroup_prepay(preserve_fds):
     """create, run and exec place a process in a cgroup soon: start the
     kernel's wait for that now (pyrunc.kernel.cgroup_prepay)."""
     from pyrunc.kernel import cgroup_prepay as prepay
@@ -122,7 +122,7 @@ def _create_options(f):
 @click.pass_obj
 def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, container_id):
     """Create a container."""
-    _prepay(preserve_fds)
+    start_cgroup_prepay(preserve_fds)
     _container().create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                         console_socket=console_socket, no_pivot=no_pivot,
                         no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds))
@@ -138,7 +138,7 @@ def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, pres
 def run(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, detach,
         keep, no_subreaper, container_id):
     """Create and run a container."""
-    _prepay(preserve_fds)
+    start_cgroup_prepay(preserve_fds)
     from pyrunc import runner
     code = runner.run(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                       console_socket=console_socket, no_pivot=no_pivot,

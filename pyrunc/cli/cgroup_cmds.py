@@ -28,9 +28,9 @@ def _manager(obj, cid, operation, lock=True):
     from pyrunc import cgroups, container, status as st
     if not cid:
         raise UsageError("container id cannot be empty")
-    cdir, record = container._load(obj.opts, cid, lock=lock)
+    cdir, record = container.load(obj.opts, cid, lock=lock)
     with cdir:
-        status = container._status_of(cdir, record)
+        status = container.status_of(cdir, record)
         if status == st.STOPPED and operation in _STOPPED:
             if _STOPPED[operation] is not None:
                 raise InvalidState(_STOPPED[operation].format(cid=cid))

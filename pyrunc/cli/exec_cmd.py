@@ -42,8 +42,8 @@ def exec_(obj, console_socket, pid_file, process_file, cwd, env, tty, user, addi
           no_new_privs, apparmor, process_label, detach, preserve_fds, cgroup, ignore_paused,
           container_id, command):
     """Execute a new process inside a container."""
-    from pyrunc.cli import _prepay
-    _prepay(preserve_fds)  # the exec'd process joins the container's cgroup
+    from pyrunc.cli import start_cgroup_prepay
+    start_cgroup_prepay(preserve_fds)  # the exec'd process joins the container's cgroup
     from pyrunc import exec_process as ex
     code = ex.run_exec(obj.opts, container_id, command, process_file=process_file, cwd=cwd,
                        env=env, tty=tty, user=user, additional_gids=additional_gids, cap=cap,

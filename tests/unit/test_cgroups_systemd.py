@@ -337,7 +337,7 @@ def test_candidates():
     ("@as []", ("as", [])),
 ])
 def test_gvariant_subset(raw, want):
-    assert sd._parse_gvariant(raw) == want
+    assert sd.parse_gvariant(raw) == want
 
 
 def test_annotation_properties_like_runc():

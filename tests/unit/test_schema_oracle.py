@@ -60,7 +60,7 @@ def oracle(name: str):
 
 def ours(name: str):
     from pyrunc.config import schema
-    return schema._validator(name)
+    return schema.validator(name)
 
 
 def verdicts(name: str, doc) -> tuple[bool, bool]:
