@@ -1,7 +1,7 @@
 """`pause`, `resume`, `ps`, `update` and `events`: the verbs that watch and change
 a running container through its cgroup. Thin: flags in, the container's
 cgroup manager (rebuilt from state.json by pyrunc.cgroups.load_manager) out.
-Registered by cli/__init__.py (_register_optional). Output shapes and
+Registered by cli/__init__.py (register_verbs). Output shapes and
 messages are runc's, which containerd and podman parse.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`pyrunc exec` and `pyrunc features`: the verbs podman and containerd need
 besides the lifecycle. Thin: flags in, pyrunc.exec_process / pyrunc.features
-out. Registered by cli/__init__.py (_register_optional).
+out. Registered by cli/__init__.py (register_verbs).
 
 exec takes runc's flags; everything after the container id is the command
 (options there belong to it). Like runc, any failure of exec itself exits
