@@ -111,7 +111,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                     raise SpawnError(f"{where}: {exc}") from None
 
         agent = NO_AGENT
-        if plan.seccomp is not None and plan.seccomp.uses_notify:
+        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a seccomp.Compiled
             # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
             # (seccomp_notify imports socket.py and contextlib: only then)
             from pyrunc import seccomp_notify

@@ -58,7 +58,7 @@ class _Pattern:
         if self._rx is None:
             import re
             self._rx = re.compile(self.source)
-        return self._rx.search(text) is not None
+        return self._rx.search(text) is not None  # type: ignore[attr-defined]  # compiled above
 
 
 def _scan(node, definitions) -> None:

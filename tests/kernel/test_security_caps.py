@@ -67,7 +67,6 @@ def test_raw_capset_path_matches_python_prctl():
                    inheritable=["CAP_CHOWN"])
 
     def child(raw):
-        top = security.last_cap()
         sets = {n: set(caps[n]) for n in ("effective", "permitted", "inheritable")}
         (security.capset_raw if raw else security.capset_prctl)(sets)
         return read_sets()
