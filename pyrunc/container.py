@@ -46,7 +46,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     cfg = config.load_bundle(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn)
     plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                          preserve_fds=preserve_fds)
-    _prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
+    prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
                       debug=opts.log.debug)
     where = f"container {cid}"
     with Rollback() as undo:
@@ -68,14 +68,14 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
             "namespaces": {t: p for t, p in plan.join_namespaces},
         }
-        mgr = _cgroup_manager(opts, cid, cfg)
+        mgr = cgroup_manager(opts, cid, cfg)
         if mgr is not None:
             plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
         if plan.terminal and console_fd < 0:
-            console_fd = _connect_console(console_socket)
+            console_fd = connect_console(console_socket)
             undo.callback(os.close, console_fd)
             reached("create:after-console")
-        hook_state = _hook_state(record, st.CREATING)
+        hook_state = state_for_hooks(record, st.CREATING)
         ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
                             close_in_child=(cdir.fileno(),))
 
@@ -110,8 +110,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 except HookError as exc:
                     raise SpawnError(f"{where}: {exc}") from None
 
-        agent = _NO_AGENT
-        if plan.seccomp is not None and plan.seccomp.uses_notify:
+        agent = NO_AGENT
+        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a seccomp.Compiled
             # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
             # (seccomp_notify imports socket.py and contextlib: only then)
             from pyrunc import seccomp_notify
@@ -120,14 +120,14 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
-        undo.callback(_kill_quietly, init_pid)
+        undo.callback(kill_quietly, init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
         record.pop("creator", None)
         cdir.save(record)
         reached("create:after-state")
         if pid_file:
-            _write_pid_file(pid_file, init_pid)
+            write_pid_file(pid_file, init_pid)
         reached("create:after-pidfile")
         undo.pop_all()
         cdir.close()
@@ -142,7 +142,7 @@ def _check_preserved_fds(n):
             raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
 
 
-def _prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
+def prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
     """Compile seccomp and resolve capabilities in the parent (never in the child)."""
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
@@ -157,7 +157,8 @@ def _prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
 
 
-def _cgroup_manager(opts, cid, cfg):
+def cgroup_manager(opts, cid, cfg):
+    """The cgroup driver for this container's config and --systemd-cgroup (also exec's)."""
     from pyrunc import cgroups
     linux = cfg.get("linux") or {}
     return cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
@@ -180,7 +181,8 @@ def _cgroup_dirs(mgr):
     return tuple(sorted(out.items()))
 
 
-def _connect_console(path):
+def connect_console(path):
+    """Connect to --console-socket; the fd the pty master is sent over (also exec's)."""
     import socket
     if not path:
         raise PyruncError("cannot allocate tty if pyrunc will detach without setting console socket")
@@ -199,7 +201,8 @@ def _connect_console(path):
     return sock.detach()
 
 
-def _write_pid_file(path, pid):
+def write_pid_file(path, pid):
+    """Write --pid-file atomically, as runc does (also exec's)."""
     path = os.path.abspath(path)
     try:
         write_atomic(path, str(pid).encode())
@@ -215,7 +218,8 @@ def _owner():
         return str(os.geteuid())
 
 
-def _hook_state(record, status):
+def state_for_hooks(record, status):
+    """The state JSON hooks and the seccomp agent receive (also exec's)."""
     state = {"ociVersion": SPEC_VERSION, "id": record["id"], "status": status,
              "pid": record.get("pid") or 0, "bundle": record.get("bundle", "")}
     if record.get("annotations"):
@@ -243,7 +247,7 @@ class _NoAgent:
         return False
 
 
-_NO_AGENT = _NoAgent()
+NO_AGENT = _NoAgent()  # what `with agent:` gets without a seccomp agent (also exec's)
 
 
 class Rollback:
@@ -297,7 +301,8 @@ def _kill_cgroup_and_destroy(mgr):
         mgr.destroy()
 
 
-def _kill_quietly(pid):
+def kill_quietly(pid):
+    """SIGKILL a process we started; one already gone is fine (also exec's)."""
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:
@@ -319,11 +324,13 @@ def _frozen_probe(record):
     return frozen
 
 
-def _status_of(cdir, record):
+def status_of(cdir, record):
+    """The container's status, derived from its record and the live system."""
     return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}), cdir.held_elsewhere)
 
 
-def _load(opts, cid, lock=True):
+def load(opts, cid, lock=True):
+    """The container's state dir and record; `container does not exist` if absent."""
     cdir = ContainerDir.open(opts.root, cid, lock=lock)
     record = cdir.load()
     if record is None:  # a create that has not written its record yet (or died first)
@@ -349,16 +356,16 @@ def state_json(record, status):
 
 
 def state(opts, cid):
-    cdir, record = _load(opts, cid, lock=False)
+    cdir, record = load(opts, cid, lock=False)
     with cdir:
-        return state_json(record, _status_of(cdir, record))
+        return state_json(record, status_of(cdir, record))
 
 
 def list_containers(opts):
     out = []
     for cid in list_ids(opts.root):
         try:
-            cdir, record = _load(opts, cid, lock=False)
+            cdir, record = load(opts, cid, lock=False)
         except ContainerNotFound:
             continue  # deleted while we listed
         except PyruncError as exc:
@@ -366,29 +373,29 @@ def list_containers(opts):
             opts.log.warn(str(exc))
             continue
         with cdir:
-            out.append(state_json(record, _status_of(cdir, record)))
+            out.append(state_json(record, status_of(cdir, record)))
     return out
 
 
 # -- start ---------------------------------------------------------------------
 
 def start(opts, cid, *, notify_in_background=False):
-    cdir, record = _load(opts, cid)
+    cdir, record = load(opts, cid)
     with cdir:
-        status = _status_of(cdir, record)
+        status = status_of(cdir, record)
         st.require("start", status)
         listener = None
         if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
             from pyrunc import notify_socket
             listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
-        _release(cdir, record)
+        release(cdir, record)
         reached("start:after-release")
         record["status"] = st.RUNNING
         cdir.save(record)
         reached("start:after-state")
         try:
             _run_hooks("poststart", (record.get("hooks") or {}).get("poststart"),
-                       _hook_state(record, st.RUNNING))
+                       state_for_hooks(record, st.RUNNING))
         except HookError as exc:
             opts.log.warn(str(exc))
     if listener is not None:  # outside the lock: waiting for READY may take long
@@ -398,7 +405,7 @@ def start(opts, cid, *, notify_in_background=False):
             notify_socket.forward(listener, record["pid"])
 
 
-def _release(cdir, record):
+def release(cdir, record):
     """Open the exec fifo: the init's blocked open returns, it writes "0", runs
     startContainer hooks, and execs (EOF), or writes "E<message>" on failure.
     The init's pidfd is watched too: a dead init is an error, not a hang."""
@@ -476,9 +483,9 @@ def _read_all(fd):
 # -- kill ------------------------------------------------------------------------
 
 def kill(opts, cid, sig, all_processes=False):
-    cdir, record = _load(opts, cid)
+    cdir, record = load(opts, cid)
     with cdir:
-        status = _status_of(cdir, record)
+        status = status_of(cdir, record)
         st.require("kill", status)
         if all_processes and record.get("cgroup"):
             from pyrunc import cgroups
@@ -508,13 +515,13 @@ def _signal(record, sig):
 
 def delete(opts, cid, force=False):
     try:
-        cdir, record = _load(opts, cid)
+        cdir, record = load(opts, cid)
     except ContainerNotFound:
         if force:
             return  # runc: delete --force of a missing container succeeds
         raise
     with cdir:
-        status = _status_of(cdir, record)
+        status = status_of(cdir, record)
         reached("delete:after-lock")
         if status in (st.RUNNING, st.PAUSED) and not force:
             st.require("delete", status)
@@ -538,7 +545,7 @@ def delete(opts, cid, force=False):
     if record.get("pid"):
         try:
             _run_hooks("poststop", (record.get("hooks") or {}).get("poststop"),
-                       _hook_state(record, st.STOPPED))
+                       state_for_hooks(record, st.STOPPED))
         except HookError as exc:
             opts.log.warn(str(exc))
 

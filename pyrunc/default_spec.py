@@ -6,7 +6,7 @@ from pyrunc import SPEC_VERSION
 
 _CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
-_BASE = {
+_BASE: dict = {
     "ociVersion": SPEC_VERSION,
     "process": {
         "terminal": True,

@@ -42,7 +42,7 @@ def prepare(plan, state_dir: str, environ=None) -> bool:
     from pyrunc import plan as planner
     d = os.path.join(state_dir, DIR_NAME)
     os.makedirs(d, mode=0o755, exist_ok=True)
-    mount = planner._mount({"destination": IN_CONTAINER_DIR, "source": d, "type": "bind",
+    mount = planner.mount({"destination": IN_CONTAINER_DIR, "source": d, "type": "bind",
                             "options": ["bind", "nosuid", "noexec", "nodev", "ro"]},
                            state_dir, len(plan.mounts))
     plan.mounts = tuple(plan.mounts) + (mount,)

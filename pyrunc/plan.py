@@ -165,7 +165,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     if (plan.uid_map or plan.gid_map) and not plan.has("user"):
         raise ConfigError("config.json: linux.uidMappings: user namespace mappings require a user namespace")
     plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
-    plan.mounts = tuple(_mount(m, bundle, i) for i, m in enumerate(cfg.get("mounts") or []))
+    plan.mounts = tuple(mount(m, bundle, i) for i, m in enumerate(cfg.get("mounts") or []))
     plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
     plan.devices = tuple(_device(d, i) for i, d in enumerate(linux.get("devices") or []))
     plan.hostname = cfg.get("hostname")
@@ -247,7 +247,8 @@ def _time_offsets(offsets):
     return "".join(lines)
 
 
-def _mount(m, bundle, i):
+def mount(m, bundle, i):
+    """One config.json mounts[i] entry checked and planned (also notify_socket's bind)."""
     where = f"config.json: mounts[{i}]"
     dest = m.get("destination")
     if not dest:

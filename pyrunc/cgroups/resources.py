@@ -56,7 +56,7 @@ def _int(v) -> int:
     return int(v)
 
 
-def _signed(v) -> int:
+def signed(v) -> int:
     """uint64 -1 spellings (18446744073709551615) back to -1."""
     v = int(v)
     return -1 if v == _U64_MAX else v
@@ -139,8 +139,8 @@ def _v1_cpuset(cpu: dict) -> list[Write]:
 
 def _v1_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
     out: list[Write] = []
-    limit = _signed(mem.get("limit", 0) or 0)
-    swap = _signed(mem.get("swap", 0) or 0)
+    limit = signed(mem.get("limit", 0) or 0)
+    swap = signed(mem.get("swap", 0) or 0)
     if update and mem.get("checkBeforeUpdate"):
         _check_usage(limit, probe.read("memory", "memory.usage_in_bytes"))
     # unlimited memory with swap unset means unlimited swap too (runc)
@@ -156,15 +156,15 @@ def _v1_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
         swap_first = swap == -1 or (cur_limit >= 0 and cur_limit < swap)
     out += (swap_w + mem_w) if swap_first else (mem_w + swap_w)
     if mem.get("reservation"):
-        out.append(Write("memory", "memory.soft_limit_in_bytes", str(_signed(mem["reservation"]))))
+        out.append(Write("memory", "memory.soft_limit_in_bytes", str(signed(mem["reservation"]))))
     if mem.get("kernel"):
-        out.append(Write("memory", "memory.kmem.limit_in_bytes", str(_signed(mem["kernel"])), optional=True))
+        out.append(Write("memory", "memory.kmem.limit_in_bytes", str(signed(mem["kernel"])), optional=True))
     if mem.get("kernelTCP"):
-        out.append(Write("memory", "memory.kmem.tcp.limit_in_bytes", str(_signed(mem["kernelTCP"])), optional=True))
+        out.append(Write("memory", "memory.kmem.tcp.limit_in_bytes", str(signed(mem["kernelTCP"])), optional=True))
     if mem.get("disableOOMKiller"):
         out.append(Write("memory", "memory.oom_control", "1"))
     sw = mem.get("swappiness")
-    if sw is not None and _signed(sw) != -1:
+    if sw is not None and signed(sw) != -1:
         sw = int(sw)
         if not 0 <= sw <= 100:
             raise CgroupError(f"cgroup memory: linux.resources.memory.swappiness: invalid value {sw} (valid range is 0-100)")
@@ -177,7 +177,7 @@ def _v1_cpu(cpu: dict) -> list[Write]:
     if cpu.get("shares"):
         out.append(Write("cpu", "cpu.shares", str(int(cpu["shares"])), verify=True))
     period = int(cpu.get("period") or 0)
-    quota = _signed(cpu.get("quota") or 0)
+    quota = signed(cpu.get("quota") or 0)
     if period:
         out.append(Write("cpu", "cpu.cfs_period_us", str(period), retry_after_next=bool(quota)))
     if quota:
@@ -187,7 +187,7 @@ def _v1_cpu(cpu: dict) -> list[Write]:
     if cpu.get("realtimePeriod"):
         out.append(Write("cpu", "cpu.rt_period_us", str(int(cpu["realtimePeriod"]))))
     if cpu.get("realtimeRuntime"):
-        out.append(Write("cpu", "cpu.rt_runtime_us", str(_signed(cpu["realtimeRuntime"]))))
+        out.append(Write("cpu", "cpu.rt_runtime_us", str(signed(cpu["realtimeRuntime"]))))
     if cpu.get("idle") is not None:
         out.append(Write("cpu", "cpu.idle", str(int(cpu["idle"]))))
     return out
@@ -196,7 +196,7 @@ def _v1_cpu(cpu: dict) -> list[Write]:
 def _v1_pids(pids: dict | None) -> list[Write]:
     if not pids or "limit" not in pids:
         return []
-    limit = _signed(pids["limit"])
+    limit = signed(pids["limit"])
     if limit == 0:  # runc 1.1: 0 means "not set"
         return []
     return [Write("pids", "pids.max", "max" if limit < 0 else str(limit))]
@@ -285,8 +285,8 @@ def plan_v2(res: dict | None, probe, *, update: bool = False, warn=_no_warn) -> 
 
 def _v2_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
     out: list[Write] = []
-    limit = _signed(mem.get("limit", 0) or 0)
-    swap = _signed(mem.get("swap", 0) or 0)
+    limit = signed(mem.get("limit", 0) or 0)
+    swap = signed(mem.get("swap", 0) or 0)
     if update and mem.get("checkBeforeUpdate"):
         _check_usage(limit, probe.read("memory", "memory.current"))
     if limit or swap or mem.get("reservation"):
@@ -297,11 +297,11 @@ def _v2_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
         if limit:
             out.append(Write("memory", "memory.max", _v2num(limit)))
         if mem.get("reservation"):
-            out.append(Write("memory", "memory.low", _v2num(_signed(mem["reservation"]))))
+            out.append(Write("memory", "memory.low", _v2num(signed(mem["reservation"]))))
     for key in ("kernel", "kernelTCP"):
         if mem.get(key):
             warn(f"linux.resources.memory.{key} is ignored: cgroup v2 accounts kernel memory with memory.max")
-    if mem.get("swappiness") is not None and _signed(mem["swappiness"]) != -1:
+    if mem.get("swappiness") is not None and signed(mem["swappiness"]) != -1:
         warn("linux.resources.memory.swappiness is ignored: cgroup v2 has no per-cgroup swappiness")
     if mem.get("disableOOMKiller"):
         warn("linux.resources.memory.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer")
@@ -312,7 +312,7 @@ def _v2_cpu(cpu: dict, warn) -> list[Write]:
     out: list[Write] = []
     if cpu.get("shares"):
         out.append(Write("cpu", "cpu.weight", str(cpu_shares_to_weight(int(cpu["shares"])))))
-    quota = _signed(cpu.get("quota") or 0)
+    quota = signed(cpu.get("quota") or 0)
     period = int(cpu.get("period") or 0)
     if quota or period:
         out.append(Write("cpu", "cpu.max", f"{'max' if quota <= 0 else quota} {period or 100000}"))

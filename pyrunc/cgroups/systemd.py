@@ -20,7 +20,7 @@ import os
 from pyrunc.cgroups import layout
 from pyrunc.cgroups.base import Manager
 from pyrunc.cgroups.sdunit import (  # noqa: F401  (re-exported: the driver's vocabulary)
-    ANNOTATION_PREFIX, DEFAULT_PREFIX, DEFAULT_SLICE, _parse_gvariant, annotation_properties,
+    ANNOTATION_PREFIX, DEFAULT_PREFIX, DEFAULT_SLICE, parse_gvariant, annotation_properties,
     device_properties, expand_slice, parse_path, properties, unit_name)
 from pyrunc.errors import CgroupError
 

@@ -68,11 +68,7 @@ def run(plan, sock, ctx):
             _do(k.sethostname, plan.hostname, what="sethostname")
         if plan.domainname is not None and plan.has("uts"):
             _do(k.setdomainname, plan.domainname, what="setdomainname")
-        for name, res, soft, hard in plan.rlimits:
-            try:
-                resource.setrlimit(res, (soft, hard))
-            except (OSError, ValueError) as exc:
-                raise InitError(f"setrlimit {name} {soft}:{hard}: {describe_oserror(exc)}") from None
+        set_rlimits(plan.rlimits)
         if not plan.no_new_keyring:
             try:
                 k.join_session_keyring(None)
@@ -85,13 +81,13 @@ def run(plan, sock, ctx):
         if plan.seccomp is not None and not plan.no_new_privileges:
             # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
             security.load_seccomp(plan.seccomp, ctx)
-        env = _environment(plan)
-        _chdir_early(plan.cwd)
+        env = environment(plan)
+        chdir_early(plan.cwd)
         _give_stdio_to(plan.user.uid)
         security.switch_user(plan)
-        _chdir(plan.cwd)
+        chdir(plan.cwd)
         # after the chdir and as the user, like runc: "./x" is relative to cwd
-        path = _lookpath(plan.args[0], env)
+        path = lookpath(plan.args[0], env)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         # as PID 1 we would ignore every signal without a handler, so `kill ID`
@@ -118,7 +114,7 @@ def run(plan, sock, ctx):
         # `start` that execve happened)
         k.close_range_cloexec(3 + plan.preserve_fds)
         # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
-        for sig in _RESTORE_SIGNALS:
+        for sig in RESTORE_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         os.execve(path, list(plan.args), env)
     except BaseException as exc:
@@ -138,7 +134,8 @@ def run(plan, sock, ctx):
         os._exit(1)
 
 
-_RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+# Python ignores these; ignored signals survive execve (also exec_child's)
+RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2, signal.SIGALRM)
 
@@ -215,7 +212,23 @@ def _loopback_up():
         s.close()
 
 
-def _environment(plan):
+def set_rlimits(rlimits):
+    """process.rlimits, each failure worded from the errno (also exec_child's).
+
+    resource.prlimit on ourselves, not resource.setrlimit: setrlimit turns
+    EPERM into a ValueError without an errno ("not allowed to raise maximum
+    limit") where runc says "operation not permitted"."""
+    for name, res, soft, hard in rlimits:
+        try:
+            resource.prlimit(0, res, (soft, hard))
+        except OSError as exc:
+            raise InitError(f"setrlimit {name}: {describe_oserror(exc)}") from None
+        except ValueError:  # prlimit's own wording of EINVAL (soft above hard)
+            raise InitError(f"setrlimit {name}: invalid argument") from None
+
+
+def environment(plan):
+    """process.env as a dict, HOME from /etc/passwd if unset (also exec_child's)."""
     env = {}
     for item in plan.env:
         key, sep, value = item.partition("=")
@@ -238,7 +251,7 @@ def _home_of(uid):
     return "/"
 
 
-def _lookpath(name, env):
+def lookpath(name, env):
     """args[0] resolved like Go's exec.LookPath with the container's PATH (runc's wording)."""
     if "/" in name:
         try:
@@ -263,14 +276,16 @@ def _executable(st):
     return stat.S_ISREG(st.st_mode) and st.st_mode & 0o111
 
 
-def _chdir_early(cwd):
+def chdir_early(cwd):
+    """Enter cwd while still root if we can (also exec_child's)."""
     try:
         os.chdir(cwd)
     except OSError:
         pass  # may need the container user's rights: retried after the switch
 
 
-def _chdir(cwd):
+def chdir(cwd):
+    """Enter cwd as the container user; refuse a cwd outside the root (also exec_child's)."""
     try:
         os.chdir(cwd)
     except OSError as exc:

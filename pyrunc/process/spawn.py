@@ -28,6 +28,7 @@ class Context:
         self.console_fd = console_fd
         self.hook_state = hook_state or {}
         self.notify_fd = None
+        self.host_pid = None  # ours as the host sees it, once stage-1/2 know it (for the seccomp agent)
 
 
 class Children:

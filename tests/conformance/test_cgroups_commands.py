@@ -5,7 +5,6 @@ hybrid host both use their v1 (cgroupfs) driver."""
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 

@@ -389,7 +389,6 @@ def test_global_flags_accepted(runtime, flags):
 def test_preserve_fds_survive_from_create_to_start(runtime, bundle, tmp_path):
     data = tmp_path / "fd3.txt"
     data.write_text("kept until start\n")
-    out = tmp_path / "out"
     cid = support.unique_id("fdc")
     b = bundle
     probe.prepare(b, cid, ["sh", "-c", "cat <&3 > /dev/shm/x; cat /dev/shm/x > /out/got"])
