@@ -153,9 +153,9 @@ def _run_verb(g, verb, o, args, log):
     elif verb == "start":
         container.start(opts, _need_id(args))
     elif verb == "kill":
-        from pyrunc.signals import signal_number
+        from pyrunc.signals import kill_signal
         cid = _need_id(args)
-        container.kill(opts, cid, signal_number(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
+        container.kill(opts, cid, kill_signal(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
     elif verb == "delete":
         container.delete(opts, _need_id(args), force=bool(o.get("force")))
     elif verb == "create":

@@ -171,8 +171,8 @@ def state(obj, container_id):
 @click.pass_obj
 def kill(obj, all_processes, container_id, signal):
     """Send a signal to a container's init (default SIGTERM)."""
-    from pyrunc.signals import signal_number
-    _container().kill(obj.opts, _need_id(container_id), signal_number(signal), all_processes)
+    from pyrunc.signals import kill_signal
+    _container().kill(obj.opts, _need_id(container_id), kill_signal(signal), all_processes)
 
 
 @cli.command()

@@ -180,6 +180,23 @@ def test_kill_created_container_with_a_catchable_signal(runtime, bundle, sig):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+def test_kill_signal_zero_is_a_liveness_probe(runtime, bundle):
+    """`kill ID 0` delivers nothing and answers whether init is there:
+    0 while created or running, `container not running` once stopped."""
+    cid = _created(runtime, bundle)
+    runtime.run("kill", cid, "0", check=True)
+    assert runtime.state(cid)["status"] == "created"
+    runtime.run("start", cid, check=True)
+    runtime.run("kill", cid, "0", check=True)
+    runtime.run("kill", "--all", cid, "0", check=True)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("kill", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    probe.stderr_says(runtime.run("kill", cid, "0"), "container not running")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
 @pytest.mark.parametrize("flag", ["--all", "-a"])
 def test_kill_all(runtime, bundle, flag):
     cid = _created(runtime, bundle, ("sh", "-c", "sleep 1000 & sleep 1000 & echo > /dev/shm/ready; wait"))
