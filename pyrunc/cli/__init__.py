@@ -14,7 +14,7 @@ import click
 
 from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import PyruncError, UsageError, describe_oserror, exit_code_for
-from pyrunc.log import Log, flush_stdout
+from pyrunc.log import Log, flush_stdout, setup
 
 # long options that runc (Go's flag parsing) also accepts with one dash
 _VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
@@ -74,6 +74,7 @@ def cli(ctx, root, log_path, log_format, debug, systemd_cgroup, rootless, criu):
     from pyrunc.container import Options
     from pyrunc.state import default_root
     log = Log(log_path, log_format, debug)
+    setup(log)  # --log opened now: an unusable path fails every verb, as runc's
     root = os.path.abspath(root) if root else default_root()
     ctx.obj = Context(Options(root, log=log, systemd_cgroup=systemd_cgroup, rootless=rootless), log)
 

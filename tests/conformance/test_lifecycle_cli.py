@@ -335,6 +335,63 @@ def test_log_text_format(runtime, tmp_path):
     assert "level=error" in text and "container does not exist" in text
 
 
+@pytest.mark.parametrize("verb", [("state", "no-such-ctr"), ("list",)])
+def test_log_file_is_opened_at_start_up(runtime, tmp_path, verb):
+    """The log exists after any command, even one that logged nothing
+    (runc opens it before the verb runs)."""
+    log = tmp_path / "quiet.log"
+    runtime.run(*verb, global_args=("--log", log))
+    assert log.exists() and (log.stat().st_mode & 0o777) == 0o644
+
+
+@pytest.mark.parametrize("verb", [("state", "no-such-ctr"), ("list",), ("kill", "no-such-ctr", "0")])
+def test_log_path_unusable_fails_at_start_up(runtime, tmp_path, verb):
+    """An unusable --log fails the command with the open error, exit 1,
+    whatever the verb (runc's configLogrus), and is never created."""
+    log = tmp_path / "missing-dir" / "x.log"
+    proc = runtime.run(*verb, global_args=("--log", log))
+    assert proc.returncode == 1, proc.stderr
+    text = probe.messages(proc.stderr)
+    assert str(log) in text and "no such file or directory" in text, proc.stderr
+    assert len(probe.error_lines(proc.stderr)) == 1, proc.stderr
+    assert not (tmp_path / "missing-dir").exists()
+
+
+def _debug_records(records):
+    debug = [r for r in records if r.get("level") == "debug"]
+    for r in debug:
+        assert isinstance(r.get("msg"), str) and r["msg"] and RFC3339.match(r["time"]), r
+    return debug
+
+
+def test_debug_logs_the_phases_of_create(runtime, bundle, tmp_path):
+    """--debug writes debug records to --log while create works: one per
+    phase (runc: its nsexec and init stages), and nothing of it on stderr."""
+    log = tmp_path / "debug.log"
+    cid = support.unique_id("dbg")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    proc = probe.call(runtime, "--debug", "--log", log, "--log-format", "json",
+                      "create", "--bundle", bundle.path, cid, check=True)
+    debug = _debug_records(probe.load_json_lines(log))
+    assert len(debug) >= 3, debug
+    assert "level=debug" not in proc.stderr and '"debug"' not in proc.stderr, proc.stderr
+    # without --debug, the same create logs none
+    runtime.run("delete", "--force", cid, check=True)
+    log.unlink()
+    probe.call(runtime, "--log", log, "--log-format", "json", "create", "--bundle", bundle.path, cid, check=True)
+    assert not _debug_records(probe.load_json_lines(log))
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_debug_without_log_goes_to_stderr(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["true"], global_args=("--debug",))
+    assert proc.returncode == 0, proc.stderr
+    debug = [l for l in proc.stderr.splitlines() if "level=debug" in l]
+    assert len(debug) >= 3, proc.stderr
+
+
 def test_flag_equals_forms_on_create(runtime, bundle, tmp_path):
     cid = support.unique_id("eq")
     probe.prepare(bundle, cid, ["sleep", "1000"])
