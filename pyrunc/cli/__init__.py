@@ -12,7 +12,6 @@ import sys
 
 import click
 
-from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import PyruncError, UsageError, describe_oserror, exit_code_for
 from pyrunc.log import Log, flush_stdout, setup
 
@@ -53,8 +52,8 @@ class Context:
 def _print_version(ctx, _param, value):
     if not value or ctx.resilient_parsing:
         return
-    click.echo(f"pyrunc version {__version__}\nspec: {SPEC_VERSION}\n"
-               f"python: {sys.version.split()[0]}")
+    from pyrunc.cli import version
+    click.echo(version.text())
     ctx.exit(0)
 
 
@@ -196,7 +195,8 @@ def list_(obj, fmt, quiet):
         for item in items:
             click.echo(item["id"])
     elif fmt == "json":
-        click.echo(json.dumps(items))
+        # runc's encoding/json: compact, and `null` when there is none
+        click.echo(json.dumps(items or None, separators=(",", ":")))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(i["id"], str(i["pid"]), i["status"], i["bundle"], i["created"], i["owner"]) for i in items]

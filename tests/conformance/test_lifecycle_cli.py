@@ -40,6 +40,8 @@ def test_version(runtime, flag):
     lines = proc.stdout.splitlines()
     assert re.match(r"^\S+ version \S+", lines[0]), proc.stdout
     assert any(re.match(r"^spec: \d+\.\d+\.\d+", l) for l in lines), proc.stdout
+    # runc's second line names the build (podman info shows the whole text)
+    assert re.match(r"^commit: \S+", lines[1]), proc.stdout
 
 
 def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
@@ -50,6 +52,9 @@ def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
     assert cfg["ociVersion"] and cfg["root"]["path"] == "rootfs"
     assert cfg["process"]["args"] == ["sh"] and cfg["process"]["terminal"] is True
     assert {ns["type"] for ns in cfg["linux"]["namespaces"]} >= {"pid", "network", "ipc", "uts", "mount"}
+    # runc 1.1.5 (specconv.Example) asks for a cgroup namespace on a unified
+    # cgroup v2 host only
+    assert ("cgroup" in probe.namespace_types(cfg)) == _cgroup2_unified_host()
     # a second spec refuses to overwrite
     again = runtime.run("spec", "-b", out)
     probe.stderr_says(again, "exists")
@@ -61,10 +66,22 @@ def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
     assert proc.stdout.split()[1] == "1"
 
 
+def _cgroup2_unified_host():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
 def test_spec_rootless(runtime, tmp_path):
     runtime.run("spec", "--rootless", "--bundle=" + str(tmp_path), check=True)
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert "user" in probe.namespace_types(cfg)
+    assert "user" in probe.namespace_types(cfg) and "network" not in probe.namespace_types(cfg)
+    assert ("cgroup" in probe.namespace_types(cfg)) == _cgroup2_unified_host()
+    # runc's ToRootless rewrites mounts in place: /sys becomes a bind, the
+    # cgroup mount stays, uid=/gid= options go
+    dests = [m["destination"] for m in cfg["mounts"]]
+    assert dests[-2:] == ["/sys", "/sys/fs/cgroup"], dests
+    assert cfg["mounts"][-2]["type"] == "none" and "rbind" in cfg["mounts"][-2]["options"]
+    assert not [o for m in cfg["mounts"] for o in m.get("options", []) if o.startswith(("uid=", "gid="))]
+    assert "resources" not in cfg["linux"]
     assert cfg["linux"]["uidMappings"][0]["hostID"] == os.geteuid()
     assert cfg["linux"]["gidMappings"]
 
@@ -285,11 +302,16 @@ def test_list_formats(runtime, bundle, tmp_path):
         assert by_id[one]["status"] == "created" and by_id[two]["status"] == "running"
         assert by_id[two]["pid"] == runtime.state(two)["pid"]
         assert by_id[one]["bundle"] == str(bundle.path)
+        # runc's encoding/json: one compact line
+        out = runtime.run("list", *flags, check=True).stdout
+        assert out == json.dumps(items, separators=(",", ":")) + "\n", out
     quiet = runtime.run("list", "-q", check=True).stdout.split()
     assert sorted(quiet) == sorted([one, two])
     for cid in (one, two):
         runtime.run("delete", "--force", cid, check=True)
     assert runtime.run("list", "-q", check=True).stdout.strip() == ""
+    # no containers: runc encodes its nil slice
+    assert runtime.run("list", "--format", "json", check=True).stdout == "null\n"
 
 
 # -- global flags and spellings --------------------------------------------------------
