@@ -28,15 +28,16 @@ class Log:
         self.path = path
         self.fmt = fmt
         self.debug_on = debug
-        self.fd = None
 
     def open(self):
-        """Open --log now (runc: before any verb runs). Raises PyruncError
-        with the open error; the log is then stderr only."""
-        if not self.path or self.fd is not None:
+        """Open --log now (runc: before any verb runs): created if missing, an
+        unusable path fails the command with the open error (PyruncError;
+        the log is then stderr only). Not kept open: each record reopens it,
+        so no process forked later (a container's init) inherits it."""
+        if not self.path:
             return
         try:
-            self.fd = os.open(self.path, _LOG_FLAGS, 0o644)
+            os.close(os.open(self.path, _LOG_FLAGS, 0o644))
         except OSError as exc:
             from pyrunc.errors import PyruncError, describe_oserror
             path, self.path = self.path, None
@@ -51,14 +52,11 @@ class Log:
         if not self.path:
             return
         try:
-            if self.fd is None:  # a Log made outside the CLI: open per record
-                fd = os.open(self.path, _LOG_FLAGS, 0o644)
-                try:
-                    os.write(fd, (self._line(level, msg) + "\n").encode())
-                finally:
-                    os.close(fd)
-            else:
-                os.write(self.fd, (self._line(level, msg) + "\n").encode())
+            fd = os.open(self.path, _LOG_FLAGS, 0o644)
+            try:
+                os.write(fd, (self._line(level, msg) + "\n").encode())
+            finally:
+                os.close(fd)
         except OSError:
             pass  # the log is best effort; stderr still carries the message
 

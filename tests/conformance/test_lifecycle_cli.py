@@ -379,6 +379,21 @@ def test_log_path_unusable_fails_at_start_up(runtime, tmp_path, verb):
     assert not (tmp_path / "missing-dir").exists()
 
 
+def test_created_init_does_not_hold_the_log(runtime, bundle, tmp_path):
+    """The --log file is the runtime's: the container's init, waiting in
+    `created`, holds no descriptor of it."""
+    log = tmp_path / "held.log"
+    cid = support.unique_id("logfd")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "--log", log, "--debug", "create", "--bundle", bundle.path, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    held = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    assert str(log) not in held, held
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
 def _debug_records(records):
     debug = [r for r in records if r.get("level") == "debug"]
     for r in debug:
