@@ -12,9 +12,8 @@ import sys
 
 import click
 
-from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import PyruncError, UsageError, describe_oserror, exit_code_for
-from pyrunc.log import Log, flush_stdout
+from pyrunc.log import Log, flush_stdout, setup
 
 # long options that runc (Go's flag parsing) also accepts with one dash
 _VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
@@ -53,8 +52,8 @@ class Context:
 def _print_version(ctx, _param, value):
     if not value or ctx.resilient_parsing:
         return
-    click.echo(f"pyrunc version {__version__}\nspec: {SPEC_VERSION}\n"
-               f"python: {sys.version.split()[0]}")
+    from pyrunc.cli import version
+    click.echo(version.text())
     ctx.exit(0)
 
 
@@ -74,6 +73,7 @@ def cli(ctx, root, log_path, log_format, debug, systemd_cgroup, rootless, criu):
     from pyrunc.container import Options
     from pyrunc.state import default_root
     log = Log(log_path, log_format, debug)
+    setup(log)  # --log opened now: an unusable path fails every verb, as runc's
     root = os.path.abspath(root) if root else default_root()
     ctx.obj = Context(Options(root, log=log, systemd_cgroup=systemd_cgroup, rootless=rootless), log)
 
@@ -171,8 +171,8 @@ def state(obj, container_id):
 @click.pass_obj
 def kill(obj, all_processes, container_id, signal):
     """Send a signal to a container's init (default SIGTERM)."""
-    from pyrunc.signals import signal_number
-    _container().kill(obj.opts, _need_id(container_id), signal_number(signal), all_processes)
+    from pyrunc.signals import kill_signal
+    _container().kill(obj.opts, _need_id(container_id), kill_signal(signal), all_processes)
 
 
 @cli.command()
@@ -195,7 +195,8 @@ def list_(obj, fmt, quiet):
         for item in items:
             click.echo(item["id"])
     elif fmt == "json":
-        click.echo(json.dumps(items))
+        # runc's encoding/json: compact, and `null` when there is none
+        click.echo(json.dumps(items or None, separators=(",", ":")))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(i["id"], str(i["pid"]), i["status"], i["bundle"], i["created"], i["owner"]) for i in items]
