@@ -277,14 +277,14 @@ def _fs_class(version: str):
 
 
 def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None,
-        annotations=None):
+        annotations=None, mountinfo=None):
     slice_, prefix, name = parse_path(container_id, cgroups_path)
     unit = unit_name(prefix, name)
     inner = expand_slice(slice_).rstrip("/") + "/" + unit
     if version == "v2":
         paths = {"": root + inner}
     else:
-        paths = layout.v1_paths(inner, root)
+        paths = layout.v1_paths(inner, root, mountinfo=mountinfo)
     return SystemdManager(container_id, root, inner, paths, resources, [], warn, linux_device_paths,
                           unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS,
                           annotations=annotations)

@@ -9,7 +9,7 @@ container. `name=systemd` is joined too. Neither gets resources.
 import os
 import time
 
-from pyrunc.cgroups import fsio, layout
+from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
 
@@ -59,13 +59,10 @@ class V1Manager(Manager):
         # both are set: fill every empty level from the mount down to our leaf
         # from its parent, as runc's cpusetEnsureParent does (a parent made by
         # another tool may be empty too)
-        leaf = self.paths["cpuset"]
-        mount = layout.v1_mounts(self.root).get("cpuset")
-        if not mount or not leaf.startswith(mount + "/"):
-            return
-        chain = [mount]
-        for part in os.path.relpath(leaf, mount).split("/"):
-            chain.append(os.path.join(chain[-1], part))
+        # the hierarchy's root is the topmost directory with cpuset files
+        chain = [self.paths["cpuset"]]
+        while os.path.exists(os.path.join(os.path.dirname(chain[0]), "cpuset.cpus")):
+            chain.insert(0, os.path.dirname(chain[0]))
         for parent, d in zip(chain, chain[1:]):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not (fsio.read_opt(d, name) or "").strip():

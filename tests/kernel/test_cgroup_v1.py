@@ -339,3 +339,26 @@ def test_oom_watch_uses_an_eventfd_and_sees_the_kill(cg, children):
         assert seen >= 1
     finally:
         watch.close()
+
+
+def test_discovered_hierarchies_are_the_mounted_ones():
+    """What the layout finds is exactly what /proc/self/mountinfo mounts below
+    /sys/fs/cgroup (read here independently): no directory name is trusted."""
+    from pyrunc.cgroups import layout
+    known = {line.split()[0] for line in open("/proc/cgroups") if not line.startswith("#")}
+    want = {}
+    for line in open("/proc/self/mountinfo"):
+        pre, _, post = line.partition(" - ")
+        point, (fstype, _, opts) = pre.split()[4], post.split()[:3]
+        if not point.startswith(ROOT + "/"):
+            continue
+        if fstype == "cgroup2":
+            want.setdefault("", point)
+        elif fstype == "cgroup":
+            for opt in opts.split(","):
+                if opt in known or opt.startswith("name="):
+                    want.setdefault(opt, point)
+    got = layout.v1_mounts()
+    assert got == want
+    plain = [e.path for e in os.scandir(ROOT) if e.is_dir() and not e.is_symlink() and e.path not in want.values()]
+    assert not set(plain) & set(got.values())
