@@ -77,6 +77,26 @@ def test_v1_failed_write_names_file_and_value_and_leaves_nothing(v1fs, fake_rmdi
     assert not os.path.exists(f"{v1fs.root}/unified/pyrunc-test")
 
 
+@pytest.mark.parametrize("bio,file", [({"weight": 300}, "blkio.bfq.weight=300"),
+                                      ({"weightDevice": [{"major": 8, "minor": 0, "weight": 50}]},
+                                       "blkio.bfq.weight_device=8:0 50")])
+def test_v1_blkio_weight_without_cfq_or_bfq_fails_saying_why(v1fs, fake_rmdir, monkeypatch, bio, file):
+    """A kernel without CFQ and BFQ has no weight file at all: runc 1.1 fails
+    the create writing blkio.bfq.weight, and so do we, naming the reason."""
+    monkeypatch.setitem(v1fs_files(), "blkio", {k: v for k, v in v1fs_files()["blkio"].items() if "weight" not in k})
+    mgr = new_manager("c1", "/pyrunc-test/c1", {"blockIO": bio}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        mgr.create()
+    assert str(ei.value) == (f"cgroup blkio: write {file}: no such file or directory (this host has no "
+                             "proportional-weight I/O scheduler: neither CFQ's blkio.weight nor BFQ's blkio.bfq.weight)")
+    assert not mgr.exists()
+
+
+def v1fs_files():
+    from tests.unit import test_cgroups_fakefs
+    return test_cgroups_fakefs.V1_FILES
+
+
 def test_v1_kernel_error_message_shape(v1fs, fake_rmdir, monkeypatch):
     mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}}, root=v1fs.root)
     real_open = os.open
