@@ -90,6 +90,15 @@ class Manager:
         if errors:
             raise errors[0]
 
+    def refuse_frozen(self) -> None:
+        """A process placed in a frozen cgroup stops at once, so the create
+        would wait forever for its init: refuse such a target up front (runc:
+        "container's cgroup unexpectedly frozen"). Called once the cgroup
+        exists, so a new cgroup below a frozen parent is caught too."""
+        where = self.freezing_dir()
+        if where:
+            raise CgroupError(f"cgroup freezer: {where} is frozen: a container cannot be created in a frozen cgroup")
+
     def add(self, pid: int) -> None:
         for ctrl, d in self.paths.items():
             try:
@@ -160,6 +169,10 @@ class Manager:
         raise NotImplementedError
 
     def frozen(self) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def freezing_dir(self) -> str | None:  # pragma: no cover
+        """The container's cgroup directory if it is frozen or freezing."""
         raise NotImplementedError
 
     def stats(self) -> dict:  # pragma: no cover

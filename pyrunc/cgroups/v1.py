@@ -49,6 +49,7 @@ class V1Manager(Manager):
                 self.made.extend(made)
                 if ctrl == "cpuset":
                     self._populate_cpuset(made)
+            self.refuse_frozen()
             self._apply(self.resources, update=False)
         except BaseException:
             self._rollback()
@@ -129,6 +130,13 @@ class V1Manager(Manager):
         if d is None:
             return False
         return (fsio.read_opt(d, "freezer.state") or "").strip() == "FROZEN"
+
+    def freezing_dir(self) -> str | None:
+        # a child of a frozen cgroup reads FROZEN too (parent_freezing)
+        d = self.paths.get("freezer")
+        if d and (fsio.read_opt(d, "freezer.state") or "").strip() in ("FROZEN", "FREEZING"):
+            return d
+        return None
 
     # -- observation ------------------------------------------------------
 

@@ -92,6 +92,31 @@ def test_v1_blkio_weight_without_cfq_or_bfq_fails_saying_why(v1fs, fake_rmdir, m
     assert not mgr.exists()
 
 
+def test_v1_frozen_target_is_refused_and_nothing_made_is_left(v1fs, fake_rmdir):
+    frozen = f"{v1fs.root}/freezer/t/c1"
+    os.makedirs(frozen)
+    with open(f"{frozen}/freezer.state", "w") as f:
+        f.write("FROZEN\n")
+    m = new_manager("c1", "/t/c1", {"pids": {"limit": 5}}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        m.create()
+    assert str(ei.value) == f"cgroup freezer: {frozen} is frozen: a container cannot be created in a frozen cgroup"
+    assert not os.path.exists(f"{v1fs.root}/memory/t/c1") and os.path.isdir(frozen)   # not ours to remove
+    assert ("pids/t/c1", "pids.max", "5") not in v1fs.writes                       # refused before any write
+
+
+@pytest.mark.parametrize("freeze,events", [("1", "populated 0\nfrozen 1\n"), ("0", "populated 0\nfrozen 1\n")])
+def test_v2_frozen_target_or_frozen_parent_is_refused(v2fs, fake_rmdir, freeze, events):
+    d = f"{v2fs.root}/t/c1"
+    os.makedirs(d)
+    for name, value in (("cgroup.freeze", freeze), ("cgroup.events", events)):
+        with open(f"{d}/{name}", "w") as f:
+            f.write(value)
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    with pytest.raises(CgroupError, match=f"^cgroup freezer: {d} is frozen: "):
+        m.create()
+
+
 def v1fs_files():
     from tests.unit import test_cgroups_fakefs
     return test_cgroups_fakefs.V1_FILES
