@@ -131,6 +131,18 @@ class V1Manager(Manager):
             return False
         return (fsio.read_opt(d, "freezer.state") or "").strip() == "FROZEN"
 
+    def thaw_tree(self) -> None:
+        top = self.paths.get("freezer")
+        if top is None or not os.path.isdir(top):
+            return
+        # top-down: a child that froze itself stays frozen when its parent thaws
+        for d, _, _ in os.walk(top):
+            if (fsio.read_opt(d, "freezer.state") or "THAWED").strip() != "THAWED":
+                try:
+                    fsio.write(d, "freezer.state", "THAWED", "freezer")
+                except CgroupError:
+                    pass  # removed meanwhile
+
     def freezing_dir(self) -> str | None:
         # a child of a frozen cgroup reads FROZEN too (parent_freezing)
         d = self.paths.get("freezer")

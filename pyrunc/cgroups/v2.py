@@ -124,6 +124,16 @@ class V2Manager(Manager):
     def frozen(self) -> bool:
         return (fsio.read_opt(self.dir, "cgroup.freeze") or "0").strip() == "1"
 
+    def thaw_tree(self) -> None:
+        if not os.path.isdir(self.dir):
+            return
+        for d, _, _ in os.walk(self.dir):
+            if (fsio.read_opt(d, "cgroup.freeze") or "0").strip() == "1":
+                try:
+                    fsio.write(d, "cgroup.freeze", "0", "freezer")
+                except CgroupError:
+                    pass  # removed meanwhile
+
     def freezing_dir(self) -> str | None:
         # cgroup.freeze says what was asked of this cgroup; cgroup.events
         # "frozen 1" also covers a cgroup below a frozen parent

@@ -117,6 +117,24 @@ def test_v2_frozen_target_or_frozen_parent_is_refused(v2fs, fake_rmdir, freeze, 
         m.create()
 
 
+def test_v1_thaw_tree_and_all_pids_reach_sub_cgroups(v1fs):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    sub = f"{v1fs.root}/freezer/t/c1/a/b"
+    os.makedirs(sub)
+    for d, state in ((f"{v1fs.root}/freezer/t/c1/a", "FROZEN"), (sub, "FROZEN")):
+        with open(f"{d}/freezer.state", "w") as f:
+            f.write(state)
+    with open(f"{sub}/cgroup.procs", "w") as f:
+        f.write("77\n")                          # moved out of the pids hierarchy's leaf
+    with open(f"{v1fs.root}/pids/t/c1/cgroup.procs", "w") as f:
+        f.write("42\n")
+    live = load_manager(m.record())
+    live.thaw_tree()
+    assert v1fs.read("freezer/t/c1/a", "freezer.state") == v1fs.read("freezer/t/c1/a/b", "freezer.state") == "THAWED"
+    assert live.pids() == [42] and live.all_pids() == [42, 77]
+
+
 def v1fs_files():
     from tests.unit import test_cgroups_fakefs
     return test_cgroups_fakefs.V1_FILES
