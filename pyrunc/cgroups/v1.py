@@ -69,6 +69,16 @@ class V1Manager(Manager):
                 if not (fsio.read_opt(d, name) or "").strip():
                     fsio.write(d, name, (fsio.read_opt(parent, name) or "").strip(), "cpuset")
 
+    def destroy(self, timeout: float = 2.0) -> None:
+        super().destroy(timeout)
+        cpu = self.paths.get("cpu")
+        # a parent left with a realtime budget (rtbudget.grant) gives it back
+        granted = [p for p in set(self.prune) | set(self._made_parents())
+                   if cpu and cpu.startswith(p + "/") and fsio.read_int(p, "cpu.rt_runtime_us") > 0]
+        if granted:
+            from pyrunc.cgroups import rtbudget
+            rtbudget.release(granted)
+
     def _dir_for(self, ctrl: str) -> str | None:
         return self.paths.get(ctrl)
 
@@ -78,7 +88,17 @@ class V1Manager(Manager):
         from pyrunc.cgroups import apply
         from pyrunc.cgroups.resources import plan_v1
         writes = plan_v1(resources, _Probe(self.paths), update=update, warn=self.warn)
-        apply.run(writes, self._dir_for, self.warn)
+        cpu = resources.get("cpu") or {}
+        if cpu.get("realtimeRuntime") and self.paths.get("cpu"):
+            from pyrunc.cgroups import rtbudget
+            leaf = self.paths["cpu"]
+            period = int(cpu.get("realtimePeriod") or 0) or fsio.read_int(leaf, "cpu.rt_period_us", 1000000)
+            owned = set(self.prune) | set(self.made)
+            with rtbudget.explained(leaf, owned):
+                rtbudget.grant(leaf, int(cpu["realtimeRuntime"]), period, owned)
+                apply.run(writes, self._dir_for, self.warn)
+        else:
+            apply.run(writes, self._dir_for, self.warn)
         if not update or resources.get("devices"):
             self._apply_devices(resources.get("devices"))
 

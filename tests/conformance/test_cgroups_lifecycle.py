@@ -135,6 +135,48 @@ def test_kill_all_reaches_what_a_stopped_init_left_behind(runtime, bundle):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+def _rt_group_sched() -> bool:
+    return os.path.exists(f"{CG}/cpu/cpu.rt_runtime_us")
+
+
+@pytest.mark.requires("cgroup_v1")
+@pytest.mark.xfail(support.is_runc(), strict=True,
+                   reason="runc 1.1.5 makes the parent with no realtime budget: the leaf's write fails with EINVAL")
+def test_realtime_runtime_under_a_parent_the_runtime_makes(runtime, bundle):
+    """realtimeRuntime in a cgroup whose parent the create makes (as the
+    default parent is): the parent gets the budget, the container its share."""
+    if not _rt_group_sched():
+        pytest.skip("this kernel has no CONFIG_RT_GROUP_SCHED (no cpu.rt_runtime_us)")
+    cid = support.unique_id("rt")
+    top = f"{CG}/cpu/{support.TEST_CGROUP_PARENT}"
+    os.makedirs(top, exist_ok=True)
+    with open(f"{top}/cpu.rt_runtime_us") as f:
+        before = f.read().strip()
+    # the shared test parent is not the runtime's to raise: give it room here
+    with open(f"{top}/cpu.rt_runtime_us", "w") as f:
+        f.write(str(max(int(before), 0) + 20000))
+    cfg = probe.prepare(bundle, cid, ["cat", "/sys/fs/cgroup/cpu/cpu.rt_runtime_us", "/sys/fs/cgroup/cpu/cpu.rt_period_us"])
+    cfg["linux"]["cgroupsPath"] = f"/{support.TEST_CGROUP_PARENT}/{cid}/ct"
+    cfg["linux"]["resources"]["cpu"] = {"realtimeRuntime": 10000, "realtimePeriod": 500000}
+    bundle.write()
+    try:
+        proc = runtime.run("run", "-b", bundle.path, cid)
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["10000", "500000"]
+        runtime.run("delete", cid)
+        probe.assert_no_leftovers(runtime, cid, bundle.path)
+    finally:
+        for d in sorted(support.cgroup_dirs_named(cid), key=len, reverse=True):   # runc leaves the parent it made
+            for sub in (f"{d}/ct", d):
+                if os.path.isdir(sub):
+                    os.rmdir(sub)
+        try:
+            with open(f"{top}/cpu.rt_runtime_us", "w") as f:
+                f.write(before)
+        except OSError:
+            pass  # removed meanwhile by another session's clean-up, or still in use
+
+
 @pytest.mark.requires("cgroup_v1")
 def test_kill_all_of_a_stopped_guest_spares_the_shared_cgroups_owner(runtime, tmp_path):
     """A stopped container that joined a cgroup another container made holds

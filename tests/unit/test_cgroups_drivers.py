@@ -135,6 +135,61 @@ def test_v1_thaw_tree_and_all_pids_reach_sub_cgroups(v1fs):
     assert live.pids() == [42] and live.all_pids() == [42, 77]
 
 
+def test_v1_realtime_runtime_gets_a_budget_in_parents_pyrunc_made(v1fs, fake_rmdir):
+    """The default parent starts with no realtime budget: it is raised (before
+    the leaf's write) to cover its children, and lowered again on destroy."""
+    cpu = f"{v1fs.root}/cpu"
+    with open(f"{cpu}/cpu.rt_runtime_us", "w") as f:
+        f.write("950000")
+    a = new_manager("a", None, {"cpu": {"realtimeRuntime": 30000, "realtimePeriod": 500000}}, root=v1fs.root)
+    a.create()
+    assert v1fs.writes_to("cpu/pyrunc") == [("cpu.rt_runtime_us", "60000")]    # 30000 per 500000 = 60000 per 1 s
+    writes = [(d, n) for d, n, _ in v1fs.writes if n.startswith("cpu.rt")]
+    assert writes.index(("cpu/pyrunc", "cpu.rt_runtime_us")) < writes.index(("cpu/pyrunc/a", "cpu.rt_runtime_us"))
+    b = new_manager("b", None, {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    b.create()
+    assert v1fs.read("cpu/pyrunc", "cpu.rt_runtime_us") == "70000"
+    load_manager(a.record()).destroy()
+    assert v1fs.read("cpu/pyrunc", "cpu.rt_runtime_us") == "10000"              # b's share stays
+    load_manager(b.record()).destroy()
+    assert not os.path.exists(f"{cpu}/pyrunc")
+
+
+def test_v1_realtime_runtime_never_raises_a_parent_pyrunc_did_not_make(v1fs, fake_rmdir):
+    os.makedirs(f"{v1fs.root}/cpu/theirs")
+    _fill_like_kernel(f"{v1fs.root}/cpu/theirs", v1fs)
+    m = new_manager("c1", "/theirs/c1", {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    m.create()
+    assert v1fs.writes_to("cpu/theirs") == []
+
+
+def test_v1_realtime_einval_names_the_parent_without_room(v1fs, fake_rmdir, monkeypatch):
+    """The kernel refuses the budget (EINVAL) when a parent pyrunc may not
+    raise has no room: the line says which parent and what it has."""
+    os.makedirs(f"{v1fs.root}/cpu/theirs")
+    _fill_like_kernel(f"{v1fs.root}/cpu/theirs", v1fs)
+    real_open = os.open
+
+    def einval_open(path, flags, *a):
+        if str(path).endswith("cpu.rt_runtime_us") and flags & os.O_WRONLY:
+            raise OSError(22, "Invalid argument", path)
+        return real_open(path, flags, *a)
+    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", einval_open)
+    m = new_manager("c1", "/theirs/mine/c1", {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        m.create()
+    assert str(ei.value) == ("cgroup cpu: write cpu.rt_runtime_us=10000: invalid argument (the parent cgroup "
+                             f"{v1fs.root}/cpu/theirs has a realtime budget of 0 us per 1000000 us; "
+                             "pyrunc raises only the parents it made)")
+    assert not os.path.exists(f"{v1fs.root}/cpu/theirs/mine")
+
+
+def _fill_like_kernel(d, fs):
+    for name, content in fs.template_for(d).items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(content)
+
+
 def v1fs_files():
     from tests.unit import test_cgroups_fakefs
     return test_cgroups_fakefs.V1_FILES

@@ -141,6 +141,8 @@ def fake_rmdir(monkeypatch):
 
     def rmdir(path, *a, **kw):
         if os.path.isdir(path):
+            if any(os.path.isdir(os.path.join(path, n)) for n in os.listdir(path)):
+                raise OSError(16, "Device or resource busy", path)   # a cgroup with children
             for name in os.listdir(path):
                 p = os.path.join(path, name)
                 if not os.path.isdir(p):
