@@ -145,10 +145,10 @@ class Manager:
         deadline = time.monotonic() + timeout
         delay = 0.005
         while True:
-            self.thaw_tree()
             left = self.all_pids()
             if not left or time.monotonic() > deadline:
                 return left
+            self.thaw_tree()
             self.signal_all(_SIGKILL)
             for pid in left:  # a process that left the pids hierarchy but not the others
                 try:
