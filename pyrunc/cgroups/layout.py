@@ -93,10 +93,11 @@ def parse_cgroup_mounts(mountinfo: str) -> list[tuple[str, str, str, list[str]]]
     return out
 
 
-def v1_mounts(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[str, str]:
-    """controller -> hierarchy directory, found in /proc/self/mountinfo as
-    runc does: a directory under `root` that is not a cgroup mount (someone's
-    plain `mkdir /sys/fs/cgroup/hugetlb`) is no hierarchy.
+def v1_hierarchies(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[str, tuple[str, str]]:
+    """controller -> (mount point, the hierarchy path mounted there), found in
+    /proc/self/mountinfo as runc does: a directory under `root` that is not a
+    cgroup mount (someone's plain `mkdir /sys/fs/cgroup/hugetlb`) is no
+    hierarchy.
 
     A co-mounted hierarchy `cpu,cpuacct` serves both controllers; the named
     hierarchy `name=systemd` is keyed so; the hybrid cgroup2 below `root` is
@@ -107,16 +108,18 @@ def v1_mounts(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[st
     if mountinfo is None:
         mountinfo = read_mountinfo()
     base = root.rstrip("/") + "/"
-    out: dict[str, str] = {}
-    for point, _, fstype, ctrls in parse_cgroup_mounts(mountinfo):
+    out: dict[str, tuple[str, str]] = {}
+    for point, mroot, fstype, ctrls in parse_cgroup_mounts(mountinfo):
         if not point.startswith(base):
             continue
-        if fstype == "cgroup2":
-            out.setdefault("", point)
-            continue
-        for ctrl in ctrls:
-            out.setdefault(ctrl, point)
+        for ctrl in ([""] if fstype == "cgroup2" else ctrls):
+            out.setdefault(ctrl, (point, mroot))
     return out
+
+
+def v1_mounts(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[str, str]:
+    """controller -> hierarchy directory (see v1_hierarchies)."""
+    return {ctrl: point for ctrl, (point, _) in v1_hierarchies(root, mountinfo).items()}
 
 
 def parse_proc_cgroup(text: str) -> dict[str, str]:
@@ -164,19 +167,23 @@ def inner_path(container_id: str, cgroups_path: str | None) -> str:
 def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None,
              mountinfo: str | None = None) -> dict[str, str]:
     """controller -> the container's directory in that hierarchy (v1 and hybrid)."""
-    mounts = v1_mounts(root, mountinfo)
+    mounts = v1_hierarchies(root, mountinfo)
     own = None
     paths: dict[str, str] = {}
     for ctrl in V1_CONTROLLERS:
-        mnt = mounts.get(ctrl)
-        if mnt is None:
+        if ctrl not in mounts:
             continue
+        mnt, mroot = mounts[ctrl]
         if posixpath.isabs(inner):
             paths[ctrl] = mnt + inner
         else:
             if own is None:
                 own = parse_proc_cgroup(proc_self_cgroup if proc_self_cgroup is not None else own_cgroups())
             base = own.get(ctrl, "/")
+            # /proc/self/cgroup names paths from the hierarchy's root; a mount
+            # of a subtree (a nested container's) shows them below its root
+            if mroot != "/" and (base == mroot or base.startswith(mroot + "/")):
+                base = base[len(mroot):] or "/"
             paths[ctrl] = posixpath.join(mnt + base.rstrip("/"), inner)
     return paths
 

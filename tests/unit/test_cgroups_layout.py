@@ -93,6 +93,18 @@ def test_a_plain_directory_under_the_root_is_no_hierarchy(tmp_path):
     assert m.paths["memory"] == f"{fs.root}/memory/t/c1"
 
 
+def test_relative_path_below_a_subtree_mount_is_taken_from_its_root(tmp_path):
+    """A nested container sees its hierarchy mounted from /docker/abc while
+    /proc/self/cgroup still names /docker/abc/...: runc joins them by the
+    mount's root."""
+    root = tmp_path / "cg"
+    mountinfo = (f"32 30 0:29 /docker/abc {root}/memory rw - cgroup cgroup rw,memory\n"
+                 f"33 30 0:30 /docker/abc {root}/devices rw - cgroup cgroup rw,devices\n")
+    own = "5:memory:/docker/abc/shim\n4:devices:/docker/abc\n"
+    paths = layout.v1_paths("ctr", str(root), own, mountinfo)
+    assert paths == {"memory": f"{root}/memory/shim/ctr", "devices": f"{root}/devices/ctr"}
+
+
 def test_mountinfo_escapes_are_undone():
     info = "40 31 0:37 / /sys/fs/cgroup/my\\040dir rw - cgroup cgroup rw,pids\n"
     assert layout.parse_cgroup_mounts(info) == [("/sys/fs/cgroup/my dir", "/", "cgroup", ["pids"])]
