@@ -168,13 +168,7 @@ def test_v1_realtime_einval_names_the_parent_without_room(v1fs, fake_rmdir, monk
     raise has no room: the line says which parent and what it has."""
     os.makedirs(f"{v1fs.root}/cpu/theirs")
     _fill_like_kernel(f"{v1fs.root}/cpu/theirs", v1fs)
-    real_open = os.open
-
-    def einval_open(path, flags, *a):
-        if str(path).endswith("cpu.rt_runtime_us") and flags & os.O_WRONLY:
-            raise OSError(22, "Invalid argument", path)
-        return real_open(path, flags, *a)
-    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", einval_open)
+    _writes_fail_with_einval(monkeypatch, "cpu.rt_runtime_us")
     m = new_manager("c1", "/theirs/mine/c1", {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
     with pytest.raises(CgroupError) as ei:
         m.create()
@@ -182,6 +176,17 @@ def test_v1_realtime_einval_names_the_parent_without_room(v1fs, fake_rmdir, monk
                              f"{v1fs.root}/cpu/theirs has a realtime budget of 0 us per 1000000 us; "
                              "pyrunc raises only the parents it made)")
     assert not os.path.exists(f"{v1fs.root}/cpu/theirs/mine")
+
+
+def _writes_fail_with_einval(monkeypatch, filename):
+    """The kernel answers EINVAL to every write of `filename`."""
+    real_open = os.open
+
+    def failing_open(path, flags, *a):
+        if str(path).endswith(filename) and flags & os.O_WRONLY:
+            raise OSError(22, "Invalid argument", path)
+        return real_open(path, flags, *a)
+    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", failing_open)
 
 
 def _fill_like_kernel(d, fs):
@@ -197,13 +202,7 @@ def v1fs_files():
 
 def test_v1_kernel_error_message_shape(v1fs, fake_rmdir, monkeypatch):
     mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}}, root=v1fs.root)
-    real_open = os.open
-
-    def failing_open(path, flags, *a):
-        if str(path).endswith("memory.limit_in_bytes") and flags & os.O_WRONLY:
-            raise OSError(22, "Invalid argument", path)
-        return real_open(path, flags, *a)
-    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", failing_open)
+    _writes_fail_with_einval(monkeypatch, "memory.limit_in_bytes")
     with pytest.raises(CgroupError, match=r"^cgroup memory: write memory.limit_in_bytes=100: invalid argument$"):
         mgr.create()
     assert not mgr.exists()
