@@ -10,7 +10,6 @@ seccomp, the child's code) load only on create/run.
 import os
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
-import time
 
 from pyrunc import SPEC_VERSION, jsonio, status as st
 from pyrunc.crashpoint import reached
@@ -486,11 +485,19 @@ def kill(opts, cid, sig, all_processes=False):
     cdir, record = load(opts, cid)
     with cdir:
         status = status_of(cdir, record)
-        st.require("kill", status)
-        if all_processes and record.get("cgroup"):
+        if all_processes and record.get("cgroup") and status != st.CREATING:
+            # runc: --all signals whatever the cgroup holds, even once the
+            # init is gone (a container without a pid namespace leaves its
+            # children behind); a stopped container whose cgroup is gone is
+            # not an error. Once stopped, a shared cgroup it did not make
+            # holds only others' processes: left alone, as delete does.
             from pyrunc import cgroups
-            cgroups.load_manager(record["cgroup"]).signal_all(sig)
+            mgr = cgroups.load_manager(record["cgroup"])
+            if status == st.STOPPED and (not _owns(record["cgroup"]) or not mgr.exists()):
+                return
+            mgr.signal_all(sig)
             return
+        st.require("kill", status)
         _signal(record, sig)
 
 
@@ -559,8 +566,11 @@ def _kill_and_wait(record, mgr, status):
     try:
         if pidfd is not None and procfs.is_alive(pid, record.get("pid_start")):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            if mgr is not None and status == st.PAUSED:
-                mgr.thaw()  # a frozen task cannot die
+            # a frozen task cannot die, even in a sub-cgroup that froze itself
+            if mgr is not None and _owns(record.get("cgroup") or {}):
+                mgr.thaw_tree()
+            elif mgr is not None and status == st.PAUSED:
+                mgr.thaw()
             import select  # delete --force of a live container only
             select.select([pidfd], [], [], 10.0)
     finally:
@@ -572,17 +582,13 @@ def _kill_cgroup(mgr, rec):
     """Whatever else is in the cgroup (a container without its own pid
     namespace, an exec'd process, a half-made container's init) goes too, but
     only from a cgroup this container made: a cgroupsPath naming a shared,
-    pre-existing cgroup (even "/") must never kill other processes."""
+    pre-existing cgroup (even "/") must never kill other processes. Bounded,
+    as runc's destroy is: what cannot be killed in time makes the rmdir fail."""
     if not _owns(rec):
         return
     try:
-        if mgr.exists() and mgr.pids():
-            if mgr.frozen():
-                mgr.thaw()
-            mgr.signal_all(signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while mgr.pids() and time.monotonic() < deadline:
-                time.sleep(0.01)
+        if mgr.exists():
+            mgr.kill_all_and_wait(timeout=5.0)
     except PyruncError:
         raise
     except OSError:

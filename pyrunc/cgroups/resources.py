@@ -37,6 +37,8 @@ class Write:
     retry_after_next: bool = False
     # cpu.shares: read back; the kernel clamps silently, runc reports it
     verify: bool = False
+    # a missing file is an error (as in runc), said with this reason
+    absent_hint: str = ""
 
 
 class DictProbe:
@@ -202,19 +204,27 @@ def _v1_pids(pids: dict | None) -> list[Write]:
     return [Write("pids", "pids.max", "max" if limit < 0 else str(limit))]
 
 
+_NO_BLKIO_WEIGHT = ("this host has no proportional-weight I/O scheduler: "
+                    "neither CFQ's blkio.weight nor BFQ's blkio.bfq.weight")
+_NO_IO_WEIGHT = "this host has neither BFQ's io.bfq.weight nor io.cost's io.weight"
+
+
 def _v1_blkio(bio: dict, probe) -> list[Write]:
     out: list[Write] = []
     # kernels without CFQ (5.0+) only have BFQ's files (runc detectWeightFilenames)
+    # A kernel with neither (no proportional-weight scheduler at all) fails
+    # the write of the BFQ file, as runc 1.1 does; the message says why.
     cfq = probe.has("blkio", "blkio.weight")
     weight_file = "blkio.weight" if cfq else "blkio.bfq.weight"
     weight_dev_file = "blkio.weight_device" if cfq else "blkio.bfq.weight_device"
+    hint = "" if cfq else _NO_BLKIO_WEIGHT
     if bio.get("weight"):
-        out.append(Write("blkio", weight_file, str(int(bio["weight"]))))
+        out.append(Write("blkio", weight_file, str(int(bio["weight"])), absent_hint=hint))
     if bio.get("leafWeight"):
         out.append(Write("blkio", "blkio.leaf_weight", str(int(bio["leafWeight"])), optional=True))
     for wd in bio.get("weightDevice") or []:
         if wd.get("weight"):
-            out.append(Write("blkio", weight_dev_file, f"{_device(wd)} {int(wd['weight'])}"))
+            out.append(Write("blkio", weight_dev_file, f"{_device(wd)} {int(wd['weight'])}", absent_hint=hint))
         if wd.get("leafWeight"):
             out.append(Write("blkio", "blkio.leaf_weight_device", f"{_device(wd)} {int(wd['leafWeight'])}", optional=True))
     for key, name in (("throttleReadBpsDevice", "read_bps_device"), ("throttleWriteBpsDevice", "write_bps_device"),
@@ -331,7 +341,7 @@ def _v2_io(bio: dict, probe, warn) -> list[Write]:
     if bio.get("weight"):
         w = int(bio["weight"])
         out.append(Write("io", "io.bfq.weight", str(w)) if bfq
-                   else Write("io", "io.weight", str(blkio_weight_to_io_weight(w))))
+                   else Write("io", "io.weight", str(blkio_weight_to_io_weight(w)), absent_hint=_NO_IO_WEIGHT))
     if bio.get("leafWeight"):
         warn("linux.resources.blockIO.leafWeight is ignored: cgroup v2 has no leaf weights")
     for wd in bio.get("weightDevice") or []:
