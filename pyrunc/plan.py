@@ -39,8 +39,8 @@ PROPAGATION_FLAGS = {
 RECURSIVE_ATTRS = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
                    "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
                    "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
-# runc extensions it accepts and we treat as no-ops here
-IGNORED_OPTIONS = {"tmpcopyup"}
+# runc's extensions to the mount options (features.json lists them too)
+EXTENSION_OPTIONS = {"tmpcopyup"}  # a tmpfs starts with the image's contents there
 
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 
@@ -73,6 +73,7 @@ class MountOp:
     bind: bool = False
     recursive_attrs: tuple = ()  # names from RECURSIVE_ATTRS
     cgroup: bool = False      # type cgroup: built from the container's own cgroup dirs
+    copy_up: bool = False     # tmpcopyup: fill the tmpfs with what the image has there
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,7 @@ def mount(m, bundle, i):
     source = m.get("source") or ""
     flags = 0
     data, prop, rattrs = [], [], []
+    copy_up = False
     for opt in m.get("options") or ():
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
@@ -268,8 +270,8 @@ def mount(m, bundle, i):
             prop.append(PROPAGATION_FLAGS[opt])
         elif opt in RECURSIVE_ATTRS:
             rattrs.append(opt)
-        elif opt in IGNORED_OPTIONS:
-            pass
+        elif opt == "tmpcopyup":
+            copy_up = True
         elif opt in ("idmap", "ridmap"):
             raise ConfigError(f"{where}.options: idmapped mounts are not supported")
         else:
@@ -283,7 +285,8 @@ def mount(m, bundle, i):
             raise ConfigError(f"{where}.source: {source}: no such file or directory")
     return MountOp(destination=dest, source=source, fstype=fstype, flags=flags,
                    data=",".join(data), propagation=tuple(prop), bind=bind,
-                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind))
+                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind),
+                   copy_up=copy_up and fstype == "tmpfs" and not bind)
 
 
 def _device(d, i):

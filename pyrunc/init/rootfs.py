@@ -12,6 +12,7 @@ Child-side, import-light.
 import os
 import stat
 
+from pyrunc.init import copyup
 from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
 from pyrunc.kernel import syscalls as k
@@ -77,6 +78,8 @@ def _mount_one(rootfd, op, plan, in_userns):
             is_dir = stat.S_ISDIR(os.stat(op.source).st_mode)
         except OSError as exc:
             raise _err(f"mount {op.source} on {dest}", exc) from None
+    if op.fstype == "tmpfs" and not op.bind:
+        return _mount_tmpfs(rootfd, op)
     try:
         target = ensure_target(rootfd, dest, is_dir)
     except InitError:
@@ -114,6 +117,71 @@ def _mount_one(rootfd, op, plan, in_userns):
         raise _err(what, exc) from None
     finally:
         os.close(target)
+
+
+# the flags a bind remount can change on one mount (the rest belong to the superblock)
+_PER_MOUNT = (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | k.MS_NOATIME | k.MS_NODIRATIME
+              | k.MS_RELATIME | k.MS_STRICTATIME | k.MS_NOSYMFOLLOW)
+
+
+def _mount_tmpfs(rootfd, op):
+    """A tmpfs keeps the mode of the directory it covers unless the config
+    says `mode=` (runc and crun: an image's 0712 /data stays 0712, not 1777);
+    with `tmpcopyup` it starts with that directory's contents."""
+    dest = op.destination
+    what = f"mount {op.source or op.fstype} on {dest}"
+    data = op.data
+    try:
+        existing = open_in_root(rootfd, dest)
+    except FileNotFoundError:
+        existing = -1
+    except OSError as exc:
+        raise _err(what, exc) from None
+    if existing >= 0:
+        try:
+            mode = stat.S_IMODE(os.fstat(existing).st_mode)
+        finally:
+            os.close(existing)
+        # first, so that a mode= of the config (later in the list) wins
+        data = f"mode={mode:04o}" + (f",{data}" if data else "")
+    try:
+        target = ensure_target(rootfd, dest, True)
+    except InitError:
+        raise
+    except OSError as exc:
+        raise _err(f"{what}: create mount point", exc) from None
+    lower = -1
+    try:
+        flags = op.flags
+        if op.copy_up:
+            # opened before the mount: this fd keeps seeing the image's directory
+            lower = os.open(fd_path(target), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            flags &= ~k.MS_RDONLY  # read-only only once it is filled
+        k.mount(op.source or op.fstype, fd_path(target), "tmpfs", flags, data or None)
+        os.close(target)
+        target = -1
+        target = open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)  # the new mount's root
+        if op.copy_up:
+            try:
+                copyup.copy_tree(lower, target)
+            except OSError as exc:
+                name = f" ({exc.filename})" if exc.filename else ""
+                raise InitError(f"tmpcopyup {dest}{name}: {os.strerror(exc.errno).lower()}") from None
+            if op.flags & k.MS_RDONLY:
+                k.mount(None, fd_path(target), None,
+                        k.MS_BIND | k.MS_REMOUNT | (op.flags & _PER_MOUNT))
+        for flag in op.propagation:
+            k.mount(None, fd_path(target), None, flag)
+        if op.recursive_attrs:
+            attr_set, attr_clr = _recursive_attrs(op.recursive_attrs)
+            k.mount_setattr(target, "", k.AT_EMPTY_PATH | k.AT_RECURSIVE, attr_set, attr_clr)
+    except OSError as exc:
+        raise _err(what, exc) from None
+    finally:
+        if target >= 0:
+            os.close(target)
+        if lower >= 0:
+            os.close(lower)
 
 
 # r-option -> (MOUNT_ATTR bit, clear it instead of setting it); runc's table
