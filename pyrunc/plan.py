@@ -140,6 +140,8 @@ class Plan:
     personality: dict | None = None
     exec_cpu_affinity: dict | None = None
     cgroup_dirs: tuple = ()          # (name, host dir) for `cgroup` mounts
+    memory_policy: tuple | None = None  # (mode | flags, nodemask bytes, maxnode): set_mempolicy
+    net_devices: tuple = ()          # (host name, name in the container): pyrunc.netdevices
 
     def has(self, ns: str) -> bool:
         return ns in self.new_namespaces or any(t == ns for t, _ in self.join_namespaces)
@@ -203,7 +205,20 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.scheduler = process.get("scheduler")
     plan.personality = linux.get("personality")
     plan.exec_cpu_affinity = process.get("execCPUAffinity")
+    plan.memory_policy = _memory_policy(linux.get("memoryPolicy"))
+    plan.net_devices = tuple((name, (dev or {}).get("name") or name)
+                             for name, dev in (linux.get("netDevices") or {}).items())
     return plan
+
+
+def _memory_policy(cfg):
+    if cfg is None:
+        return None
+    from pyrunc import mempolicy  # only for a config that has one
+    try:
+        return mempolicy.compile_policy(cfg)
+    except mempolicy.PolicyError as exc:
+        raise ConfigError(f"config.json: linux.memoryPolicy.{exc.field}: {exc.text}") from None
 
 
 def _namespaces(entries):

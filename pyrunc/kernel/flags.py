@@ -88,3 +88,6 @@ MOUNT_ATTR_NOATIME = 0x10
 MOUNT_ATTR_STRICTATIME = 0x20
 MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+
+# set_mempolicy(2): linux.memoryPolicy (the modes and flags are pyrunc.mempolicy's)
+SYS_set_mempolicy = 238

@@ -80,6 +80,13 @@ def mount_setattr(dirfd, path, flags, attr_set, attr_clr):
           _b(path), c_uint(flags), buf, c_size_t(len(attr)))
 
 
+def set_mempolicy(mode, mask, maxnode):
+    """set_mempolicy(2): `mask` is the nodemask as bytes (pyrunc.mempolicy)."""
+    buf = buffer(mask)
+    _call(_syscall, "set_mempolicy", None, c_long(SYS_set_mempolicy), c_int(mode), buf,
+          c_ulong(maxnode))
+
+
 def sethostname(name):
     data = _b(name)
     _call(_sethostname, "sethostname", None, data, c_size_t(len(data)))
