@@ -39,6 +39,9 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     from pyrunc import config, plan as planner
     from pyrunc.process import spawn
 
+    if rootless_mode(opts.rootless):
+        # (another change implements rootless containers; until then say so, never half-do it)
+        raise PyruncError("--rootless true: rootless mode is not supported yet")
     bundle = os.path.abspath(bundle)
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
@@ -132,6 +135,21 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         undo.pop_all()
         cdir.close()
         return init_pid
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")      # Go's strconv.ParseBool, as runc parses it
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def rootless_mode(value):
+    """--rootless: True, False, or None for auto (runc's parseBoolOrAuto)."""
+    if not value or value.lower() == "auto":
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise PyruncError(f"--rootless {value!r}: must be true, false or auto")
 
 
 def _check_preserved_fds(n):

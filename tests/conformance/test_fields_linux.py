@@ -111,3 +111,17 @@ def test_memory_policy_reaches_exec(runtime, bundle):
         assert _task_policy(proc.stdout) == f"interleave:{nodes[0]}"
     finally:
         runtime.run("delete", "--force", cid)
+
+
+@pytest.mark.skipif(support.is_runc(), reason="runc implements --rootless true; pyrunc refuses it until it does")
+def test_rootless_true_is_refused_and_auto_false_work(runtime, bundle):
+    cid = support.unique_id("rl")
+    proc = probe.run(runtime, bundle, cid, ["true"], global_args=("--rootless", "true"))
+    probe.stderr_says(proc, "--rootless true: rootless mode is not supported yet")
+    assert len(probe.error_lines(proc.stderr)) == 1, proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    proc = probe.run(runtime, bundle, cid, ["true"], global_args=("--rootless", "maybe"))
+    probe.stderr_says(proc, "--rootless 'maybe': must be true, false or auto")
+    for value in ("auto", "false"):
+        proc = probe.run(runtime, bundle, support.unique_id("rl"), ["true"], global_args=("--rootless", value))
+        assert proc.returncode == 0, proc.stderr
