@@ -28,7 +28,43 @@ def _err(what, exc):
     return InitError(f"{what}: {reason.lower()}")
 
 
-def prepare(plan, in_userns):
+def open_bind_sources(plan):
+    """Detached copies of the bind sources, taken while we are still the host's
+    root (stage-1, before a new user namespace): {index in plan.mounts: fd}.
+
+    In the new user namespace the container's root may not traverse the path
+    to a source (a host directory of mode 0000 on the way), so a bind by
+    path would fail with EACCES; runc opens its sources on the host side for
+    the same reason. The copies are made slaves at once: a copy of a shared
+    host mount would otherwise peer with it, and what the container mounts
+    below it would reach the host."""
+    trees = {}
+    if not ("user" in plan.new_namespaces and "mount" in plan.new_namespaces):
+        return trees
+    try:
+        for i, op in enumerate(plan.mounts):
+            if not op.bind or op.cgroup:
+                continue
+            flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC
+            if op.flags & k.MS_REC:
+                flags |= k.AT_RECURSIVE
+            try:
+                fd = k.open_tree(k.AT_FDCWD, op.source, flags)
+            except OSError as exc:
+                raise _err(f"mount {op.source} on {op.destination}: open source", exc) from None
+            trees[i] = fd
+            try:
+                k.mount_setattr(fd, "", k.AT_EMPTY_PATH | k.AT_RECURSIVE, 0, 0, k.MS_SLAVE)
+            except OSError as exc:
+                raise _err(f"mount {op.source} on {op.destination}: make source a slave", exc) from None
+    except BaseException:
+        for fd in trees.values():
+            os.close(fd)
+        raise
+    return trees
+
+
+def prepare(plan, in_userns, bind_trees=None):
     # every mount we inherited becomes a slave: host mount events still reach
     # us, ours never reach the host, and a bind of a host mount that is shared
     # (systemd makes / shared) cannot join the host's peer group. The config's
@@ -46,9 +82,10 @@ def prepare(plan, in_userns):
         raise _err(f"bind rootfs {plan.rootfs}", exc) from None
     rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for op in plan.mounts:
+        trees = bind_trees or {}
+        for i, op in enumerate(plan.mounts):
             try:
-                _mount_one(rootfd, op, plan, in_userns)
+                _mount_one(rootfd, op, plan, in_userns, trees.pop(i, -1))
             except OSError as exc:  # one no step worded (e.g. a cgroup mount's mount point)
                 raise _err(f"mount {op.source or op.fstype} on {op.destination}", exc) from None
         if plan.setup_dev:
@@ -66,7 +103,16 @@ def prepare(plan, in_userns):
         os.close(rootfd)
 
 
-def _mount_one(rootfd, op, plan, in_userns):
+def _mount_one(rootfd, op, plan, in_userns, tree=-1):
+    """One config mount; `tree`: the bind source as open_bind_sources took it (it is closed here)."""
+    try:
+        _mount_config(rootfd, op, plan, in_userns, tree)
+    finally:
+        if tree >= 0:
+            os.close(tree)
+
+
+def _mount_config(rootfd, op, plan, in_userns, tree):
     dest = op.destination
     if op.fstype in ("proc", "sysfs") and not op.bind:
         _refuse_symlinked(rootfd, dest)
@@ -75,7 +121,8 @@ def _mount_one(rootfd, op, plan, in_userns):
     is_dir = True
     if op.bind:
         try:
-            is_dir = stat.S_ISDIR(os.stat(op.source).st_mode)
+            st = os.fstat(tree) if tree >= 0 else os.stat(op.source)
+            is_dir = stat.S_ISDIR(st.st_mode)
         except OSError as exc:
             raise _err(f"mount {op.source} on {dest}", exc) from None
     if op.fstype == "tmpfs" and not op.bind:
@@ -89,8 +136,11 @@ def _mount_one(rootfd, op, plan, in_userns):
     where = fd_path(target)
     what = f"mount {op.source or op.fstype} on {dest}"
     try:
-        if op.bind:
+        if op.bind and tree >= 0:
+            k.move_mount(tree, "", target, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
+        elif op.bind:
             k.mount(op.source, where, None, op.flags & (k.MS_BIND | k.MS_REC))
+        if op.bind:
             extra = op.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
             if extra:
                 # a bind ignores most flags on the first call: remount to apply

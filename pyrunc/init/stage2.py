@@ -45,7 +45,7 @@ def run(plan, sock, ctx):
             _loopback_up()
         mount_ns = plan.has("mount")
         if mount_ns:
-            rootfs.prepare(plan, in_userns)
+            rootfs.prepare(plan, in_userns, getattr(ctx, "bind_trees", None))
         state = dict(ctx.hook_state, pid=host_pid, status="creating")
         if plan.runtime_hooks_at_create:
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime

@@ -82,3 +82,44 @@ def test_tmpcopyup_read_only_is_filled_then_read_only(runtime, bundle):
                                         "write": "touch /data/x 2>/dev/null && echo wrote || echo refused"})
     assert got["file"] == "from the image"
     assert got["write"] == "refused"
+
+
+@pytest.mark.requires("userns")
+def test_bind_from_below_a_closed_host_dir_into_a_user_namespace(tmp_path):
+    """runc opens bind sources on the host's side before the user namespace
+    exists; the container's root (host uid 100000) cannot traverse 0000."""
+    import shutil
+    import tempfile
+    from pathlib import Path
+    top = Path(tempfile.mkdtemp(prefix="pyrunc-closed-", dir="/tmp"))  # pytest's tmp is 0700
+    try:
+        top.chmod(0o711)
+        runtime = support.Runtime(top / "root")
+        runtime.root.mkdir(mode=0o711)
+        bundle = support.Bundle(top / "bundle")
+        bundle.path.chmod(0o711)
+        closed = top / "closed"
+        (closed / "src").mkdir(parents=True)
+        (closed / "src" / "hello").write_text("through a closed door\n")
+        (closed / "src").chmod(0o755)
+        (closed / "file").write_text("a file source\n")
+        (closed / "file").chmod(0o644)
+        closed.chmod(0o000)
+        (bundle.rootfs / "data").mkdir()  # mount points: the container's root may not create them
+        (bundle.rootfs / "one").touch()
+        cfg = bundle.config
+        probe.set_namespace(cfg, "user")
+        cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+        cfg["mounts"] += [
+            {"destination": "/data", "type": "bind", "source": str(closed / "src"), "options": ["rbind", "ro"]},
+            {"destination": "/one", "type": "bind", "source": str(closed / "file"), "options": ["bind"]},
+        ]
+        got = probe.probe(runtime, bundle, {"hello": "cat /data/hello", "one": "cat /one",
+                                            "ro": "touch /data/x 2>/dev/null && echo wrote || echo refused"})
+        assert got["hello"] == "through a closed door"
+        assert got["one"] == "a file source"
+        assert got["ro"] == "refused"
+    finally:
+        (top / "closed").chmod(0o755) if (top / "closed").exists() else None
+        shutil.rmtree(top, ignore_errors=True)
