@@ -124,6 +124,11 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
         undo.callback(kill_quietly, init_pid)
+        if plan.net_devices:
+            from pyrunc import netdevices
+            record["net_devices"] = netdevices.move_in(plan.net_devices, init_pid, where)
+            # (undone before the kill above: afterwards the namespace is gone)
+            undo.callback(_quietly, opts.log, netdevices.move_out, record["net_devices"], init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
         record.pop("creator", None)
@@ -550,6 +555,7 @@ def delete(opts, cid, force=False):
         if status == st.CREATING and not force:
             raise InvalidState("cannot delete a container that is being created")
         if status != st.STOPPED and record.get("pid"):
+            _return_net_devices(opts, record)
             _kill_and_wait(record, mgr, status)
         reached("delete:after-kill")
         if mgr is not None:
@@ -566,6 +572,14 @@ def delete(opts, cid, force=False):
                        state_for_hooks(record, st.STOPPED))
         except HookError as exc:
             opts.log.warn(str(exc))
+
+
+def _return_net_devices(opts, record):
+    """linux.netDevices go back to the host while the init's namespace lives."""
+    if not record.get("net_devices") or not procfs.is_alive(record["pid"], record.get("pid_start")):
+        return
+    from pyrunc import netdevices
+    _quietly(opts.log, netdevices.move_out, record["net_devices"], record["pid"])
 
 
 def _kill_and_wait(record, mgr, status):
