@@ -291,6 +291,8 @@ def mount(m, bundle, i):
             raise ConfigError(f"{where}.options: idmapped mounts are not supported")
         else:
             data.append(opt)
+    if m.get("uidMappings") is not None or m.get("gidMappings") is not None:
+        raise ConfigError(f"{where}.uidMappings: idmapped mounts are not supported")
     bind = fstype == "bind" or bool(flags & k.MS_BIND)
     if bind:
         flags |= k.MS_BIND

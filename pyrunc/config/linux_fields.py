@@ -1,7 +1,8 @@
-"""Checks for the linux.* fields that are applied outside the plan's usual
-paths: memoryPolicy (set_mempolicy before execve), netDevices (moved into
-the container's network namespace by pyrunc.netdevices) and intelRdt
-(refused: pyrunc has no resctrl support). config/semantic.py folds CHECKS
+"""Checks for fields that are applied outside the plan's usual paths, or
+not at all: memoryPolicy (set_mempolicy before execve), netDevices (moved
+into the container's network namespace by pyrunc.netdevices), intelRdt and
+idmapped mounts (refused: pyrunc has no resctrl support and makes no
+idmapped mounts), mountLabel (refused where SELinux runs). config/semantic.py folds CHECKS
 into its pipeline, so `validate` and `create` refuse the same configs.
 
 Rules are runc's (libcontainer/configs/validate/validator.go) unless a
@@ -13,6 +14,7 @@ import os
 
 from pyrunc import mempolicy
 from pyrunc.config.findings import error, jpath, show
+from pyrunc.process_attrs import lsm_enabled
 
 IFNAMSIZ = 16  # with the NUL: a Linux interface name has at most 15 bytes
 
@@ -84,4 +86,21 @@ def _same_file(a, b) -> bool:
     return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
 
 
-CHECKS = (check_memory_policy, check_net_devices, check_intel_rdt)
+def check_mount_idmaps(cfg, ctx):
+    """mounts[].uidMappings ask for an idmapped mount, which pyrunc cannot make
+    (plan.py refuses the idmap options for the same reason)."""
+    for i, mount in enumerate(cfg.get("mounts") or []):
+        for field in ("uidMappings", "gidMappings"):
+            if mount.get(field) is not None:
+                yield error(jpath("mounts", i, field), "idmapped mounts are not supported")
+
+
+def check_mount_label(cfg, ctx):
+    """Without SELinux a mount label means nothing (runc ignores it there, and
+    `validate --strict` names it: config/coverage.py); with SELinux pyrunc
+    would have to apply it, and cannot."""
+    if (cfg.get("linux") or {}).get("mountLabel") and lsm_enabled("selinux"):
+        yield error("linux.mountLabel", "pyrunc cannot apply SELinux mount labels")
+
+
+CHECKS = (check_memory_policy, check_net_devices, check_intel_rdt, check_mount_idmaps, check_mount_label)

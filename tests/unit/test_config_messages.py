@@ -133,7 +133,7 @@ CASES = [
     ("mount no destination", setp("mounts.0", {"type": "proc"}), "config.json: mounts[0].destination: is required"),
     ("mount destination empty", setp("mounts.0.destination", ""), "config.json: mounts[0].destination: must not be empty"),
     ("mount options not strings", setp("mounts.0.options", ["ro", 1]), "config.json: mounts[0].options[1]: must be a string, not an integer"),
-    ("mount idmap size", setp("mounts.0.uidMappings", [{"containerID": 0, "hostID": 0, "size": -5}]), f"config.json: mounts[0].uidMappings[0].size: -5 is out of range {U32}"),
+    ("mount idmap size", setp("mounts.0.uidMappings", [{"containerID": 0, "hostID": 0, "size": -5}]), f"config.json: mounts[0].uidMappings[0].size: -5 is out of range {U32} (and 1 more problem)"),  # idmapped mounts are refused too
     ("hook no path", setp("hooks.createRuntime.0", {"args": ["x"]}), "config.json: hooks.createRuntime[0].path: is required"),
     ("hook relative path", setp("hooks.createRuntime.0.path", "bin/true"), 'config.json: hooks.createRuntime[0].path: "bin/true" must be an absolute path'),
     ("hook timeout zero", setp("hooks.createRuntime.0.timeout", 0), "config.json: hooks.createRuntime[0].timeout: must be at least 1, not 0"),
