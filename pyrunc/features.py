@@ -159,6 +159,8 @@ def document() -> dict:
             "intelRdt": {"enabled": False},
             # plan.py refuses idmap/ridmap mount options
             "mountExtensions": {"idmap": {"enabled": False}},
+            # pyrunc.netdevices moves them in at create and out at delete
+            "netDevices": {"enabled": True},
         },
         "annotations": annotations(),
     }

@@ -110,6 +110,7 @@ def test_features_document_is_valid_and_honest():
     assert "tmpcopyup" in doc["mountOptions"]  # init/copyup.py does the copy-up
     assert "idmap" not in doc["mountOptions"]
     assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    assert doc["linux"]["netDevices"]["enabled"] is True  # pyrunc.netdevices
     assert set(doc["linux"]["namespaces"]) <= set(planner.NAMESPACE_ORDER)
     sc = doc["linux"]["seccomp"]
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
