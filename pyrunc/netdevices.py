@@ -35,27 +35,16 @@ def move_in(devices, init_pid, where):
     """Move each (host name, container name) into init_pid's network namespace.
     On a failure the ones already moved go back, and PyruncError says which
     device failed and why."""
-    moved = []
-    ns = _ns_fd(init_pid)
+    moved, failed = _move_all(init_pid, devices, inward=True)
+    if failed is None:
+        return moved
     try:
-        with netlink.Socket() as host, netlink.socket_in(ns) as inside:
-            for host_name, name in devices:
-                try:
-                    _move(host, inside, host_name, name, ns, up=True)
-                except OSError as exc:
-                    raise PyruncError(f"{where}: linux.netDevices: move {host_name} into the container"
-                                      f"{'' if name == host_name else ' as ' + name}: "
-                                      f"{describe_oserror(exc)}") from None
-                moved.append([host_name, name])
-    except BaseException:
-        try:
-            move_out(moved, init_pid)
-        except PyruncError:
-            pass  # the first error is the one to tell
-        raise
-    finally:
-        os.close(ns)
-    return moved
+        move_out(moved, init_pid)
+    except PyruncError:
+        pass  # the first error is the one to tell
+    exc, host_name, name = failed
+    raise PyruncError(f"{where}: linux.netDevices: move {host_name} into the container"
+                      f"{'' if name == host_name else ' as ' + name}: {describe_oserror(exc)}")
 
 
 def move_out(moved, init_pid):
@@ -63,22 +52,41 @@ def move_out(moved, init_pid):
     link down; every device is tried, the first failure is raised after."""
     if not moved:
         return
-    first = None
-    ns = _ns_fd(init_pid)
-    home = _home_fd()
+    _done, failed = _move_all(init_pid, [(name, host) for host, name in moved], inward=False)
+    if failed is not None:
+        exc, name, host_name = failed
+        raise PyruncError(f"linux.netDevices: move {name} back to the host as {host_name}: "
+                          f"{describe_oserror(exc)}")
+
+
+def _move_all(init_pid, pairs, inward):
+    """Move (name, new name) pairs into (inward) or out of the container's
+    namespace: ([moved pairs, as (host name, container name)], the first
+    failure as (OSError, name, new name) or None). Inward stops at the first
+    failure; outward tries every device."""
+    done, failed = [], None
+    ns = home = -1
     try:
+        ns = _ns_fd(init_pid)
+        home = _home_fd()
         with netlink.Socket() as host, netlink.socket_in(ns) as inside:
-            for host_name, name in moved:
+            src, dst, dst_ns = (host, inside, ns) if inward else (inside, host, home)
+            for name, new_name in pairs:
                 try:
-                    _move(inside, host, name, host_name, home, up=False)
+                    _move(src, dst, name, new_name, dst_ns, up=inward)
                 except OSError as exc:
-                    first = first or PyruncError(f"linux.netDevices: move {name} back to the host as "
-                                                 f"{host_name}: {describe_oserror(exc)}")
+                    failed = failed or (exc, name, new_name)
+                    if inward:
+                        break
+                    continue
+                done.append([name, new_name] if inward else [new_name, name])
+    except OSError as exc:  # opening the namespace or a socket: the first device is where it stopped
+        failed = failed or (exc, *pairs[min(len(done), len(pairs) - 1)])
     finally:
-        os.close(ns)
-        os.close(home)
-    if first is not None:
-        raise first
+        for fd in (ns, home):
+            if fd >= 0:
+                os.close(fd)
+    return done, failed
 
 
 def _move(src, dst, name, new_name, dst_ns, up):

@@ -127,14 +127,9 @@ def _mount_config(rootfd, op, plan, in_userns, tree):
             raise _err(f"mount {op.source} on {dest}", exc) from None
     if op.fstype == "tmpfs" and not op.bind:
         return _mount_tmpfs(rootfd, op)
-    try:
-        target = ensure_target(rootfd, dest, is_dir)
-    except InitError:
-        raise
-    except OSError as exc:
-        raise _err(f"mount {op.source or op.fstype} on {dest}: create mount point", exc) from None
-    where = fd_path(target)
     what = f"mount {op.source or op.fstype} on {dest}"
+    target = _mount_point(rootfd, dest, is_dir, what)
+    where = fd_path(target)
     try:
         if op.bind and tree >= 0:
             k.move_mount(tree, "", target, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
@@ -169,6 +164,16 @@ def _mount_config(rootfd, op, plan, in_userns, tree):
         os.close(target)
 
 
+def _mount_point(rootfd, dest, is_dir, what):
+    """O_PATH fd of the mount point, made if missing; errors worded with `what`."""
+    try:
+        return ensure_target(rootfd, dest, is_dir)
+    except InitError:
+        raise
+    except OSError as exc:
+        raise _err(f"{what}: create mount point", exc) from None
+
+
 # the flags a bind remount can change on one mount (the rest belong to the superblock)
 _PER_MOUNT = (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | k.MS_NOATIME | k.MS_NODIRATIME
               | k.MS_RELATIME | k.MS_STRICTATIME | k.MS_NOSYMFOLLOW)
@@ -194,12 +199,7 @@ def _mount_tmpfs(rootfd, op):
             os.close(existing)
         # first, so that a mode= of the config (later in the list) wins
         data = f"mode={mode:04o}" + (f",{data}" if data else "")
-    try:
-        target = ensure_target(rootfd, dest, True)
-    except InitError:
-        raise
-    except OSError as exc:
-        raise _err(f"{what}: create mount point", exc) from None
+    target = _mount_point(rootfd, dest, True, what)
     lower = -1
     try:
         flags = op.flags
