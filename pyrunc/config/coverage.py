@@ -40,7 +40,8 @@ IGNORED = (
     Field("process.commandLine", "cmd /c echo", "Windows only (config.md: process.commandLine)"),
     Field("process.user.username", "ContainerAdministrator", "Windows only (config.md: user.username)"),
     Field("linux.resources.memory.useHierarchy", True,
-          "cgroup v1 use_hierarchy is always on in current kernels; runc ignores it too"),
+          "hierarchical accounting is always on in current kernels (true is what they do, false "
+          "cannot be had); runc ignores the field too"),
     Field("linux.mountLabel", "system_u:object_r:container_file_t:s0",
           "an SELinux label, meaningless without SELinux; refused on a host that runs it "
           "(config/linux_fields.py), since pyrunc cannot apply it"),
