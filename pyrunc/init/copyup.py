@@ -18,12 +18,16 @@ _CHUNK = 1 << 20
 
 
 def copy_tree(src_dir, dst_dir):
-    """Copy the contents of directory fd `src_dir` into directory fd `dst_dir`,
-    then give `dst_dir` the owner and mode of `src_dir` (the tmpfs root starts
-    as the image's directory). Raises OSError with the failing name as filename."""
+    """Copy the contents of directory fd `src_dir` into directory fd `dst_dir`.
+    `dst_dir` itself is left as mounted: its mode is the tmpfs's mode= (the
+    image directory's unless the config says otherwise), its owner the
+    tmpfs's, as runc leaves them. Raises OSError with the failing name as filename."""
     for entry in os.listdir(src_dir):
         _copy_entry(src_dir, dst_dir, entry)
-    st = os.fstat(src_dir)
+
+
+def _copy_dir(src_dir, dst_dir, st):
+    copy_tree(src_dir, dst_dir)
     _own(dst_dir, st)
 
 
@@ -37,7 +41,7 @@ def _copy_entry(src_dir, dst_dir, name):
             try:
                 sub_dst = os.open(name, os.O_RDONLY | os.O_DIRECTORY | _NOFOLLOW, dir_fd=dst_dir)
                 try:
-                    copy_tree(sub_src, sub_dst)
+                    _copy_dir(sub_src, sub_dst, st)
                     _times(sub_dst, st)
                 finally:
                     os.close(sub_dst)
