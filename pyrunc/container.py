@@ -38,6 +38,9 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     from pyrunc import config, plan as planner
     from pyrunc.process import spawn
 
+    if rootless_mode(opts.rootless):
+        # (another change implements rootless containers; until then say so, never half-do it)
+        raise PyruncError("--rootless true: rootless mode is not supported yet")
     bundle = os.path.abspath(bundle)
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
@@ -120,6 +123,11 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
         undo.callback(kill_quietly, init_pid)
+        if plan.net_devices:
+            from pyrunc import netdevices
+            record["net_devices"] = netdevices.move_in(plan.net_devices, init_pid, where)
+            # (undone before the kill above: afterwards the namespace is gone)
+            undo.callback(_quietly, opts.log, netdevices.move_out, record["net_devices"], init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
         record.pop("creator", None)
@@ -131,6 +139,21 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         undo.pop_all()
         cdir.close()
         return init_pid
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")      # Go's strconv.ParseBool, as runc parses it
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def rootless_mode(value):
+    """--rootless: True, False, or None for auto (runc's parseBoolOrAuto)."""
+    if not value or value.lower() == "auto":
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise PyruncError(f"--rootless {value!r}: must be true, false or auto")
 
 
 def _check_preserved_fds(n):
@@ -539,6 +562,7 @@ def delete(opts, cid, force=False):
         if status == st.CREATING and not force:
             raise InvalidState("cannot delete a container that is being created")
         if status != st.STOPPED and record.get("pid"):
+            _return_net_devices(opts, record)
             _kill_and_wait(record, mgr, status)
         reached("delete:after-kill")
         if mgr is not None:
@@ -555,6 +579,14 @@ def delete(opts, cid, force=False):
                        state_for_hooks(record, st.STOPPED))
         except HookError as exc:
             opts.log.warn(str(exc))
+
+
+def _return_net_devices(opts, record):
+    """linux.netDevices go back to the host while the init's namespace lives."""
+    if not record.get("net_devices") or not procfs.is_alive(record["pid"], record.get("pid_start")):
+        return
+    from pyrunc import netdevices
+    _quietly(opts.log, netdevices.move_out, record["net_devices"], record["pid"])
 
 
 def _kill_and_wait(record, mgr, status):

@@ -293,7 +293,7 @@ def _plan(cfg: dict, process: dict, record: dict, init_pid: int, preserve_fds: i
     # only the process part of a config: plan.build turns it into the same
     # fields the init gets (rlimits, user, env, cwd, terminal, ...)
     mini = {"process": process, "root": {"path": record.get("rootfs") or "/"},
-            "linux": {"personality": linux.get("personality")} if linux.get("personality") else {}}
+            "linux": {key: linux[key] for key in ("personality", "memoryPolicy") if linux.get(key)}}
     plan = planner.build(mini, record["id"], record.get("bundle") or "/", preserve_fds=preserve_fds)
     plan.rootfs = record.get("rootfs") or plan.rootfs
     plan.join_namespaces = tuple(_namespaces(linux, init_pid))

@@ -91,8 +91,7 @@ def recursive_attrs_applied() -> bool:
 
 def mount_options() -> list[str]:
     from pyrunc import plan
-    # IGNORED_OPTIONS (tmpcopyup) are accepted but not done: not advertised
-    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS)
+    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS) | set(plan.EXTENSION_OPTIONS)
     if recursive_attrs_applied() and has_mount_setattr():
         opts |= set(plan.RECURSIVE_ATTRS)
     return sorted(opts)
@@ -160,6 +159,8 @@ def document() -> dict:
             "intelRdt": {"enabled": False},
             # plan.py refuses idmap/ridmap mount options
             "mountExtensions": {"idmap": {"enabled": False}},
+            # pyrunc.netdevices moves them in at create and out at delete
+            "netDevices": {"enabled": True},
         },
         "annotations": annotations(),
     }

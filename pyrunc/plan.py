@@ -39,8 +39,8 @@ PROPAGATION_FLAGS = {
 RECURSIVE_ATTRS = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
                    "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
                    "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
-# runc extensions it accepts and we treat as no-ops here
-IGNORED_OPTIONS = {"tmpcopyup"}
+# runc's extensions to the mount options (features.json lists them too)
+EXTENSION_OPTIONS = {"tmpcopyup"}  # a tmpfs starts with the image's contents there
 
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 
@@ -73,6 +73,7 @@ class MountOp:
     bind: bool = False
     recursive_attrs: tuple = ()  # names from RECURSIVE_ATTRS
     cgroup: bool = False      # type cgroup: built from the container's own cgroup dirs
+    copy_up: bool = False     # tmpcopyup: fill the tmpfs with what the image has there
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,8 @@ class Plan:
     personality: dict | None = None
     exec_cpu_affinity: dict | None = None
     cgroup_dirs: tuple = ()          # (name, host dir) for `cgroup` mounts
+    memory_policy: tuple | None = None  # (mode | flags, nodemask bytes, maxnode): set_mempolicy
+    net_devices: tuple = ()          # (host name, name in the container): pyrunc.netdevices
 
     def has(self, ns: str) -> bool:
         return ns in self.new_namespaces or any(t == ns for t, _ in self.join_namespaces)
@@ -202,7 +205,20 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.scheduler = process.get("scheduler")
     plan.personality = linux.get("personality")
     plan.exec_cpu_affinity = process.get("execCPUAffinity")
+    plan.memory_policy = _memory_policy(linux.get("memoryPolicy"))
+    plan.net_devices = tuple((name, (dev or {}).get("name") or name)
+                             for name, dev in (linux.get("netDevices") or {}).items())
     return plan
+
+
+def _memory_policy(cfg):
+    if cfg is None:
+        return None
+    from pyrunc import mempolicy  # only for a config that has one
+    try:
+        return mempolicy.compile_policy(cfg)
+    except mempolicy.PolicyError as exc:
+        raise ConfigError(f"config.json: linux.memoryPolicy.{exc.field}: {exc.text}") from None
 
 
 def _namespaces(entries):
@@ -260,6 +276,7 @@ def mount(m, bundle, i):
     source = m.get("source") or ""
     flags = 0
     data, prop, rattrs = [], [], []
+    copy_up = False
     for opt in m.get("options") or ():
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
@@ -268,12 +285,14 @@ def mount(m, bundle, i):
             prop.append(PROPAGATION_FLAGS[opt])
         elif opt in RECURSIVE_ATTRS:
             rattrs.append(opt)
-        elif opt in IGNORED_OPTIONS:
-            pass
+        elif opt == "tmpcopyup":
+            copy_up = True
         elif opt in ("idmap", "ridmap"):
             raise ConfigError(f"{where}.options: idmapped mounts are not supported")
         else:
             data.append(opt)
+    if m.get("uidMappings") is not None or m.get("gidMappings") is not None:
+        raise ConfigError(f"{where}.uidMappings: idmapped mounts are not supported")
     bind = fstype == "bind" or bool(flags & k.MS_BIND)
     if bind:
         flags |= k.MS_BIND
@@ -283,7 +302,8 @@ def mount(m, bundle, i):
             raise ConfigError(f"{where}.source: {source}: no such file or directory")
     return MountOp(destination=dest, source=source, fstype=fstype, flags=flags,
                    data=",".join(data), propagation=tuple(prop), bind=bind,
-                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind))
+                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind),
+                   copy_up=copy_up and fstype == "tmpfs" and not bind)
 
 
 def _device(d, i):

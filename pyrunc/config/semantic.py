@@ -12,6 +12,7 @@ import errno
 import fcntl
 import os
 
+from pyrunc.config import linux_fields
 from pyrunc.config.findings import Finding, error, jpath, show, warning
 
 
@@ -344,6 +345,7 @@ CHECKS = (
     check_oci_version, check_root, check_process, check_rlimits, check_capabilities, check_mounts,
     check_hooks, check_annotations, check_hostname, check_namespaces, check_id_mappings,
     check_time_offsets, check_sysctl, check_devices, check_path_lists, check_seccomp, check_scheduler,
+    *linux_fields.CHECKS,  # memoryPolicy, netDevices, intelRdt
 )
 
 

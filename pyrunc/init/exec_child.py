@@ -48,6 +48,7 @@ def run(plan, sock, ctx):
         if plan.terminal:
             _console(plan, ctx.console_fd)
         stage2.set_rlimits(plan.rlimits)
+        stage2.apply_memory_policy(plan)  # runc's setns init applies it too
         security.apply_lsm(plan)
         if plan.no_new_privileges:
             security.set_no_new_privs()

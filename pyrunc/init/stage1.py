@@ -8,6 +8,7 @@ The sequence (sync steps from process/sync.py):
   wait for `go` (1): the parent has put us in the cgroup, so every later
       process, and the cgroup namespace, start from the container's cgroup
   join namespaces by path, the user namespace first (it grants the rest)
+  with a new user and mount namespace: take the bind sources (open_tree) first
   unshare a new user namespace alone, ask the parent for id maps (2, 3), become
       root in it, then unshare all other new namespaces in one call, so they
       are owned by the container's user namespace
@@ -16,7 +17,7 @@ The sequence (sync steps from process/sync.py):
 """
 import os
 
-from pyrunc.init import stage2
+from pyrunc.init import rootfs, stage2
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
@@ -40,6 +41,8 @@ def run(plan, sock, ctx):
             _write_proc("/proc/self/oom_score_adj", str(plan.oom_score_adj), "set oom_score_adj")
         for ns_type, path in plan.join_namespaces:
             _join(ns_type, path)
+        # bind sources the container's ids may not reach: opened while we are the host's root
+        ctx.bind_trees = rootfs.open_bind_sources(plan)
         if "user" in plan.new_namespaces:
             try:
                 k.unshare(k.CLONE_NEWUSER)

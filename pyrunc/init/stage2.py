@@ -45,7 +45,7 @@ def run(plan, sock, ctx):
             _loopback_up()
         mount_ns = plan.has("mount")
         if mount_ns:
-            rootfs.prepare(plan, in_userns)
+            rootfs.prepare(plan, in_userns, getattr(ctx, "bind_trees", None))
         state = dict(ctx.hook_state, pid=host_pid, status="creating")
         if plan.runtime_hooks_at_create:
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime
@@ -69,6 +69,7 @@ def run(plan, sock, ctx):
         if plan.domainname is not None and plan.has("uts"):
             _do(k.setdomainname, plan.domainname, what="setdomainname")
         set_rlimits(plan.rlimits)
+        apply_memory_policy(plan)
         if not plan.no_new_keyring:
             try:
                 k.join_session_keyring(None)
@@ -138,6 +139,18 @@ def run(plan, sock, ctx):
 RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2, signal.SIGALRM)
+
+
+def apply_memory_policy(plan):
+    """linux.memoryPolicy (runc's setupMemoryPolicy): late, so that it binds the
+    container's process and not our own set-up; exec_child calls it too."""
+    if plan.memory_policy is None:
+        return
+    mode, mask, maxnode = plan.memory_policy
+    try:
+        k.set_mempolicy(mode, mask, maxnode)
+    except OSError as exc:
+        raise InitError(f"set_mempolicy: {describe_oserror(exc)}") from None
 
 
 def _give_stdio_to(uid):

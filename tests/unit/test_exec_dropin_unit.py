@@ -103,13 +103,14 @@ def test_features_document_is_valid_and_honest():
     schema = json.loads((support.REPO / "spec" / "features-schema.json").read_text())
     jsonschema.validate(doc, schema)
     # every advertised mount option is one plan.py really handles
-    handled = set(planner.MOUNT_FLAGS) | set(planner.PROPAGATION_FLAGS)
+    handled = set(planner.MOUNT_FLAGS) | set(planner.PROPAGATION_FLAGS) | set(planner.EXTENSION_OPTIONS)
     if features.recursive_attrs_applied():
         handled |= set(planner.RECURSIVE_ATTRS)
     assert set(doc["mountOptions"]) <= handled
-    assert "tmpcopyup" not in doc["mountOptions"]  # accepted, but no copy-up is done
+    assert "tmpcopyup" in doc["mountOptions"]  # init/copyup.py does the copy-up
     assert "idmap" not in doc["mountOptions"]
     assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    assert doc["linux"]["netDevices"]["enabled"] is True  # pyrunc.netdevices
     assert set(doc["linux"]["namespaces"]) <= set(planner.NAMESPACE_ORDER)
     sc = doc["linux"]["seccomp"]
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])
