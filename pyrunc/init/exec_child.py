@@ -57,9 +57,10 @@ def run(plan, sock, ctx):
             security.load_seccomp(plan.seccomp, ctx)
         env = stage2.environment(plan)
         path = stage2.lookpath(plan.args[0], env)
-        stage2.chdir_early(plan.cwd)
+        retry_cwd = stage2.chdir_before_switch(plan.cwd)
+        stage2.give_stdio_to(plan.user.uid)  # the pty above all (runc's fixStdioPermissions)
         security.switch_user(plan)
-        stage2.chdir(plan.cwd)
+        stage2.chdir_after_switch(plan.cwd, retry_cwd)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         if plan.seccomp is not None and plan.no_new_privileges:

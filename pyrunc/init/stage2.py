@@ -82,10 +82,10 @@ def run(plan, sock, ctx):
             # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
             security.load_seccomp(plan.seccomp, ctx)
         env = environment(plan)
-        chdir_early(plan.cwd)
-        _give_stdio_to(plan.user.uid)
+        retry_cwd = chdir_before_switch(plan.cwd)
+        give_stdio_to(plan.user.uid)
         security.switch_user(plan)
-        chdir(plan.cwd)
+        chdir_after_switch(plan.cwd, retry_cwd)
         # after the chdir and as the user, like runc: "./x" is relative to cwd
         path = lookpath(plan.args[0], env)
         if plan.user.umask is not None:
@@ -140,7 +140,7 @@ _DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQU
                       signal.SIGUSR2, signal.SIGALRM)
 
 
-def _give_stdio_to(uid):
+def give_stdio_to(uid):
     """The container's user must be able to use its stdio, its terminal
     above all (runc's fixStdioPermissions): chown 0-2 to it, the group kept."""
     for fd in (0, 1, 2):
@@ -276,21 +276,28 @@ def _executable(st):
     return stat.S_ISREG(st.st_mode) and st.st_mode & 0o111
 
 
-def chdir_early(cwd):
-    """Enter cwd while still root if we can (also exec_child's)."""
+def chdir_before_switch(cwd):
+    """chdir to the cwd while we still have the runtime's rights (a user's
+    process may have a cwd only root can enter, e.g. /root); True when it
+    must be tried again as the user (runc: only a permission error is
+    retried, the directory may be open to the user and not to us)."""
     try:
         os.chdir(cwd)
-    except OSError:
-        pass  # may need the container user's rights: retried after the switch
-
-
-def chdir(cwd):
-    """Enter cwd as the container user; refuse a cwd outside the root (also exec_child's)."""
-    try:
-        os.chdir(cwd)
+    except PermissionError:
+        return True
     except OSError as exc:
         raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
-    # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
+    return False
+
+
+def chdir_after_switch(cwd, retry):
+    """The retry as the container's user, then CVE-2024-21626's check, always."""
+    if retry:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
+    # a leaked host fd as cwd shows up as an unreachable path
     try:
         here = os.getcwd()
     except OSError as exc:

@@ -277,3 +277,57 @@ def test_env_without_path(runtime, bundle):
     proc = probe.run(runtime, bundle, args=["/bin/sh", "-c", "echo \"[$ONLY][${PATH-unset}]\""])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("[1][")
+
+
+# -- runc's order of cwd, user and environment (issue 21) ------------------------
+
+def _start_detached(runtime, bundle, cid, args=("sleep", "1000")):
+    probe.prepare(bundle, cid, list(args))
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+
+
+def test_cwd_only_root_can_enter_for_a_non_root_user(runtime, bundle):
+    """runc chdirs before the user switch and tries again as the user only
+    when that failed: a user's cwd may be a directory only root can enter."""
+    (bundle.rootfs / "root").chmod(0o700)
+    bundle.config["process"]["cwd"] = "/root"
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "pwd; id -u"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["/root", "1000"]
+
+
+def test_exec_cwd_only_the_runtime_can_enter(runtime, bundle):
+    """exec --user 0 without CAP_DAC_OVERRIDE into a directory of another
+    user's: the runtime's chdir, before the switch, is the one that counts."""
+    secret = bundle.rootfs / "secret"
+    secret.mkdir(mode=0o700)
+    os.chown(secret, 1000, 1000)
+    cid = support.unique_id("cwdx")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--user", "0", "--cwd", "/secret", cid, "sh", "-c",
+                           "pwd; grep CapEff /proc/self/status")
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "/secret"
+    assert not int(lines[1].split()[1], 16) & (1 << 1)  # no CAP_DAC_OVERRIDE indeed
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_missing_cwd_of_a_joined_mount_namespace_fails_at_once(runtime, bundle):
+    """Only a permission error is worth a second try; anything else is the
+    one-line chdir error (runc's wording)."""
+    cid = support.unique_id("cwdm")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--cwd", "/no/such/dir", cid, "true")
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.returncode != 0
+    assert "chdir to cwd" in proc.stderr and "/no/such/dir" in proc.stderr, proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
