@@ -234,7 +234,7 @@ def environment(plan):
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
-    if "HOME" not in env:
+    if not env.get("HOME"):  # unset or empty: the user's, as runc
         env["HOME"] = _home_of(plan.user.uid)
     return env
 

@@ -331,3 +331,12 @@ def test_missing_cwd_of_a_joined_mount_namespace_fails_at_once(runtime, bundle):
     assert "chdir to cwd" in proc.stderr and "/no/such/dir" in proc.stderr, proc.stderr
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
+
+@pytest.mark.parametrize("uid,home", [(0, "/root"), (1000, "/home"), (4242, "/")])
+def test_empty_home_comes_from_passwd(runtime, bundle, uid, home):
+    bundle.config["process"]["env"] = [e for e in bundle.config["process"]["env"]
+                                       if not e.startswith("HOME=")] + ["HOME="]
+    bundle.config["process"]["user"] = {"uid": uid, "gid": uid}
+    proc = probe.run(runtime, bundle, args=["sh", "-c", 'echo "[$HOME]"'])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"[{home}]\n"
