@@ -153,7 +153,7 @@ def prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
 def cgroup_manager(opts, cid, cfg):

@@ -327,7 +327,7 @@ def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
 def _placement(record: dict, cgroup_opts):

@@ -340,3 +340,37 @@ def test_empty_home_comes_from_passwd(runtime, bundle, uid, home):
     proc = probe.run(runtime, bundle, args=["sh", "-c", 'echo "[$HOME]"'])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == f"[{home}]\n"
+
+
+# -- exec --cap, and the noise of runc spec's own config (issues 21, 14) --------
+
+def _status_masks(text):
+    st = probe.parse_status(text)
+    return {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+
+
+# what `runc spec` (1.1.5) writes: ambient capabilities it does not make inheritable
+RUNC_SPEC_CAPS = {name: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                  for name in ("bounding", "effective", "permitted", "ambient")}
+
+
+def test_runc_spec_capabilities_run_without_warnings(runtime, bundle, tmp_path):
+    """runc drops the ambient capabilities it cannot raise without a word,
+    on run and exec; pyrunc says it at debug level, in --log."""
+    bundle.config["process"]["capabilities"] = RUNC_SPEC_CAPS
+    cid = support.unique_id("spec")
+    _start_detached(runtime, bundle, cid)
+    log = tmp_path / "debug.log"
+    try:
+        execd = runtime.run("exec", cid, "true")
+        if not support.is_runc():
+            debugged = runtime.run("exec", cid, "true", global_args=("--debug", "--log", log))
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert execd.returncode == 0 and execd.stderr == "", execd.stderr
+    proc = probe.run(runtime, bundle, args=["true"])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    if not support.is_runc():  # runc 1.1.5 does not log it at all
+        assert debugged.returncode == 0, debugged.stderr
+        assert "ignoring ambient capabilities" in log.read_text()
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
