@@ -82,6 +82,11 @@ def process_from_flags(base: dict, flags: Flags) -> dict:
         caps = p.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted"):
             caps[name] = list(caps.get(name) or ()) + list(flags.caps)
+        # and ambient, where it can be raised at all: never inheritable
+        # (CVE-2022-29162), so only next to the config's own inheritable set
+        # (runc; 1.1.5 adds it always and drops the raise that fails)
+        if caps.get("inheritable") is not None:
+            caps["ambient"] = list(caps.get("ambient") or ()) + list(flags.caps)
     p["env"] = list(p.get("env") or ()) + list(flags.env)
     # runc: the container's terminal setting does not carry over to exec
     p["terminal"] = bool(flags.tty)

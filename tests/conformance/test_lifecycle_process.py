@@ -349,6 +349,48 @@ def _status_masks(text):
     return {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
 
 
+def test_exec_cap_adds_ambient_next_to_the_configs_inheritable(runtime, bundle):
+    """runc's own integration case: with an inheritable set in the config,
+    exec --cap X raises X in ambient too; never in inheritable."""
+    bundle.config["process"]["capabilities"] = {
+        "inheritable": ["CAP_CHOWN", "CAP_SYSLOG"], "permitted": ["CAP_KILL", "CAP_CHOWN"],
+        "effective": ["CAP_KILL"], "bounding": ["CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"],
+        "ambient": ["CAP_CHOWN"]}
+    cid = support.unique_id("xcap")
+    _start_detached(runtime, bundle, cid)
+    try:
+        plain = runtime.run("exec", cid, "cat", "/proc/self/status", check=True)
+        added = runtime.run("exec", "--cap", "CAP_SYSLOG", cid, "cat", "/proc/self/status", check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+    chown, kill, syslog = 1 << 0, 1 << 5, 1 << 34
+    assert _status_masks(plain.stdout) == {"CapInh": chown | syslog, "CapPrm": chown | kill,
+                                           "CapEff": chown | kill, "CapBnd": chown | kill | syslog,
+                                           "CapAmb": chown}
+    assert _status_masks(added.stdout) == {"CapInh": chown | syslog, "CapPrm": chown | kill | syslog,
+                                           "CapEff": chown | kill | syslog,
+                                           "CapBnd": chown | kill | syslog, "CapAmb": chown | syslog}
+    assert not plain.stderr and not added.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_exec_cap_without_inheritable_stays_out_of_ambient(runtime, bundle):
+    bundle.config["process"]["capabilities"] = {}
+    cid = support.unique_id("xcap0")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--cap", "CAP_KILL", "--cap", "CAP_AUDIT_WRITE", cid,
+                           "cat", "/proc/self/status", check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+    kill, audit_write = 1 << 5, 1 << 29
+    masks = _status_masks(proc.stdout)
+    assert masks == {"CapInh": 0, "CapPrm": kill | audit_write, "CapEff": kill | audit_write,
+                     "CapBnd": kill | audit_write, "CapAmb": 0}
+    assert not proc.stderr, proc.stderr  # nothing the user can act on
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
 # what `runc spec` (1.1.5) writes: ambient capabilities it does not make inheritable
 RUNC_SPEC_CAPS = {name: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
                   for name in ("bounding", "effective", "permitted", "ambient")}
