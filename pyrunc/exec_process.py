@@ -195,6 +195,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
     ctx = spawn.Context(console_fd=console_fd)
+    ctx.raw_console = ours is not None  # we are the console: no ONLCR, as runc's recvtty
     from pyrunc import security as process_security
     initial = process_security.initial_cpus(process)
     if initial:

@@ -46,7 +46,7 @@ def run(plan, sock, ctx):
             os.chroot(plan.rootfs)
             os.chdir("/")
         if plan.terminal:
-            _console(plan, ctx.console_fd)
+            _console(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
         stage2.set_rlimits(plan.rlimits)
         security.apply_lsm(plan)
         if plan.no_new_privileges:
@@ -80,7 +80,7 @@ def run(plan, sock, ctx):
         os._exit(1)
 
 
-def _console(plan, console_fd):
+def _console(plan, console_fd, raw):
     """A pty from the container's devpts; the master goes to the caller.
 
     Unlike the init, an exec'd process gets no /dev/console bind mount: the
@@ -90,6 +90,8 @@ def _console(plan, console_fd):
     master, slave, _name = console.open_pty()
     if plan.console_size:
         console.set_size(slave, *plan.console_size)
+    if raw:  # the runtime is the console (exec -t without --console-socket)
+        console.clear_onlcr(slave)
     console.send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)

@@ -58,7 +58,7 @@ def run(plan, sock, ctx):
             os.chroot(plan.rootfs)
             os.chdir("/")
         if plan.terminal and ctx.console_fd >= 0:
-            console.setup(plan, ctx.console_fd)
+            console.setup(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
         # sysctls before finalize: readonlyPaths usually holds /proc/sys (runc's order)
         for key, value in plan.sysctl:
             _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")

@@ -416,3 +416,66 @@ def test_runc_spec_capabilities_run_without_warnings(runtime, bundle, tmp_path):
         assert debugged.returncode == 0, debugged.stderr
         assert "ignoring ambient capabilities" in log.read_text()
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# -- the runtime as the console: raw output, the user's pty (issue 21) -----------
+
+def _pty_with_piped_stdout(argv, env, timeout=30):
+    """argv with a pty as its controlling terminal, stdin and stderr, and a
+    pipe as stdout (`runtime run ID | cat` at a terminal): (status, stdout)."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(argv, stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env,
+                              start_new_session=True, timeout=timeout,
+                              preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    finally:
+        os.close(slave)
+        os.close(master)
+    return proc.returncode, proc.stdout.decode(errors="replace")
+
+
+# runc clears ONLCR once it has the master, while the process may already
+# run: the sleep lets it win that race (pyrunc clears it before the pty
+# leaves the container, so it needs none)
+_RUNC_RACE = "sleep 1; " if support.is_runc() else ""
+
+
+def test_foreground_terminal_output_has_no_carriage_returns(runtime, bundle):
+    """runc clears ONLCR on the pty it is the console of: "\\n" stays "\\n"
+    on a piped stdout; a terminal makes it "\\r\\n" itself (runc keeps
+    output processing on in its raw mode), never "\\r\\r\\n"."""
+    cid = support.unique_id("onlcr")
+    _terminal_bundle(bundle, cid, _RUNC_RACE + "printf 'one\\ntwo\\n'")
+    code, out = _pty_with_piped_stdout(runtime.argv("run", "-b", bundle.path, cid),
+                                       env=probe.runtime_env(("run", cid)))
+    assert code == 0, out
+    assert out == "one\ntwo\n", repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    cid = support.unique_id("onlcr")
+    _terminal_bundle(bundle, cid, _RUNC_RACE + "printf 'one\\ntwo\\n'")
+    code, out = probe.run_in_pty(runtime.argv("run", "-b", bundle.path, cid),
+                                 env=probe.runtime_env(("run", cid)))
+    assert code == 0, out
+    assert "one\r\ntwo\r\n" in out, repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_exec_tty_is_raw_and_owned_by_the_user(runtime, bundle):
+    """exec -t: no ONLCR either, and the pty belongs to the process's user
+    (runc's fixStdioPermissions), who can then use /dev/tty."""
+    cid = support.unique_id("xtty")
+    _start_detached(runtime, bundle, cid)
+    try:
+        code, out = _pty_with_piped_stdout(
+            runtime.argv("exec", "-t", "--user", "1000:1000", cid, "sh", "-c",
+                         _RUNC_RACE +
+                         "printf 'uid=%s\\n' $(stat -c %u $(tty)); echo x > /dev/tty && echo wrote"),
+            env=probe.runtime_env(("exec", cid)))
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert code == 0, out
+    assert out == "uid=1000\nx\nwrote\n", repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
