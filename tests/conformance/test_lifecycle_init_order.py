@@ -1,0 +1,79 @@
+"""Conformance: what the container's init must do in runc's order for a
+config to work at all: read-only mounts made read-only only once what goes
+under them exists, time offsets with a user namespace, a terminal in the
+host's mount namespace (issue 21's items 4 and 14)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from tests import support
+from tests.conformance import probe
+
+pytestmark = pytest.mark.requires("root")
+
+
+def _user_namespace(runtime, bundle):
+    """A user namespace mapping container root to 100000: the ids must reach
+    the bundle and state dirs (pytest's tmp dirs are 0700)."""
+    for target in (bundle.rootfs / "x", runtime.root / "x"):
+        os.makedirs(target.parent, exist_ok=True)
+        p = os.path.dirname(os.path.abspath(target))
+        while p not in ("/", "/tmp"):
+            mode = os.stat(p).st_mode
+            if not mode & 0o001:
+                os.chmod(p, (mode & 0o7777) | 0o011)
+            p = os.path.dirname(p)
+    cfg = bundle.config
+    probe.set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
+
+
+def _mount(cfg, dest):
+    return next(m for m in cfg["mounts"] if m["destination"] == dest)
+
+
+@pytest.mark.parametrize("userns", [False, pytest.param(True, marks=pytest.mark.requires("userns"))],
+                         ids=["host-ids", "userns"])
+def test_readonly_dev_tmpfs_still_gets_its_mounts_and_devices(runtime, bundle, userns):
+    """runc mounts a `ro` /dev read-write, makes its mount points, devices
+    and links, and remounts it read-only at the end."""
+    cfg = bundle.config
+    if userns:
+        _user_namespace(runtime, bundle)
+    _mount(cfg, "/dev")["options"].append("ro")
+    got = probe.probe(runtime, bundle, {
+        "mounts": "cat /proc/self/mountinfo",
+        "dev": "ls -l /dev",
+        "write": "touch /dev/new-file && echo wrote || echo refused",
+        "null": "echo x > /dev/null && echo null-ok",
+    })
+    mounts = probe.parse_mountinfo(got["mounts"])
+    assert "ro" in probe.mount_at(mounts, "/dev").options
+    for point in ("/dev/pts", "/dev/shm", "/dev/mqueue"):
+        assert probe.mount_at(mounts, point) is not None, point
+    dev = probe.parse_ls_dev(got["dev"])
+    assert dev["null"]["dev"] == (1, 3) and dev["ptmx"]["link"]
+    assert got["write"].endswith("refused")
+    assert got["null"] == "null-ok"
+
+
+def test_readonly_tmpfs_with_a_mount_beneath(runtime, bundle):
+    """Any `ro` tmpfs: a later mount's mount point is made in it first."""
+    cfg = bundle.config
+    cfg["mounts"] += [
+        {"destination": "/data", "type": "tmpfs", "source": "tmpfs", "options": ["ro", "mode=755"]},
+        {"destination": "/data/inner/deep", "type": "tmpfs", "source": "tmpfs", "options": ["size=1m"]},
+    ]
+    got = probe.probe(runtime, bundle, {
+        "mounts": "cat /proc/self/mountinfo",
+        "outer": "touch /data/x && echo wrote || echo refused",
+        "inner": "touch /data/inner/deep/x && echo wrote || echo refused",
+    })
+    mounts = probe.parse_mountinfo(got["mounts"])
+    assert "ro" in probe.mount_at(mounts, "/data").options
+    assert "rw" in probe.mount_at(mounts, "/data/inner/deep").options
+    assert got["outer"].endswith("refused")
+    assert got["inner"] == "wrote"
