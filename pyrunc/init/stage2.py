@@ -51,7 +51,13 @@ def run(plan, sock, ctx):
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime
             sync.expect(sock, sync.HOOKS_DONE)  # 6
         if plan.hooks_create_container:
-            _hooks("createContainer", plan.hooks_create_container, state)
+            # in the rootfs, with the process's environment (runc); HOME is
+            # not known yet: the container's /etc/passwd is not / yet
+            try:
+                os.chdir(plan.rootfs)
+            except OSError as exc:
+                raise InitError(f"chdir {plan.rootfs}: {describe_oserror(exc)}") from None
+            _hooks("createContainer", plan.hooks_create_container, state, config_environment(plan))
         if mount_ns:
             rootfs.pivot(plan)
         else:
@@ -104,11 +110,12 @@ def run(plan, sock, ctx):
         os.close(fifo)
         released = True
         os.write(fifo_w, b"0")
-        if plan.hooks_start_container:
-            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"))
         if plan.seccomp is not None and plan.no_new_privileges:
-            # as late as possible: the filter then never sees our own set-up calls
+            # as late as possible: the filter then sees few of our own calls;
+            # but before startContainer hooks, which run as the process would
             security.load_seccomp(plan.seccomp, ctx)
+        if plan.hooks_start_container:
+            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"), env)
         # CVE-2024-21626: no fd of ours or of our caller survives execve, except
         # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
         # `start` that execve happened)
@@ -190,10 +197,10 @@ def _write(path, value, what):
         raise InitError(f"{what}: write {path}: {describe_oserror(exc)}") from None
 
 
-def _hooks(phase, entries, state):
+def _hooks(phase, entries, state, env):
     hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
-        hooks.run_hooks(phase, entries, state)
+        hooks.run_hooks(phase, entries, state, env)
     except hooks.HookFailed as exc:
         raise InitError(str(exc)) from None
 
@@ -227,13 +234,20 @@ def set_rlimits(rlimits):
             raise InitError(f"setrlimit {name}: invalid argument") from None
 
 
-def environment(plan):
-    """process.env as a dict, HOME from /etc/passwd if unset (also exec_child's)."""
+def config_environment(plan):
+    """process.env as a dict, as the config gives it."""
     env = {}
     for item in plan.env:
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
+    return env
+
+
+def environment(plan):
+    """The process's environment: the config's, HOME from the container's
+    /etc/passwd when missing (so: after pivot_root; also exec_child's)."""
+    env = config_environment(plan)
     if not env.get("HOME"):  # unset or empty: the user's, as runc
         env["HOME"] = _home_of(plan.user.uid)
     return env
