@@ -77,3 +77,26 @@ def test_readonly_tmpfs_with_a_mount_beneath(runtime, bundle):
     assert "rw" in probe.mount_at(mounts, "/data/inner/deep").options
     assert got["outer"].endswith("refused")
     assert got["inner"] == "wrote"
+
+
+@pytest.mark.requires("timens", "userns")
+def test_time_offsets_with_a_user_namespace(runtime, bundle):
+    """The offsets are written by a process privileged over the new time
+    namespace before any process is in it: with a user namespace too, that
+    is the namespace's owner (crun and runc 1.2 write them before the fork
+    into the namespace)."""
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 has no time namespace support (linux.timeOffsets)")
+    _user_namespace(runtime, bundle)
+    year = 365 * 24 * 3600
+    cfg = bundle.config
+    probe.set_namespace(cfg, "time")
+    cfg["linux"]["timeOffsets"] = {"monotonic": {"secs": year, "nanosecs": 0},
+                                   "boottime": {"secs": 2 * year, "nanosecs": 5}}
+    got = probe.probe(runtime, bundle, {"offsets": "cat /proc/self/timens_offsets",
+                                        "uptime": "cat /proc/uptime"})
+    offsets = {line.split()[0]: line.split()[1:] for line in got["offsets"].splitlines()}
+    assert offsets["monotonic"] == [str(year), "0"]
+    assert offsets["boottime"] == [str(2 * year), "5"]
+    assert float(got["uptime"].split()[0]) >= 2 * year
+
