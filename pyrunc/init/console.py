@@ -83,9 +83,11 @@ def _console_target():
     return fd
 
 
-def setup(plan, console_fd, raw=False):
+def setup(plan, console_fd, raw=False, bind_console=True):
     """In the container after pivot_root: pty, send master, slave as stdio + /dev/console.
-    `raw`: the runtime itself is the console (no --console-socket): no ONLCR."""
+    `raw`: the runtime itself is the console (no --console-socket): no ONLCR.
+    Without `bind_console` (no mount namespace: a mount would be the host's)
+    there is no /dev/console."""
     master, slave, name = open_pty()
     if plan.console_size:
         set_size(slave, *plan.console_size)
@@ -94,6 +96,15 @@ def setup(plan, console_fd, raw=False):
     send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)
+    if bind_console:
+        _bind_console(slave, name)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    fcntl.ioctl(0, TIOCSCTTY, 0)
+    os.close(slave)
+
+
+def _bind_console(slave, name):
     # /dev/console: bind the slave there, by fd on both ends (CVE-2025-52565:
     # a /dev/console symlink from the rootfs must not redirect the mount)
     try:
@@ -105,7 +116,3 @@ def setup(plan, console_fd, raw=False):
             os.close(target)
     except OSError as exc:
         raise InitError(f"mount {name} on /dev/console: {describe_oserror(exc)}") from None
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    fcntl.ioctl(0, TIOCSCTTY, 0)
-    os.close(slave)

@@ -41,12 +41,13 @@ def run(plan, sock, ctx):
     """Never returns: execs or exits."""
     try:
         os.setsid()
+        if plan.terminal:
+            # without a mount namespace, from the host's /dev/ptmx, as the init's
+            _console(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
         if not plan.has("mount"):
             # no mount namespace to join: the container's root is a plain dir
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal:
-            _console(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
         stage2.set_rlimits(plan.rlimits)
         security.apply_lsm(plan)
         if plan.no_new_privileges:

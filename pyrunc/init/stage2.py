@@ -58,13 +58,19 @@ def run(plan, sock, ctx):
             except OSError as exc:
                 raise InitError(f"chdir {plan.rootfs}: {describe_oserror(exc)}") from None
             _hooks("createContainer", plan.hooks_create_container, state, config_environment(plan))
+        raw_console = getattr(ctx, "raw_console", False)
         if mount_ns:
             rootfs.pivot(plan)
+            if plan.terminal and ctx.console_fd >= 0:
+                console.setup(plan, ctx.console_fd, raw_console)
         else:
+            if plan.terminal and ctx.console_fd >= 0:
+                # the host's mount namespace: nothing was mounted in the
+                # rootfs, so its /dev has no devpts of ours; the pty comes
+                # from the host's /dev/ptmx, before the chroot hides it
+                console.setup(plan, ctx.console_fd, raw_console, bind_console=False)
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal and ctx.console_fd >= 0:
-            console.setup(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
         # sysctls before finalize: readonlyPaths usually holds /proc/sys (runc's order)
         for key, value in plan.sysctl:
             _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")

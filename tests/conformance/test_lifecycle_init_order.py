@@ -100,3 +100,32 @@ def test_time_offsets_with_a_user_namespace(runtime, bundle):
     assert offsets["boottime"] == [str(2 * year), "5"]
     assert float(got["uptime"].split()[0]) >= 2 * year
 
+
+def test_terminal_without_a_mount_namespace(runtime, bundle, tmp_path):
+    """No mount namespace: the rootfs is a plain directory (chroot) with an
+    empty /dev, the pty comes from the host's devpts, for run and exec."""
+    if support.is_runc():
+        pytest.skip("runc 1.1.5 without a mount namespace makes the host's / rslave and "
+                    "mounts the config's mounts in the host's namespace: not run against it")
+    cid = support.unique_id("ttynomnt")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "test -t 0 && test -t 1 && echo run-tty; sleep 1000"])
+    probe.drop_namespace(cfg, "mount")
+    cfg["mounts"] = []
+    cfg["linux"].pop("maskedPaths", None)
+    cfg["linux"].pop("readonlyPaths", None)
+    cfg["process"]["terminal"] = True
+    bundle.write()
+    recv = probe.ConsoleReceiver(tmp_path / "c.sock")
+    try:
+        proc = probe.call(runtime, "run", "-d", "--console-socket", recv.path, "-b", bundle.path, cid)
+        assert proc.returncode == 0, proc.stderr
+        probe.wait_for(lambda: b"run-tty" in recv.output, what="output")
+        code, out = probe.run_in_pty(runtime.argv("exec", "-t", cid, "sh", "-c",
+                                                  "test -t 0 && test -t 1 && echo exec-tty"),
+                                     env=probe.runtime_env(("exec", cid)))
+    finally:
+        runtime.run("delete", "--force", cid)
+        recv.close()
+    assert code == 0, out
+    assert "exec-tty" in out, out
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
