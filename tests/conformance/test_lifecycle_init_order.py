@@ -4,31 +4,12 @@ under them exists, time offsets with a user namespace, a terminal in the
 host's mount namespace (issue 21's items 4 and 14)."""
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from tests import support
 from tests.conformance import probe
 
 pytestmark = pytest.mark.requires("root")
-
-
-def _user_namespace(runtime, bundle):
-    """A user namespace mapping container root to 100000: the ids must reach
-    the bundle and state dirs (pytest's tmp dirs are 0700)."""
-    for target in (bundle.rootfs / "x", runtime.root / "x"):
-        os.makedirs(target.parent, exist_ok=True)
-        p = os.path.dirname(os.path.abspath(target))
-        while p not in ("/", "/tmp"):
-            mode = os.stat(p).st_mode
-            if not mode & 0o001:
-                os.chmod(p, (mode & 0o7777) | 0o011)
-            p = os.path.dirname(p)
-    cfg = bundle.config
-    probe.set_namespace(cfg, "user")
-    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
 
 
 def _mount(cfg, dest):
@@ -42,7 +23,7 @@ def test_readonly_dev_tmpfs_still_gets_its_mounts_and_devices(runtime, bundle, u
     and links, and remounts it read-only at the end."""
     cfg = bundle.config
     if userns:
-        _user_namespace(runtime, bundle)
+        probe.user_namespace(runtime, bundle)
     _mount(cfg, "/dev")["options"].append("ro")
     got = probe.probe(runtime, bundle, {
         "mounts": "cat /proc/self/mountinfo",
@@ -87,7 +68,7 @@ def test_time_offsets_with_a_user_namespace(runtime, bundle):
     into the namespace)."""
     if support.is_runc():
         pytest.skip("runc 1.1.5 has no time namespace support (linux.timeOffsets)")
-    _user_namespace(runtime, bundle)
+    probe.user_namespace(runtime, bundle)
     year = 365 * 24 * 3600
     cfg = bundle.config
     probe.set_namespace(cfg, "time")
