@@ -79,8 +79,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             reached("create:after-console")
         hook_state = state_for_hooks(record, st.CREATING)
         ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
-                            close_in_child=(cdir.fileno(),))
-        ctx.raw_console = raw_console
+                            close_in_child=(cdir.fileno(),), raw_console=raw_console)
 
         def before_placement():
             # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.

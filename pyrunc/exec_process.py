@@ -194,8 +194,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         else:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
-    ctx = spawn.Context(console_fd=console_fd)
-    ctx.raw_console = ours is not None  # we are the console: no ONLCR, as runc's recvtty
+    # with no --console-socket we are the console: no ONLCR, as runc's recvtty
+    ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
     from pyrunc import security as process_security
     initial = process_security.initial_cpus(process)
     if initial:

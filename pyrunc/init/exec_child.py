@@ -43,7 +43,7 @@ def run(plan, sock, ctx):
         os.setsid()
         if plan.terminal:
             # without a mount namespace, from the host's /dev/ptmx, as the init's
-            _console(plan, ctx.console_fd, getattr(ctx, "raw_console", False))
+            _console(plan, ctx.console_fd, ctx.raw_console)
         if not plan.has("mount"):
             # no mount namespace to join: the container's root is a plain dir
             os.chroot(plan.rootfs)

@@ -58,7 +58,7 @@ def run(plan, sock, ctx):
             except OSError as exc:
                 raise InitError(f"chdir {plan.rootfs}: {describe_oserror(exc)}") from None
             _hooks("createContainer", plan.hooks_create_container, state, config_environment(plan))
-        raw_console = getattr(ctx, "raw_console", False)
+        raw_console = ctx.raw_console
         if mount_ns:
             rootfs.pivot(plan)
             if plan.terminal and ctx.console_fd >= 0:
