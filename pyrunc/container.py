@@ -73,13 +73,16 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         mgr = cgroup_manager(opts, cid, cfg)
         if mgr is not None:
             plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
+        # a console_fd from `run` is its own: the runtime is the console and,
+        # as runc's recvtty, wants no ONLCR; a --console-socket's owner decides
+        raw_console = console_fd >= 0
         if plan.terminal and console_fd < 0:
             console_fd = connect_console(console_socket)
             undo.callback(os.close, console_fd)
             reached("create:after-console")
         hook_state = state_for_hooks(record, st.CREATING)
         ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
-                            close_in_child=(cdir.fileno(),))
+                            close_in_child=(cdir.fileno(),), raw_console=raw_console)
 
         def before_placement():
             # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
@@ -176,7 +179,7 @@ def prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
 def cgroup_manager(opts, cid, cfg):

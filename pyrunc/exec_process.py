@@ -82,6 +82,11 @@ def process_from_flags(base: dict, flags: Flags) -> dict:
         caps = p.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted"):
             caps[name] = list(caps.get(name) or ()) + list(flags.caps)
+        # and ambient, where it can be raised at all: never inheritable
+        # (CVE-2022-29162), so only next to the config's own inheritable set
+        # (runc; 1.1.5 adds it always and drops the raise that fails)
+        if caps.get("inheritable") is not None:
+            caps["ambient"] = list(caps.get("ambient") or ()) + list(flags.caps)
     p["env"] = list(p.get("env") or ()) + list(flags.env)
     # runc: the container's terminal setting does not carry over to exec
     p["terminal"] = bool(flags.tty)
@@ -189,7 +194,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         else:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
-    ctx = spawn.Context(console_fd=console_fd)
+    # with no --console-socket we are the console: no ONLCR, as runc's recvtty
+    ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
     from pyrunc import security as process_security
     initial = process_security.initial_cpus(process)
     if initial:
@@ -327,7 +333,7 @@ def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
 def _placement(record: dict, cgroup_opts):

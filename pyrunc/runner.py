@@ -111,6 +111,12 @@ def _proxy(pid, master):
     if os.isatty(0):
         saved = termios.tcgetattr(0)
         tty.setraw(0)
+        # raw input, but output processing stays (containerd/console's raw
+        # mode, runc's): our terminal turns "\n" into "\r\n", not the pty,
+        # whose ONLCR is off (init/console.py): piped stdout gets plain "\n"
+        raw = termios.tcgetattr(0)
+        raw[1] |= termios.OPOST
+        termios.tcsetattr(0, termios.TCSANOW, raw)
         _copy_size(master)
         signal.signal(signal.SIGWINCH, lambda *_: _copy_size(master))
     pidfd = os.pidfd_open(pid)

@@ -41,12 +41,13 @@ def run(plan, sock, ctx):
     """Never returns: execs or exits."""
     try:
         os.setsid()
+        if plan.terminal:
+            # without a mount namespace, from the host's /dev/ptmx, as the init's
+            _console(plan, ctx.console_fd, ctx.raw_console)
         if not plan.has("mount"):
             # no mount namespace to join: the container's root is a plain dir
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal:
-            _console(plan, ctx.console_fd)
         stage2.set_rlimits(plan.rlimits)
         stage2.apply_memory_policy(plan)  # runc's setns init applies it too
         security.apply_lsm(plan)
@@ -58,9 +59,10 @@ def run(plan, sock, ctx):
             security.load_seccomp(plan.seccomp, ctx)
         env = stage2.environment(plan)
         path = stage2.lookpath(plan.args[0], env)
-        stage2.chdir_early(plan.cwd)
+        retry_cwd = stage2.chdir_before_switch(plan.cwd)
+        stage2.give_stdio_to(plan.user.uid)  # the pty above all (runc's fixStdioPermissions)
         security.switch_user(plan)
-        stage2.chdir(plan.cwd)
+        stage2.chdir_after_switch(plan.cwd, retry_cwd)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         if plan.seccomp is not None and plan.no_new_privileges:
@@ -80,7 +82,7 @@ def run(plan, sock, ctx):
         os._exit(1)
 
 
-def _console(plan, console_fd):
+def _console(plan, console_fd, raw):
     """A pty from the container's devpts; the master goes to the caller.
 
     Unlike the init, an exec'd process gets no /dev/console bind mount: the
@@ -90,6 +92,8 @@ def _console(plan, console_fd):
     master, slave, _name = console.open_pty()
     if plan.console_size:
         console.set_size(slave, *plan.console_size)
+    if raw:  # the runtime is the console (exec -t without --console-socket)
+        console.clear_onlcr(slave)
     console.send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)

@@ -5,8 +5,10 @@ Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
               itself so pivot_root has a mount point; mounts from the config in
               order; default devices and /dev links (needs /dev mounted first)
   pivot()     pivot_root (or MS_MOVE + chroot), drop the old root
-  finalize()  masked and read-only paths (need the container's /proc), then the
-              read-only root last (everything above writes into it)
+  finalize()  `ro` tmpfs and /dev mounts made read-only (prepare mounted them
+              read-write: mount points, devices, links and the console go
+              into them first), masked and read-only paths (need the
+              container's /proc), then the read-only root last
 Child-side, import-light.
 """
 import os
@@ -146,7 +148,8 @@ def _mount_config(rootfd, op, plan, in_userns, tree):
                     extra |= os.statvfs(where).f_flag & _LOCKED
                 k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
         else:
-            k.mount(op.source or op.fstype, where, op.fstype, op.flags, op.data or None)
+            flags = op.flags & ~k.MS_RDONLY if readonly_later(op) else op.flags
+            k.mount(op.source or op.fstype, where, op.fstype, flags, op.data or None)
         if op.propagation:
             os.close(target)
             target = open_in_root(rootfd, dest)
@@ -437,8 +440,31 @@ def pivot(plan):
             raise _err("set rootfs propagation", exc) from None
 
 
+def readonly_later(op):
+    """A `ro` mount that things still go into: any tmpfs (a later mount's
+    mount point), /dev whatever its type (devices, links, the console).
+    prepare() mounts it read-write, finalize() remounts it (runc's rule)."""
+    return (op.flags & k.MS_RDONLY and not op.bind and not op.cgroup
+            and (op.fstype == "tmpfs" or op.destination.rstrip("/") == "/dev"))
+
+
+def _remount_readonly(op):
+    try:
+        # MS_BIND with MS_REMOUNT changes only the per-mount flags, which a
+        # user namespace may do as long as no locked flag is dropped
+        locked = os.statvfs(op.destination).f_flag & _LOCKED
+        flags = op.flags & ~(k.MS_BIND | k.MS_REC)  # nosuid, strictatime...: kept as asked
+        k.mount(None, op.destination, None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags | locked)
+    except OSError as exc:
+        raise _err(f"remount {op.destination} read-only", exc) from None
+
+
 def finalize(plan):
-    """After pivot: masked and read-only paths, then a read-only root."""
+    """After pivot: `ro` mounts prepare() left writable, masked and
+    read-only paths, then a read-only root."""
+    for op in plan.mounts:
+        if readonly_later(op):
+            _remount_readonly(op)
     for path in plan.readonly_paths:
         _readonly(path)
     for path in plan.masked_paths:

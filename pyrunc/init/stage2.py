@@ -51,14 +51,26 @@ def run(plan, sock, ctx):
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime
             sync.expect(sock, sync.HOOKS_DONE)  # 6
         if plan.hooks_create_container:
-            _hooks("createContainer", plan.hooks_create_container, state)
+            # in the rootfs, with the process's environment (runc); HOME is
+            # not known yet: the container's /etc/passwd is not / yet
+            try:
+                os.chdir(plan.rootfs)
+            except OSError as exc:
+                raise InitError(f"chdir {plan.rootfs}: {describe_oserror(exc)}") from None
+            _hooks("createContainer", plan.hooks_create_container, state, config_environment(plan))
+        raw_console = ctx.raw_console
         if mount_ns:
             rootfs.pivot(plan)
+            if plan.terminal and ctx.console_fd >= 0:
+                console.setup(plan, ctx.console_fd, raw_console)
         else:
+            if plan.terminal and ctx.console_fd >= 0:
+                # the host's mount namespace: nothing was mounted in the
+                # rootfs, so its /dev has no devpts of ours; the pty comes
+                # from the host's /dev/ptmx, before the chroot hides it
+                console.setup(plan, ctx.console_fd, raw_console, bind_console=False)
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal and ctx.console_fd >= 0:
-            console.setup(plan, ctx.console_fd)
         # sysctls before finalize: readonlyPaths usually holds /proc/sys (runc's order)
         for key, value in plan.sysctl:
             _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")
@@ -83,10 +95,10 @@ def run(plan, sock, ctx):
             # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
             security.load_seccomp(plan.seccomp, ctx)
         env = environment(plan)
-        chdir_early(plan.cwd)
-        _give_stdio_to(plan.user.uid)
+        retry_cwd = chdir_before_switch(plan.cwd)
+        give_stdio_to(plan.user.uid)
         security.switch_user(plan)
-        chdir(plan.cwd)
+        chdir_after_switch(plan.cwd, retry_cwd)
         # after the chdir and as the user, like runc: "./x" is relative to cwd
         path = lookpath(plan.args[0], env)
         if plan.user.umask is not None:
@@ -105,11 +117,12 @@ def run(plan, sock, ctx):
         os.close(fifo)
         released = True
         os.write(fifo_w, b"0")
-        if plan.hooks_start_container:
-            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"))
         if plan.seccomp is not None and plan.no_new_privileges:
-            # as late as possible: the filter then never sees our own set-up calls
+            # as late as possible: the filter then sees few of our own calls;
+            # but before startContainer hooks, which run as the process would
             security.load_seccomp(plan.seccomp, ctx)
+        if plan.hooks_start_container:
+            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"), env)
         # CVE-2024-21626: no fd of ours or of our caller survives execve, except
         # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
         # `start` that execve happened)
@@ -153,7 +166,7 @@ def apply_memory_policy(plan):
         raise InitError(f"set_mempolicy: {describe_oserror(exc)}") from None
 
 
-def _give_stdio_to(uid):
+def give_stdio_to(uid):
     """The container's user must be able to use its stdio, its terminal
     above all (runc's fixStdioPermissions): chown 0-2 to it, the group kept."""
     for fd in (0, 1, 2):
@@ -203,10 +216,10 @@ def _write(path, value, what):
         raise InitError(f"{what}: write {path}: {describe_oserror(exc)}") from None
 
 
-def _hooks(phase, entries, state):
+def _hooks(phase, entries, state, env):
     hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
-        hooks.run_hooks(phase, entries, state)
+        hooks.run_hooks(phase, entries, state, env)
     except hooks.HookFailed as exc:
         raise InitError(str(exc)) from None
 
@@ -240,14 +253,21 @@ def set_rlimits(rlimits):
             raise InitError(f"setrlimit {name}: invalid argument") from None
 
 
-def environment(plan):
-    """process.env as a dict, HOME from /etc/passwd if unset (also exec_child's)."""
+def config_environment(plan):
+    """process.env as a dict, as the config gives it."""
     env = {}
     for item in plan.env:
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
-    if "HOME" not in env:
+    return env
+
+
+def environment(plan):
+    """The process's environment: the config's, HOME from the container's
+    /etc/passwd when missing (so: after pivot_root; also exec_child's)."""
+    env = config_environment(plan)
+    if not env.get("HOME"):  # unset or empty: the user's, as runc
         env["HOME"] = _home_of(plan.user.uid)
     return env
 
@@ -289,21 +309,28 @@ def _executable(st):
     return stat.S_ISREG(st.st_mode) and st.st_mode & 0o111
 
 
-def chdir_early(cwd):
-    """Enter cwd while still root if we can (also exec_child's)."""
+def chdir_before_switch(cwd):
+    """chdir to the cwd while we still have the runtime's rights (a user's
+    process may have a cwd only root can enter, e.g. /root); True when it
+    must be tried again as the user (runc: only a permission error is
+    retried, the directory may be open to the user and not to us)."""
     try:
         os.chdir(cwd)
-    except OSError:
-        pass  # may need the container user's rights: retried after the switch
-
-
-def chdir(cwd):
-    """Enter cwd as the container user; refuse a cwd outside the root (also exec_child's)."""
-    try:
-        os.chdir(cwd)
+    except PermissionError:
+        return True
     except OSError as exc:
         raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
-    # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
+    return False
+
+
+def chdir_after_switch(cwd, retry):
+    """The retry as the container's user, then CVE-2024-21626's check, always."""
+    if retry:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
+    # a leaked host fd as cwd shows up as an unreachable path
     try:
         here = os.getcwd()
     except OSError as exc:
