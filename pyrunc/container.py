@@ -12,7 +12,7 @@ import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
 import time
 
-from pyrunc import SPEC_VERSION, jsonio, status as st
+from pyrunc import SPEC_VERSION, jsonio, status as st, testguards
 from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, InvalidState, SpawnError
@@ -26,6 +26,7 @@ class Options:
 
     def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
         self.root = root
+        testguards.load(root)  # test-only switches: see pyrunc/testguards.py
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless

@@ -29,7 +29,7 @@ import os
 import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
-from pyrunc import container, status as st
+from pyrunc import container, status as st, testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 
@@ -82,6 +82,8 @@ def process_from_flags(base: dict, flags: Flags) -> dict:
         caps = p.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted"):
             caps[name] = list(caps.get(name) or ()) + list(flags.caps)
+        if testguards.off("exec-cap-inheritable"):  # runc < 1.1.2 (CVE-2022-29162)
+            caps["inheritable"] = list(caps.get("inheritable") or ()) + list(flags.caps)
     p["env"] = list(p.get("env") or ()) + list(flags.env)
     # runc: the container's terminal setting does not carry over to exec
     p["terminal"] = bool(flags.tty)

@@ -14,6 +14,7 @@ import stat
 
 from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
+from pyrunc import testguards
 from pyrunc.kernel import syscalls as k
 from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS
 
@@ -151,6 +152,8 @@ def _recursive_attrs(names):
 
 def _refuse_symlinked(rootfd, dest):
     """CVE-2019-16884/19921: /proc or /sys as a symlink could redirect the mount."""
+    if testguards.off("proc-symlink"):
+        return
     parent, name = os.path.split(dest)
     try:
         pfd = open_in_root(rootfd, parent, os.O_PATH | os.O_DIRECTORY)
@@ -170,9 +173,17 @@ def _mount_cgroup(rootfd, op, plan):
     """A `cgroup` mount: the container's own cgroup dirs, never the host tree."""
     if not plan.cgroup_dirs:
         return
-    if len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == "":
+    in_userns = plan.has("user")
+    flags = op.flags
+    if testguards.off("cgroupfs-ro"):
+        flags &= ~k.MS_RDONLY  # the vulnerable runtime (runc < 1.1.5) dropped the config's ro
+    pure_v2 = len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == ""
+    if pure_v2:
+        if cgroupfs_forced_read_only(plan):
+            flags |= k.MS_RDONLY
         # pure cgroup v2: the container's directory is the whole view
-        _bind(rootfd, plan.cgroup_dirs[0][1], op.destination, op.flags, f"mount cgroup on {op.destination}")
+        _bind(rootfd, plan.cgroup_dirs[0][1], op.destination, flags,
+              f"mount cgroup on {op.destination}", in_userns)
         return
     target = ensure_target(rootfd, op.destination, True)
     try:
@@ -184,8 +195,8 @@ def _mount_cgroup(rootfd, op, plan):
     for name, hostdir in plan.cgroup_dirs:
         sub = os.path.join(op.destination, name)
         os.close(mkdir_all(rootfd, sub))
-        _bind(rootfd, hostdir, sub, op.flags, f"mount cgroup {name} on {sub}")
-    if op.flags & k.MS_RDONLY:
+        _bind(rootfd, hostdir, sub, flags, f"mount cgroup {name} on {sub}", in_userns)
+    if flags & k.MS_RDONLY:
         dfd = open_in_root(rootfd, op.destination)
         try:
             k.mount(None, fd_path(dfd), None,
@@ -196,7 +207,17 @@ def _mount_cgroup(rootfd, op, plan):
             os.close(dfd)
 
 
-def _bind(rootfd, source, dest, flags, what):
+def cgroupfs_forced_read_only(plan):
+    """CVE-2023-25809: on a cgroup v2 host, a container with a user namespace
+    but no cgroup namespace gets its cgroupfs read-only whatever the config
+    says. Its root could otherwise create cgroups and raise its own limits
+    (runc since 1.1.5 only makes the config's `ro` stick in that case, and
+    masks the mount when rootless; the cgroup v1 layout follows the config
+    in both)."""
+    return plan.has("user") and not plan.has("cgroup") and not testguards.off("cgroupfs-ro")
+
+
+def _bind(rootfd, source, dest, flags, what, in_userns=False):
     """Bind `source` on `dest` (inside the root), then apply ro/nosuid/... ."""
     target = ensure_target(rootfd, dest, True)
     try:
@@ -210,7 +231,11 @@ def _bind(rootfd, source, dest, flags, what):
         return
     target = open_in_root(rootfd, dest)  # now the new mount's root, not the dir beneath
     try:
-        k.mount(None, fd_path(target), None, k.MS_BIND | k.MS_REMOUNT | extra)
+        where = fd_path(target)
+        if in_userns:
+            # a remount in a user namespace must keep the flags the host locked
+            extra |= os.statvfs(where).f_flag & _LOCKED
+        k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
     except OSError as exc:
         raise _err(what, exc) from None
     finally:
@@ -370,7 +395,7 @@ def _mask(path):
             # check and mount the same inode: an fd, not the path twice
             null = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
-                if not _dev_null_ok(null):
+                if not _dev_null_ok(null) and not testguards.off("dev-null-check"):
                     raise InitError(f"mask {path}: /dev/null is not the null device, refusing")
                 k.mount(f"/proc/self/fd/{null}", path, None, k.MS_BIND)
             finally:

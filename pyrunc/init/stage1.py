@@ -16,6 +16,7 @@ The sequence (sync steps from process/sync.py):
 """
 import os
 
+from pyrunc import testguards
 from pyrunc.init import stage2
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
@@ -27,7 +28,8 @@ def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
         # (ctx.close_in_child is closed right after the fork, in process/spawn.py)
-        k.set_dumpable(False)
+        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testguards.py)
+            k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
         if getattr(ctx, "fifo_path", None):
             # while we are still the caller's root: the state root may be
