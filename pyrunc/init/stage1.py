@@ -34,10 +34,9 @@ def run(plan, sock, ctx):
         if getattr(ctx, "fifo_path", None):
             # while we are still the caller's root: the state root may be
             # closed to a new user namespace's ids (runc hands its init an fd
-            # for the same reason); stage-2 inherits both
+            # for the same reason); stage-2 inherits it. Nothing else of the
+            # state dir: a created init holds only this (spawn.close_inherited)
             ctx.fifo_fd = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC)
-            ctx.state_dir_fd = os.open(os.path.dirname(ctx.fifo_path),
-                                       os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         if plan.oom_score_adj is not None:
             _write_proc("/proc/self/oom_score_adj", str(plan.oom_score_adj), "set oom_score_adj")
         for ns_type, path in plan.join_namespaces:
