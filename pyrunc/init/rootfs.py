@@ -9,6 +9,7 @@ Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
               read-only root last (everything above writes into it)
 Child-side, import-light.
 """
+import errno
 import os
 import stat
 
@@ -314,6 +315,7 @@ def _dev_links(rootfd):
 def pivot(plan):
     try:
         if plan.no_pivot:
+            hide_host_procfs_and_sysfs(plan.rootfs)
             os.chdir(plan.rootfs)
             k.mount(plan.rootfs, "/", None, k.MS_MOVE)
             os.chroot(".")
@@ -342,6 +344,59 @@ def pivot(plan):
             k.mount(None, "/", None, plan.rootfs_propagation)
         except OSError as exc:
             raise _err("set rootfs propagation", exc) from None
+
+
+def hide_host_procfs_and_sysfs(rootfs):
+    """--no-pivot: detach every full procfs and sysfs mount outside the rootfs.
+
+    Without pivot_root the host's mounts stay in our mount namespace, merely
+    out of the chroot's sight. The kernel lets a new user namespace mount
+    procfs or sysfs only where a fully visible one exists in the mount
+    namespace: the host's /proc would be that one, so `unshare -mrpf mount
+    -t proc` inside the container would get a bare, unmasked /proc. runc's
+    msMoveRoot does the same: unmount (or, where that is refused, cover with
+    a tmpfs) each mount whose root is the filesystem's root."""
+    top = os.path.realpath(rootfs).rstrip("/") + "/"
+    points = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f.read().decode(errors="replace").splitlines():
+            left, sep, right = line.partition(" - ")
+            fields, kind = left.split(), right.split()[:1]
+            if not sep or len(fields) < 5 or kind not in (["proc"], ["sysfs"]) or fields[3] != "/":
+                continue
+            point = _unescape_mountinfo(fields[4])
+            if not (point + "/").startswith(top):
+                points.append(point)
+    for point in points:
+        try:
+            # (everything is a slave already: nothing reaches the host)
+            k.mount(None, point, None, k.MS_SLAVE | k.MS_REC)
+        except FileNotFoundError:
+            continue  # under one detached already
+        except OSError as exc:
+            raise _err(f"hide host {point}", exc) from None
+        try:
+            k.umount2(point, k.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EPERM):
+                raise _err(f"unmount host {point}", exc) from None
+            try:
+                k.mount("tmpfs", point, "tmpfs", 0, None)
+            except OSError as exc2:
+                raise _err(f"cover host {point}", exc2) from None
+
+
+def _unescape_mountinfo(field):
+    # mountinfo writes space, tab, newline and backslash as \ooo
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
 
 
 def finalize(plan):
