@@ -51,16 +51,19 @@ def _cgroup_mounts(text):
     return [m for m in mounts if m.fstype in ("cgroup", "cgroup2") or not support.is_runc()]
 
 
-@pytest.mark.requires("cgroup_v2")
-@fails_with_runc("without `ro` in the config it binds the host's cgroup2 tree writable")
-def test_cgroup2_is_read_only_without_cgroupns_whatever_the_config_says(runtime, bundle):
-    _config(bundle, ["nosuid", "noexec", "nodev", "relatime"])  # no "ro"
-    got = probe.probe(runtime, bundle, CHECKS)
+def _assert_read_only(got):
     mounts = _cgroup_mounts(got["mountinfo"])
     assert mounts, got["mountinfo"]
     for m in mounts:
         assert "ro" in m.options, f"{m.point} is writable: {m.options}"
     assert "WRITABLE" not in got["write"], got["write"]
+
+
+@pytest.mark.requires("cgroup_v2")
+@fails_with_runc("without `ro` in the config it binds the host's cgroup2 tree writable")
+def test_cgroup2_is_read_only_without_cgroupns_whatever_the_config_says(runtime, bundle):
+    _config(bundle, ["nosuid", "noexec", "nodev", "relatime"])  # no "ro"
+    _assert_read_only(probe.probe(runtime, bundle, CHECKS))
 
 
 @pytest.mark.parametrize("userns", [True, False], ids=["userns", "no-userns"])
@@ -70,9 +73,4 @@ def test_cgroupfs_is_read_only_when_the_config_says_ro(runtime, bundle, userns):
     if not userns:
         probe.drop_namespace(bundle.config, "user")
         del bundle.config["linux"]["uidMappings"], bundle.config["linux"]["gidMappings"]
-    got = probe.probe(runtime, bundle, CHECKS)
-    mounts = _cgroup_mounts(got["mountinfo"])
-    assert mounts, got["mountinfo"]
-    for m in mounts:
-        assert "ro" in m.options, f"{m.point} is writable: {m.options}"
-    assert "WRITABLE" not in got["write"], got["write"]
+    _assert_read_only(probe.probe(runtime, bundle, CHECKS))
