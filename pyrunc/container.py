@@ -485,13 +485,9 @@ def release(cdir, record):
         msg = data[data.index(b"E") + 1:].decode(errors="replace")
         raise PyruncError(f"container {record['id']}: {msg}")
     if data[:1] != b"0":
-        reason = "init process exited before start"
-        try:
-            with open(cdir.file("init.err"), "rb") as f:
-                reason = f.read(4096).decode(errors="replace") or reason
-        except OSError:
-            pass
-        raise PyruncError(f"container {record['id']}: {reason}")
+        # the init holds no fd of the state dir (a created init keeps only its
+        # fifo), so an init that died before `start` leaves no reason behind
+        raise PyruncError(f"container {record['id']}: init process exited before start")
 
 
 def _read_all(fd):
