@@ -311,16 +311,10 @@ def pivot(plan):
             os.close(newroot)
     except OSError as exc:
         raise _err("pivot_root" if not plan.no_pivot else "move rootfs to /", exc) from None
-    if plan.rootfs_propagation:
-        # only now: applied before the pivot it would reach the host's mounts
-        try:
-            k.mount(None, "/", None, plan.rootfs_propagation)
-        except OSError as exc:
-            raise _err("set rootfs propagation", exc) from None
 
 
 def finalize(plan):
-    """After pivot: masked and read-only paths, then a read-only root."""
+    """After pivot: masked and read-only paths, a read-only root, then rootfsPropagation."""
     for path in plan.readonly_paths:
         _readonly(path)
     for path in plan.masked_paths:
@@ -331,6 +325,14 @@ def finalize(plan):
             k.mount(None, "/", None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags)
         except OSError as exc:
             raise _err("remount / read-only", exc) from None
+    if plan.rootfs_propagation:
+        # Last: before the pivot it would reach the host's mounts, and before the
+        # binds above (read-only and masked paths, the console) (r)unbindable
+        # would make them fail with EINVAL
+        try:
+            k.mount(None, "/", None, plan.rootfs_propagation)
+        except OSError as exc:
+            raise _err("set rootfs propagation", exc) from None
 
 
 def _readonly(path):
