@@ -164,7 +164,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.uid_map = _idmap(linux.get("uidMappings"))
     plan.gid_map = _idmap(linux.get("gidMappings"))
     plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
-    plan.mounts = tuple(_mount(m, bundle) for m in cfg.get("mounts") or [])
+    plan.mounts = tuple(mount_op(m, bundle) for m in cfg.get("mounts") or [])
     plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
     plan.devices = tuple(_device(d) for d in linux.get("devices") or [])
     plan.hostname = cfg.get("hostname")
@@ -222,7 +222,8 @@ def _time_offsets(offsets):
                    for clock, off in (offsets or {}).items())
 
 
-def _mount(m, bundle):
+def mount_op(m, bundle) -> MountOp:
+    """One config mount (already validated) as the op the init performs."""
     dest = m["destination"]
     # relative destinations are deprecated: taken from /; lstrip, because
     # normpath keeps a leading "//" (POSIX), and "//dev" is not "/dev"
