@@ -387,6 +387,35 @@ def check_path_lists(cfg, ctx):
             yield error(jpath("linux", field), "needs a mount namespace: add {\"type\": \"mount\"} to linux.namespaces")
 
 
+def check_cgroup_resources(cfg, ctx):
+    """linux.resources as the cgroup driver will translate it (pyrunc.cgroups
+    decides; runc's validator refuses the same before anything exists):
+    `unified` on a v1 host, a swap limit v2 cannot express, device rules a
+    cgroup cannot enforce. Pure: no cgroup is touched (an empty probe)."""
+    res = (cfg.get("linux") or {}).get("resources")
+    if not res:
+        return
+    from pyrunc.cgroups import devices, layout, resources
+    from pyrunc.errors import CgroupError
+    plan = resources.plan_v2 if layout.mode() == "v2" else resources.plan_v1
+    for step in (lambda: plan(res, resources.DictProbe()), lambda: devices.from_spec(res.get("devices"))):
+        try:
+            step()
+        except CgroupError as exc:
+            yield _cgroup_finding(exc)
+
+
+def _cgroup_finding(exc) -> Finding:
+    """`cgroup memory: linux.resources.memory.swap: text` -> a finding at that path."""
+    text = str(exc)
+    head, sep, rest = text.partition(": linux.")
+    if sep and head.startswith("cgroup"):
+        path, sep, message = ("linux." + rest).partition(": ")
+        if sep:
+            return error(path, message)
+    return error("linux.resources", text)
+
+
 def check_process_security(cfg, ctx):
     """ioPriority, scheduler, personality, execCPUAffinity, LSM labels (pyrunc.security's rules)."""
     for severity, path, message in security.process_problems(cfg):
@@ -438,7 +467,7 @@ CHECKS = (
     check_oci_version, check_root, check_process, check_rlimits, check_capabilities, check_mounts,
     check_bind_sources, check_proc_mounts, check_hooks, check_annotations, check_hostname,
     check_namespaces, check_id_mappings, check_time_offsets, check_sysctl, check_devices,
-    check_path_lists, check_scheduler, check_process_security,
+    check_path_lists, check_scheduler, check_process_security, check_cgroup_resources,
 )
 # Run after CHECKS, only when they found no error (costly, and they assume a sane config).
 FINAL_CHECKS = (check_seccomp,)

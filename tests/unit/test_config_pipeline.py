@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 
 import pytest
 
@@ -52,7 +53,11 @@ def _bind_missing_inside(cfg):
     _mount(cfg, destination="/final", type="bind", source="rootfs/mnt/pyrunc-later", options=["rbind"])
 
 
-# name -> (mutation, accepted by runc's rules)
+def _host_cgroup_v2() -> bool:
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
+# name -> (mutation, accepted by runc's rules on this host; None: not asserted)
 MUTATIONS = {
     "maskedPaths without mount ns": (lambda c: _ns(c, "mount"), False),
     "no masked paths, no mount ns": (lambda c: (_ns(c, "mount"), c["linux"].pop("maskedPaths"),
@@ -104,6 +109,12 @@ MUTATIONS = {
     "seccomp unknown syscall": (_linux(seccomp={"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [
         {"names": ["no_such_call"], "action": "SCMP_ACT_ERRNO"}]}), True),
     "process.args empty": (_process(args=[]), False),
+    "resources.unified": (lambda c: c["linux"]["resources"].update(unified={"pids.max": "10"}),
+                          _host_cgroup_v2()),
+    "device rule for a fifo": (lambda c: c["linux"]["resources"].setdefault("devices", []).append(
+        {"allow": True, "type": "p", "access": "rwm"}), False),
+    "swap without a memory limit": (lambda c: c["linux"]["resources"].update(memory={"swap": 1 << 30}),
+                                    None if _host_cgroup_v2() else True),
     "lsm label on a host without it": (_process(selinuxLabel="system_u:system_r:container_t:s0"), None),
 }
 
