@@ -29,6 +29,7 @@ MOUNT_FLAGS = {
     "suid": (0, k.MS_NOSUID), "sync": (k.MS_SYNCHRONOUS, 0), "lazytime": (k.MS_LAZYTIME, 0),
     "nolazytime": (0, k.MS_LAZYTIME), "nosymfollow": (k.MS_NOSYMFOLLOW, 0),
     "symfollow": (0, k.MS_NOSYMFOLLOW), "iversion": (0, 0), "noiversion": (0, 0),
+    "acl": (k.MS_POSIXACL, 0), "noacl": (0, k.MS_POSIXACL),
 }
 PROPAGATION_FLAGS = {
     "private": k.MS_PRIVATE, "rprivate": k.MS_PRIVATE | k.MS_REC,

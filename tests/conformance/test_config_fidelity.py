@@ -110,3 +110,12 @@ def test_bind_source_missing_outside_the_rootfs_fails_cleanly(runtime, bundle, t
     assert missing in probe.messages(proc.stderr) and "no such file or directory" in probe.messages(proc.stderr)
     assert not os.path.exists(missing)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("option", ["acl", "noacl"])
+def test_acl_mount_option_is_a_flag(runtime, bundle, option):
+    # runc maps acl/noacl to MS_POSIXACL; handed to tmpfs as data it is EINVAL
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "tmpfs", "source": "tmpfs",
+                                    "options": [option]})
+    got = probe.probe(runtime, bundle, {"mountinfo": "cat /proc/self/mountinfo"})
+    assert probe.mount_at(probe.parse_mountinfo(got["mountinfo"]), "/mnt").fstype == "tmpfs"

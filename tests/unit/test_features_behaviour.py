@@ -79,7 +79,7 @@ def test_each_mount_option_is_recognized_by_create(prepare, option):
     assert option not in mount.data.split(","), mount
     assert (mount.flags, mount.propagation, mount.recursive_attrs) != (0, (), ()) or option in (
         "defaults", "async", "atime", "dev", "exec", "nomand", "norelatime", "nostrictatime", "rw", "suid",
-        "loud", "nolazytime", "symfollow", "iversion", "noiversion", "diratime"), mount
+        "loud", "nolazytime", "symfollow", "iversion", "noiversion", "diratime", "noacl"), mount
 
 
 def test_every_capability_name_is_accepted(prepare, tmp_path):
