@@ -111,6 +111,8 @@ MUTATIONS = {
     "process.args empty": (_process(args=[]), False),
     "resources.unified": (lambda c: c["linux"]["resources"].update(unified={"pids.max": "10"}),
                           _host_cgroup_v2()),
+    "throttle without a rate": (lambda c: c["linux"]["resources"].update(blockIO={
+        "throttleReadBpsDevice": [{"major": 8, "minor": 0}]}), True),   # Go: rate 0
     "device rule for a fifo": (lambda c: c["linux"]["resources"].setdefault("devices", []).append(
         {"allow": True, "type": "p", "access": "rwm"}), False),
     "swap without a memory limit": (lambda c: c["linux"]["resources"].update(memory={"swap": 1 << 30}),
