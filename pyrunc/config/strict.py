@@ -9,7 +9,7 @@ schema's JSON directly: no jsonschema import. Import-light.
 """
 from __future__ import annotations
 
-from pyrunc.config.findings import Finding, jpath, strict
+from pyrunc.config.findings import Finding, jpath, show, strict
 
 # Annotation keys pyrunc knows: ones it reads, and ones other tools define
 # that are commonly passed through to config.json (informational only).
@@ -52,7 +52,14 @@ def check(cfg, schema: dict, nulls=()) -> list[Finding]:
 
 def _strays(cfg):
     """Values runc runs though the spec's own schema refuses them."""
-    for i, dev in enumerate(((cfg.get("linux") or {}).get("devices") or []) if isinstance(cfg.get("linux"), dict) else []):
+    linux = cfg.get("linux") if isinstance(cfg.get("linux"), dict) else {}
+    prop = linux.get("rootfsPropagation")
+    if prop in ("rprivate", "rshared", "rslave", "runbindable"):
+        # containerd's CRI sends rshared/rslave
+        yield strict("linux.rootfsPropagation", f"{show(prop)} is not one of the spec's four values; "
+                     "pyrunc, like runc, applies it recursively")
+    devices = linux.get("devices")
+    for i, dev in enumerate(devices if isinstance(devices, list) else []):
         mode = dev.get("fileMode") if isinstance(dev, dict) else None
         if isinstance(mode, int) and mode > 0o777:
             # podman's --device puts the file-type bits in (8630 = 0o20666)

@@ -83,3 +83,10 @@ def test_podman_device_file_mode_passes_and_strict_lists_it(tmp_path):
     assert strays == ["config.json: linux.devices[0].fileMode: 8630 (0o20666) is more than permission bits "
                       "(the spec allows 0 to 0o777); pyrunc, like runc, uses 0o666 and the device type "
                       "from `type`"]
+
+
+def test_cri_rshared_passes_and_strict_lists_it(tmp_path):
+    found = _passes(json.loads((CLIENTS / "cri-container-config.json").read_text()), tmp_path)
+    assert [f.text() for f in found if f.severity == STRICT and f.path == "linux.rootfsPropagation"] == [
+        'config.json: linux.rootfsPropagation: "rshared" is not one of the spec\'s four values; '
+        "pyrunc, like runc, applies it recursively"]
