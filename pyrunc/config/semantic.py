@@ -1,6 +1,6 @@
 """Semantic checks: what the schema cannot say, one small function per rule.
 
-THE pipeline of config checks: `create` (through load_bundle) and `validate`
+THE pipeline of config checks: `create` (through config.load) and `validate`
 (through check_bundle) both run exactly CHECKS, so whatever create refuses
 before the first fork, validate refuses too, with the same line. Runs after
 the schema step (so every value has its schema type) and on every create,
@@ -193,12 +193,12 @@ def check_mounts(cfg, ctx):
             yield error(jpath("mounts", i, "options"), "idmapped mounts are not supported")
 
 
-def is_bind(mount) -> bool:
+def _is_bind(mount) -> bool:
     options = mount.get("options") or ()
     return mount.get("type") == "bind" or "bind" in options or "rbind" in options
 
 
-def rootfs_of(cfg, bundle_dir: str) -> str:
+def _rootfs_of(cfg, bundle_dir: str) -> str:
     path = (cfg.get("root") or {}).get("path") or ""
     return os.path.realpath(path if os.path.isabs(path) else os.path.join(bundle_dir, path))
 
@@ -212,7 +212,7 @@ def check_bind_sources(cfg, ctx):
     """
     rootfs = None
     for i, mount in enumerate(cfg.get("mounts") or []):
-        if not is_bind(mount):
+        if not _is_bind(mount):
             continue
         source = mount.get("source") or ""
         if not os.path.isabs(source):
@@ -220,7 +220,7 @@ def check_bind_sources(cfg, ctx):
         if os.path.lexists(source):
             continue
         if rootfs is None:
-            rootfs = rootfs_of(cfg, ctx.bundle_dir)
+            rootfs = _rootfs_of(cfg, ctx.bundle_dir)
         real = os.path.realpath(source)   # resolves what exists, keeps the rest
         if real != rootfs and not real.startswith(rootfs + "/"):
             yield error(jpath("mounts", i, "source"), f"{source}: no such file or directory")
