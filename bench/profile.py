@@ -146,8 +146,8 @@ from pyrunc.kernel import procfs
 T["import container, config, plan, spawn"] = time.perf_counter() - t0
 wrap(config, "load", "validate + seccomp compile (config.load)")
 wrap(plan, "build", "plan.build")
-wrap(container, "_resolve_capabilities", "capabilities")
-orig_mgr = container._cgroup_manager
+wrap(container, "resolve_capabilities", "capabilities")
+orig_mgr = container.cgroup_manager
 def mgr_wrapped(*a, **k):
     t = time.perf_counter()
     mgr = orig_mgr(*a, **k)
@@ -162,12 +162,12 @@ def mgr_wrapped(*a, **k):
                 T["cgroup create + resources"] = time.perf_counter() - t
         mgr.create = timed_create
     return mgr
-container._cgroup_manager = mgr_wrapped
+container.cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
 import pyrunc.state as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "write_atomic", "state writes (temp + rename), create+start")
-wrap(container, "_release", "start: fifo release -> execve")
+wrap(container, "release", "start: fifo release -> execve")
 opts = container.Options(root)
 if cache == "cold":
     import shutil; shutil.rmtree(os.path.join(root, ".cache"), ignore_errors=True)

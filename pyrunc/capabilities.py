@@ -10,8 +10,9 @@ bounding set — e.g. CAP_SYS_RESOURCE on a host that dropped it) is skipped,
 and all of them are reported in ONE warning line, as runc does ("ignoring
 unknown or unavailable capabilities: [...]"): the spec says the runtime
 SHOULD NOT fail for them. An ambient capability must also be permitted and
-inheritable or the kernel refuses to raise it; runc warns and goes on, so do
-we, but here in the parent where the warning can be printed.
+inheritable or the kernel refuses to raise it; runc goes on without it and
+says so at debug level only (`runc spec`'s own config asks for three such),
+so do we, but here in the parent where the line can be logged.
 """
 from __future__ import annotations
 
@@ -52,13 +53,14 @@ def host_bounding_set(path: str = "/proc/self/status") -> set[int] | None:
     return None
 
 
-def resolve_capabilities(process_capabilities: dict | None, warn=None, *,
+def resolve_capabilities(process_capabilities: dict | None, warn=None, *, debug=None,
                          last_cap: int | None = None,
                          grantable: set[int] | None = None) -> dict | None:
     """{set: [numbers]} for the five sets, or None when the config has no
     `process.capabilities` (then the child leaves all sets alone, as runc
     does). A set the config leaves out is empty.
 
+    `warn` takes what the user must hear of, `debug` what only --debug logs.
     `last_cap` and `grantable` default to this kernel's and this process's.
     """
     if process_capabilities is None:
@@ -87,8 +89,8 @@ def resolve_capabilities(process_capabilities: dict | None, warn=None, *,
     refused = [c for c in out["ambient"] if c not in allowed]
     if refused:
         out["ambient"] = [c for c in out["ambient"] if c in allowed]
-        if warn:
-            warn("ignoring ambient capabilities that are not both permitted and inheritable: "
+        if debug:
+            debug("ignoring ambient capabilities that are not both permitted and inheritable: "
                  f"[{' '.join(cap_name(c) for c in refused)}]")
     return out
 

@@ -10,7 +10,6 @@ seccomp, the child's code) load only on create/run.
 import os
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
-import time
 
 from pyrunc import SPEC_VERSION, jsonio, status as st
 from pyrunc.crashpoint import reached
@@ -38,6 +37,9 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     """Create the container; returns its init pid. The init then waits on the fifo."""
     from pyrunc.process import spawn
 
+    if rootless_mode(opts.rootless):
+        # (another change implements rootless containers; until then say so, never half-do it)
+        raise PyruncError("--rootless true: rootless mode is not supported yet")
     bundle = os.path.abspath(bundle)
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
@@ -64,16 +66,19 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
             "namespaces": {t: p for t, p in plan.join_namespaces},
         }
-        mgr = _cgroup_manager(opts, cid, cfg)
+        mgr = cgroup_manager(opts, cid, cfg)
         if mgr is not None:
             plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
+        # a console_fd from `run` is its own: the runtime is the console and,
+        # as runc's recvtty, wants no ONLCR; a --console-socket's owner decides
+        raw_console = console_fd >= 0
         if plan.terminal and console_fd < 0:
-            console_fd = _connect_console(console_socket)
+            console_fd = connect_console(console_socket)
             undo.callback(os.close, console_fd)
             reached("create:after-console")
-        hook_state = _hook_state(record, st.CREATING)
+        hook_state = state_for_hooks(record, st.CREATING)
         ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
-                            close_in_child=(cdir.fileno(),))
+                            close_in_child=(cdir.fileno(),), raw_console=raw_console)
 
         def before_placement():
             # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
@@ -106,8 +111,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 except HookError as exc:
                     raise SpawnError(f"{where}: {exc}") from None
 
-        agent = _NO_AGENT
-        if plan.seccomp is not None and plan.seccomp.uses_notify:
+        agent = NO_AGENT
+        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a seccomp.Compiled
             # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
             # (seccomp_notify imports socket.py and contextlib: only then)
             from pyrunc import seccomp_notify
@@ -116,14 +121,19 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
-        undo.callback(_kill_quietly, init_pid)
+        undo.callback(kill_quietly, init_pid)
+        if plan.net_devices:
+            from pyrunc import netdevices
+            record["net_devices"] = netdevices.move_in(plan.net_devices, init_pid, where)
+            # (undone before the kill above: afterwards the namespace is gone)
+            undo.callback(_quietly, opts.log, netdevices.move_out, record["net_devices"], init_pid)
         reached("create:after-ready")
         record.update(status=st.CREATED, pid=init_pid, pid_start=procfs.start_time(init_pid))
         record.pop("creator", None)
         cdir.save(record)
         reached("create:after-state")
         if pid_file:
-            _write_pid_file(pid_file, init_pid)
+            write_pid_file(pid_file, init_pid)
         reached("create:after-pidfile")
         undo.pop_all()
         cdir.close()
@@ -145,8 +155,23 @@ def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve
     plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                          preserve_fds=preserve_fds)
     plan.seccomp = loaded.seccomp
-    _resolve_capabilities(plan, cfg, opts.log.warn)
+    resolve_capabilities(plan, cfg, opts.log.warn, debug=opts.log.debug)
     return cfg, plan
+
+
+_TRUE = ("1", "t", "T", "TRUE", "true", "True")      # Go's strconv.ParseBool, as runc parses it
+_FALSE = ("0", "f", "F", "FALSE", "false", "False")
+
+
+def rootless_mode(value):
+    """--rootless: True, False, or None for auto (runc's parseBoolOrAuto)."""
+    if not value or value.lower() == "auto":
+        return None
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise PyruncError(f"--rootless {value!r}: must be true, false or auto")
 
 
 def _check_preserved_fds(n):
@@ -157,15 +182,16 @@ def _check_preserved_fds(n):
             raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
 
 
-def _resolve_capabilities(plan, cfg, warn):
+def resolve_capabilities(plan, cfg, warn, debug=None):
     """Capability names to numbers in the parent (never in the child)."""
     process = cfg.get("process") or {}
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
-def _cgroup_manager(opts, cid, cfg):
+def cgroup_manager(opts, cid, cfg):
+    """The cgroup driver for this container's config and --systemd-cgroup (also exec's)."""
     from pyrunc import cgroups
     linux = cfg.get("linux") or {}
     return cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
@@ -188,7 +214,8 @@ def _cgroup_dirs(mgr):
     return tuple(sorted(out.items()))
 
 
-def _connect_console(path):
+def connect_console(path):
+    """Connect to --console-socket; the fd the pty master is sent over (also exec's)."""
     import socket
     if not path:
         raise PyruncError("cannot allocate tty if pyrunc will detach without setting console socket")
@@ -207,7 +234,8 @@ def _connect_console(path):
     return sock.detach()
 
 
-def _write_pid_file(path, pid):
+def write_pid_file(path, pid):
+    """Write --pid-file atomically, as runc does (also exec's)."""
     path = os.path.abspath(path)
     try:
         write_atomic(path, str(pid).encode())
@@ -223,7 +251,8 @@ def _owner():
         return str(os.geteuid())
 
 
-def _hook_state(record, status):
+def state_for_hooks(record, status):
+    """The state JSON hooks and the seccomp agent receive (also exec's)."""
     state = {"ociVersion": SPEC_VERSION, "id": record["id"], "status": status,
              "pid": record.get("pid") or 0, "bundle": record.get("bundle", "")}
     if record.get("annotations"):
@@ -251,7 +280,7 @@ class _NoAgent:
         return False
 
 
-_NO_AGENT = _NoAgent()
+NO_AGENT = _NoAgent()  # what `with agent:` gets without a seccomp agent (also exec's)
 
 
 class Rollback:
@@ -305,7 +334,8 @@ def _kill_cgroup_and_destroy(mgr):
         mgr.destroy()
 
 
-def _kill_quietly(pid):
+def kill_quietly(pid):
+    """SIGKILL a process we started; one already gone is fine (also exec's)."""
     try:
         os.kill(pid, signal.SIGKILL)
     except OSError:
@@ -327,11 +357,13 @@ def _frozen_probe(record):
     return frozen
 
 
-def _status_of(cdir, record):
+def status_of(cdir, record):
+    """The container's status, derived from its record and the live system."""
     return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}), cdir.held_elsewhere)
 
 
-def _load(opts, cid, lock=True):
+def load(opts, cid, lock=True):
+    """The container's state dir and record; `container does not exist` if absent."""
     cdir = ContainerDir.open(opts.root, cid, lock=lock)
     record = cdir.load()
     if record is None:  # a create that has not written its record yet (or died first)
@@ -357,16 +389,16 @@ def state_json(record, status):
 
 
 def state(opts, cid):
-    cdir, record = _load(opts, cid, lock=False)
+    cdir, record = load(opts, cid, lock=False)
     with cdir:
-        return state_json(record, _status_of(cdir, record))
+        return state_json(record, status_of(cdir, record))
 
 
 def list_containers(opts):
     out = []
     for cid in list_ids(opts.root):
         try:
-            cdir, record = _load(opts, cid, lock=False)
+            cdir, record = load(opts, cid, lock=False)
         except ContainerNotFound:
             continue  # deleted while we listed
         except PyruncError as exc:
@@ -374,29 +406,29 @@ def list_containers(opts):
             opts.log.warn(str(exc))
             continue
         with cdir:
-            out.append(state_json(record, _status_of(cdir, record)))
+            out.append(state_json(record, status_of(cdir, record)))
     return out
 
 
 # -- start ---------------------------------------------------------------------
 
 def start(opts, cid, *, notify_in_background=False):
-    cdir, record = _load(opts, cid)
+    cdir, record = load(opts, cid)
     with cdir:
-        status = _status_of(cdir, record)
+        status = status_of(cdir, record)
         st.require("start", status)
         listener = None
         if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
             from pyrunc import notify_socket
             listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
-        _release(cdir, record)
+        release(cdir, record)
         reached("start:after-release")
         record["status"] = st.RUNNING
         cdir.save(record)
         reached("start:after-state")
         try:
             _run_hooks("poststart", (record.get("hooks") or {}).get("poststart"),
-                       _hook_state(record, st.RUNNING))
+                       state_for_hooks(record, st.RUNNING))
         except HookError as exc:
             opts.log.warn(str(exc))
     if listener is not None:  # outside the lock: waiting for READY may take long
@@ -406,7 +438,7 @@ def start(opts, cid, *, notify_in_background=False):
             notify_socket.forward(listener, record["pid"])
 
 
-def _release(cdir, record):
+def release(cdir, record):
     """Open the exec fifo: the init's blocked open returns, it writes "0", runs
     startContainer hooks, and execs (EOF), or writes "E<message>" on failure.
     The init's pidfd is watched too: a dead init is an error, not a hang."""
@@ -484,14 +516,22 @@ def _read_all(fd):
 # -- kill ------------------------------------------------------------------------
 
 def kill(opts, cid, sig, all_processes=False):
-    cdir, record = _load(opts, cid)
+    cdir, record = load(opts, cid)
     with cdir:
-        status = _status_of(cdir, record)
-        st.require("kill", status)
-        if all_processes and record.get("cgroup"):
+        status = status_of(cdir, record)
+        if all_processes and record.get("cgroup") and status != st.CREATING:
+            # runc: --all signals whatever the cgroup holds, even once the
+            # init is gone (a container without a pid namespace leaves its
+            # children behind); a stopped container whose cgroup is gone is
+            # not an error. Once stopped, a shared cgroup it did not make
+            # holds only others' processes: left alone, as delete does.
             from pyrunc import cgroups
-            cgroups.load_manager(record["cgroup"]).signal_all(sig)
+            mgr = cgroups.load_manager(record["cgroup"])
+            if status == st.STOPPED and (not _owns(record["cgroup"]) or not mgr.exists()):
+                return
+            mgr.signal_all(sig)
             return
+        st.require("kill", status)
         _signal(record, sig)
 
 
@@ -516,13 +556,13 @@ def _signal(record, sig):
 
 def delete(opts, cid, force=False):
     try:
-        cdir, record = _load(opts, cid)
+        cdir, record = load(opts, cid)
     except ContainerNotFound:
         if force:
             return  # runc: delete --force of a missing container succeeds
         raise
     with cdir:
-        status = _status_of(cdir, record)
+        status = status_of(cdir, record)
         reached("delete:after-lock")
         if status in (st.RUNNING, st.PAUSED) and not force:
             st.require("delete", status)
@@ -533,6 +573,7 @@ def delete(opts, cid, force=False):
         if status == st.CREATING and not force:
             raise InvalidState("cannot delete a container that is being created")
         if status != st.STOPPED and record.get("pid"):
+            _return_net_devices(opts, record)
             _kill_and_wait(record, mgr, status)
         reached("delete:after-kill")
         if mgr is not None:
@@ -546,9 +587,17 @@ def delete(opts, cid, force=False):
     if record.get("pid"):
         try:
             _run_hooks("poststop", (record.get("hooks") or {}).get("poststop"),
-                       _hook_state(record, st.STOPPED))
+                       state_for_hooks(record, st.STOPPED))
         except HookError as exc:
             opts.log.warn(str(exc))
+
+
+def _return_net_devices(opts, record):
+    """linux.netDevices go back to the host while the init's namespace lives."""
+    if not record.get("net_devices") or not procfs.is_alive(record["pid"], record.get("pid_start")):
+        return
+    from pyrunc import netdevices
+    _quietly(opts.log, netdevices.move_out, record["net_devices"], record["pid"])
 
 
 def _kill_and_wait(record, mgr, status):
@@ -560,8 +609,11 @@ def _kill_and_wait(record, mgr, status):
     try:
         if pidfd is not None and procfs.is_alive(pid, record.get("pid_start")):
             signal.pidfd_send_signal(pidfd, signal.SIGKILL)
-            if mgr is not None and status == st.PAUSED:
-                mgr.thaw()  # a frozen task cannot die
+            # a frozen task cannot die, even in a sub-cgroup that froze itself
+            if mgr is not None and _owns(record.get("cgroup") or {}):
+                mgr.thaw_tree()
+            elif mgr is not None and status == st.PAUSED:
+                mgr.thaw()
             import select  # delete --force of a live container only
             select.select([pidfd], [], [], 10.0)
     finally:
@@ -573,17 +625,13 @@ def _kill_cgroup(mgr, rec):
     """Whatever else is in the cgroup (a container without its own pid
     namespace, an exec'd process, a half-made container's init) goes too, but
     only from a cgroup this container made: a cgroupsPath naming a shared,
-    pre-existing cgroup (even "/") must never kill other processes."""
+    pre-existing cgroup (even "/") must never kill other processes. Bounded,
+    as runc's destroy is: what cannot be killed in time makes the rmdir fail."""
     if not _owns(rec):
         return
     try:
-        if mgr.exists() and mgr.pids():
-            if mgr.frozen():
-                mgr.thaw()
-            mgr.signal_all(signal.SIGKILL)
-            deadline = time.monotonic() + 10
-            while mgr.pids() and time.monotonic() < deadline:
-                time.sleep(0.01)
+        if mgr.exists():
+            mgr.kill_all_and_wait(timeout=5.0)
     except PyruncError:
         raise
     except OSError:

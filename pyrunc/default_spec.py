@@ -1,4 +1,8 @@
-"""The config `pyrunc spec` writes: runc's default, at our spec version."""
+"""The config `pyrunc spec` writes: runc's default, at our spec version.
+
+As runc 1.1.5's specconv.Example/ToRootless: a cgroup namespace only on a
+cgroup v2 (unified) host, and `--rootless` rewrites the mounts in place.
+"""
 import copy
 import os
 
@@ -6,7 +10,7 @@ from pyrunc import SPEC_VERSION
 
 _CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
 
-_BASE = {
+_BASE: dict = {
     "ociVersion": SPEC_VERSION,
     "process": {
         "terminal": True,
@@ -37,7 +41,7 @@ _BASE = {
     ],
     "linux": {
         "resources": {"devices": [{"allow": False, "access": "rwm"}]},
-        "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount", "cgroup")],
+        "namespaces": [{"type": t} for t in ("pid", "network", "ipc", "uts", "mount")],
         "maskedPaths": ["/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys",
                         "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
                         "/proc/sched_debug", "/sys/firmware", "/proc/scsi"],
@@ -48,17 +52,24 @@ _BASE = {
 
 def default_spec(rootless=False):
     spec = copy.deepcopy(_BASE)
+    linux = spec["linux"]
+    from pyrunc.cgroups.layout import mode
+    if mode() == "v2":  # runc: cgroups.IsCgroup2UnifiedMode()
+        linux["namespaces"].append({"type": "cgroup"})
     if rootless:
         uid, gid = os.geteuid(), os.getegid()
-        linux = spec["linux"]
         linux.pop("resources")
-        linux["namespaces"] = [{"type": t} for t in ("pid", "ipc", "uts", "mount", "cgroup", "user")]
+        linux["namespaces"] = [ns for ns in linux["namespaces"] if ns["type"] not in ("network", "user")]
+        linux["namespaces"].append({"type": "user"})
         linux["uidMappings"] = [{"containerID": 0, "hostID": uid, "size": 1}]
         linux["gidMappings"] = [{"containerID": 0, "hostID": gid, "size": 1}]
-        spec["mounts"] = [m for m in spec["mounts"] if m["destination"] not in ("/sys", "/sys/fs/cgroup")]
-        spec["mounts"].append({"destination": "/sys", "type": "none", "source": "/sys",
-                               "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]})
+        mounts = []
         for m in spec["mounts"]:
-            if m["destination"] == "/dev/pts":
-                m["options"].remove("gid=5")
+            if m["destination"] == "/sys":  # sysfs needs a netns of one's own: bind the host's
+                m = {"destination": "/sys", "type": "none", "source": "/sys",
+                     "options": ["rbind", "nosuid", "noexec", "nodev", "ro"]}
+            elif "options" in m:  # ids a user namespace cannot map
+                m["options"] = [o for o in m["options"] if not o.startswith(("uid=", "gid="))]
+            mounts.append(m)
+        spec["mounts"] = mounts
     return spec

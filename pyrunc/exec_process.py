@@ -82,6 +82,11 @@ def process_from_flags(base: dict, flags: Flags) -> dict:
         caps = p.setdefault("capabilities", {})
         for name in ("bounding", "effective", "permitted"):
             caps[name] = list(caps.get(name) or ()) + list(flags.caps)
+        # and ambient, where it can be raised at all: never inheritable
+        # (CVE-2022-29162), so only next to the config's own inheritable set
+        # (runc; 1.1.5 adds it always and drops the raise that fails)
+        if caps.get("inheritable") is not None:
+            caps["ambient"] = list(caps.get("ambient") or ()) + list(flags.caps)
     p["env"] = list(p.get("env") or ()) + list(flags.env)
     # runc: the container's terminal setting does not carry over to exec
     p["terminal"] = bool(flags.tty)
@@ -147,9 +152,9 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
 def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
                  console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """Run the process; returns the exit code for the cli (0 when detached)."""
-    cdir, record = container._load(opts, cid, lock=False)
+    cdir, record = container.load(opts, cid, lock=False)
     with cdir:
-        status = container._status_of(cdir, record)
+        status = container.status_of(cdir, record)
     if not (ignore_paused and status == st.PAUSED):
         st.require("exec", status)
     init_pid = record.get("pid") or 0
@@ -162,7 +167,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     else:
         process = process_from_flags(base, flags or Flags())
     validate_process(process)
-    _inherit_from_container(process, base)
+    inherit_from_container(process, base)
     terminal = bool(process.get("terminal"))
     if detach and terminal and not console_socket:
         raise UsageError("cannot allocate tty if runc will detach without setting console socket")
@@ -185,12 +190,12 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     console_fd = -1
     if terminal:
         if console_socket:
-            console_fd = container._connect_console(console_socket)
+            console_fd = container.connect_console(console_socket)
         else:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
-    ctx = spawn.Context(console_fd=console_fd)
-    ctx.host_pid = None
+    # with no --console-socket we are the console: no ONLCR, as runc's recvtty
+    ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
     from pyrunc import security as process_security
     initial = process_security.initial_cpus(process)
     if initial:
@@ -198,12 +203,12 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
         os.sched_setaffinity(0, initial)
     try:
-        agent = container._NO_AGENT
+        agent = container.NO_AGENT
         if plan.seccomp is not None and plan.seccomp.uses_notify:
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
             from pyrunc import seccomp_notify
-            agent = seccomp_notify.agent_connection(plan, ctx, container._hook_state(record, "running"))
+            agent = seccomp_notify.agent_connection(plan, ctx, container.state_for_hooks(record, "running"))
         with agent:
             pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
     finally:
@@ -211,29 +216,29 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             os.close(console_fd)
     # the namespaces were opened by path: make sure they were still the init's
     if not procfs.is_alive(init_pid, record.get("pid_start")):
-        container._kill_quietly(pid)
+        container.kill_quietly(pid)
         raise InvalidState("container not running: its init exited during exec")
     if pid_file:
-        container._write_pid_file(pid_file, pid)
+        container.write_pid_file(pid_file, pid)
     if detach:
         return 0
     relay.target(pid)
     from pyrunc import runner
-    master = runner._receive_master(ours) if ours is not None else None
-    return runner._wait(pid, master)
+    master = runner.receive_master(ours) if ours is not None else None
+    return runner.wait(pid, master)
 
 
 class _SignalRelay:
     """Catch forwardable signals from before the fork on (runc installs its
     handler before starting the process): until the pid is known they are
-    queued, then sent on. runner._wait later installs its own forwarder."""
+    queued, then sent on. runner.wait later installs its own forwarder."""
 
     def __init__(self):
         import _signal as signal  # without signal.py's enums (see pyrunc.signals)
         from pyrunc import runner
         self.pid = None
         self.pending = []
-        for sig in runner._FORWARD:
+        for sig in runner.FORWARD:
             try:
                 signal.signal(sig, self._handle)
             except (OSError, ValueError):
@@ -268,7 +273,7 @@ def _container_config(record: dict) -> dict:
         raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None
 
 
-def _inherit_from_container(process: dict, base: dict) -> None:
+def inherit_from_container(process: dict, base: dict) -> None:
     """What runc takes from the container when the exec'd process leaves it out."""
     if process.get("capabilities") is None and base.get("capabilities") is not None:
         process["capabilities"] = copy.deepcopy(base["capabilities"])
@@ -294,7 +299,7 @@ def _plan(cfg: dict, process: dict, record: dict, init_pid: int, preserve_fds: i
     # only the process part of a config: plan.build turns it into the same
     # fields the init gets (rlimits, user, env, cwd, terminal, ...)
     mini = {"process": process, "root": {"path": record.get("rootfs") or "/"},
-            "linux": {"personality": linux.get("personality")} if linux.get("personality") else {}}
+            "linux": {key: linux[key] for key in ("personality", "memoryPolicy") if linux.get(key)}}
     plan = planner.build(mini, record["id"], record.get("bundle") or "/", preserve_fds=preserve_fds)
     plan.rootfs = record.get("rootfs") or plan.rootfs
     plan.join_namespaces = tuple(_namespaces(linux, init_pid))
@@ -328,7 +333,7 @@ def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
 def _placement(record: dict, cgroup_opts):

@@ -153,9 +153,9 @@ def _run_verb(g, verb, o, args, log):
     elif verb == "start":
         container.start(opts, _need_id(args))
     elif verb == "kill":
-        from pyrunc.signals import signal_number
+        from pyrunc.signals import kill_signal
         cid = _need_id(args)
-        container.kill(opts, cid, signal_number(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
+        container.kill(opts, cid, kill_signal(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
     elif verb == "delete":
         container.delete(opts, _need_id(args), force=bool(o.get("force")))
     elif verb == "create":
@@ -197,12 +197,13 @@ def main(argv=None):
         from pyrunc.kernel import cgroup_prepay as prepay
         prepay.start(o.get("preserve-fds", 0))
     from pyrunc.errors import exit_code_for
-    from pyrunc.log import Log, flush_stdout
+    from pyrunc.log import Log, flush_stdout, setup
     debug = bool(g.get("debug"))
     log = Log(g.get("log"), g.get("log-format", "text"), debug)
     code = 0
     # the same catch point as pyrunc.cli.main, less click's own exceptions
     try:
+        setup(log)
         _run_verb(g, verb, o, args, log)
     except BaseException as exc:  # noqa: BLE001 - the one catch point
         code = exit_code_for(exc, log, debug)

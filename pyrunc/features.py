@@ -66,9 +66,8 @@ def recursive_attrs_applied() -> bool:
 
 def mount_options() -> list[str]:
     from pyrunc import plan
-    # IGNORED_OPTIONS (tmpcopyup) are accepted but not done: not advertised.
     # The r* options need mount_setattr (Linux 5.12) at run time, like runc's.
-    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS)
+    opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS) | set(plan.EXTENSION_OPTIONS)
     if recursive_attrs_applied():
         opts |= set(plan.RECURSIVE_ATTRS)
     return sorted(opts)
@@ -140,6 +139,8 @@ def document() -> dict:
             "intelRdt": {"enabled": False},
             # plan.py refuses idmap/ridmap mount options
             "mountExtensions": {"idmap": {"enabled": False}},
+            # pyrunc.netdevices moves them in at create and out at delete
+            "netDevices": {"enabled": True},
         },
         "annotations": annotations(),
     }

@@ -14,14 +14,19 @@ class HookFailed(Exception):
     """One hook failed; str() is the one-line reason."""
 
 
-def run_hooks(phase, hooks, state):
-    """Run `hooks` in order; the first failure raises HookFailed."""
+def run_hooks(phase, hooks, state, default_env=None):
+    """Run `hooks` in order; the first failure raises HookFailed.
+
+    A hook without `env` gets `default_env` (a dict), or with None this
+    process's environment: the runtime's for the runtime's hooks; the
+    container's process's for the container-side ones (runc's init runs
+    them with the process's environment as its own)."""
     payload = jsonio.dumps(state).encode()
     for i, hook in enumerate(hooks or ()):
-        _run_one(phase, i, hook, payload)
+        _run_one(phase, i, hook, payload, default_env)
 
 
-def _run_one(phase, index, hook, payload):
+def _run_one(phase, index, hook, payload, default_env):
     path = hook.get("path", "")
     args = hook.get("args") or [path]
     env = hook.get("env")
@@ -30,7 +35,7 @@ def _run_one(phase, index, hook, payload):
     try:
         proc = subprocess.Popen(args, executable=path, stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                env=_env(env), close_fds=True)
+                                env=_env(env) if env is not None else default_env, close_fds=True)
     except OSError as exc:
         raise HookFailed(f"{where}: {describe_oserror(exc)}") from None
     try:
@@ -52,8 +57,6 @@ def _run_one(phase, index, hook, payload):
 
 
 def _env(env):
-    if env is None:
-        return None  # like runc (Go's exec with a nil Env): the runtime's environment
     result = {}
     for item in env:
         key, _, value = item.partition("=")

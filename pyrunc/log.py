@@ -1,14 +1,20 @@
 """Where pyrunc's own messages go: stderr, and with --log, runc-style records.
 
-`--log-format json` writes one {"level","msg","time"} object per line
-(containerd and conmon read the last "error" record back); `text` writes
-logrus-style `time="..." level=error msg="..."` lines. Import-light.
+The CLI opens `--log FILE` at start-up, as runc does: the file exists after
+any command, and an unusable path fails the command at once (exit 1) rather
+than swallowing every later record. `--log-format json` writes one
+{"level","msg","time"} object per line (containerd and conmon read the last
+"error" record back); `text` writes logrus-style `time="..." level=error
+msg="..."` lines. `--debug` records (the phases of create, ...) go to the
+log, or to stderr without one, as runc's logrus does. Import-light.
 """
 import os
 import sys
 import time
 
 from pyrunc import jsonio
+
+_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 
 
 def rfc3339(ns=None):
@@ -23,17 +29,32 @@ class Log:
         self.fmt = fmt
         self.debug_on = debug
 
+    def open(self):
+        """Open --log now (runc: before any verb runs): created if missing, an
+        unusable path fails the command with the open error (PyruncError;
+        the log is then stderr only). Not kept open: each record reopens it,
+        so no process forked later (a container's init) inherits it."""
+        if not self.path:
+            return
+        try:
+            os.close(os.open(self.path, _LOG_FLAGS, 0o644))
+        except OSError as exc:
+            from pyrunc.errors import PyruncError, describe_oserror
+            path, self.path = self.path, None
+            raise PyruncError(f"--log {path}: {describe_oserror(exc)}") from None
+
+    def _line(self, level, msg):
+        if self.fmt == "json":
+            return jsonio.dumps({"level": level, "msg": msg, "time": rfc3339()}, separators=(",", ":"))
+        return f'time="{rfc3339()}" level={level} msg={jsonio.dumps(msg)}'
+
     def _record(self, level, msg):
         if not self.path:
             return
-        if self.fmt == "json":
-            line = jsonio.dumps({"level": level, "msg": msg, "time": rfc3339()})
-        else:
-            line = f'time="{rfc3339()}" level={level} msg={jsonio.dumps(msg)}'
         try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            fd = os.open(self.path, _LOG_FLAGS, 0o644)
             try:
-                os.write(fd, (line + "\n").encode())
+                os.write(fd, (self._line(level, msg) + "\n").encode())
             finally:
                 os.close(fd)
         except OSError:
@@ -50,12 +71,25 @@ class Log:
         sys.stderr.flush()
 
     def debug(self, msg):
-        if self.debug_on:
+        if not self.debug_on:
+            return
+        if self.path:
             self._record("debug", msg)
-            sys.stderr.write(f"pyrunc: debug: {msg}\n")
+        else:
+            sys.stderr.write(self._line("debug", msg) + "\n")
+            sys.stderr.flush()
 
 
 NULL = Log()
+
+
+def setup(log):
+    """The CLI's Log, made ready before a verb runs (runc's configLogrus):
+    --log opened, and with --debug each phase (pyrunc.crashpoint) logged."""
+    log.open()
+    if log.debug_on:
+        from pyrunc import crashpoint
+        crashpoint.observer = lambda name: log.debug(name.replace(":", ": ", 1))
 
 
 def stdout_gone() -> bool:

@@ -41,8 +41,8 @@ PROPAGATION_FLAGS = {
 RECURSIVE_ATTRS = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec", "rexec",
                    "rnodiratime", "rdiratime", "rrelatime", "rnorelatime", "rnoatime",
                    "ratime", "rstrictatime", "rnostrictatime", "rnosymfollow", "rsymfollow"}
-# runc extensions it accepts and we treat as no-ops here
-IGNORED_OPTIONS = {"tmpcopyup"}
+# runc's extensions to the mount options (features.json lists them too)
+EXTENSION_OPTIONS = {"tmpcopyup"}  # a tmpfs starts with the image's contents there
 
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
 
@@ -75,6 +75,7 @@ class MountOp:
     bind: bool = False
     recursive_attrs: tuple = ()  # names from RECURSIVE_ATTRS
     cgroup: bool = False      # type cgroup: built from the container's own cgroup dirs
+    copy_up: bool = False     # tmpcopyup: fill the tmpfs with what the image has there
 
 
 @dataclass(frozen=True)
@@ -141,6 +142,8 @@ class Plan:
     personality: dict | None = None
     exec_cpu_affinity: dict | None = None
     cgroup_dirs: tuple = ()          # (name, host dir) for `cgroup` mounts
+    memory_policy: tuple | None = None  # (mode | flags, nodemask bytes, maxnode): set_mempolicy
+    net_devices: tuple = ()          # (host name, name in the container): pyrunc.netdevices
 
     def has(self, ns: str) -> bool:
         return ns in self.new_namespaces or any(t == ns for t, _ in self.join_namespaces)
@@ -165,7 +168,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.uid_map = _idmap(linux.get("uidMappings"))
     plan.gid_map = _idmap(linux.get("gidMappings"))
     plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
-    plan.mounts = tuple(mount_op(m, bundle) for m in cfg.get("mounts") or [])
+    plan.mounts = tuple(mount(m, bundle) for m in cfg.get("mounts") or [])
     plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
     plan.devices = tuple(_device(d) for d in linux.get("devices") or [])
     plan.hostname = cfg.get("hostname")
@@ -196,7 +199,20 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.scheduler = process.get("scheduler")
     plan.personality = linux.get("personality")
     plan.exec_cpu_affinity = process.get("execCPUAffinity")
+    plan.memory_policy = _memory_policy(linux.get("memoryPolicy"))
+    plan.net_devices = tuple((name, (dev or {}).get("name") or name)
+                             for name, dev in (linux.get("netDevices") or {}).items())
     return plan
+
+
+def _memory_policy(cfg):
+    if cfg is None:
+        return None
+    from pyrunc import mempolicy  # only for a config that has one
+    try:
+        return mempolicy.compile_policy(cfg)
+    except mempolicy.PolicyError as exc:
+        raise ConfigError(f"config.json: linux.memoryPolicy.{exc.field}: {exc.text}") from None
 
 
 def _namespaces(entries):
@@ -218,13 +234,14 @@ def _idmap(entries):
 
 
 def _time_offsets(offsets):
-    # the schema allows exactly the kernel's two clock names
-    return "".join(f"{clock} {off.get('secs', 0)} {off.get('nanosecs', 0)}\n"
-                   for clock, off in (offsets or {}).items())
+    """/proc/<pid>/timens_offsets lines for the kernel's two clocks (the schema allows no other)."""
+    offsets = offsets or {}
+    return "".join(f"{clock} {offsets[clock].get('secs', 0)} {offsets[clock].get('nanosecs', 0)}\n"
+                   for clock in ("monotonic", "boottime") if clock in offsets)
 
 
-def mount_op(m, bundle) -> MountOp:
-    """One config mount (already validated) as the op the init performs."""
+def mount(m, bundle) -> MountOp:
+    """One config mount (already validated) as the op the init performs (also notify_socket's bind)."""
     dest = m["destination"]
     # relative destinations are deprecated: taken from /; lstrip, because
     # normpath keeps a leading "//" (POSIX), and "//dev" is not "/dev"
@@ -233,6 +250,7 @@ def mount_op(m, bundle) -> MountOp:
     source = m.get("source") or ""
     flags = 0
     data, prop, rattrs = [], [], []
+    copy_up = False
     for opt in m.get("options") or ():
         if opt in MOUNT_FLAGS:
             set_, clear = MOUNT_FLAGS[opt]
@@ -241,8 +259,8 @@ def mount_op(m, bundle) -> MountOp:
             prop.append(PROPAGATION_FLAGS[opt])
         elif opt in RECURSIVE_ATTRS:
             rattrs.append(opt)
-        elif opt in IGNORED_OPTIONS:
-            pass
+        elif opt == "tmpcopyup":
+            copy_up = True
         else:
             data.append(opt)
     bind = fstype == "bind" or bool(flags & k.MS_BIND)
@@ -253,7 +271,8 @@ def mount_op(m, bundle) -> MountOp:
         # no existence check: an earlier mount may make it (the mount reports it, as runc)
     return MountOp(destination=dest, source=source, fstype=fstype, flags=flags,
                    data=",".join(data), propagation=tuple(prop), bind=bind,
-                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind))
+                   recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind),
+                   copy_up=copy_up and fstype == "tmpfs" and not bind)
 
 
 def _device(d):

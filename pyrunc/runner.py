@@ -20,7 +20,7 @@ from pyrunc.kernel import fdpass
 from pyrunc.signals import NUMBERS
 
 # every signal a user may send us goes on to the container
-_FORWARD = [s for s in sorted(set(NUMBERS.values()))
+FORWARD = [s for s in sorted(set(NUMBERS.values()))
             if s not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGTTIN,
                          signal.SIGTTOU, signal.SIGTSTP, signal.SIGSEGV, signal.SIGBUS,
                          signal.SIGFPE, signal.SIGILL, signal.SIGPIPE, signal.SIGWINCH)]
@@ -43,7 +43,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
             theirs.close()
         if not detach and not subreaper:
             _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 0)
-    master = _receive_master(ours) if ours is not None else None
+    master = receive_master(ours) if ours is not None else None
     if not detach:
         # before start: a signal that arrives while start runs must reach the
         # container, not kill us and orphan it
@@ -55,13 +55,13 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         raise
     if detach:
         return 0
-    status = _wait(pid, master)
+    status = wait(pid, master)
     if not keep:
         _cleanup(opts, cid)
     return status
 
 
-def _receive_master(sock):
+def receive_master(sock):
     """The pty master, if the init sent one (it does so before `ready`)."""
     sock.setblocking(False)
     try:
@@ -80,14 +80,15 @@ def _forward_signals(pid):
         except ProcessLookupError:
             pass
 
-    for sig in _FORWARD:
+    for sig in FORWARD:
         try:
             signal.signal(sig, forward)
         except (OSError, ValueError):
             pass
 
 
-def _wait(pid, master):
+def wait(pid, master):
+    """Wait for pid (proxying the pty master if any); its exit status the runc way."""
     if master is not None:
         _proxy(pid, master)
     while True:
@@ -110,6 +111,12 @@ def _proxy(pid, master):
     if os.isatty(0):
         saved = termios.tcgetattr(0)
         tty.setraw(0)
+        # raw input, but output processing stays (containerd/console's raw
+        # mode, runc's): our terminal turns "\n" into "\r\n", not the pty,
+        # whose ONLCR is off (init/console.py): piped stdout gets plain "\n"
+        raw = termios.tcgetattr(0)
+        raw[1] |= termios.OPOST
+        termios.tcsetattr(0, termios.TCSANOW, raw)
         _copy_size(master)
         signal.signal(signal.SIGWINCH, lambda *_: _copy_size(master))
     pidfd = os.pidfd_open(pid)

@@ -247,7 +247,7 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
             raise ConfigError(f"{rule.where}: cannot add a rule for {rule.name}: "
                               f"{describe_oserror(exc)}") from exc
 
-    program = _export_bpf(filt)
+    program = export_bpf(filt)
     if default_name not in _PERMISSIVE and not (
             default_name == "SCMP_ACT_ERRNO" and default_ret == errno_mod.ENOSYS):
         program = enosys_stub(arches, names_in_filter, numbers) + program
@@ -386,7 +386,7 @@ class _SyscallNumbers:
         return self.lookup(pyseccomp.Arch.NATIVE, name)
 
 
-def _export_bpf(filt) -> bytes:
+def export_bpf(filt) -> bytes:
     # libseccomp writes the program to an fd; a memfd keeps it off any disk.
     try:
         fd = os.memfd_create("pyrunc-seccomp", os.MFD_CLOEXEC)

@@ -34,3 +34,12 @@ def signal_number(value) -> int:
                 pass
     from pyrunc.errors import UsageError
     raise UsageError(f"unknown signal {value!r}")
+
+
+def kill_signal(value) -> int:
+    """A signal for `kill`: as signal_number, and also 0, the liveness probe
+    (runc sends it: nothing is delivered, the answer says whether the
+    container's init is there)."""
+    if str(value).strip() == "0":
+        return 0
+    return signal_number(value)

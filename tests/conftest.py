@@ -1,11 +1,11 @@
 """pytest wiring: `requires(...)` markers that skip with a reason, the runtime
 under test, per-test bundles and roots, and the session-wide clean-up of the
-test cgroup parent."""
+test cgroup parent, which fails the run when one of its cgroups still holds
+processes (tests/cgroup_leaks.py)."""
 from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
@@ -80,19 +80,26 @@ def bundle(tmp_path) -> support.Bundle:
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_cgroup_parent():
     yield
-    base = "/sys/fs/cgroup"
-    if not os.path.isdir(base):
-        return
-    for ctrl in os.listdir(base):
-        parent = os.path.join(base, ctrl, support.TEST_CGROUP_PARENT)
-        if not os.path.isdir(parent):
-            continue
+    # a process left in one of our cgroups is a leak (a container or exec'd
+    # process no delete reached): kill it, clean up, then fail the session
+    from tests import cgroup_leaks
+    leaks = cgroup_leaks.kill_leaked(support.ISSUED_IDS) if os.geteuid() == 0 else []
+    _remove_empty_test_cgroups()
+    assert not leaks, "test cgroups still held processes at the end of the run " \
+                      "(killed now):\n" + "\n".join(leaks)
+
+
+def _remove_empty_test_cgroups():
+    from tests import cgroup_leaks
+    for parent in cgroup_leaks.parents("/sys/fs/cgroup", support.TEST_CGROUP_PARENT):
         # deepest first; only empty cgroups can go, which is the check we want.
         # Another pytest session (a developer's, beside CI) may have made a
-        # cgroup a moment ago and not yet put its process in: leave young ones.
-        for dirpath, dirnames, _ in sorted(os.walk(parent), key=lambda t: -t[0].count("/")):
+        # cgroup a moment ago and not yet put its process in: leave young
+        # ones unless they are this session's.
+        for dirpath, _dirnames, _ in sorted(os.walk(parent), key=lambda t: -t[0].count("/")):
             try:
-                if time.time() - os.stat(dirpath).st_ctime > 30 or dirpath == parent:
+                if (dirpath == parent or os.path.basename(dirpath) in support.ISSUED_IDS
+                        or time.time() - os.stat(dirpath).st_ctime > 30):
                     os.rmdir(dirpath)
             except OSError:
                 pass

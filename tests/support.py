@@ -41,8 +41,15 @@ def is_runc() -> bool:
     return runtime_name() == "runc"
 
 
+# Every id unique_id gave out in this process: a cgroup under the test parent
+# named after one is this session's (the end-of-run check in conftest.py).
+ISSUED_IDS: set[str] = set()
+
+
 def unique_id(prefix: str = "t") -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
+    cid = f"{prefix}-{uuid.uuid4().hex[:10]}"
+    ISSUED_IDS.add(cid)
+    return cid
 
 
 def base_config() -> dict:

@@ -23,11 +23,12 @@ __all__ = ["new_manager", "load_manager", "CgroupError"]
 def new_manager(container_id: str, cgroups_path: str | None, resources: dict | None,
                 systemd: bool = False, warn=None, *, root: str | None = None,
                 linux_device_paths=(), proc_self_cgroup: str | None = None, bus=None,
-                annotations: dict | None = None):
+                annotations: dict | None = None, mountinfo: str | None = None):
     """Describe the container's cgroup; nothing on the host is touched yet.
 
-    `root` (default /sys/fs/cgroup) and `proc_self_cgroup` are injectable for
-    tests on a fake cgroupfs. `linux_device_paths` are the paths of
+    `root` (default /sys/fs/cgroup), `mountinfo` (the text of
+    /proc/self/mountinfo: where the v1 hierarchies are) and `proc_self_cgroup`
+    are injectable for tests on a fake cgroupfs. `linux_device_paths` are the paths of
     config.json's linux.devices: a listed path replaces runc's default rule for
     it. `bus` (systemd only) is a D-Bus address for tests; `annotations`
     (systemd only) may carry runc's `org.systemd.property.<Name>` unit properties.
@@ -37,7 +38,8 @@ def new_manager(container_id: str, cgroups_path: str | None, resources: dict | N
     if systemd:
         from pyrunc.cgroups import systemd as sd
         return sd.new(container_id, cgroups_path, resources, root=root, version=version, warn=warn,
-                      linux_device_paths=linux_device_paths, bus=bus, annotations=annotations)
+                      linux_device_paths=linux_device_paths, bus=bus, annotations=annotations,
+                      mountinfo=mountinfo)
     inner = layout.inner_path(container_id, cgroups_path)
     if ":" in (cgroups_path or "") and cgroups_path.count(":") == 2 and not cgroups_path.startswith("/"):
         raise CgroupError(f"cgroup: cgroupsPath {cgroups_path!r} is in systemd form (slice:prefix:name): "
@@ -49,7 +51,7 @@ def new_manager(container_id: str, cgroups_path: str | None, resources: dict | N
         prune = [root + p for p in prune_inner]
         return V2Manager(container_id, root, inner, {"": d}, resources, prune, warn, linux_device_paths)
     from pyrunc.cgroups.v1 import V1Manager
-    paths = layout.v1_paths(inner, root, proc_self_cgroup)
+    paths = layout.v1_paths(inner, root, proc_self_cgroup, mountinfo)
     if "devices" not in paths:
         raise CgroupError("cgroup: no devices hierarchy is mounted: cannot confine device access")
     prune = sorted({d[: -len(inner)] + p for d in paths.values() for p in prune_inner if d.endswith(inner)})

@@ -26,6 +26,9 @@ def run(writes: list[Write], dir_for, warn) -> None:
         if w.optional and not fsio.exists(d, w.file):
             warn(f"{w.file} is not available on this kernel; ignored")
             continue
+        if w.absent_hint and not fsio.exists(d, w.file):
+            raise CgroupError(f"cgroup {w.controller}: write {w.file}={w.value}: no such file or directory "
+                              f"({w.absent_hint})")
         try:
             fsio.write(d, w.file, w.value, w.controller)
         except CgroupError as exc:

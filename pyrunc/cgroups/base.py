@@ -8,6 +8,7 @@ find what to remove, even after a crash), and rebuilt from that record by
 """
 
 import os
+import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.errors import CgroupError, describe_oserror
@@ -71,17 +72,18 @@ class Manager:
 
     # -- lifecycle --------------------------------------------------------
 
-    def destroy(self) -> None:
+    def destroy(self, timeout: float = 2.0) -> None:
         """Remove the cgroup(s) and now-empty parents pyrunc made. Kills nothing.
 
         Idempotent: a cgroup already gone is fine. A cgroup that still has
-        processes after the drain timeout is an error (delete --force kills
-        first).
+        processes after the drain timeout (one for all hierarchies) is an
+        error (delete kills first: kill_all_and_wait).
         """
         errors = []
+        deadline = time.monotonic() + timeout
         for d in self.dirs():
             try:
-                fsio.rmdir_tree(d)
+                fsio.rmdir_tree(d, max(0.0, deadline - time.monotonic()))
             except CgroupError as exc:
                 errors.append(exc)
         # parents deepest first; rmdir only succeeds on an empty cgroup
@@ -89,6 +91,15 @@ class Manager:
             fsio.rmdir_if_empty(parent)
         if errors:
             raise errors[0]
+
+    def refuse_frozen(self) -> None:
+        """A process placed in a frozen cgroup stops at once, so the create
+        would wait forever for its init: refuse such a target up front (runc:
+        "container's cgroup unexpectedly frozen"). Called once the cgroup
+        exists, so a new cgroup below a frozen parent is caught too."""
+        where = self.freezing_dir()
+        if where:
+            raise CgroupError(f"cgroup freezer: {where} is frozen: a container cannot be created in a frozen cgroup")
 
     def add(self, pid: int) -> None:
         for ctrl, d in self.paths.items():
@@ -117,6 +128,35 @@ class Manager:
     def pids(self) -> list[int]:
         d = self._procs_dir()
         return fsio.procs(d) if d else []
+
+    def all_pids(self) -> list[int]:
+        """Every process in any of the container's hierarchies, sub-cgroups
+        included: one a process was moved out of still holds it elsewhere."""
+        found: set[int] = set()
+        for d in self.dirs():
+            found.update(fsio.procs(d))
+        return sorted(found)
+
+    def kill_all_and_wait(self, timeout: float = 5.0) -> list[int]:
+        """SIGKILL everything in the cgroup tree and wait, boundedly, until it
+        is empty (runc's destroy: freeze, kill, thaw, wait). Frozen parts of
+        the tree, even a sub-cgroup that froze itself, are thawed first: a
+        frozen task dies only once thawed. Returns the pids still there."""
+        deadline = time.monotonic() + timeout
+        delay = 0.005
+        while True:
+            left = self.all_pids()
+            if not left or time.monotonic() > deadline:
+                return left
+            self.thaw_tree()
+            self.signal_all(_SIGKILL)
+            for pid in left:  # a process that left the pids hierarchy but not the others
+                try:
+                    os.kill(pid, _SIGKILL)
+                except OSError:
+                    pass
+            time.sleep(delay)
+            delay = min(delay * 2, 0.1)
 
     def signal_all(self, sig: int) -> None:
         """Signal every process; frozen meanwhile so nothing forks past us (runc).
@@ -160,6 +200,14 @@ class Manager:
         raise NotImplementedError
 
     def frozen(self) -> bool:  # pragma: no cover
+        raise NotImplementedError
+
+    def thaw_tree(self) -> None:  # pragma: no cover
+        """Thaw the container's cgroup and every sub-cgroup frozen in it."""
+        raise NotImplementedError
+
+    def freezing_dir(self) -> str | None:  # pragma: no cover
+        """The container's cgroup directory if it is frozen or freezing."""
         raise NotImplementedError
 
     def stats(self) -> dict:  # pragma: no cover

@@ -20,7 +20,7 @@ LICENSE = "Apache"
 
 DEV_BLOCK, DEV_CHAR = 1, 2                    # BPF_DEVCG_DEV_*
 ACC_MKNOD, ACC_READ, ACC_WRITE = 1, 2, 4       # BPF_DEVCG_ACC_*
-_ACC = {"m": ACC_MKNOD, "r": ACC_READ, "w": ACC_WRITE}
+ACC = {"m": ACC_MKNOD, "r": ACC_READ, "w": ACC_WRITE}
 
 # opcodes used (linux/bpf_common.h + bpf.h)
 OP_LDXW = 0x61        # BPF_LDX | BPF_MEM | BPF_W
@@ -75,7 +75,7 @@ def _block(rule: Rule) -> list[tuple]:
         raise CgroupError(f"cgroup devices: invalid device number {rule.major}:{rule.minor}")
     access = 0
     for c in rule.access:
-        access |= _ACC[c]
+        access |= ACC[c]
     out: list[tuple] = [(OP_JNE_K, R2, 0, _NEXT, bpf_type)]
     if access != ACC_READ | ACC_WRITE | ACC_MKNOD:
         # requested access must be a subset of the rule's: (R3 & access) == R3

@@ -1,7 +1,8 @@
 """Where the cgroup hierarchies are, and where a container's cgroup goes in each.
 
-Pure given its inputs: the cgroupfs root (injectable, so unit tests run on a
-fake cgroupfs in a tmp dir) and the text of /proc/self/cgroup. Used by
+Pure given its inputs: the cgroupfs root, the text of /proc/self/mountinfo
+(which hierarchies are mounted where) and that of /proc/self/cgroup, all
+injectable so unit tests run on a fake cgroupfs in a tmp dir. Used by
 `new_manager` before anything is created; its results are stored in the
 manager's record so that a later `delete` never has to resolve them again.
 
@@ -41,32 +42,84 @@ def mode(root: str = DEFAULT_ROOT) -> str:
     return "v1"
 
 
-def v1_mounts(root: str = DEFAULT_ROOT) -> dict[str, str]:
-    """controller -> hierarchy directory, read from the directory names.
+def read_mountinfo() -> str:
+    with open("/proc/self/mountinfo") as f:
+        return f.read()
 
-    A co-mounted hierarchy `cpu,cpuacct` serves both controllers; the
-    `cpu -> cpu,cpuacct` symlinks distributions add are skipped. `systemd`
-    is the named hierarchy `name=systemd`; `unified` is the hybrid cgroup2,
-    keyed "" as runc does.
+
+def _unescape(field: str) -> str:
+    # mountinfo escapes space, tab, newline and backslash as \ooo
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
+
+
+# cgroup v1 mount options that name no controller (kernel/cgroup/cgroup-v1.c)
+_NOT_CONTROLLERS = frozenset(("rw", "ro", "none", "all", "noprefix", "clone_children", "cpuset_v2_mode",
+                              "xattr", "favordynmods", "nofavordynmods"))
+
+
+def _is_controller(option: str) -> bool:
+    if option.startswith("name="):
+        return True
+    return "=" not in option and option not in _NOT_CONTROLLERS
+
+
+def parse_cgroup_mounts(mountinfo: str) -> list[tuple[str, str, str, list[str]]]:
+    """(mount point, root in the hierarchy, fstype, controllers) of every
+    cgroup and cgroup2 mount in a /proc/<pid>/mountinfo text, in its order.
+
+    Controllers come from the super options, as the kernel names them:
+    `cpu,cpuacct` co-mounted gives both, a named hierarchy gives `name=<n>`.
     """
-    out: dict[str, str] = {}
-    try:
-        entries = sorted(os.scandir(root), key=lambda e: e.name)
-    except FileNotFoundError:
-        return out
-    for entry in entries:
-        if entry.is_symlink() or not entry.is_dir():
+    out = []
+    for line in mountinfo.splitlines():
+        left, sep, right = line.partition(" - ")
+        if not sep:
             continue
-        if entry.name == "unified":
-            if os.path.exists(os.path.join(entry.path, "cgroup.controllers")):
-                out[""] = entry.path
+        fields, tail = left.split(), right.split()
+        if len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
             continue
-        if entry.name == "systemd":
-            out["name=systemd"] = entry.path
-            continue
-        for ctrl in entry.name.split(","):
-            out.setdefault(ctrl, entry.path)
+        ctrls = [o for o in tail[2].split(",") if _is_controller(o)] if tail[0] == "cgroup" else []
+        out.append((_unescape(fields[4]), _unescape(fields[3]), tail[0], ctrls))
     return out
+
+
+def v1_hierarchies(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[str, tuple[str, str]]:
+    """controller -> (mount point, the hierarchy path mounted there), found in
+    /proc/self/mountinfo as runc does: a directory under `root` that is not a
+    cgroup mount (someone's plain `mkdir /sys/fs/cgroup/hugetlb`) is no
+    hierarchy.
+
+    A co-mounted hierarchy `cpu,cpuacct` serves both controllers; the named
+    hierarchy `name=systemd` is keyed so; the hybrid cgroup2 below `root` is
+    keyed "" as runc does. A hierarchy mounted twice under `root` (a bind
+    mount) is taken at its first mount point. `mountinfo` is the text to read
+    instead of /proc/self/mountinfo (tests pass a fake tree's).
+    """
+    if mountinfo is None:
+        mountinfo = read_mountinfo()
+    base = root.rstrip("/") + "/"
+    out: dict[str, tuple[str, str]] = {}
+    for point, mroot, fstype, ctrls in parse_cgroup_mounts(mountinfo):
+        if not point.startswith(base):
+            continue
+        for ctrl in ([""] if fstype == "cgroup2" else ctrls):
+            out.setdefault(ctrl, (point, mroot))
+    return out
+
+
+def v1_mounts(root: str = DEFAULT_ROOT, mountinfo: str | None = None) -> dict[str, str]:
+    """controller -> hierarchy directory (see v1_hierarchies)."""
+    return {ctrl: point for ctrl, (point, _) in v1_hierarchies(root, mountinfo).items()}
 
 
 def parse_proc_cgroup(text: str) -> dict[str, str]:
@@ -111,21 +164,26 @@ def inner_path(container_id: str, cgroups_path: str | None) -> str:
     return inner
 
 
-def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None) -> dict[str, str]:
+def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None,
+             mountinfo: str | None = None) -> dict[str, str]:
     """controller -> the container's directory in that hierarchy (v1 and hybrid)."""
-    mounts = v1_mounts(root)
+    mounts = v1_hierarchies(root, mountinfo)
     own = None
     paths: dict[str, str] = {}
     for ctrl in V1_CONTROLLERS:
-        mnt = mounts.get(ctrl)
-        if mnt is None:
+        if ctrl not in mounts:
             continue
+        mnt, mroot = mounts[ctrl]
         if posixpath.isabs(inner):
             paths[ctrl] = mnt + inner
         else:
             if own is None:
                 own = parse_proc_cgroup(proc_self_cgroup if proc_self_cgroup is not None else own_cgroups())
             base = own.get(ctrl, "/")
+            # /proc/self/cgroup names paths from the hierarchy's root; a mount
+            # of a subtree (a nested container's) shows them below its root
+            if mroot != "/" and (base == mroot or base.startswith(mroot + "/")):
+                base = base[len(mroot):] or "/"
             paths[ctrl] = posixpath.join(mnt + base.rstrip("/"), inner)
     return paths
 

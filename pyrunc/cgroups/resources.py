@@ -37,6 +37,8 @@ class Write:
     retry_after_next: bool = False
     # cpu.shares: read back; the kernel clamps silently, runc reports it
     verify: bool = False
+    # a missing file is an error (as in runc), said with this reason
+    absent_hint: str = ""
 
 
 class DictProbe:
@@ -56,7 +58,7 @@ def _int(v) -> int:
     return int(v)
 
 
-def _signed(v) -> int:
+def signed(v) -> int:
     """uint64 -1 spellings (18446744073709551615) back to -1."""
     v = int(v)
     return -1 if v == _U64_MAX else v
@@ -139,8 +141,8 @@ def _v1_cpuset(cpu: dict) -> list[Write]:
 
 def _v1_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
     out: list[Write] = []
-    limit = _signed(mem.get("limit", 0) or 0)
-    swap = _signed(mem.get("swap", 0) or 0)
+    limit = signed(mem.get("limit", 0) or 0)
+    swap = signed(mem.get("swap", 0) or 0)
     if update and mem.get("checkBeforeUpdate"):
         _check_usage(limit, probe.read("memory", "memory.usage_in_bytes"))
     # unlimited memory with swap unset means unlimited swap too (runc)
@@ -156,15 +158,15 @@ def _v1_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
         swap_first = swap == -1 or (cur_limit >= 0 and cur_limit < swap)
     out += (swap_w + mem_w) if swap_first else (mem_w + swap_w)
     if mem.get("reservation"):
-        out.append(Write("memory", "memory.soft_limit_in_bytes", str(_signed(mem["reservation"]))))
+        out.append(Write("memory", "memory.soft_limit_in_bytes", str(signed(mem["reservation"]))))
     if mem.get("kernel"):
-        out.append(Write("memory", "memory.kmem.limit_in_bytes", str(_signed(mem["kernel"])), optional=True))
+        out.append(Write("memory", "memory.kmem.limit_in_bytes", str(signed(mem["kernel"])), optional=True))
     if mem.get("kernelTCP"):
-        out.append(Write("memory", "memory.kmem.tcp.limit_in_bytes", str(_signed(mem["kernelTCP"])), optional=True))
+        out.append(Write("memory", "memory.kmem.tcp.limit_in_bytes", str(signed(mem["kernelTCP"])), optional=True))
     if mem.get("disableOOMKiller"):
         out.append(Write("memory", "memory.oom_control", "1"))
     sw = mem.get("swappiness")
-    if sw is not None and _signed(sw) != -1:
+    if sw is not None and signed(sw) != -1:
         sw = int(sw)
         if not 0 <= sw <= 100:
             raise CgroupError(f"cgroup memory: linux.resources.memory.swappiness: invalid value {sw} (valid range is 0-100)")
@@ -177,7 +179,7 @@ def _v1_cpu(cpu: dict) -> list[Write]:
     if cpu.get("shares"):
         out.append(Write("cpu", "cpu.shares", str(int(cpu["shares"])), verify=True))
     period = int(cpu.get("period") or 0)
-    quota = _signed(cpu.get("quota") or 0)
+    quota = signed(cpu.get("quota") or 0)
     if period:
         out.append(Write("cpu", "cpu.cfs_period_us", str(period), retry_after_next=bool(quota)))
     if quota:
@@ -187,7 +189,7 @@ def _v1_cpu(cpu: dict) -> list[Write]:
     if cpu.get("realtimePeriod"):
         out.append(Write("cpu", "cpu.rt_period_us", str(int(cpu["realtimePeriod"]))))
     if cpu.get("realtimeRuntime"):
-        out.append(Write("cpu", "cpu.rt_runtime_us", str(_signed(cpu["realtimeRuntime"]))))
+        out.append(Write("cpu", "cpu.rt_runtime_us", str(signed(cpu["realtimeRuntime"]))))
     if cpu.get("idle") is not None:
         out.append(Write("cpu", "cpu.idle", str(int(cpu["idle"]))))
     return out
@@ -196,25 +198,33 @@ def _v1_cpu(cpu: dict) -> list[Write]:
 def _v1_pids(pids: dict | None) -> list[Write]:
     if not pids or "limit" not in pids:
         return []
-    limit = _signed(pids["limit"])
+    limit = signed(pids["limit"])
     if limit == 0:  # runc 1.1: 0 means "not set"
         return []
     return [Write("pids", "pids.max", "max" if limit < 0 else str(limit))]
 
 
+_NO_BLKIO_WEIGHT = ("this host has no proportional-weight I/O scheduler: "
+                    "neither CFQ's blkio.weight nor BFQ's blkio.bfq.weight")
+_NO_IO_WEIGHT = "this host has neither BFQ's io.bfq.weight nor io.cost's io.weight"
+
+
 def _v1_blkio(bio: dict, probe) -> list[Write]:
     out: list[Write] = []
     # kernels without CFQ (5.0+) only have BFQ's files (runc detectWeightFilenames)
+    # A kernel with neither (no proportional-weight scheduler at all) fails
+    # the write of the BFQ file, as runc 1.1 does; the message says why.
     cfq = probe.has("blkio", "blkio.weight")
     weight_file = "blkio.weight" if cfq else "blkio.bfq.weight"
     weight_dev_file = "blkio.weight_device" if cfq else "blkio.bfq.weight_device"
+    hint = "" if cfq else _NO_BLKIO_WEIGHT
     if bio.get("weight"):
-        out.append(Write("blkio", weight_file, str(int(bio["weight"]))))
+        out.append(Write("blkio", weight_file, str(int(bio["weight"])), absent_hint=hint))
     if bio.get("leafWeight"):
         out.append(Write("blkio", "blkio.leaf_weight", str(int(bio["leafWeight"])), optional=True))
     for wd in bio.get("weightDevice") or []:
         if wd.get("weight"):
-            out.append(Write("blkio", weight_dev_file, f"{_device(wd)} {int(wd['weight'])}"))
+            out.append(Write("blkio", weight_dev_file, f"{_device(wd)} {int(wd['weight'])}", absent_hint=hint))
         if wd.get("leafWeight"):
             out.append(Write("blkio", "blkio.leaf_weight_device", f"{_device(wd)} {int(wd['leafWeight'])}", optional=True))
     for key, name in (("throttleReadBpsDevice", "read_bps_device"), ("throttleWriteBpsDevice", "write_bps_device"),
@@ -285,8 +295,8 @@ def plan_v2(res: dict | None, probe, *, update: bool = False, warn=_no_warn) -> 
 
 def _v2_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
     out: list[Write] = []
-    limit = _signed(mem.get("limit", 0) or 0)
-    swap = _signed(mem.get("swap", 0) or 0)
+    limit = signed(mem.get("limit", 0) or 0)
+    swap = signed(mem.get("swap", 0) or 0)
     if update and mem.get("checkBeforeUpdate"):
         _check_usage(limit, probe.read("memory", "memory.current"))
     if limit or swap or mem.get("reservation"):
@@ -297,11 +307,11 @@ def _v2_memory(mem: dict, probe, update: bool, warn) -> list[Write]:
         if limit:
             out.append(Write("memory", "memory.max", _v2num(limit)))
         if mem.get("reservation"):
-            out.append(Write("memory", "memory.low", _v2num(_signed(mem["reservation"]))))
+            out.append(Write("memory", "memory.low", _v2num(signed(mem["reservation"]))))
     for key in ("kernel", "kernelTCP"):
         if mem.get(key):
             warn(f"linux.resources.memory.{key} is ignored: cgroup v2 accounts kernel memory with memory.max")
-    if mem.get("swappiness") is not None and _signed(mem["swappiness"]) != -1:
+    if mem.get("swappiness") is not None and signed(mem["swappiness"]) != -1:
         warn("linux.resources.memory.swappiness is ignored: cgroup v2 has no per-cgroup swappiness")
     if mem.get("disableOOMKiller"):
         warn("linux.resources.memory.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer")
@@ -312,7 +322,7 @@ def _v2_cpu(cpu: dict, warn) -> list[Write]:
     out: list[Write] = []
     if cpu.get("shares"):
         out.append(Write("cpu", "cpu.weight", str(cpu_shares_to_weight(int(cpu["shares"])))))
-    quota = _signed(cpu.get("quota") or 0)
+    quota = signed(cpu.get("quota") or 0)
     period = int(cpu.get("period") or 0)
     if quota or period:
         out.append(Write("cpu", "cpu.max", f"{'max' if quota <= 0 else quota} {period or 100000}"))
@@ -331,7 +341,7 @@ def _v2_io(bio: dict, probe, warn) -> list[Write]:
     if bio.get("weight"):
         w = int(bio["weight"])
         out.append(Write("io", "io.bfq.weight", str(w)) if bfq
-                   else Write("io", "io.weight", str(blkio_weight_to_io_weight(w))))
+                   else Write("io", "io.weight", str(blkio_weight_to_io_weight(w)), absent_hint=_NO_IO_WEIGHT))
     if bio.get("leafWeight"):
         warn("linux.resources.blockIO.leafWeight is ignored: cgroup v2 has no leaf weights")
     for wd in bio.get("weightDevice") or []:

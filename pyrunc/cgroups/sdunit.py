@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from pyrunc.cgroups.resources import _signed, cpu_shares_to_weight, swap_to_v2
+from pyrunc.cgroups.resources import signed, cpu_shares_to_weight, swap_to_v2
 from pyrunc.errors import CgroupError
 
 DEFAULT_SLICE = "system.slice"
@@ -71,14 +71,14 @@ def properties(resources: dict | None, version: str, warn=None) -> list[tuple[st
     props: list = []
     mem = r.get("memory") or {}
     cpu = r.get("cpu") or {}
-    limit = _signed(mem.get("limit", 0) or 0)
+    limit = signed(mem.get("limit", 0) or 0)
     v2 = version == "v2"
     if limit:
         props.append(("MemoryMax" if v2 else "MemoryLimit", ("t", _U64_MAX if limit < 0 else limit)))
     if v2:
         if mem.get("reservation"):
             props.append(("MemoryLow", ("t", int(mem["reservation"]))))
-        swap = swap_to_v2(_signed(mem.get("swap", 0) or 0), limit)
+        swap = swap_to_v2(signed(mem.get("swap", 0) or 0), limit)
         if swap:
             props.append(("MemorySwapMax", ("t", _U64_MAX if swap < 0 else swap)))
     if cpu.get("shares"):
@@ -86,7 +86,7 @@ def properties(resources: dict | None, version: str, warn=None) -> list[tuple[st
             props.append(("CPUWeight", ("t", cpu_shares_to_weight(int(cpu["shares"])))))
         else:
             props.append(("CPUShares", ("t", int(cpu["shares"]))))
-    quota = _signed(cpu.get("quota") or 0)
+    quota = signed(cpu.get("quota") or 0)
     period = int(cpu.get("period") or 0)
     if period:
         props.append(("CPUQuotaPeriodUSec", ("t", period)))
@@ -100,7 +100,7 @@ def properties(resources: dict | None, version: str, warn=None) -> list[tuple[st
         props.append(("CPUQuotaPerSecUSec", ("t", per_sec)))
     pids = r.get("pids") or {}
     if "limit" in pids:
-        lim = _signed(pids["limit"])
+        lim = signed(pids["limit"])
         if lim > 0 or lim == -1:
             props.append(("TasksMax", ("t", _U64_MAX if lim < 0 else lim)))
     bio = r.get("blockIO") or {}
@@ -178,7 +178,7 @@ ANNOTATION_PREFIX = "org.systemd.property."
 _GV_INT = {"byte": "y", "int16": "n", "uint16": "q", "int32": "i", "uint32": "u", "int64": "x", "uint64": "t"}
 
 
-def _parse_gvariant(text: str):
+def parse_gvariant(text: str):
     """The GVariant text forms annotations use -> (dbus signature, value).
 
     A subset of godbus's ParseVariant: true/false, numbers (untyped integers
@@ -198,7 +198,7 @@ def _parse_gvariant(text: str):
     if t.startswith("@as []") or t == "[]":
         return "as", []
     if t.startswith("[") and t.endswith("]"):
-        items = [_parse_gvariant(x) for x in t[1:-1].split(",")]
+        items = [parse_gvariant(x) for x in t[1:-1].split(",")]
         sigs = {sig for sig, _ in items}
         if len(sigs) == 1 and sigs <= {"s", "i"}:
             return "a" + sigs.pop(), [v for _, v in items]
@@ -223,7 +223,7 @@ def annotation_properties(annotations: dict | None) -> list:
         if len(name) < 3 or not all("A" <= c <= "Z" or "a" <= c <= "z" for c in name):
             raise CgroupError(f"cgroup systemd: annotation {key}: invalid property name")
         try:
-            sig, value = _parse_gvariant(str(raw))
+            sig, value = parse_gvariant(str(raw))
         except ValueError as exc:
             raise CgroupError(f"cgroup systemd: annotation {key}={raw}: cannot parse the value: {exc}") from None
         if name.endswith("Sec") and name[-4:-3].islower():

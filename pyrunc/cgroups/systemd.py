@@ -20,7 +20,7 @@ import os
 from pyrunc.cgroups import layout
 from pyrunc.cgroups.base import Manager
 from pyrunc.cgroups.sdunit import (  # noqa: F401  (re-exported: the driver's vocabulary)
-    ANNOTATION_PREFIX, DEFAULT_PREFIX, DEFAULT_SLICE, _parse_gvariant, annotation_properties,
+    ANNOTATION_PREFIX, DEFAULT_PREFIX, DEFAULT_SLICE, parse_gvariant, annotation_properties,
     device_properties, expand_slice, parse_path, properties, unit_name)
 from pyrunc.errors import CgroupError
 
@@ -221,11 +221,11 @@ class SystemdManager(Manager):
         except CgroupError:
             pass  # not failed, or already gone
 
-    def destroy(self) -> None:
+    def destroy(self, timeout: float = 2.0) -> None:
         if not self.started:
             # this process never started the unit (create failed before add):
             # there is nothing to ask systemd for
-            self.fs.destroy()
+            self.fs.destroy(timeout)
             return
         try:
             self._stop_unit()
@@ -235,7 +235,7 @@ class SystemdManager(Manager):
             # no systemd to ask (gone, or never there): the directories still
             # go, and systemd drops an empty scope by itself if it comes back
             self.warn(f"{exc}; removing the cgroup directories only")
-        self.fs.destroy()
+        self.fs.destroy(timeout)
 
     def set(self, resources: dict) -> None:
         props = properties(resources, self.version, self.warn)
@@ -251,6 +251,12 @@ class SystemdManager(Manager):
 
     def frozen(self) -> bool:
         return self.fs.frozen()
+
+    def thaw_tree(self) -> None:
+        self.fs.thaw_tree()
+
+    def freezing_dir(self) -> str | None:
+        return self.fs.freezing_dir()
 
     def pids(self) -> list[int]:
         return self.fs.pids()
@@ -277,14 +283,14 @@ def _fs_class(version: str):
 
 
 def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None,
-        annotations=None):
+        annotations=None, mountinfo=None):
     slice_, prefix, name = parse_path(container_id, cgroups_path)
     unit = unit_name(prefix, name)
     inner = expand_slice(slice_).rstrip("/") + "/" + unit
     if version == "v2":
         paths = {"": root + inner}
     else:
-        paths = layout.v1_paths(inner, root)
+        paths = layout.v1_paths(inner, root, mountinfo=mountinfo)
     return SystemdManager(container_id, root, inner, paths, resources, [], warn, linux_device_paths,
                           unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS,
                           annotations=annotations)

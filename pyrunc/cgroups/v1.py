@@ -9,7 +9,7 @@ container. `name=systemd` is joined too. Neither gets resources.
 import os
 import time
 
-from pyrunc.cgroups import fsio, layout
+from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
 
@@ -49,6 +49,7 @@ class V1Manager(Manager):
                 self.made.extend(made)
                 if ctrl == "cpuset":
                     self._populate_cpuset(made)
+            self.refuse_frozen()
             self._apply(self.resources, update=False)
         except BaseException:
             self._rollback()
@@ -59,17 +60,24 @@ class V1Manager(Manager):
         # both are set: fill every empty level from the mount down to our leaf
         # from its parent, as runc's cpusetEnsureParent does (a parent made by
         # another tool may be empty too)
-        leaf = self.paths["cpuset"]
-        mount = layout.v1_mounts(self.root).get("cpuset")
-        if not mount or not leaf.startswith(mount + "/"):
-            return
-        chain = [mount]
-        for part in os.path.relpath(leaf, mount).split("/"):
-            chain.append(os.path.join(chain[-1], part))
+        # the hierarchy's root is the topmost directory with cpuset files
+        chain = [self.paths["cpuset"]]
+        while os.path.exists(os.path.join(os.path.dirname(chain[0]), "cpuset.cpus")):
+            chain.insert(0, os.path.dirname(chain[0]))
         for parent, d in zip(chain, chain[1:]):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not (fsio.read_opt(d, name) or "").strip():
                     fsio.write(d, name, (fsio.read_opt(parent, name) or "").strip(), "cpuset")
+
+    def destroy(self, timeout: float = 2.0) -> None:
+        super().destroy(timeout)
+        cpu = self.paths.get("cpu")
+        # a parent left with a realtime budget (rtbudget.grant) gives it back
+        granted = [p for p in set(self.prune) | set(self._made_parents())
+                   if cpu and cpu.startswith(p + "/") and fsio.read_int(p, "cpu.rt_runtime_us") > 0]
+        if granted:
+            from pyrunc.cgroups import rtbudget
+            rtbudget.release(granted)
 
     def _dir_for(self, ctrl: str) -> str | None:
         return self.paths.get(ctrl)
@@ -80,7 +88,17 @@ class V1Manager(Manager):
         from pyrunc.cgroups import apply
         from pyrunc.cgroups.resources import plan_v1
         writes = plan_v1(resources, _Probe(self.paths), update=update, warn=self.warn)
-        apply.run(writes, self._dir_for, self.warn)
+        cpu = resources.get("cpu") or {}
+        if cpu.get("realtimeRuntime") and self.paths.get("cpu"):
+            from pyrunc.cgroups import rtbudget
+            leaf = self.paths["cpu"]
+            period = int(cpu.get("realtimePeriod") or 0) or fsio.read_int(leaf, "cpu.rt_period_us", 1000000)
+            owned = set(self.prune) | set(self.made)
+            with rtbudget.explained(leaf, owned):
+                rtbudget.grant(leaf, int(cpu["realtimeRuntime"]), period, owned)
+                apply.run(writes, self._dir_for, self.warn)
+        else:
+            apply.run(writes, self._dir_for, self.warn)
         if not update or resources.get("devices"):
             self._apply_devices(resources.get("devices"))
 
@@ -132,6 +150,25 @@ class V1Manager(Manager):
         if d is None:
             return False
         return (fsio.read_opt(d, "freezer.state") or "").strip() == "FROZEN"
+
+    def thaw_tree(self) -> None:
+        top = self.paths.get("freezer")
+        if top is None or not os.path.isdir(top):
+            return
+        # top-down: a child that froze itself stays frozen when its parent thaws
+        for d, _, _ in os.walk(top):
+            if (fsio.read_opt(d, "freezer.state") or "THAWED").strip() != "THAWED":
+                try:
+                    fsio.write(d, "freezer.state", "THAWED", "freezer")
+                except CgroupError:
+                    pass  # removed meanwhile
+
+    def freezing_dir(self) -> str | None:
+        # a child of a frozen cgroup reads FROZEN too (parent_freezing)
+        d = self.paths.get("freezer")
+        if d and (fsio.read_opt(d, "freezer.state") or "").strip() in ("FROZEN", "FREEZING"):
+            return d
+        return None
 
     # -- observation ------------------------------------------------------
 

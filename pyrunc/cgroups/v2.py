@@ -50,6 +50,7 @@ class V2Manager(Manager):
         devices.Emulator.from_rules(devices.from_spec(self.resources.get("devices"), self.linux_device_paths))
         try:
             self.made.extend(fsio.makedirs(self.dir, "cgroup2"))
+            self.refuse_frozen()
             self._delegate()
             self._apply(self.resources, update=False)
         except BaseException:
@@ -122,6 +123,23 @@ class V2Manager(Manager):
 
     def frozen(self) -> bool:
         return (fsio.read_opt(self.dir, "cgroup.freeze") or "0").strip() == "1"
+
+    def thaw_tree(self) -> None:
+        if not os.path.isdir(self.dir):
+            return
+        for d, _, _ in os.walk(self.dir):
+            if (fsio.read_opt(d, "cgroup.freeze") or "0").strip() == "1":
+                try:
+                    fsio.write(d, "cgroup.freeze", "0", "freezer")
+                except CgroupError:
+                    pass  # removed meanwhile
+
+    def freezing_dir(self) -> str | None:
+        # cgroup.freeze says what was asked of this cgroup; cgroup.events
+        # "frozen 1" also covers a cgroup below a frozen parent
+        if self.frozen() or fsio.read_keyed(self.dir, "cgroup.events").get("frozen") == 1:
+            return self.dir
+        return None
 
     def signal_all(self, sig: int) -> None:
         if sig == _signal.SIGKILL and fsio.exists(self.dir, "cgroup.kill"):

@@ -12,9 +12,8 @@ import sys
 
 import click
 
-from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import PyruncError, UsageError, describe_oserror, exit_code_for
-from pyrunc.log import Log, flush_stdout
+from pyrunc.log import Log, flush_stdout, setup
 
 # long options that runc (Go's flag parsing) also accepts with one dash
 _VALUE_OPTIONS = {"root", "log", "log-format", "rootless", "bundle", "pid-file", "console-socket",
@@ -53,8 +52,8 @@ class Context:
 def _print_version(ctx, _param, value):
     if not value or ctx.resilient_parsing:
         return
-    click.echo(f"pyrunc version {__version__}\nspec: {SPEC_VERSION}\n"
-               f"python: {sys.version.split()[0]}")
+    from pyrunc.cli import version
+    click.echo(version.text())
     ctx.exit(0)
 
 
@@ -74,6 +73,7 @@ def cli(ctx, root, log_path, log_format, debug, systemd_cgroup, rootless, criu):
     from pyrunc.container import Options
     from pyrunc.state import default_root
     log = Log(log_path, log_format, debug)
+    setup(log)  # --log opened now: an unusable path fails every verb, as runc's
     root = os.path.abspath(root) if root else default_root()
     ctx.obj = Context(Options(root, log=log, systemd_cgroup=systemd_cgroup, rootless=rootless), log)
 
@@ -83,7 +83,7 @@ def _container():
     return container
 
 
-def _prepay(preserve_fds):
+def start_cgroup_prepay(preserve_fds):
     """create, run and exec place a process in a cgroup soon: start the
     kernel's wait for that now (pyrunc.kernel.cgroup_prepay)."""
     from pyrunc.kernel import cgroup_prepay as prepay
@@ -122,7 +122,7 @@ def _create_options(f):
 @click.pass_obj
 def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, container_id):
     """Create a container."""
-    _prepay(preserve_fds)
+    start_cgroup_prepay(preserve_fds)
     _container().create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                         console_socket=console_socket, no_pivot=no_pivot,
                         no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds))
@@ -138,7 +138,7 @@ def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, pres
 def run(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, detach,
         keep, no_subreaper, container_id):
     """Create and run a container."""
-    _prepay(preserve_fds)
+    start_cgroup_prepay(preserve_fds)
     from pyrunc import runner
     code = runner.run(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                       console_socket=console_socket, no_pivot=no_pivot,
@@ -171,8 +171,8 @@ def state(obj, container_id):
 @click.pass_obj
 def kill(obj, all_processes, container_id, signal):
     """Send a signal to a container's init (default SIGTERM)."""
-    from pyrunc.signals import signal_number
-    _container().kill(obj.opts, _need_id(container_id), signal_number(signal), all_processes)
+    from pyrunc.signals import kill_signal
+    _container().kill(obj.opts, _need_id(container_id), kill_signal(signal), all_processes)
 
 
 @cli.command()
@@ -195,7 +195,8 @@ def list_(obj, fmt, quiet):
         for item in items:
             click.echo(item["id"])
     elif fmt == "json":
-        click.echo(json.dumps(items))
+        # runc's encoding/json: compact, and `null` when there is none
+        click.echo(json.dumps(items or None, separators=(",", ":")))
     else:
         rows = [("ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER")]
         rows += [(i["id"], str(i["pid"]), i["status"], i["bundle"], i["created"], i["owner"]) for i in items]
@@ -204,20 +205,22 @@ def list_(obj, fmt, quiet):
             click.echo("".join(r[c].ljust(widths[c]) for c in range(5)) + r[5])
 
 
-def _register_optional():
-    """Verbs that live in their own modules (added by the other work areas)."""
-    import importlib
-    for module, names in (("pyrunc.cli.validate_cmd", ("validate",)),
-                          ("pyrunc.cli.exec_cmd", ("exec_", "features")),
-                          ("pyrunc.cli.cgroup_cmds", ("pause", "resume", "ps", "update", "events"))):
-        try:
-            mod = importlib.import_module(module)
-        except ImportError:
-            continue
+def register_verbs():
+    """Add the verbs that live in modules of their own.
+
+    No verb is optional: a module that fails to import, or lacks a command it
+    should have, is a broken pyrunc, and says so (`internal error: ...`
+    from main's catch point, exit 1) rather than leaving click to answer `No
+    such command` and a test suite to take that for an absent feature."""
+    from pyrunc.cli import cgroup_cmds, exec_cmd, validate_cmd
+    for mod, names in ((validate_cmd, ("validate",)),
+                       (exec_cmd, ("exec_", "features")),
+                       (cgroup_cmds, ("pause", "resume", "ps", "update", "events"))):
         for name in names:
-            cmd = getattr(mod, name, None)
-            if isinstance(cmd, click.Command):
-                cli.add_command(cmd)
+            cmd = getattr(mod, name)
+            if not isinstance(cmd, click.Command):
+                raise TypeError(f"{mod.__name__}.{name} is not a click command")
+            cli.add_command(cmd)
 
 
 def _need_id(container_id):
@@ -236,10 +239,10 @@ def _fds(n):
 
 def main(argv=None):
     argv = normalize_argv(sys.argv[1:] if argv is None else list(argv))
-    _register_optional()
     log = Log()  # replaced by the --log/--log-format one once the globals parse
     code = 0
     try:
+        register_verbs()
         ctx = cli.make_context("pyrunc", argv)
         with ctx:
             try:

@@ -1,7 +1,7 @@
 """`pause`, `resume`, `ps`, `update` and `events`: the verbs that watch and change
 a running container through its cgroup. Thin: flags in, the container's
 cgroup manager (rebuilt from state.json by pyrunc.cgroups.load_manager) out.
-Registered by cli/__init__.py (_register_optional). Output shapes and
+Registered by cli/__init__.py (register_verbs). Output shapes and
 messages are runc's, which containerd and podman parse.
 """
 from __future__ import annotations
@@ -28,9 +28,9 @@ def _manager(obj, cid, operation, lock=True):
     from pyrunc import cgroups, container, status as st
     if not cid:
         raise UsageError("container id cannot be empty")
-    cdir, record = container._load(obj.opts, cid, lock=lock)
+    cdir, record = container.load(obj.opts, cid, lock=lock)
     with cdir:
-        status = container._status_of(cdir, record)
+        status = container.status_of(cdir, record)
         if status == st.STOPPED and operation in _STOPPED:
             if _STOPPED[operation] is not None:
                 raise InvalidState(_STOPPED[operation].format(cid=cid))

@@ -58,7 +58,7 @@ class _Pattern:
         if self._rx is None:
             import re
             self._rx = re.compile(self.source)
-        return self._rx.search(text) is not None
+        return self._rx.search(text) is not None  # type: ignore[attr-defined]  # compiled above
 
 
 def _scan(node, definitions) -> None:
@@ -180,19 +180,20 @@ def _object_check(node, build):
     return check
 
 
-_VALIDATORS: dict = {}
+# compiled validators by schema name, False where the schema cannot compile (a cache)
+VALIDATORS: dict = {}
 
 
 def is_valid(doc, name: str = "config") -> bool | None:
     """The schema verdict, or None when the schema cannot be compiled here (use jsonschema)."""
-    fn = _VALIDATORS.get(name)
+    fn = VALIDATORS.get(name)
     if fn is None:
         from pyrunc.config import schema
         try:
             fn = compile_schema(schema.schema(name))
         except Unsupported:
             fn = False
-        _VALIDATORS[name] = fn
+        VALIDATORS[name] = fn
     if fn is False:
         return None
     return bool(fn(doc))

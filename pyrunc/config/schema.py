@@ -3,7 +3,7 @@
 The reference validator. Called by pyrunc.config only when the compiled
 validator (fastcheck) says "invalid" (or cannot compile the schema), and by
 `pyrunc validate`: importing jsonschema costs 50-70 ms, so it is imported
-inside `_validator()` and nowhere at module level. jsonschema's own messages embed Python reprs (`'cwd' is a required
+inside `validator()` and nowhere at module level. jsonschema's own messages embed Python reprs (`'cwd' is a required
 property`, `[] is too short`); `_finding()` words each error from its
 structured fields instead, with the JSON path of the place it points at.
 """
@@ -48,7 +48,8 @@ def digest(name: str = "config") -> bytes:
     return sha256(VALIDATOR_REVISION + b"\0" + schema_bytes(name)).digest()
 
 
-def _validator(name: str):
+def validator(name: str):
+    """The jsonschema validator for schema `name`, built once."""
     if name not in _VALIDATORS:
         # Deferred on purpose: see the module docstring.
         from jsonschema import Draft4Validator, Draft7Validator, validators
@@ -63,7 +64,7 @@ def check(doc, name: str = "config") -> list[Finding]:
     """Every schema violation in `doc`, in document order, as findings."""
     found: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    errors = sorted(_validator(name).iter_errors(doc), key=lambda e: _order(doc, list(e.absolute_path)))
+    errors = sorted(validator(name).iter_errors(doc), key=lambda e: _order(doc, list(e.absolute_path)))
     for err in errors:
         for finding in _findings(err):
             key = (finding.path, finding.message)

@@ -20,6 +20,7 @@ import fcntl
 import os
 
 from pyrunc import security
+from pyrunc.config import linux_fields
 from pyrunc.config.findings import ERROR, Finding, error, finding_of, jpath, show, warning
 from pyrunc.errors import ConfigError
 
@@ -468,6 +469,7 @@ CHECKS = (
     check_bind_sources, check_proc_mounts, check_hooks, check_annotations, check_hostname,
     check_namespaces, check_id_mappings, check_time_offsets, check_sysctl, check_devices,
     check_path_lists, check_scheduler, check_process_security, check_cgroup_resources,
+    *linux_fields.CHECKS,  # memoryPolicy, netDevices, intelRdt
 )
 # Run after CHECKS, only when they found no error (costly, and they assume a sane config).
 FINAL_CHECKS = (check_seccomp,)

@@ -67,11 +67,11 @@ def parse(raw: bytes) -> tuple[object, list[Finding]]:
     except ValueError as exc:  # json.JSONDecodeError (jsonio imports json only to raise it)
         if not hasattr(exc, "lineno"):
             raise
-        wording = exc.msg
+        wording = exc.msg  # type: ignore[attr-defined]  # a json.JSONDecodeError (see hasattr above)
         for prefix, ours in _JSON_WORDING:
-            if exc.msg.startswith(prefix):
+            if wording.startswith(prefix):
                 wording = ours
                 break
-        return None, [Finding("", ERROR, f"invalid JSON: {wording}", line=exc.lineno, column=exc.colno)]
+        return None, [Finding("", ERROR, f"invalid JSON: {wording}", line=exc.lineno, column=exc.colno)]  # type: ignore[attr-defined]
     except RecursionError:
         return None, [Finding("", ERROR, "invalid JSON: nested too deeply")]

@@ -4,11 +4,13 @@ The runtime-spec says a runtime MUST NOT fail on unknown properties and MUST
 treat unknown annotation keys like them; so these are never errors on
 create. `pyrunc validate --strict` lists them (severity "strict"): fields our
 schema (spec/) does not describe — typos like `proccess` or `readOnly` —
-annotation keys pyrunc does not read, and other platforms' sections. Walks the
+annotation keys pyrunc does not read, other platforms' sections, and the
+spec's fields pyrunc accepts without applying them (config/coverage.py). Walks the
 schema's JSON directly: no jsonschema import. Import-light.
 """
 from __future__ import annotations
 
+from pyrunc.config import coverage
 from pyrunc.config.findings import Finding, jpath, show, strict
 
 # Annotation keys pyrunc knows: ones it reads, and ones other tools define
@@ -42,6 +44,7 @@ def check(cfg, schema: dict, nulls=()) -> list[Finding]:
             found.append(strict(platform, "is for another platform; ignored on Linux"))
     _walk(schema, schema, cfg, [], found, skip=set(OTHER_PLATFORMS))
     found.extend(_strays(cfg))
+    found.extend(coverage.strict_findings(cfg))  # fields pyrunc accepts and does not apply
     annotations = cfg.get("annotations")
     if isinstance(annotations, dict):
         for key in annotations:

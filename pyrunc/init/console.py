@@ -21,6 +21,10 @@ TIOCGPTPEER = 0x5441
 TIOCGPTN = 0x80045430
 TIOCSWINSZ = 0x5414
 TIOCSCTTY = 0x540E
+TCGETS = 0x5401
+TCSETS = 0x5402
+ONLCR = 0o4  # c_oflag: "\n" -> "\r\n" on output
+_TERMIOS = 60  # struct termios (36 bytes on most arches) with room to spare
 DEVPTS_SUPER_MAGIC = 0x1CD1
 
 
@@ -44,6 +48,20 @@ def set_size(fd, rows, cols):
     fcntl.ioctl(fd, TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
 
 
+def clear_onlcr(fd):
+    """Output without the pty's "\n" -> "\r\n": what runc's own console
+    (recvtty) does to the master it receives. Done here, before the master
+    leaves and before the process can print: the parent would be too late
+    for an exec'd process that prints at once."""
+    try:
+        attrs = bytearray(fcntl.ioctl(fd, TCGETS, bytes(_TERMIOS)))
+        oflag = struct.unpack_from("I", attrs, 4)[0]  # c_iflag, then c_oflag
+        struct.pack_into("I", attrs, 4, oflag & ~ONLCR)
+        fcntl.ioctl(fd, TCSETS, bytes(attrs))
+    except OSError as exc:
+        raise InitError(f"clear ONLCR on the pty: {describe_oserror(exc)}") from None
+
+
 def send_master(sock_fd, master):
     try:
         fdpass.send_fd(sock_fd, b"/dev/ptmx", master)
@@ -65,14 +83,28 @@ def _console_target():
     return fd
 
 
-def setup(plan, console_fd):
-    """In the container after pivot_root: pty, send master, slave as stdio + /dev/console."""
+def setup(plan, console_fd, raw=False, bind_console=True):
+    """In the container after pivot_root: pty, send master, slave as stdio + /dev/console.
+    `raw`: the runtime itself is the console (no --console-socket): no ONLCR.
+    Without `bind_console` (no mount namespace: a mount would be the host's)
+    there is no /dev/console."""
     master, slave, name = open_pty()
     if plan.console_size:
         set_size(slave, *plan.console_size)
+    if raw:
+        clear_onlcr(slave)
     send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)
+    if bind_console:
+        _bind_console(slave, name)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    fcntl.ioctl(0, TIOCSCTTY, 0)
+    os.close(slave)
+
+
+def _bind_console(slave, name):
     # /dev/console: bind the slave there, by fd on both ends (CVE-2025-52565:
     # a /dev/console symlink from the rootfs must not redirect the mount)
     try:
@@ -84,7 +116,3 @@ def setup(plan, console_fd):
             os.close(target)
     except OSError as exc:
         raise InitError(f"mount {name} on /dev/console: {describe_oserror(exc)}") from None
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    fcntl.ioctl(0, TIOCSCTTY, 0)
-    os.close(slave)

@@ -27,9 +27,9 @@ sends one `error` message instead and exits. Imports nothing after fork.
 """
 import fcntl
 import os
-import resource
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 
+from pyrunc.errors import describe_oserror
 from pyrunc.init import console, security
 from pyrunc.init import stage2
 from pyrunc.init.paths import InitError
@@ -41,17 +41,15 @@ def run(plan, sock, ctx):
     """Never returns: execs or exits."""
     try:
         os.setsid()
+        if plan.terminal:
+            # without a mount namespace, from the host's /dev/ptmx, as the init's
+            _console(plan, ctx.console_fd, ctx.raw_console)
         if not plan.has("mount"):
             # no mount namespace to join: the container's root is a plain dir
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal:
-            _console(plan, ctx.console_fd)
-        for name, res, soft, hard in plan.rlimits:
-            try:
-                resource.setrlimit(res, (soft, hard))
-            except (OSError, ValueError) as exc:
-                raise InitError(f"setrlimit {name} {soft}:{hard}: {stage2._reason(exc)}") from None
+        stage2.set_rlimits(plan.rlimits)
+        stage2.apply_memory_policy(plan)  # runc's setns init applies it too
         security.apply_lsm(plan)
         if plan.no_new_privileges:
             security.set_no_new_privs()
@@ -59,11 +57,12 @@ def run(plan, sock, ctx):
         security.set_exec_cpu_affinity(plan.exec_cpu_affinity)
         if plan.seccomp is not None and not plan.no_new_privileges:
             security.load_seccomp(plan.seccomp, ctx)
-        env = stage2._environment(plan)
-        path = stage2._lookpath(plan.args[0], env)
-        stage2._chdir_early(plan.cwd)
+        env = stage2.environment(plan)
+        path = stage2.lookpath(plan.args[0], env)
+        retry_cwd = stage2.chdir_before_switch(plan.cwd)
+        stage2.give_stdio_to(plan.user.uid)  # the pty above all (runc's fixStdioPermissions)
         security.switch_user(plan)
-        stage2._chdir(plan.cwd)
+        stage2.chdir_after_switch(plan.cwd, retry_cwd)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         if plan.seccomp is not None and plan.no_new_privileges:
@@ -72,18 +71,18 @@ def run(plan, sock, ctx):
         # sync socket is close-on-exec and its EOF is our success message
         k.close_range_cloexec(3 + plan.preserve_fds)
         # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
-        for sig in stage2._RESTORE_SIGNALS:
+        for sig in stage2.RESTORE_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         os.execve(path, list(plan.args), env)
     except BaseException as exc:
         msg = sync.describe(exc)
         if isinstance(exc, OSError) and not isinstance(exc, InitError):
-            msg = f"exec {plan.args[0]}: {stage2._reason(exc)}"
+            msg = f"exec {plan.args[0]}: {describe_oserror(exc)}"
         sync.report_error(sock, msg)
         os._exit(1)
 
 
-def _console(plan, console_fd):
+def _console(plan, console_fd, raw):
     """A pty from the container's devpts; the master goes to the caller.
 
     Unlike the init, an exec'd process gets no /dev/console bind mount: the
@@ -93,6 +92,8 @@ def _console(plan, console_fd):
     master, slave, _name = console.open_pty()
     if plan.console_size:
         console.set_size(slave, *plan.console_size)
+    if raw:  # the runtime is the console (exec -t without --console-socket)
+        console.clear_onlcr(slave)
     console.send_master(console_fd, master)
     os.close(master)
     os.close(console_fd)
@@ -103,4 +104,4 @@ def _console(plan, console_fd):
     try:
         fcntl.ioctl(0, console.TIOCSCTTY, 0)
     except OSError as exc:
-        raise InitError(f"set controlling terminal: {stage2._reason(exc)}") from None
+        raise InitError(f"set controlling terminal: {describe_oserror(exc)}") from None

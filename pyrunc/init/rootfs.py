@@ -5,13 +5,16 @@ Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
               itself so pivot_root has a mount point; mounts from the config in
               order; default devices and /dev links (needs /dev mounted first)
   pivot()     pivot_root (or MS_MOVE + chroot), drop the old root
-  finalize()  masked and read-only paths (need the container's /proc), then the
-              read-only root last (everything above writes into it)
+  finalize()  `ro` tmpfs and /dev mounts made read-only (prepare mounted them
+              read-write: mount points, devices, links and the console go
+              into them first), masked and read-only paths (need the
+              container's /proc), then the read-only root last
 Child-side, import-light.
 """
 import os
 import stat
 
+from pyrunc.init import copyup
 from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
 from pyrunc.kernel import syscalls as k
@@ -27,7 +30,52 @@ def _err(what, exc):
     return InitError(f"{what}: {reason.lower()}")
 
 
-def prepare(plan, in_userns):
+def open_bind_sources(plan):
+    """Detached copies of the bind sources, taken while we are still the host's
+    root (stage-1, before a new user namespace): {index in plan.mounts: fd}.
+
+    In the new user namespace the container's root may not traverse the path
+    to a source (a host directory of mode 0000 on the way), so a bind by
+    path would fail with EACCES; runc opens its sources on the host side for
+    the same reason. The copies are made slaves at once: a copy of a shared
+    host mount would otherwise peer with it, and what the container mounts
+    below it would reach the host."""
+    trees = {}
+    if not ("user" in plan.new_namespaces and "mount" in plan.new_namespaces):
+        return trees
+    try:
+        for i, op in enumerate(plan.mounts):
+            if not op.bind or op.cgroup:
+                continue
+            if _in_rootfs(op.source, plan.rootfs):
+                # the container's own tree, and maybe made by an earlier mount in
+                # the list (runc's mount-order test): bound by path when its turn comes
+                continue
+            flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC
+            if op.flags & k.MS_REC:
+                flags |= k.AT_RECURSIVE
+            try:
+                fd = k.open_tree(k.AT_FDCWD, op.source, flags)
+            except OSError as exc:
+                raise _err(f"mount {op.source} on {op.destination}: open source", exc) from None
+            trees[i] = fd
+            try:
+                k.mount_setattr(fd, "", k.AT_EMPTY_PATH | k.AT_RECURSIVE, 0, 0, k.MS_SLAVE)
+            except OSError as exc:
+                raise _err(f"mount {op.source} on {op.destination}: make source a slave", exc) from None
+    except BaseException:
+        for fd in trees.values():
+            os.close(fd)
+        raise
+    return trees
+
+
+def _in_rootfs(path, rootfs):
+    real = os.path.realpath(path)   # resolves what exists, keeps the rest
+    return real == rootfs or real.startswith(rootfs + "/")
+
+
+def prepare(plan, in_userns, bind_trees=None):
     # every mount we inherited becomes a slave: host mount events still reach
     # us, ours never reach the host, and a bind of a host mount that is shared
     # (systemd makes / shared) cannot join the host's peer group. The config's
@@ -45,9 +93,10 @@ def prepare(plan, in_userns):
         raise _err(f"bind rootfs {plan.rootfs}", exc) from None
     rootfd = os.open(plan.rootfs, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
-        for op in plan.mounts:
+        trees = bind_trees or {}
+        for i, op in enumerate(plan.mounts):
             try:
-                _mount_one(rootfd, op, plan, in_userns)
+                _mount_one(rootfd, op, plan, in_userns, trees.pop(i, -1))
             except OSError as exc:  # one no step worded (e.g. a cgroup mount's mount point)
                 raise _err(f"mount {op.source or op.fstype} on {op.destination}", exc) from None
         if plan.setup_dev:
@@ -65,7 +114,16 @@ def prepare(plan, in_userns):
         os.close(rootfd)
 
 
-def _mount_one(rootfd, op, plan, in_userns):
+def _mount_one(rootfd, op, plan, in_userns, tree=-1):
+    """One config mount; `tree`: the bind source as open_bind_sources took it (it is closed here)."""
+    try:
+        _mount_config(rootfd, op, plan, in_userns, tree)
+    finally:
+        if tree >= 0:
+            os.close(tree)
+
+
+def _mount_config(rootfd, op, plan, in_userns, tree):
     dest = op.destination
     if op.fstype in ("proc", "sysfs") and not op.bind:
         _refuse_symlinked(rootfd, dest)
@@ -74,20 +132,21 @@ def _mount_one(rootfd, op, plan, in_userns):
     is_dir = True
     if op.bind:
         try:
-            is_dir = stat.S_ISDIR(os.stat(op.source).st_mode)
+            st = os.fstat(tree) if tree >= 0 else os.stat(op.source)
+            is_dir = stat.S_ISDIR(st.st_mode)
         except OSError as exc:
             raise _err(f"mount {op.source} on {dest}", exc) from None
-    try:
-        target = ensure_target(rootfd, dest, is_dir)
-    except InitError:
-        raise
-    except OSError as exc:
-        raise _err(f"mount {op.source or op.fstype} on {dest}: create mount point", exc) from None
-    where = fd_path(target)
+    if op.fstype == "tmpfs" and not op.bind:
+        return _mount_tmpfs(rootfd, op)
     what = f"mount {op.source or op.fstype} on {dest}"
+    target = _mount_point(rootfd, dest, is_dir, what)
+    where = fd_path(target)
     try:
-        if op.bind:
+        if op.bind and tree >= 0:
+            k.move_mount(tree, "", target, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
+        elif op.bind:
             k.mount(op.source, where, None, op.flags & (k.MS_BIND | k.MS_REC))
+        if op.bind:
             extra = op.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
             if extra:
                 # a bind ignores most flags on the first call: remount to apply
@@ -98,7 +157,8 @@ def _mount_one(rootfd, op, plan, in_userns):
                     extra |= os.statvfs(where).f_flag & _LOCKED
                 k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
         else:
-            k.mount(op.source or op.fstype, where, op.fstype, op.flags, op.data or None)
+            flags = op.flags & ~k.MS_RDONLY if readonly_later(op) else op.flags
+            k.mount(op.source or op.fstype, where, op.fstype, flags, op.data or None)
         if op.propagation:
             os.close(target)
             target = open_in_root(rootfd, dest)
@@ -114,6 +174,76 @@ def _mount_one(rootfd, op, plan, in_userns):
         raise _err(what, exc) from None
     finally:
         os.close(target)
+
+
+def _mount_point(rootfd, dest, is_dir, what):
+    """O_PATH fd of the mount point, made if missing; errors worded with `what`."""
+    try:
+        return ensure_target(rootfd, dest, is_dir)
+    except InitError:
+        raise
+    except OSError as exc:
+        raise _err(f"{what}: create mount point", exc) from None
+
+
+# the flags a bind remount can change on one mount (the rest belong to the superblock)
+_PER_MOUNT = (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | k.MS_NOATIME | k.MS_NODIRATIME
+              | k.MS_RELATIME | k.MS_STRICTATIME | k.MS_NOSYMFOLLOW)
+
+
+def _mount_tmpfs(rootfd, op):
+    """A tmpfs keeps the mode of the directory it covers unless the config
+    says `mode=` (runc and crun: an image's 0712 /data stays 0712, not 1777);
+    with `tmpcopyup` it starts with that directory's contents."""
+    dest = op.destination
+    what = f"mount {op.source or op.fstype} on {dest}"
+    data = op.data
+    try:
+        existing = open_in_root(rootfd, dest)
+    except FileNotFoundError:
+        existing = -1
+    except OSError as exc:
+        raise _err(what, exc) from None
+    if existing >= 0:
+        try:
+            mode = stat.S_IMODE(os.fstat(existing).st_mode)
+        finally:
+            os.close(existing)
+        # first, so that a mode= of the config (later in the list) wins
+        data = f"mode={mode:04o}" + (f",{data}" if data else "")
+    target = _mount_point(rootfd, dest, True, what)
+    lower = -1
+    try:
+        flags = op.flags
+        if op.copy_up:
+            # opened before the mount: this fd keeps seeing the image's directory
+            lower = os.open(fd_path(target), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            flags &= ~k.MS_RDONLY  # read-only only once it is filled
+        k.mount(op.source or op.fstype, fd_path(target), "tmpfs", flags, data or None)
+        os.close(target)
+        target = -1
+        target = open_in_root(rootfd, dest, os.O_RDONLY | os.O_DIRECTORY)  # the new mount's root
+        if op.copy_up:
+            try:
+                copyup.copy_tree(lower, target)
+            except OSError as exc:
+                name = f" ({exc.filename})" if exc.filename else ""
+                raise InitError(f"tmpcopyup {dest}{name}: {os.strerror(exc.errno).lower()}") from None
+            if op.flags & k.MS_RDONLY:
+                k.mount(None, fd_path(target), None,
+                        k.MS_BIND | k.MS_REMOUNT | (op.flags & _PER_MOUNT))
+        for flag in op.propagation:
+            k.mount(None, fd_path(target), None, flag)
+        if op.recursive_attrs:
+            attr_set, attr_clr = _recursive_attrs(op.recursive_attrs)
+            k.mount_setattr(target, "", k.AT_EMPTY_PATH | k.AT_RECURSIVE, attr_set, attr_clr)
+    except OSError as exc:
+        raise _err(what, exc) from None
+    finally:
+        if target >= 0:
+            os.close(target)
+        if lower >= 0:
+            os.close(lower)
 
 
 # r-option -> (MOUNT_ATTR bit, clear it instead of setting it); runc's table
@@ -313,8 +443,31 @@ def pivot(plan):
         raise _err("pivot_root" if not plan.no_pivot else "move rootfs to /", exc) from None
 
 
+def readonly_later(op):
+    """A `ro` mount that things still go into: any tmpfs (a later mount's
+    mount point), /dev whatever its type (devices, links, the console).
+    prepare() mounts it read-write, finalize() remounts it (runc's rule)."""
+    return (op.flags & k.MS_RDONLY and not op.bind and not op.cgroup
+            and (op.fstype == "tmpfs" or op.destination.rstrip("/") == "/dev"))
+
+
+def _remount_readonly(op):
+    try:
+        # MS_BIND with MS_REMOUNT changes only the per-mount flags, which a
+        # user namespace may do as long as no locked flag is dropped
+        locked = os.statvfs(op.destination).f_flag & _LOCKED
+        flags = op.flags & ~(k.MS_BIND | k.MS_REC)  # nosuid, strictatime...: kept as asked
+        k.mount(None, op.destination, None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags | locked)
+    except OSError as exc:
+        raise _err(f"remount {op.destination} read-only", exc) from None
+
+
 def finalize(plan):
-    """After pivot: masked and read-only paths, a read-only root, then rootfsPropagation."""
+    """After pivot: `ro` mounts prepare() left writable, masked and
+    read-only paths, a read-only root, then rootfsPropagation."""
+    for op in plan.mounts:
+        if readonly_later(op):
+            _remount_readonly(op)
     for path in plan.readonly_paths:
         _readonly(path)
     for path in plan.masked_paths:

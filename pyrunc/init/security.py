@@ -55,7 +55,7 @@ _capset = function("capset")
 _personality = function("personality")
 _fstatfs = function("fstatfs")
 # the newest capability python-prctl was built with: above it, raw prctl
-_PRCTL_LAST_CAP = _prctl.CAP_LAST_CAP
+PRCTL_LAST_CAP = _prctl.CAP_LAST_CAP
 
 
 class SecurityError(Exception):
@@ -207,7 +207,7 @@ def drop_bounding(caps):
         # drop first: dropping what is already gone succeeds (with
         # CAP_SETPCAP), and one prctl per capability beats two; only a
         # refusal asks whether the capability is there at all
-        if cap <= _PRCTL_LAST_CAP:  # python-prctl, for every capability it was built with
+        if cap <= PRCTL_LAST_CAP:  # python-prctl, for every capability it was built with
             try:
                 _prctl.prctl(_prctl.PR_CAPBSET_DROP, cap)
             except OSError as exc:
@@ -239,10 +239,10 @@ def apply_capabilities(caps):
     top = last_cap()
     sets = {name: {c for c in caps.get(name) or () if c <= top}
             for name in ("effective", "permitted", "inheritable")}
-    if top <= _PRCTL_LAST_CAP:
-        _capset_prctl(sets)
+    if top <= PRCTL_LAST_CAP:
+        capset_prctl(sets)
     else:  # python-prctl was built before this kernel's newest capability
-        _capset_raw(sets)
+        capset_raw(sets)
     clear_ambient()
     for cap in caps.get("ambient") or ():
         if _prctl_raw(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0:
@@ -256,8 +256,9 @@ def clear_ambient():
             _fail("clear ambient capabilities", err)
 
 
-def _capset_prctl(sets):
-    known = range(_PRCTL_LAST_CAP + 1)
+def capset_prctl(sets):
+    """Set the three capability sets through python-prctl."""
+    known = range(PRCTL_LAST_CAP + 1)
     names = ("effective", "permitted", "inheritable")
     # python-prctl's set_caps: the (E, P, I) to raise, then the (E, P, I) to clear
     raise_ = [[c for c in known if c in sets[name]] for name in names]
@@ -271,7 +272,8 @@ def _capset_prctl(sets):
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 
-def _capset_raw(sets):
+def capset_raw(sets):
+    """Set the three capability sets with capset(2) itself."""
     words = []
     for i in range(2):
         for name in ("effective", "permitted", "inheritable"):

@@ -8,15 +8,20 @@ The sequence (sync steps from process/sync.py):
   wait for `go` (1): the parent has put us in the cgroup, so every later
       process, and the cgroup namespace, start from the container's cgroup
   join namespaces by path, the user namespace first (it grants the rest)
+  with a new user and mount namespace: take the bind sources (open_tree) first
   unshare a new user namespace alone, ask the parent for id maps (2, 3), become
       root in it, then unshare all other new namespaces in one call, so they
       are owned by the container's user namespace
-  write time offsets before the first child is born (the kernel forbids later)
+  write time offsets before the first child is born (the kernel forbids later),
+      through a file opened before any user namespace: the writer must be
+      privileged over the new time namespace, and once we are root of a
+      user namespace our non-dumpable /proc/self files belong to the host's
+      root, whom it does not map
   fork stage-2, report its host pid (4), exit
 """
 import os
 
-from pyrunc.init import stage2
+from pyrunc.init import rootfs, stage2
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
@@ -36,10 +41,15 @@ def run(plan, sock, ctx):
             ctx.fifo_fd = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC)
             ctx.state_dir_fd = os.open(os.path.dirname(ctx.fifo_path),
                                        os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
+        offsets_fd = -1
+        if plan.time_offsets and "time" in plan.new_namespaces:
+            offsets_fd = _open_proc("/proc/self/timens_offsets", "set time offsets")
         if plan.oom_score_adj is not None:
             _write_proc("/proc/self/oom_score_adj", str(plan.oom_score_adj), "set oom_score_adj")
         for ns_type, path in plan.join_namespaces:
             _join(ns_type, path)
+        # bind sources the container's ids may not reach: opened while we are the host's root
+        ctx.bind_trees = rootfs.open_bind_sources(plan)
         if "user" in plan.new_namespaces:
             try:
                 k.unshare(k.CLONE_NEWUSER)
@@ -63,8 +73,15 @@ def run(plan, sock, ctx):
             except OSError as exc:
                 names = ", ".join(n for n in plan.new_namespaces if n != "user")
                 raise InitError(f"unshare namespaces ({names}): {describe_oserror(exc)}") from None
-        if plan.time_offsets and "time" in plan.new_namespaces:
-            _write_proc("/proc/self/timens_offsets", plan.time_offsets, "set time offsets")
+        if offsets_fd >= 0:
+            # the file's opener (us, before the user namespace) is what the
+            # kernel checks: CAP_SYS_TIME over the new time namespace
+            try:
+                os.write(offsets_fd, plan.time_offsets.encode())
+            except OSError as exc:
+                raise InitError(f"set time offsets: write /proc/self/timens_offsets: "
+                                f"{describe_oserror(exc)}") from None
+            os.close(offsets_fd)
         # stage-2 shares our sync socket: it must not speak before our `pid`
         # message is out, or the parent would read its message first and
         # never learn the pid of a process it has to kill on failure. It
@@ -100,6 +117,13 @@ def _join(ns_type, path):
         raise InitError(f"join {ns_type} namespace {path}: {describe_oserror(exc)}") from None
     finally:
         os.close(fd)
+
+
+def _open_proc(path, what):
+    try:
+        return os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    except OSError as exc:
+        raise InitError(f"{what}: open {path}: {describe_oserror(exc)}") from None
 
 
 def _write_proc(path, value, what):

@@ -45,20 +45,32 @@ def run(plan, sock, ctx):
             _loopback_up()
         mount_ns = plan.has("mount")
         if mount_ns:
-            rootfs.prepare(plan, in_userns)
+            rootfs.prepare(plan, in_userns, getattr(ctx, "bind_trees", None))
         state = dict(ctx.hook_state, pid=host_pid, status="creating")
         if plan.runtime_hooks_at_create:
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime
             sync.expect(sock, sync.HOOKS_DONE)  # 6
         if plan.hooks_create_container:
-            _hooks("createContainer", plan.hooks_create_container, state)
+            # in the rootfs, with the process's environment (runc); HOME is
+            # not known yet: the container's /etc/passwd is not / yet
+            try:
+                os.chdir(plan.rootfs)
+            except OSError as exc:
+                raise InitError(f"chdir {plan.rootfs}: {describe_oserror(exc)}") from None
+            _hooks("createContainer", plan.hooks_create_container, state, config_environment(plan))
+        raw_console = ctx.raw_console
         if mount_ns:
             rootfs.pivot(plan)
+            if plan.terminal and ctx.console_fd >= 0:
+                console.setup(plan, ctx.console_fd, raw_console)
         else:
+            if plan.terminal and ctx.console_fd >= 0:
+                # the host's mount namespace: nothing was mounted in the
+                # rootfs, so its /dev has no devpts of ours; the pty comes
+                # from the host's /dev/ptmx, before the chroot hides it
+                console.setup(plan, ctx.console_fd, raw_console, bind_console=False)
             os.chroot(plan.rootfs)
             os.chdir("/")
-        if plan.terminal and ctx.console_fd >= 0:
-            console.setup(plan, ctx.console_fd)
         # sysctls before finalize: readonlyPaths usually holds /proc/sys (runc's order)
         for key, value in plan.sysctl:
             _write("/proc/sys/" + key.replace(".", "/"), value, f"sysctl {key}")
@@ -68,11 +80,8 @@ def run(plan, sock, ctx):
             _do(k.sethostname, plan.hostname, what="sethostname")
         if plan.domainname is not None and plan.has("uts"):
             _do(k.setdomainname, plan.domainname, what="setdomainname")
-        for name, res, soft, hard in plan.rlimits:
-            try:
-                resource.setrlimit(res, (soft, hard))
-            except (OSError, ValueError) as exc:
-                raise InitError(f"setrlimit {name} {soft}:{hard}: {describe_oserror(exc)}") from None
+        set_rlimits(plan.rlimits)
+        apply_memory_policy(plan)
         if not plan.no_new_keyring:
             try:
                 k.join_session_keyring(None)
@@ -85,13 +94,13 @@ def run(plan, sock, ctx):
         if plan.seccomp is not None and not plan.no_new_privileges:
             # without no_new_privs, loading needs CAP_SYS_ADMIN: before the drop
             security.load_seccomp(plan.seccomp, ctx)
-        env = _environment(plan)
-        _chdir_early(plan.cwd)
-        _give_stdio_to(plan.user.uid)
+        env = environment(plan)
+        retry_cwd = chdir_before_switch(plan.cwd)
+        give_stdio_to(plan.user.uid)
         security.switch_user(plan)
-        _chdir(plan.cwd)
+        chdir_after_switch(plan.cwd, retry_cwd)
         # after the chdir and as the user, like runc: "./x" is relative to cwd
-        path = _lookpath(plan.args[0], env)
+        path = lookpath(plan.args[0], env)
         if plan.user.umask is not None:
             os.umask(plan.user.umask)
         # as PID 1 we would ignore every signal without a handler, so `kill ID`
@@ -108,17 +117,18 @@ def run(plan, sock, ctx):
         os.close(fifo)
         released = True
         os.write(fifo_w, b"0")
-        if plan.hooks_start_container:
-            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"))
         if plan.seccomp is not None and plan.no_new_privileges:
-            # as late as possible: the filter then never sees our own set-up calls
+            # as late as possible: the filter then sees few of our own calls;
+            # but before startContainer hooks, which run as the process would
             security.load_seccomp(plan.seccomp, ctx)
+        if plan.hooks_start_container:
+            _hooks("startContainer", plan.hooks_start_container, dict(state, status="running"), env)
         # CVE-2024-21626: no fd of ours or of our caller survives execve, except
         # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
         # `start` that execve happened)
         k.close_range_cloexec(3 + plan.preserve_fds)
         # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
-        for sig in _RESTORE_SIGNALS:
+        for sig in RESTORE_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
         os.execve(path, list(plan.args), env)
     except BaseException as exc:
@@ -138,12 +148,25 @@ def run(plan, sock, ctx):
         os._exit(1)
 
 
-_RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
+# Python ignores these; ignored signals survive execve (also exec_child's)
+RESTORE_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ)
 _DIE_WHILE_WAITING = (signal.SIGTERM, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1,
                       signal.SIGUSR2, signal.SIGALRM)
 
 
-def _give_stdio_to(uid):
+def apply_memory_policy(plan):
+    """linux.memoryPolicy (runc's setupMemoryPolicy): late, so that it binds the
+    container's process and not our own set-up; exec_child calls it too."""
+    if plan.memory_policy is None:
+        return
+    mode, mask, maxnode = plan.memory_policy
+    try:
+        k.set_mempolicy(mode, mask, maxnode)
+    except OSError as exc:
+        raise InitError(f"set_mempolicy: {describe_oserror(exc)}") from None
+
+
+def give_stdio_to(uid):
     """The container's user must be able to use its stdio, its terminal
     above all (runc's fixStdioPermissions): chown 0-2 to it, the group kept."""
     for fd in (0, 1, 2):
@@ -193,10 +216,10 @@ def _write(path, value, what):
         raise InitError(f"{what}: write {path}: {describe_oserror(exc)}") from None
 
 
-def _hooks(phase, entries, state):
+def _hooks(phase, entries, state, env):
     hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
-        hooks.run_hooks(phase, entries, state)
+        hooks.run_hooks(phase, entries, state, env)
     except hooks.HookFailed as exc:
         raise InitError(str(exc)) from None
 
@@ -215,13 +238,36 @@ def _loopback_up():
         s.close()
 
 
-def _environment(plan):
+def set_rlimits(rlimits):
+    """process.rlimits, each failure worded from the errno (also exec_child's).
+
+    resource.prlimit on ourselves, not resource.setrlimit: setrlimit turns
+    EPERM into a ValueError without an errno ("not allowed to raise maximum
+    limit") where runc says "operation not permitted"."""
+    for name, res, soft, hard in rlimits:
+        try:
+            resource.prlimit(0, res, (soft, hard))
+        except OSError as exc:
+            raise InitError(f"setrlimit {name}: {describe_oserror(exc)}") from None
+        except ValueError:  # prlimit's own wording of EINVAL (soft above hard)
+            raise InitError(f"setrlimit {name}: invalid argument") from None
+
+
+def config_environment(plan):
+    """process.env as a dict, as the config gives it."""
     env = {}
     for item in plan.env:
         key, sep, value = item.partition("=")
         if sep:
             env[key] = value
-    if "HOME" not in env:
+    return env
+
+
+def environment(plan):
+    """The process's environment: the config's, HOME from the container's
+    /etc/passwd when missing (so: after pivot_root; also exec_child's)."""
+    env = config_environment(plan)
+    if not env.get("HOME"):  # unset or empty: the user's, as runc
         env["HOME"] = _home_of(plan.user.uid)
     return env
 
@@ -238,7 +284,7 @@ def _home_of(uid):
     return "/"
 
 
-def _lookpath(name, env):
+def lookpath(name, env):
     """args[0] resolved like Go's exec.LookPath with the container's PATH (runc's wording)."""
     if "/" in name:
         try:
@@ -263,19 +309,28 @@ def _executable(st):
     return stat.S_ISREG(st.st_mode) and st.st_mode & 0o111
 
 
-def _chdir_early(cwd):
+def chdir_before_switch(cwd):
+    """chdir to the cwd while we still have the runtime's rights (a user's
+    process may have a cwd only root can enter, e.g. /root); True when it
+    must be tried again as the user (runc: only a permission error is
+    retried, the directory may be open to the user and not to us)."""
     try:
         os.chdir(cwd)
-    except OSError:
-        pass  # may need the container user's rights: retried after the switch
-
-
-def _chdir(cwd):
-    try:
-        os.chdir(cwd)
+    except PermissionError:
+        return True
     except OSError as exc:
         raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
-    # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
+    return False
+
+
+def chdir_after_switch(cwd, retry):
+    """The retry as the container's user, then CVE-2024-21626's check, always."""
+    if retry:
+        try:
+            os.chdir(cwd)
+        except OSError as exc:
+            raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
+    # a leaked host fd as cwd shows up as an unreachable path
     try:
         here = os.getcwd()
     except OSError as exc:

@@ -44,7 +44,7 @@ import _thread
 ROOT = "/sys/fs/cgroup"
 
 
-def _own_procs_file():
+def own_procs_file():
     """An fd of our own cgroup's cgroup.procs, opened for writing, or None.
 
     The cgroup2 line ("0::/path") first: /sys/fs/cgroup on a unified host,
@@ -93,7 +93,7 @@ def start(preserve_fds=0):
     global _finished, _threads_before
     if _finished is not None or preserve_fds or "LISTEN_FDS" in os.environ:
         return
-    fd = _own_procs_file()
+    fd = own_procs_file()
     if fd is None:
         return
     _threads_before = _thread_count()
@@ -125,6 +125,11 @@ def start(preserve_fds=0):
     # give the GIL to the thread until it is about to write; otherwise it
     # would wait for the switch interval (5 ms) behind our imports
     running.acquire()
+
+
+def started():
+    """True once start() has started a writer that join() has not joined yet."""
+    return _finished is not None
 
 
 def pending():

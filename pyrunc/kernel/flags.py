@@ -89,3 +89,15 @@ MOUNT_ATTR_NOATIME = 0x10
 MOUNT_ATTR_STRICTATIME = 0x20
 MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
+
+# set_mempolicy(2): linux.memoryPolicy (the modes and flags are pyrunc.mempolicy's)
+SYS_set_mempolicy = 238
+
+# open_tree(2)/move_mount(2): bind sources opened on the host's side of a user namespace
+SYS_open_tree = 428
+SYS_move_mount = 429
+OPEN_TREE_CLONE = 1
+OPEN_TREE_CLOEXEC = 0o2000000
+MOVE_MOUNT_F_EMPTY_PATH = 0x4
+MOVE_MOUNT_T_EMPTY_PATH = 0x40
+AT_FDCWD = -100

@@ -22,7 +22,7 @@ from _ctypes import Structure, addressof, get_errno  # noqa: F401 - re-exported
 
 def _scalar(name, code):
     """A C scalar type, as ctypes defines c_int & co.: its struct-style code."""
-    return type(name, (_ctypes._SimpleCData,), {"_type_": code})
+    return type(name, (_ctypes._SimpleCData,), {"_type_": code})  # noqa: SLF001 - CPython's, not ours
 
 
 # ctypes' names, for readers who know them
@@ -68,7 +68,7 @@ def function(name, restype=c_int, argtypes=None):
     """libc's `name`; each call gives a function object of its own, so one
     module's restype/argtypes never change another's."""
     func = _Function((name, _Handle))
-    func.__name__ = name
+    func.__name__ = name  # type: ignore[attr-defined]  # settable on ctypes functions; typeshed lacks it
     func.restype = restype
     if argtypes is not None:
         func.argtypes = argtypes

@@ -72,12 +72,31 @@ def openat2(dirfd, path, flags, mode=0, resolve=0):
                  _b(path), buf, c_size_t(len(how)))
 
 
-def mount_setattr(dirfd, path, flags, attr_set, attr_clr):
-    """mount_setattr(2) with a struct mount_attr (propagation and userns left alone)."""
-    attr = struct.pack("QQQQ", attr_set, attr_clr, 0, 0)
+def mount_setattr(dirfd, path, flags, attr_set, attr_clr, propagation=0):
+    """mount_setattr(2) with a struct mount_attr (userns left alone; propagation
+    an MS_SLAVE-style flag, or 0 to leave it)."""
+    attr = struct.pack("QQQQ", attr_set, attr_clr, propagation, 0)
     buf = buffer(attr)
     _call(_syscall, "mount_setattr", path, c_long(SYS_mount_setattr), c_int(dirfd),
           _b(path), c_uint(flags), buf, c_size_t(len(attr)))
+
+
+def set_mempolicy(mode, mask, maxnode):
+    """set_mempolicy(2): `mask` is the nodemask as bytes (pyrunc.mempolicy)."""
+    buf = buffer(mask)
+    _call(_syscall, "set_mempolicy", None, c_long(SYS_set_mempolicy), c_int(mode), buf,
+          c_ulong(maxnode))
+
+
+def open_tree(dirfd, path, flags):
+    """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount at path."""
+    return _call(_syscall, "open_tree", path, c_long(SYS_open_tree), c_int(dirfd), _b(path),
+                 c_uint(flags))
+
+
+def move_mount(from_fd, from_path, to_fd, to_path, flags):
+    _call(_syscall, "move_mount", to_path, c_long(SYS_move_mount), c_int(from_fd), _b(from_path),
+          c_int(to_fd), _b(to_path), c_uint(flags))
 
 
 def sethostname(name):

@@ -20,14 +20,19 @@ from pyrunc.process import sync
 class Context:
     """What the child needs besides the plan (inherited across fork)."""
 
-    def __init__(self, fifo_path=None, console_fd=-1, hook_state=None, close_in_child=()):
+    def __init__(self, fifo_path=None, console_fd=-1, hook_state=None, close_in_child=(),
+                 raw_console=False):
         self.fifo_path = fifo_path
         # e.g. the container dir's lock: a copy held by the init would
         # keep the lock taken until execve
         self.close_in_child = close_in_child
         self.console_fd = console_fd
+        # the runtime itself is the console (run/exec -t without
+        # --console-socket): the child clears the pty's ONLCR (init/console.py)
+        self.raw_console = raw_console
         self.hook_state = hook_state or {}
         self.notify_fd = None
+        self.host_pid = None  # ours as the host sees it, once stage-1/2 know it (for the seccomp agent)
 
 
 class Children:

@@ -63,6 +63,24 @@ def drop_namespace(cfg: dict, kind: str) -> None:
     cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"].get("namespaces", []) if ns["type"] != kind]
 
 
+def user_namespace(runtime: support.Runtime, bundle: support.Bundle, host_id: int = 100000) -> None:
+    """A new user namespace mapping the container's ids 0-65535 to `host_id`
+    on. Those ids must reach the bundle and state dirs (pytest's tmp dirs
+    are 0700): every parent up to /tmp gets search permission for others."""
+    for target in (bundle.rootfs / "x", runtime.root / "x"):
+        os.makedirs(target.parent, exist_ok=True)
+        p = os.path.dirname(os.path.abspath(target))
+        while p not in ("/", "/tmp"):
+            mode = os.stat(p).st_mode
+            if not mode & 0o001:
+                os.chmod(p, (mode & 0o7777) | 0o011)
+            p = os.path.dirname(p)
+    cfg = bundle.config
+    set_namespace(cfg, "user")
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": host_id, "size": 65536}]
+
+
 # -- running -------------------------------------------------------------------
 
 def script(checks: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import time
+import uuid
 
 import pytest
 
@@ -21,6 +22,34 @@ CG = "/sys/fs/cgroup"
 def host(ctrl: str, cid: str, name: str) -> str:
     with open(f"{CG}/{ctrl}/{support.TEST_CGROUP_PARENT}/{cid}/{name}") as f:
         return f.read().strip()
+
+
+def fresh_cgroup_files(ctrl: str) -> set[str]:
+    """The files a new cgroup of this hierarchy has on this host (some, like
+    blkio.bfq.weight, never show at the root): what the host can apply."""
+    d = f"{CG}/{ctrl}/{support.TEST_CGROUP_PARENT}/files-{uuid.uuid4().hex[:8]}"
+    if not os.path.isdir(f"{CG}/{ctrl}"):
+        return set()
+    os.makedirs(d)
+    try:
+        return set(os.listdir(d))
+    finally:
+        os.rmdir(d)
+
+
+def blkio_weight_file() -> str | None:
+    """CFQ's blkio.weight, BFQ's blkio.bfq.weight, or None (neither scheduler)."""
+    files = fresh_cgroup_files("blkio")
+    return next((f for f in ("blkio.weight", "blkio.bfq.weight") if f in files), None)
+
+
+def hierarchy_id(ctrl: str) -> str:
+    """The hierarchy number /proc/<pid>/cgroup shows for `ctrl` on this host."""
+    for line in open("/proc/self/cgroup").read().splitlines():
+        num, ctrls, _ = line.split(":", 2)
+        if ctrl in ctrls.split(","):
+            return num
+    raise AssertionError(f"{ctrl} is not in /proc/self/cgroup")
 
 
 class Detached:
@@ -67,12 +96,17 @@ def detached(runtime, bundle, tmp_path):
 
 RESOURCES = {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
              "cpu": {"shares": 512, "quota": 30000, "period": 100000, "cpus": "0", "mems": "0"},
-             "pids": {"limit": 50},
-             "blockIO": {"weight": 300}}
+             "pids": {"limit": 50}}
+
+
+def host_resources() -> dict:
+    """RESOURCES plus a blkio weight where this host has a weight file."""
+    return {**RESOURCES, "blockIO": {"weight": 300}} if blkio_weight_file() else dict(RESOURCES)
 
 
 def test_resources_are_applied_on_the_host(detached):
-    c = detached(["sleep", "60"], RESOURCES, start=False)
+    weight_file = blkio_weight_file()
+    c = detached(["sleep", "60"], host_resources(), start=False)
     assert host("memory", c.cid, "memory.limit_in_bytes") == str(64 << 20)
     assert host("memory", c.cid, "memory.soft_limit_in_bytes") == str(32 << 20)
     assert host("memory", c.cid, "memory.swappiness") == "10"
@@ -81,17 +115,40 @@ def test_resources_are_applied_on_the_host(detached):
     assert host("cpu", c.cid, "cpu.cfs_period_us") == "100000"
     assert host("cpuset", c.cid, "cpuset.cpus") == "0"
     assert host("pids", c.cid, "pids.max") == "50"
-    assert host("blkio", c.cid, "blkio.bfq.weight") == "300"
+    if weight_file:
+        assert host("blkio", c.cid, weight_file) == "300"
     devs = host("devices", c.cid, "devices.list").splitlines()
     assert "c 1:3 rwm" in devs and "c 136:* rwm" in devs and "a *:* rwm" not in devs
     # the init is in its final cgroup already at `created` (shims read this)
     pid = c.runtime.state(c.cid)["pid"]
     lines = open(f"/proc/{pid}/cgroup").read().splitlines()
-    assert f"4:memory:/{support.TEST_CGROUP_PARENT}/{c.cid}" in lines
+    assert f"{hierarchy_id('memory')}:memory:/{support.TEST_CGROUP_PARENT}/{c.cid}" in lines
+
+
+def test_blkio_weight_follows_the_host(runtime, bundle, detached):
+    """Applied where the host has CFQ's or BFQ's weight file; where it has
+    neither, create fails naming blkio.bfq.weight, as runc 1.1 does."""
+    weight_file = blkio_weight_file()
+    if weight_file:
+        c = detached(["true"], {"blockIO": {"weight": 300}}, start=False)
+        assert host("blkio", c.cid, weight_file) == "300"
+        return
+    cid = support.unique_id("w")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["linux"]["resources"]["blockIO"] = {"weight": 300}
+    bundle.write()
+    proc = runtime.run("create", "-b", bundle.path, cid)
+    assert proc.returncode != 0
+    assert "blkio.bfq.weight" in proc.stderr and "no such file or directory" in proc.stderr
+    if not support.is_runc():
+        assert probe.error_lines(proc.stderr) == [
+            "cgroup blkio: write blkio.bfq.weight=300: no such file or directory (this host has no "
+            "proportional-weight I/O scheduler: neither CFQ's blkio.weight nor BFQ's blkio.bfq.weight)"]
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
 def test_resources_seen_from_inside(runtime, bundle):
-    bundle.config["linux"]["resources"].update(RESOURCES)
+    bundle.config["linux"]["resources"].update(host_resources())
     got = probe.probe(runtime, bundle, {
         "mem": "cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
         "pids": "cat /sys/fs/cgroup/pids/pids.max",

@@ -76,10 +76,24 @@ def test_unified_is_rejected_on_v1(runtime, bundle):
         assert "unified: needs cgroup v2" in err
 
 
-def test_unmounted_controller_is_an_error(runtime, bundle):
-    if open("/proc/self/mountinfo").read().count(" net_cls") > 0:
-        pytest.skip("net_cls is mounted here")
-    err = _fails_cleanly(runtime, bundle, {"network": {"classID": 1048577}})
+def mounted(ctrl: str) -> bool:
+    """Is a v1 hierarchy with this controller mounted (mountinfo super options)?"""
+    for line in open("/proc/self/mountinfo"):
+        _, _, post = line.partition(" - ")
+        fstype, _, opts = post.split()[:3]
+        if fstype == "cgroup" and ctrl in opts.split(","):
+            return True
+    return False
+
+
+def test_net_cls_follows_the_host(detached, runtime, bundle):
+    """Applied where net_cls is mounted; an error naming it where it is not."""
+    res = {"network": {"classID": 1048577}}
+    if mounted("net_cls"):
+        c = detached(["true"], res, start=False)
+        assert host("net_cls", c.cid, "net_cls.classid") == "1048577"
+        return
+    err = _fails_cleanly(runtime, bundle, res)
     if not support.is_runc():
         assert err.endswith("cgroup net_cls: controller not available on this host: cannot write net_cls.classid=1048577")
 
@@ -101,10 +115,19 @@ def test_systemd_driver_without_systemd_fails_cleanly(runtime, bundle):
     assert not os.path.exists(f"/sys/fs/cgroup/memory/system.slice/pyrunctest-{cid}.scope")
 
 
-def test_hugetlb_limit_without_the_controller_is_an_error(runtime, bundle):
+def test_hugetlb_limit_follows_the_host(detached, runtime, bundle):
+    """Applied where hugetlb is mounted; an error naming it where it is not
+    (a plain directory named hugetlb is no hierarchy)."""
     import os
-    if os.path.isdir("/sys/fs/cgroup/hugetlb"):
-        pytest.skip("hugetlb is mounted here")
+    sizes = sorted(os.listdir("/sys/kernel/mm/hugepages")) if os.path.isdir("/sys/kernel/mm/hugepages") else []
+    if mounted("hugetlb"):
+        if not sizes:
+            pytest.skip("hugetlb is mounted but the kernel offers no huge page size")
+        kb = int(sizes[0].split("-")[1].rstrip("kB"))
+        size = f"{kb // 1024}MB" if kb < 1 << 20 else f"{kb >> 20}GB"
+        c = detached(["true"], {"hugepageLimits": [{"pageSize": size, "limit": kb << 11}]}, start=False)
+        assert host("hugetlb", c.cid, f"hugetlb.{size}.limit_in_bytes") == str(kb << 11)
+        return
     err = _fails_cleanly(runtime, bundle, {"hugepageLimits": [{"pageSize": "2MB", "limit": 2097152}]})
     if not support.is_runc():
         assert "cgroup hugetlb: controller not available on this host" in err

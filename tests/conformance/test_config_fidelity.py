@@ -79,11 +79,20 @@ def test_null_optional_field_is_absent(runtime, bundle, field):
     assert got["ok"] == "ran"
 
 
-def test_bind_source_made_by_an_earlier_mount(runtime, bundle, tmp_path):
-    """runc's "mount order, container bind-mount source": the second source
-    exists only in the container's mount namespace, once the first bind is
-    mounted on rootfs/mnt. A check of the host path before the mounts
-    refuses it; runc looks at a bind source only when it mounts it."""
+@pytest.mark.parametrize("userns", [False, pytest.param(True, marks=pytest.mark.requires("userns"))])
+def test_bind_source_made_by_an_earlier_mount(runtime, bundle, tmp_path, userns, request):
+    """runc's "mount order, container bind-mount source" (and its userns form):
+    the second source exists only in the container's mount namespace, once
+    the first bind is mounted on rootfs/mnt. A check or an open of the host
+    path before the mounts fails; runc looks at it only when it mounts it."""
+    if userns and support.is_runc():
+        request.applymarker(pytest.mark.xfail(reason="runc 1.1.5 opens every bind source in nsexec, "
+                                              "before any mount (later runc passes this test of its suite)"))
+    if userns:
+        # root inside is root outside: the rootfs and the sources stay reachable
+        probe.set_namespace(bundle.config, "user")
+        bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
     src = tmp_path / "bind-src" / "a"
     (src / "x").mkdir(parents=True)
     (src / "x" / "file").write_text("a/x\n")

@@ -40,6 +40,8 @@ def test_version(runtime, flag):
     lines = proc.stdout.splitlines()
     assert re.match(r"^\S+ version \S+", lines[0]), proc.stdout
     assert any(re.match(r"^spec: \d+\.\d+\.\d+", l) for l in lines), proc.stdout
+    # runc's second line names the build (podman info shows the whole text)
+    assert re.match(r"^commit: \S+", lines[1]), proc.stdout
 
 
 def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
@@ -50,6 +52,9 @@ def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
     assert cfg["ociVersion"] and cfg["root"]["path"] == "rootfs"
     assert cfg["process"]["args"] == ["sh"] and cfg["process"]["terminal"] is True
     assert {ns["type"] for ns in cfg["linux"]["namespaces"]} >= {"pid", "network", "ipc", "uts", "mount"}
+    # runc 1.1.5 (specconv.Example) asks for a cgroup namespace on a unified
+    # cgroup v2 host only
+    assert ("cgroup" in probe.namespace_types(cfg)) == _cgroup2_unified_host()
     # a second spec refuses to overwrite
     again = runtime.run("spec", "-b", out)
     probe.stderr_says(again, "exists")
@@ -61,10 +66,22 @@ def test_spec_writes_a_config_that_runs(runtime, tmp_path, bundle):
     assert proc.stdout.split()[1] == "1"
 
 
+def _cgroup2_unified_host():
+    return os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+
+
 def test_spec_rootless(runtime, tmp_path):
     runtime.run("spec", "--rootless", "--bundle=" + str(tmp_path), check=True)
     cfg = json.loads((tmp_path / "config.json").read_text())
-    assert "user" in probe.namespace_types(cfg)
+    assert "user" in probe.namespace_types(cfg) and "network" not in probe.namespace_types(cfg)
+    assert ("cgroup" in probe.namespace_types(cfg)) == _cgroup2_unified_host()
+    # runc's ToRootless rewrites mounts in place: /sys becomes a bind, the
+    # cgroup mount stays, uid=/gid= options go
+    dests = [m["destination"] for m in cfg["mounts"]]
+    assert dests[-2:] == ["/sys", "/sys/fs/cgroup"], dests
+    assert cfg["mounts"][-2]["type"] == "none" and "rbind" in cfg["mounts"][-2]["options"]
+    assert not [o for m in cfg["mounts"] for o in m.get("options", []) if o.startswith(("uid=", "gid="))]
+    assert "resources" not in cfg["linux"]
     assert cfg["linux"]["uidMappings"][0]["hostID"] == os.geteuid()
     assert cfg["linux"]["gidMappings"]
 
@@ -180,6 +197,23 @@ def test_kill_created_container_with_a_catchable_signal(runtime, bundle, sig):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+def test_kill_signal_zero_is_a_liveness_probe(runtime, bundle):
+    """`kill ID 0` delivers nothing and answers whether init is there:
+    0 while created or running, `container not running` once stopped."""
+    cid = _created(runtime, bundle)
+    runtime.run("kill", cid, "0", check=True)
+    assert runtime.state(cid)["status"] == "created"
+    runtime.run("start", cid, check=True)
+    runtime.run("kill", cid, "0", check=True)
+    runtime.run("kill", "--all", cid, "0", check=True)
+    assert runtime.state(cid)["status"] == "running"
+    runtime.run("kill", cid, "KILL", check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    probe.stderr_says(runtime.run("kill", cid, "0"), "container not running")
+    runtime.run("delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
 @pytest.mark.parametrize("flag", ["--all", "-a"])
 def test_kill_all(runtime, bundle, flag):
     cid = _created(runtime, bundle, ("sh", "-c", "sleep 1000 & sleep 1000 & echo > /dev/shm/ready; wait"))
@@ -268,11 +302,16 @@ def test_list_formats(runtime, bundle, tmp_path):
         assert by_id[one]["status"] == "created" and by_id[two]["status"] == "running"
         assert by_id[two]["pid"] == runtime.state(two)["pid"]
         assert by_id[one]["bundle"] == str(bundle.path)
+        # runc's encoding/json: one compact line
+        out = runtime.run("list", *flags, check=True).stdout
+        assert out == json.dumps(items, separators=(",", ":")) + "\n", out
     quiet = runtime.run("list", "-q", check=True).stdout.split()
     assert sorted(quiet) == sorted([one, two])
     for cid in (one, two):
         runtime.run("delete", "--force", cid, check=True)
     assert runtime.run("list", "-q", check=True).stdout.strip() == ""
+    # no containers: runc encodes its nil slice
+    assert runtime.run("list", "--format", "json", check=True).stdout == "null\n"
 
 
 # -- global flags and spellings --------------------------------------------------------
@@ -316,6 +355,78 @@ def test_log_text_format(runtime, tmp_path):
     assert proc.returncode == 1
     text = log.read_text()
     assert "level=error" in text and "container does not exist" in text
+
+
+@pytest.mark.parametrize("verb", [("state", "no-such-ctr"), ("list",)])
+def test_log_file_is_opened_at_start_up(runtime, tmp_path, verb):
+    """The log exists after any command, even one that logged nothing
+    (runc opens it before the verb runs)."""
+    log = tmp_path / "quiet.log"
+    runtime.run(*verb, global_args=("--log", log))
+    assert log.exists() and (log.stat().st_mode & 0o777) == 0o644
+
+
+@pytest.mark.parametrize("verb", [("state", "no-such-ctr"), ("list",), ("kill", "no-such-ctr", "0")])
+def test_log_path_unusable_fails_at_start_up(runtime, tmp_path, verb):
+    """An unusable --log fails the command with the open error, exit 1,
+    whatever the verb (runc's configLogrus), and is never created."""
+    log = tmp_path / "missing-dir" / "x.log"
+    proc = runtime.run(*verb, global_args=("--log", log))
+    assert proc.returncode == 1, proc.stderr
+    text = probe.messages(proc.stderr)
+    assert str(log) in text and "no such file or directory" in text, proc.stderr
+    assert len(probe.error_lines(proc.stderr)) == 1, proc.stderr
+    assert not (tmp_path / "missing-dir").exists()
+
+
+def test_created_init_does_not_hold_the_log(runtime, bundle, tmp_path):
+    """The --log file is the runtime's: the container's init, waiting in
+    `created`, holds no descriptor of it."""
+    log = tmp_path / "held.log"
+    cid = support.unique_id("logfd")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "--log", log, "--debug", "create", "--bundle", bundle.path, cid, check=True)
+    pid = runtime.state(cid)["pid"]
+    held = [os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")]
+    assert str(log) not in held, held
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def _debug_records(records):
+    debug = [r for r in records if r.get("level") == "debug"]
+    for r in debug:
+        assert isinstance(r.get("msg"), str) and r["msg"] and RFC3339.match(r["time"]), r
+    return debug
+
+
+def test_debug_logs_the_phases_of_create(runtime, bundle, tmp_path):
+    """--debug writes debug records to --log while create works: one per
+    phase (runc: its nsexec and init stages), and nothing of it on stderr."""
+    log = tmp_path / "debug.log"
+    cid = support.unique_id("dbg")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    proc = probe.call(runtime, "--debug", "--log", log, "--log-format", "json",
+                      "create", "--bundle", bundle.path, cid, check=True)
+    debug = _debug_records(probe.load_json_lines(log))
+    assert len(debug) >= 3, debug
+    assert "level=debug" not in proc.stderr and '"debug"' not in proc.stderr, proc.stderr
+    # without --debug, the same create logs none
+    runtime.run("delete", "--force", cid, check=True)
+    log.unlink()
+    probe.call(runtime, "--log", log, "--log-format", "json", "create", "--bundle", bundle.path, cid, check=True)
+    assert not _debug_records(probe.load_json_lines(log))
+    runtime.run("delete", "--force", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_debug_without_log_goes_to_stderr(runtime, bundle):
+    proc = probe.run(runtime, bundle, args=["true"], global_args=("--debug",))
+    assert proc.returncode == 0, proc.stderr
+    debug = [l for l in proc.stderr.splitlines() if "level=debug" in l]
+    assert len(debug) >= 3, proc.stderr
 
 
 def test_flag_equals_forms_on_create(runtime, bundle, tmp_path):
@@ -389,7 +500,6 @@ def test_global_flags_accepted(runtime, flags):
 def test_preserve_fds_survive_from_create_to_start(runtime, bundle, tmp_path):
     data = tmp_path / "fd3.txt"
     data.write_text("kept until start\n")
-    out = tmp_path / "out"
     cid = support.unique_id("fdc")
     b = bundle
     probe.prepare(b, cid, ["sh", "-c", "cat <&3 > /dev/shm/x; cat /dev/shm/x > /out/got"])

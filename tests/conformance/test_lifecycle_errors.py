@@ -288,3 +288,52 @@ def test_delete_after_the_bundle_is_gone(runtime, tmp_path):
     probe.wait_status(runtime, cid, "stopped")
     runtime.run("delete", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def _nofile_beyond_nr_open() -> list[dict]:
+    """An RLIMIT_NOFILE no process may set, with or without CAP_SYS_RESOURCE:
+    above the host's fs.nr_open setrlimit fails with EPERM for everyone."""
+    too_many = int(open("/proc/sys/fs/nr_open").read()) + 1
+    return [{"type": "RLIMIT_NOFILE", "soft": too_many, "hard": too_many}]
+
+
+def _says_rlimit_not_permitted(proc) -> None:
+    lines = probe.error_lines(proc.stderr)
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    said = probe.messages(proc.stderr)
+    assert "operation not permitted" in said, said
+    # runc 1.1.5 names it by number ("error setting rlimit type 7")
+    assert ("rlimit type 7" if support.is_runc() else "setrlimit RLIMIT_NOFILE: ") in said, said
+
+
+def test_create_rlimit_beyond_nr_open_says_operation_not_permitted(runtime, bundle):
+    cid = support.unique_id("crrlim")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["process"]["rlimits"] = _nofile_beyond_nr_open()
+    bundle.write()
+    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode == 1, proc.stderr
+    _says_rlimit_not_permitted(proc)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_exec_rlimit_beyond_nr_open_says_operation_not_permitted(runtime, bundle, tmp_path):
+    """Issue 14 item 1: an OSError in exec's child (here setrlimit) once hit a
+    removed helper and printed an AttributeError instead of the reason."""
+    import json
+    cid = support.unique_id("exrlim")
+    probe.prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    try:
+        pfile = tmp_path / "process.json"
+        pfile.write_text(json.dumps({
+            "args": ["true"], "cwd": "/", "env": ["PATH=/bin:/usr/bin"], "user": {"uid": 0, "gid": 0},
+            "rlimits": _nofile_beyond_nr_open()}))
+        proc = probe.call(runtime, "exec", "--process", pfile, cid)
+        # exec of a process that fails to start: runc exits 255
+        assert proc.returncode == 255, proc.stderr
+        _says_rlimit_not_permitted(proc)
+        assert runtime.state(cid)["status"] == "running"
+    finally:
+        runtime.run("delete", "--force", cid)

@@ -9,6 +9,7 @@ log directory is bind-mounted in."""
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -211,4 +212,72 @@ def test_foreground_run_with_failing_start_container_hook(runtime, bundle, tmp_p
     proc = probe.run(runtime, bundle, cid, cfg["process"]["args"])
     assert proc.returncode != 0
     assert not (hooks.dir / "ran").exists()
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# -- container-side hooks: where and with what they run (issue 21) ---------------
+
+def _hook_script(path, body):
+    path.write_text("#!/bin/sh\n" + body)
+    path.chmod(0o755)
+    return str(path)
+
+
+@pytest.mark.parametrize("nnp", [True, False], ids=["nnp", "no-nnp"])
+def test_start_container_hook_runs_as_the_process_would(runtime, bundle, tmp_path, nnp):
+    """runc runs startContainer hooks as the last step before execve: under
+    the container's seccomp filter, as its user, in its cwd, and a hook with
+    no `env` gets the process's environment (not the runtime's)."""
+    logdir = tmp_path / "hooklog"
+    logdir.mkdir(mode=0o777)
+    logdir.chmod(0o777)
+    _hook_script(bundle.rootfs / "start.sh",
+                 "{ grep -E '^(Seccomp|NoNewPrivs|Uid):' /proc/self/status; pwd; env; } > /hooklog/start\n")
+    cid = support.unique_id("hookseccomp")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["mounts"].append({"destination": "/hooklog", "type": "bind", "source": str(logdir),
+                          "options": ["rbind", "rw"]})
+    cfg["process"]["env"] += ["FROM_CONFIG=yes"]
+    cfg["process"]["cwd"] = "/tmp"
+    cfg["process"]["user"] = {"uid": 1000, "gid": 1000}
+    cfg["process"]["noNewPrivileges"] = nnp
+    caps = ["CAP_SYS_ADMIN", "CAP_KILL"]
+    cfg["process"]["capabilities"] = {"bounding": caps, "effective": caps, "permitted": caps}
+    cfg["linux"]["seccomp"] = {"defaultAction": "SCMP_ACT_ALLOW",
+                               "syscalls": [{"names": ["acct"], "action": "SCMP_ACT_ERRNO"}]}
+    cfg["hooks"] = {"startContainer": [{"path": "/start.sh"}]}
+    bundle.write()
+    env = dict(probe.runtime_env(("run", cid)), RUNTIME_ONLY="leak")
+    proc = runtime.run("run", "-b", bundle.path, cid, env=env)
+    assert proc.returncode == 0, proc.stderr
+    out = (logdir / "start").read_text()
+    status = dict(line.split(":", 1) for line in out.splitlines()[:3])
+    assert status["Seccomp"].strip() == "2", out
+    assert status["NoNewPrivs"].strip() == ("1" if nnp else "0"), out
+    assert status["Uid"].split()[0] == "1000", out
+    lines = out.splitlines()
+    assert lines[3] == "/tmp", out
+    assert "FROM_CONFIG=yes" in lines and "HOME=/home" in lines, out
+    assert not any(l.startswith("RUNTIME_ONLY=") for l in lines), out
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_create_container_hook_cwd_and_environment(runtime, bundle, tmp_path):
+    """createContainer hooks run in the container's namespaces before
+    pivot_root, in the rootfs (runc chdirs there first), and one with no
+    `env` gets the process's environment."""
+    out = tmp_path / "create.txt"
+    script = _hook_script(tmp_path / "create.sh", f"{{ pwd -P; env; }} > {out}\n")
+    cid = support.unique_id("hookcwd")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["process"]["env"] += ["FROM_CONFIG=yes"]
+    cfg["hooks"] = {"createContainer": [{"path": script}]}
+    bundle.write()
+    env = dict(probe.runtime_env(("run", cid)), RUNTIME_ONLY="leak")
+    proc = runtime.run("run", "-b", bundle.path, cid, env=env)
+    assert proc.returncode == 0, proc.stderr
+    lines = out.read_text().splitlines()
+    assert lines[0] == os.path.realpath(bundle.rootfs), lines
+    assert "FROM_CONFIG=yes" in lines, lines
+    assert not any(l.startswith("RUNTIME_ONLY=") for l in lines), lines
     probe.assert_no_leftovers(runtime, cid, bundle.path)

@@ -277,3 +277,205 @@ def test_env_without_path(runtime, bundle):
     proc = probe.run(runtime, bundle, args=["/bin/sh", "-c", "echo \"[$ONLY][${PATH-unset}]\""])
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.startswith("[1][")
+
+
+# -- runc's order of cwd, user and environment (issue 21) ------------------------
+
+def _start_detached(runtime, bundle, cid, args=("sleep", "1000")):
+    probe.prepare(bundle, cid, list(args))
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+
+
+def test_cwd_only_root_can_enter_for_a_non_root_user(runtime, bundle):
+    """runc chdirs before the user switch and tries again as the user only
+    when that failed: a user's cwd may be a directory only root can enter."""
+    (bundle.rootfs / "root").chmod(0o700)
+    bundle.config["process"]["cwd"] = "/root"
+    bundle.config["process"]["user"] = {"uid": 1000, "gid": 1000}
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "pwd; id -u"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["/root", "1000"]
+
+
+def test_exec_cwd_only_the_runtime_can_enter(runtime, bundle):
+    """exec --user 0 without CAP_DAC_OVERRIDE into a directory of another
+    user's: the runtime's chdir, before the switch, is the one that counts."""
+    secret = bundle.rootfs / "secret"
+    secret.mkdir(mode=0o700)
+    os.chown(secret, 1000, 1000)
+    cid = support.unique_id("cwdx")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--user", "0", "--cwd", "/secret", cid, "sh", "-c",
+                           "pwd; grep CapEff /proc/self/status")
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "/secret"
+    assert not int(lines[1].split()[1], 16) & (1 << 1)  # no CAP_DAC_OVERRIDE indeed
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_missing_cwd_of_a_joined_mount_namespace_fails_at_once(runtime, bundle):
+    """Only a permission error is worth a second try; anything else is the
+    one-line chdir error (runc's wording)."""
+    cid = support.unique_id("cwdm")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--cwd", "/no/such/dir", cid, "true")
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert proc.returncode != 0
+    assert "chdir to cwd" in proc.stderr and "/no/such/dir" in proc.stderr, proc.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.parametrize("uid,home", [(0, "/root"), (1000, "/home"), (4242, "/")])
+def test_empty_home_comes_from_passwd(runtime, bundle, uid, home):
+    bundle.config["process"]["env"] = [e for e in bundle.config["process"]["env"]
+                                       if not e.startswith("HOME=")] + ["HOME="]
+    bundle.config["process"]["user"] = {"uid": uid, "gid": uid}
+    proc = probe.run(runtime, bundle, args=["sh", "-c", 'echo "[$HOME]"'])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == f"[{home}]\n"
+
+
+# -- exec --cap, and the noise of runc spec's own config (issues 21, 14) --------
+
+def _status_masks(text):
+    st = probe.parse_status(text)
+    return {k: int(st[k], 16) for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb")}
+
+
+def test_exec_cap_adds_ambient_next_to_the_configs_inheritable(runtime, bundle):
+    """runc's own integration case: with an inheritable set in the config,
+    exec --cap X raises X in ambient too; never in inheritable."""
+    bundle.config["process"]["capabilities"] = {
+        "inheritable": ["CAP_CHOWN", "CAP_SYSLOG"], "permitted": ["CAP_KILL", "CAP_CHOWN"],
+        "effective": ["CAP_KILL"], "bounding": ["CAP_KILL", "CAP_CHOWN", "CAP_SYSLOG"],
+        "ambient": ["CAP_CHOWN"]}
+    cid = support.unique_id("xcap")
+    _start_detached(runtime, bundle, cid)
+    try:
+        plain = runtime.run("exec", cid, "cat", "/proc/self/status", check=True)
+        added = runtime.run("exec", "--cap", "CAP_SYSLOG", cid, "cat", "/proc/self/status", check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+    chown, kill, syslog = 1 << 0, 1 << 5, 1 << 34
+    assert _status_masks(plain.stdout) == {"CapInh": chown | syslog, "CapPrm": chown | kill,
+                                           "CapEff": chown | kill, "CapBnd": chown | kill | syslog,
+                                           "CapAmb": chown}
+    assert _status_masks(added.stdout) == {"CapInh": chown | syslog, "CapPrm": chown | kill | syslog,
+                                           "CapEff": chown | kill | syslog,
+                                           "CapBnd": chown | kill | syslog, "CapAmb": chown | syslog}
+    assert not plain.stderr and not added.stderr
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_exec_cap_without_inheritable_stays_out_of_ambient(runtime, bundle):
+    bundle.config["process"]["capabilities"] = {}
+    cid = support.unique_id("xcap0")
+    _start_detached(runtime, bundle, cid)
+    try:
+        proc = runtime.run("exec", "--cap", "CAP_KILL", "--cap", "CAP_AUDIT_WRITE", cid,
+                           "cat", "/proc/self/status", check=True)
+    finally:
+        runtime.run("delete", "--force", cid)
+    kill, audit_write = 1 << 5, 1 << 29
+    masks = _status_masks(proc.stdout)
+    assert masks == {"CapInh": 0, "CapPrm": kill | audit_write, "CapEff": kill | audit_write,
+                     "CapBnd": kill | audit_write, "CapAmb": 0}
+    assert not proc.stderr, proc.stderr  # nothing the user can act on
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# what `runc spec` (1.1.5) writes: ambient capabilities it does not make inheritable
+RUNC_SPEC_CAPS = {name: ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]
+                  for name in ("bounding", "effective", "permitted", "ambient")}
+
+
+def test_runc_spec_capabilities_run_without_warnings(runtime, bundle, tmp_path):
+    """runc drops the ambient capabilities it cannot raise without a word,
+    on run and exec; pyrunc says it at debug level, in --log."""
+    bundle.config["process"]["capabilities"] = RUNC_SPEC_CAPS
+    cid = support.unique_id("spec")
+    _start_detached(runtime, bundle, cid)
+    log = tmp_path / "debug.log"
+    try:
+        execd = runtime.run("exec", cid, "true")
+        if not support.is_runc():
+            debugged = runtime.run("exec", cid, "true", global_args=("--debug", "--log", log))
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert execd.returncode == 0 and execd.stderr == "", execd.stderr
+    proc = probe.run(runtime, bundle, args=["true"])
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr
+    if not support.is_runc():  # runc 1.1.5 does not log it at all
+        assert debugged.returncode == 0, debugged.stderr
+        assert "ignoring ambient capabilities" in log.read_text()
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+# -- the runtime as the console: raw output, the user's pty (issue 21) -----------
+
+def _pty_with_piped_stdout(argv, env, timeout=30):
+    """argv with a pty as its controlling terminal, stdin and stderr, and a
+    pipe as stdout (`runtime run ID | cat` at a terminal): (status, stdout)."""
+    import fcntl
+    import pty
+    import termios
+    master, slave = pty.openpty()
+    try:
+        proc = subprocess.run(argv, stdin=slave, stdout=subprocess.PIPE, stderr=slave, env=env,
+                              start_new_session=True, timeout=timeout,
+                              preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+    finally:
+        os.close(slave)
+        os.close(master)
+    return proc.returncode, proc.stdout.decode(errors="replace")
+
+
+# runc clears ONLCR once it has the master, while the process may already
+# run: the sleep lets it win that race (pyrunc clears it before the pty
+# leaves the container, so it needs none)
+_RUNC_RACE = "sleep 1; " if support.is_runc() else ""
+
+
+def test_foreground_terminal_output_has_no_carriage_returns(runtime, bundle):
+    """runc clears ONLCR on the pty it is the console of: "\\n" stays "\\n"
+    on a piped stdout; a terminal makes it "\\r\\n" itself (runc keeps
+    output processing on in its raw mode), never "\\r\\r\\n"."""
+    cid = support.unique_id("onlcr")
+    _terminal_bundle(bundle, cid, _RUNC_RACE + "printf 'one\\ntwo\\n'")
+    code, out = _pty_with_piped_stdout(runtime.argv("run", "-b", bundle.path, cid),
+                                       env=probe.runtime_env(("run", cid)))
+    assert code == 0, out
+    assert out == "one\ntwo\n", repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    cid = support.unique_id("onlcr")
+    _terminal_bundle(bundle, cid, _RUNC_RACE + "printf 'one\\ntwo\\n'")
+    code, out = probe.run_in_pty(runtime.argv("run", "-b", bundle.path, cid),
+                                 env=probe.runtime_env(("run", cid)))
+    assert code == 0, out
+    assert "one\r\ntwo\r\n" in out, repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_exec_tty_is_raw_and_owned_by_the_user(runtime, bundle):
+    """exec -t: no ONLCR either, and the pty belongs to the process's user
+    (runc's fixStdioPermissions), who can then use /dev/tty."""
+    cid = support.unique_id("xtty")
+    _start_detached(runtime, bundle, cid)
+    try:
+        code, out = _pty_with_piped_stdout(
+            runtime.argv("exec", "-t", "--user", "1000:1000", cid, "sh", "-c",
+                         _RUNC_RACE +
+                         "printf 'uid=%s\\n' $(stat -c %u $(tty)); echo x > /dev/tty && echo wrote"),
+            env=probe.runtime_env(("exec", cid)))
+    finally:
+        runtime.run("delete", "--force", cid)
+    assert code == 0, out
+    assert out == "uid=1000\nx\nwrote\n", repr(out)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)

@@ -137,21 +137,8 @@ def test_exec_cpu_affinity(runtime, bundle, tmp_path, affinity, expected):
 
 @pytest.mark.requires("userns")
 def test_capabilities_and_seccomp_in_a_user_namespace(runtime, bundle):
-    import os
-    # ids mapped into the user namespace must reach the bundle and state dirs
-    # (pytest's tmp dirs are 0700)
-    for target in (bundle.rootfs / "x", runtime.root / "x"):
-        os.makedirs(target.parent, exist_ok=True)
-        p = os.path.dirname(os.path.abspath(target))
-        while p not in ("/", "/tmp"):
-            mode = os.stat(p).st_mode
-            if not mode & 0o001:
-                os.chmod(p, (mode & 0o7777) | 0o011)
-            p = os.path.dirname(p)
+    probe.user_namespace(runtime, bundle)
     cfg = bundle.config
-    probe.set_namespace(cfg, "user")
-    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
-    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 100000, "size": 65536}]
     cfg["process"]["noNewPrivileges"] = False  # seccomp then loads with CAP_SYS_ADMIN of the userns
     caps = ["CAP_CHOWN", "CAP_KILL", "CAP_SYS_ADMIN"]
     cfg["process"]["capabilities"] = {s: caps for s in ("bounding", "effective", "permitted")}

@@ -57,9 +57,9 @@ CORE_VERBS = ("create", "start", "kill", "delete", "state")
 def runtime_lacks(runtime: str, verbs=CORE_VERBS) -> str | None:
     """Why the runtime under test cannot serve the clients yet, or None.
 
-    The e2e suite is skipped (with this reason) rather than failed while a
-    runtime does not even claim a verb: `--version` must say `NAME version`
-    and `VERB --help` must succeed, as runc's do.
+    The e2e suite fails with this reason (never skips: a pyrunc that lost a
+    verb is a regression): `--version` must say `NAME version` and `VERB
+    --help` must succeed, as runc's do.
     """
     name = os.path.basename(runtime)
     try:

@@ -21,17 +21,18 @@ def _private_dir(prefix: str) -> Path:
 
 @pytest.fixture(scope="module")
 def runtime_ready():
-    """Skip (not fail) while the runtime under test lacks what the clients call."""
+    """Fail (never skip) when the runtime under test lacks what the clients
+    call: a pyrunc whose `--version` or `VERB --help` broke is a regression."""
     if os.geteuid() != 0:
         pytest.skip("needs root")
     why = runtime_lacks(support.runtime_binary())
     if why:
-        pytest.skip(why)
+        pytest.fail(why)
 
 
 @pytest.fixture(scope="module")
 def need_verbs(runtime_ready):
-    """need_verbs("exec", "pause"): skip the test while the runtime lacks them."""
+    """need_verbs("exec", "pause"): fail the test when the runtime lacks them."""
     known: dict[str, str | None] = {}
 
     def need(*verbs):
@@ -39,7 +40,7 @@ def need_verbs(runtime_ready):
             if verb not in known:
                 known[verb] = runtime_lacks(support.runtime_binary(), (verb,))
             if known[verb]:
-                pytest.skip(known[verb])
+                pytest.fail(known[verb])
     return need
 
 

@@ -17,6 +17,7 @@ import pytest
 from pyrunc.cgroups import load_manager, new_manager
 from pyrunc.errors import CgroupError
 from tests import support
+from tests.conformance.test_cgroups_commands import blkio_weight_file, fresh_cgroup_files, hierarchy_id
 
 pytestmark = [pytest.mark.requires("root"), pytest.mark.requires("cgroup_v1")]
 ROOT = "/sys/fs/cgroup"
@@ -113,35 +114,43 @@ def vda() -> tuple[int, int]:
 
 
 def test_every_resource_this_host_has_is_applied(cg):
+    """Every field whose file a fresh cgroup of this host has, read back."""
     maj, mnr = vda()
-    res = {"memory": {"limit": 64 << 20, "swap": 96 << 20, "reservation": 32 << 20, "swappiness": 7,
-                      "disableOOMKiller": False, "kernelTCP": 16 << 20},
-           "cpu": {"shares": 512, "quota": 50000, "period": 200000, "burst": 1000, "realtimePeriod": 500000,
-                   "cpus": "0", "mems": "0", "idle": 0},
-           "pids": {"limit": 42},
-           "blockIO": {"weight": 300,
-                       "throttleReadBpsDevice": [{"major": maj, "minor": mnr, "rate": 1048576}],
-                       "throttleWriteBpsDevice": [{"major": maj, "minor": mnr, "rate": 2097152}],
-                       "throttleReadIOPSDevice": [{"major": maj, "minor": mnr, "rate": 100}],
-                       "throttleWriteIOPSDevice": [{"major": maj, "minor": mnr, "rate": 200}]},
+    files = {ctrl: fresh_cgroup_files(ctrl) for ctrl in ("memory", "cpu", "blkio")}
+    weight_file = blkio_weight_file()
+    mem = {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 7, "disableOOMKiller": False}
+    want = [("memory", "memory.limit_in_bytes", str(64 << 20)), ("memory", "memory.soft_limit_in_bytes", str(32 << 20)),
+            ("memory", "memory.swappiness", "7")]
+    if "memory.memsw.limit_in_bytes" in files["memory"]:       # swap accounting on
+        mem["swap"] = 96 << 20
+        want.append(("memory", "memory.memsw.limit_in_bytes", str(96 << 20)))
+    if "memory.kmem.tcp.limit_in_bytes" in files["memory"]:
+        mem["kernelTCP"] = 16 << 20
+        want.append(("memory", "memory.kmem.tcp.limit_in_bytes", str(16 << 20)))
+    cpu = {"shares": 512, "quota": 50000, "period": 200000, "cpus": "0", "mems": "0"}
+    want += [("cpu", "cpu.shares", "512"), ("cpu", "cpu.cfs_quota_us", "50000"), ("cpu", "cpu.cfs_period_us", "200000"),
+             ("cpuset", "cpuset.cpus", "0"), ("cpuset", "cpuset.mems", "0")]
+    for key, name, value in (("burst", "cpu.cfs_burst_us", 1000), ("realtimePeriod", "cpu.rt_period_us", 500000),
+                             ("idle", "cpu.idle", 0)):
+        if name in files["cpu"]:
+            cpu[key] = value
+            want.append(("cpu", name, str(value)))
+    bio = {"throttleReadBpsDevice": [{"major": maj, "minor": mnr, "rate": 1048576}],
+           "throttleWriteBpsDevice": [{"major": maj, "minor": mnr, "rate": 2097152}],
+           "throttleReadIOPSDevice": [{"major": maj, "minor": mnr, "rate": 100}],
+           "throttleWriteIOPSDevice": [{"major": maj, "minor": mnr, "rate": 200}]}
+    want += [("blkio", "blkio.throttle.read_bps_device", f"{maj}:{mnr} 1048576"),
+             ("blkio", "blkio.throttle.write_iops_device", f"{maj}:{mnr} 200")]
+    if weight_file:
+        bio["weight"] = 300
+        want.append(("blkio", weight_file, "300"))
+    res = {"memory": mem, "cpu": cpu, "pids": {"limit": 42}, "blockIO": bio,
            "devices": [{"allow": False, "access": "rwm"}, {"allow": True, "type": "c", "major": 1, "minor": 11,
                                                            "access": "r"}]}
+    want.append(("pids", "pids.max", "42"))
     m = cg(res)
     m.create()
-    assert read("memory", m, "memory.limit_in_bytes") == str(64 << 20)
-    assert read("memory", m, "memory.memsw.limit_in_bytes") == str(96 << 20)
-    assert read("memory", m, "memory.soft_limit_in_bytes") == str(32 << 20)
-    assert read("memory", m, "memory.swappiness") == "7"
-    assert read("memory", m, "memory.kmem.tcp.limit_in_bytes") == str(16 << 20)
-    assert read("cpu", m, "cpu.shares") == "512"
-    assert read("cpu", m, "cpu.cfs_quota_us") == "50000" and read("cpu", m, "cpu.cfs_period_us") == "200000"
-    assert read("cpu", m, "cpu.cfs_burst_us") == "1000"
-    assert read("cpu", m, "cpu.rt_period_us") == "500000"
-    assert read("cpuset", m, "cpuset.cpus") == "0" and read("cpuset", m, "cpuset.mems") == "0"
-    assert read("pids", m, "pids.max") == "42"
-    assert read("blkio", m, "blkio.bfq.weight") == "300"
-    assert read("blkio", m, "blkio.throttle.read_bps_device") == f"{maj}:{mnr} 1048576"
-    assert read("blkio", m, "blkio.throttle.write_iops_device") == f"{maj}:{mnr} 200"
+    assert [(c, n, read(c, m, n)) for c, n, _ in want] == want
     devs = read("devices", m, "devices.list").splitlines()
     assert "c 1:11 r" in devs and "c 1:3 rwm" in devs and "a *:* rwm" not in devs
 
@@ -161,13 +170,19 @@ def test_kernel_memory_limit_ignored_by_the_kernel_is_a_warning():
         m.destroy()
 
 
-def test_weight_device_without_bfq_is_a_clear_error(cg):
+def test_weight_device_follows_the_disks_scheduler(cg):
+    """A device weight lands where the disk's scheduler has a weight file
+    (CFQ's or BFQ's); elsewhere create fails naming the file, as runc does."""
     maj, mnr = vda()
     sched = open(f"/sys/dev/block/{maj}:{mnr}/queue/scheduler").read()
-    if "[bfq]" in sched:
-        pytest.skip("the disk uses BFQ here")
+    weight_file = blkio_weight_file()
     m = cg({"blockIO": {"weightDevice": [{"major": maj, "minor": mnr, "weight": 200}]}})
-    with pytest.raises(CgroupError, match=rf"^cgroup blkio: write blkio.bfq.weight_device={maj}:{mnr} 200: "):
+    if weight_file and ("[bfq]" in sched or "[cfq]" in sched):
+        m.create()
+        assert f"{maj}:{mnr} 200" in read("blkio", m, weight_file.replace("weight", "weight_device"))
+        return
+    dev_file = (weight_file or "blkio.bfq.weight").replace("weight", "weight_device")
+    with pytest.raises(CgroupError, match=rf"^cgroup blkio: write {dev_file}={maj}:{mnr} 200: "):
         m.create()
     assert not m.exists()
 
@@ -192,7 +207,7 @@ def test_default_path_lands_under_pyrunc_parent_and_parent_is_pruned(cg, childre
         m.add(kid.pid)
         kid.release()
         lines = kid.result().splitlines()
-        assert f"4:memory:/pyrunc/{m.container_id}" in lines
+        assert f"{hierarchy_id('memory')}:memory:/pyrunc/{m.container_id}" in lines
         assert f"0::/pyrunc/{m.container_id}" in lines           # hybrid: placed in cgroup2 too
         kid.wait()
     finally:
@@ -339,3 +354,26 @@ def test_oom_watch_uses_an_eventfd_and_sees_the_kill(cg, children):
         assert seen >= 1
     finally:
         watch.close()
+
+
+def test_discovered_hierarchies_are_the_mounted_ones():
+    """What the layout finds is exactly what /proc/self/mountinfo mounts below
+    /sys/fs/cgroup (read here independently): no directory name is trusted."""
+    from pyrunc.cgroups import layout
+    known = {line.split()[0] for line in open("/proc/cgroups") if not line.startswith("#")}
+    want = {}
+    for line in open("/proc/self/mountinfo"):
+        pre, _, post = line.partition(" - ")
+        point, (fstype, _, opts) = pre.split()[4], post.split()[:3]
+        if not point.startswith(ROOT + "/"):
+            continue
+        if fstype == "cgroup2":
+            want.setdefault("", point)
+        elif fstype == "cgroup":
+            for opt in opts.split(","):
+                if opt in known or opt.startswith("name="):
+                    want.setdefault(opt, point)
+    got = layout.v1_mounts()
+    assert got == want
+    plain = [e.path for e in os.scandir(ROOT) if e.is_dir() and not e.is_symlink() and e.path not in want.values()]
+    assert not set(plain) & set(got.values())

@@ -67,9 +67,8 @@ def test_raw_capset_path_matches_python_prctl():
                    inheritable=["CAP_CHOWN"])
 
     def child(raw):
-        top = security.last_cap()
         sets = {n: set(caps[n]) for n in ("effective", "permitted", "inheritable")}
-        (security._capset_raw if raw else security._capset_prctl)(sets)
+        (security.capset_raw if raw else security.capset_prctl)(sets)
         return read_sets()
 
     assert in_child(child, True).ok() == in_child(child, False).ok()
@@ -274,7 +273,7 @@ def test_bounding_drop_beyond_python_prctl_uses_raw_prctl():
     caps = caps_of(bounding=["CAP_CHOWN", "CAP_BPF"])
 
     def child():
-        security._PRCTL_LAST_CAP = 29
+        security.PRCTL_LAST_CAP = 29
         security.drop_bounding(caps)
         return read_sets()["CapBnd"]
 

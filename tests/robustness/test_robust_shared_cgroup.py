@@ -3,7 +3,6 @@ container made that cgroup: a cgroupsPath naming a shared, pre-existing
 cgroup must never cost other processes their lives."""
 from __future__ import annotations
 
-import json
 
 import pytest
 

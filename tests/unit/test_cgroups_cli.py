@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-click = pytest.importorskip("click")
-from pyrunc.cli.cgroup_cmds import parse_duration, ram_in_bytes, resources_from_flags  # noqa: E402
-from pyrunc.errors import UsageError  # noqa: E402
+from pyrunc.cli.cgroup_cmds import parse_duration, ram_in_bytes, resources_from_flags
+from pyrunc.errors import UsageError
 
 
 @pytest.mark.parametrize("text,want", [("1024", 1024), ("64m", 64 << 20), ("64M", 64 << 20), ("64MB", 64 << 20),

@@ -19,7 +19,7 @@ from pyrunc.errors import CgroupError
 
 def run_prog(prog: bytes, dev_type: str, major: int, minor: int, access: str) -> int:
     t = {"c": df.DEV_CHAR, "b": df.DEV_BLOCK}[dev_type]
-    acc = sum(df._ACC[c] for c in set(access))
+    acc = sum(df.ACC[c] for c in set(access))
     ctx = struct.pack("<III", (acc << 16) | t, major, minor)
     regs = [0] * 11
     pc = 0

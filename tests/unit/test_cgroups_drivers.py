@@ -77,15 +77,132 @@ def test_v1_failed_write_names_file_and_value_and_leaves_nothing(v1fs, fake_rmdi
     assert not os.path.exists(f"{v1fs.root}/unified/pyrunc-test")
 
 
-def test_v1_kernel_error_message_shape(v1fs, fake_rmdir, monkeypatch):
-    mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}}, root=v1fs.root)
+@pytest.mark.parametrize("bio,file", [({"weight": 300}, "blkio.bfq.weight=300"),
+                                      ({"weightDevice": [{"major": 8, "minor": 0, "weight": 50}]},
+                                       "blkio.bfq.weight_device=8:0 50")])
+def test_v1_blkio_weight_without_cfq_or_bfq_fails_saying_why(v1fs, fake_rmdir, monkeypatch, bio, file):
+    """A kernel without CFQ and BFQ has no weight file at all: runc 1.1 fails
+    the create writing blkio.bfq.weight, and so do we, naming the reason."""
+    monkeypatch.setitem(v1fs_files(), "blkio", {k: v for k, v in v1fs_files()["blkio"].items() if "weight" not in k})
+    mgr = new_manager("c1", "/pyrunc-test/c1", {"blockIO": bio}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        mgr.create()
+    assert str(ei.value) == (f"cgroup blkio: write {file}: no such file or directory (this host has no "
+                             "proportional-weight I/O scheduler: neither CFQ's blkio.weight nor BFQ's blkio.bfq.weight)")
+    assert not mgr.exists()
+
+
+def test_v1_frozen_target_is_refused_and_nothing_made_is_left(v1fs, fake_rmdir):
+    frozen = f"{v1fs.root}/freezer/t/c1"
+    os.makedirs(frozen)
+    with open(f"{frozen}/freezer.state", "w") as f:
+        f.write("FROZEN\n")
+    m = new_manager("c1", "/t/c1", {"pids": {"limit": 5}}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        m.create()
+    assert str(ei.value) == f"cgroup freezer: {frozen} is frozen: a container cannot be created in a frozen cgroup"
+    assert not os.path.exists(f"{v1fs.root}/memory/t/c1") and os.path.isdir(frozen)   # not ours to remove
+    assert ("pids/t/c1", "pids.max", "5") not in v1fs.writes                       # refused before any write
+
+
+@pytest.mark.parametrize("freeze,events", [("1", "populated 0\nfrozen 1\n"), ("0", "populated 0\nfrozen 1\n")])
+def test_v2_frozen_target_or_frozen_parent_is_refused(v2fs, fake_rmdir, freeze, events):
+    d = f"{v2fs.root}/t/c1"
+    os.makedirs(d)
+    for name, value in (("cgroup.freeze", freeze), ("cgroup.events", events)):
+        with open(f"{d}/{name}", "w") as f:
+            f.write(value)
+    m = new_manager("c1", "/t/c1", None, root=v2fs.root)
+    with pytest.raises(CgroupError, match=f"^cgroup freezer: {d} is frozen: "):
+        m.create()
+
+
+def test_v1_thaw_tree_and_all_pids_reach_sub_cgroups(v1fs):
+    m = new_manager("c1", "/t/c1", None, root=v1fs.root)
+    m.create()
+    sub = f"{v1fs.root}/freezer/t/c1/a/b"
+    os.makedirs(sub)
+    for d, state in ((f"{v1fs.root}/freezer/t/c1/a", "FROZEN"), (sub, "FROZEN")):
+        with open(f"{d}/freezer.state", "w") as f:
+            f.write(state)
+    with open(f"{sub}/cgroup.procs", "w") as f:
+        f.write("77\n")                          # moved out of the pids hierarchy's leaf
+    with open(f"{v1fs.root}/pids/t/c1/cgroup.procs", "w") as f:
+        f.write("42\n")
+    live = load_manager(m.record())
+    live.thaw_tree()
+    assert v1fs.read("freezer/t/c1/a", "freezer.state") == v1fs.read("freezer/t/c1/a/b", "freezer.state") == "THAWED"
+    assert live.pids() == [42] and live.all_pids() == [42, 77]
+
+
+def test_v1_realtime_runtime_gets_a_budget_in_parents_pyrunc_made(v1fs, fake_rmdir):
+    """The default parent starts with no realtime budget: it is raised (before
+    the leaf's write) to cover its children, and lowered again on destroy."""
+    cpu = f"{v1fs.root}/cpu"
+    with open(f"{cpu}/cpu.rt_runtime_us", "w") as f:
+        f.write("950000")
+    a = new_manager("a", None, {"cpu": {"realtimeRuntime": 30000, "realtimePeriod": 500000}}, root=v1fs.root)
+    a.create()
+    assert v1fs.writes_to("cpu/pyrunc") == [("cpu.rt_runtime_us", "60000")]    # 30000 per 500000 = 60000 per 1 s
+    writes = [(d, n) for d, n, _ in v1fs.writes if n.startswith("cpu.rt")]
+    assert writes.index(("cpu/pyrunc", "cpu.rt_runtime_us")) < writes.index(("cpu/pyrunc/a", "cpu.rt_runtime_us"))
+    b = new_manager("b", None, {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    b.create()
+    assert v1fs.read("cpu/pyrunc", "cpu.rt_runtime_us") == "70000"
+    load_manager(a.record()).destroy()
+    assert v1fs.read("cpu/pyrunc", "cpu.rt_runtime_us") == "10000"              # b's share stays
+    load_manager(b.record()).destroy()
+    assert not os.path.exists(f"{cpu}/pyrunc")
+
+
+def test_v1_realtime_runtime_never_raises_a_parent_pyrunc_did_not_make(v1fs, fake_rmdir):
+    os.makedirs(f"{v1fs.root}/cpu/theirs")
+    _fill_like_kernel(f"{v1fs.root}/cpu/theirs", v1fs)
+    m = new_manager("c1", "/theirs/c1", {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    m.create()
+    assert v1fs.writes_to("cpu/theirs") == []
+
+
+def test_v1_realtime_einval_names_the_parent_without_room(v1fs, fake_rmdir, monkeypatch):
+    """The kernel refuses the budget (EINVAL) when a parent pyrunc may not
+    raise has no room: the line says which parent and what it has."""
+    os.makedirs(f"{v1fs.root}/cpu/theirs")
+    _fill_like_kernel(f"{v1fs.root}/cpu/theirs", v1fs)
+    _writes_fail_with_einval(monkeypatch, "cpu.rt_runtime_us")
+    m = new_manager("c1", "/theirs/mine/c1", {"cpu": {"realtimeRuntime": 10000}}, root=v1fs.root)
+    with pytest.raises(CgroupError) as ei:
+        m.create()
+    assert str(ei.value) == ("cgroup cpu: write cpu.rt_runtime_us=10000: invalid argument (the parent cgroup "
+                             f"{v1fs.root}/cpu/theirs has a realtime budget of 0 us per 1000000 us; "
+                             "pyrunc raises only the parents it made)")
+    assert not os.path.exists(f"{v1fs.root}/cpu/theirs/mine")
+
+
+def _writes_fail_with_einval(monkeypatch, filename):
+    """The kernel answers EINVAL to every write of `filename`."""
     real_open = os.open
 
     def failing_open(path, flags, *a):
-        if str(path).endswith("memory.limit_in_bytes") and flags & os.O_WRONLY:
+        if str(path).endswith(filename) and flags & os.O_WRONLY:
             raise OSError(22, "Invalid argument", path)
         return real_open(path, flags, *a)
     monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", failing_open)
+
+
+def _fill_like_kernel(d, fs):
+    for name, content in fs.template_for(d).items():
+        with open(os.path.join(d, name), "w") as f:
+            f.write(content)
+
+
+def v1fs_files():
+    from tests.unit import test_cgroups_fakefs
+    return test_cgroups_fakefs.V1_FILES
+
+
+def test_v1_kernel_error_message_shape(v1fs, fake_rmdir, monkeypatch):
+    mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}}, root=v1fs.root)
+    _writes_fail_with_einval(monkeypatch, "memory.limit_in_bytes")
     with pytest.raises(CgroupError, match=r"^cgroup memory: write memory.limit_in_bytes=100: invalid argument$"):
         mgr.create()
     assert not mgr.exists()

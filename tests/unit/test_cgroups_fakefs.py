@@ -1,9 +1,11 @@
 """A fake cgroupfs in a tmp dir for the cgroups unit tests (and its own checks).
 
 `FakeCgroupFS(tmp, "hybrid"|"v1"|"v2")` lays out hierarchy roots with the files
-a kernel would show, and `.install(monkeypatch)` makes directories created by
-the drivers come up populated (the kernel's job) and records every write in
-`.writes` as (directory relative to the root, file, value).
+a kernel would show and `.mountinfo`, the /proc/self/mountinfo text that
+mounts them there; `.install(monkeypatch)` makes the layout read that text,
+makes directories created by the drivers come up populated (the kernel's job)
+and records every write in `.writes` as (directory relative to the root,
+file, value).
 """
 from __future__ import annotations
 
@@ -67,17 +69,29 @@ class FakeCgroupFS:
         self.mode = mode
         self.writes: list[tuple[str, str, str]] = []
         os.makedirs(self.root)
+        self.mounts: list[str] = [f"31 23 0:28 / {os.path.dirname(self.root)} rw - tmpfs tmpfs rw"]
         if mode == "v2":
             _fill(self.root, V2_FILES)
+            self.add_mount(self.root, "cgroup2", "rw,nsdelegate")
             return
         for ctrl, files in V1_FILES.items():
             d = os.path.join(self.root, ctrl)
             os.mkdir(d)
             _fill(d, {**files, **V1_ROOT_OVERRIDES.get(ctrl, {})})
+            self.add_mount(d, "cgroup", "rw," + ("name=systemd" if ctrl == "systemd" else ctrl))
         if mode == "hybrid":
             d = os.path.join(self.root, "unified")
             os.mkdir(d)
             _fill(d, {"cgroup.controllers": "", "cgroup.subtree_control": ""})
+            self.add_mount(d, "cgroup2", "rw,nsdelegate")
+
+    def add_mount(self, point: str, fstype: str, options: str, root: str = "/") -> None:
+        n = len(self.mounts) + 32
+        self.mounts.append(f"{n} 31 0:{n} {root} {point} rw,relatime shared:{n} - {fstype} {fstype} {options}")
+
+    @property
+    def mountinfo(self) -> str:
+        return "".join(line + "\n" for line in self.mounts)
 
     def template_for(self, d: str) -> dict:
         if self.mode == "v2":
@@ -102,6 +116,7 @@ class FakeCgroupFS:
 
         monkeypatch.setattr(fsio, "makedirs", makedirs)
         monkeypatch.setattr(fsio, "write", write)
+        monkeypatch.setattr(layout, "read_mountinfo", lambda: self.mountinfo)
         return self
 
     def rmtree_cgroup(self, d: str) -> None:
@@ -126,6 +141,8 @@ def fake_rmdir(monkeypatch):
 
     def rmdir(path, *a, **kw):
         if os.path.isdir(path):
+            if any(os.path.isdir(os.path.join(path, n)) for n in os.listdir(path)):
+                raise OSError(16, "Device or resource busy", path)   # a cgroup with children
             for name in os.listdir(path):
                 p = os.path.join(path, name)
                 if not os.path.isdir(p):
@@ -138,7 +155,7 @@ def fake_rmdir(monkeypatch):
 def test_fake_hybrid_is_detected_as_hybrid(tmp_path):
     fs = FakeCgroupFS(tmp_path, "hybrid")
     assert layout.mode(fs.root) == "hybrid"
-    mounts = layout.v1_mounts(fs.root)
+    mounts = layout.v1_mounts(fs.root, fs.mountinfo)
     assert mounts[""].endswith("/unified") and mounts["name=systemd"].endswith("/systemd")
     assert set(mounts) >= {"cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "pids", "blkio"}
 

@@ -20,9 +20,8 @@ from pyrunc.cgroups.v2 import V2Manager
 from pyrunc.errors import CgroupError
 from tests.unit.test_cgroups_fakefs import FakeCgroupFS, fake_rmdir  # noqa: F401
 
-jeepney = pytest.importorskip("jeepney")
-from jeepney import DBusAddress, HeaderFields, MessageType, new_error, new_method_return, new_signal  # noqa: E402
-from jeepney.low_level import Parser  # noqa: E402
+from jeepney import DBusAddress, HeaderFields, new_error, new_method_return, new_signal
+from jeepney.low_level import Parser
 
 U64 = 2**64 - 1
 
@@ -337,7 +336,7 @@ def test_candidates():
     ("@as []", ("as", [])),
 ])
 def test_gvariant_subset(raw, want):
-    assert sd._parse_gvariant(raw) == want
+    assert sd.parse_gvariant(raw) == want
 
 
 def test_annotation_properties_like_runc():

@@ -38,7 +38,8 @@ def test_version(capsys, flag):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].startswith("pyrunc version ")
-    assert lines[1] == "spec: 1.3.0"
+    assert lines[1].startswith("commit: ")  # runc's shape: version, commit, spec
+    assert lines[2] == "spec: 1.3.0"
 
 
 def test_missing_container_one_line(tmp_path, capsys):

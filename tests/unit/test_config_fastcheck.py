@@ -24,7 +24,7 @@ def test_unknown_keywords_refuse_to_compile(keyword):
 
 
 def test_uncompilable_schema_means_no_verdict(monkeypatch):
-    monkeypatch.setattr(fastcheck, "_VALIDATORS", {})
+    monkeypatch.setattr(fastcheck, "VALIDATORS", {})
     monkeypatch.setattr(schema, "schema", lambda name="config": {"anyOf": [{"type": "object"}]})
     assert fastcheck.is_valid({}) is None
 

@@ -10,15 +10,12 @@ import json
 import re
 import tempfile
 
-import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
-
-from pyrunc.config import check_bundle  # noqa: E402
-from pyrunc.config.findings import SEVERITIES  # noqa: E402
-from tests.unit.test_schema_oracle import COMMON, configs, mutants  # noqa: E402
+from pyrunc.config import check_bundle
+from pyrunc.config.findings import SEVERITIES
+from tests.unit.test_schema_oracle import COMMON, configs, mutants
 
 REPR_SIGNS = re.compile(r"Traceback|\bNone\b|\bTrue\b|\bFalse\b|<class|\{'|\['|'\]|object at 0x")
 BUNDLE = tempfile.mkdtemp(prefix="pyrunc-fuzz-")

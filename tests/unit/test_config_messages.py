@@ -133,7 +133,7 @@ CASES = [
     ("mount no destination", setp("mounts.0", {"type": "proc"}), "config.json: mounts[0].destination: is required"),
     ("mount destination empty", setp("mounts.0.destination", ""), "config.json: mounts[0].destination: must not be empty"),
     ("mount options not strings", setp("mounts.0.options", ["ro", 1]), "config.json: mounts[0].options[1]: must be a string, not an integer"),
-    ("mount idmap size", setp("mounts.0.uidMappings", [{"containerID": 0, "hostID": 0, "size": -5}]), f"config.json: mounts[0].uidMappings[0].size: -5 is out of range {U32}"),
+    ("mount idmap size", setp("mounts.0.uidMappings", [{"containerID": 0, "hostID": 0, "size": -5}]), f"config.json: mounts[0].uidMappings[0].size: -5 is out of range {U32}"),  # (the refusal of idmapped mounts is at the same place: said once)
     ("hook no path", setp("hooks.createRuntime.0", {"args": ["x"]}), "config.json: hooks.createRuntime[0].path: is required"),
     ("hook relative path", setp("hooks.createRuntime.0.path", "bin/true"), 'config.json: hooks.createRuntime[0].path: "bin/true" must be an absolute path'),
     ("hook timeout zero", setp("hooks.createRuntime.0.timeout", 0), "config.json: hooks.createRuntime[0].timeout: must be at least 1, not 0"),
@@ -187,6 +187,7 @@ CASES = [
     ("maskedPaths relative", setp("linux.maskedPaths", ["proc/kcore"]), 'config.json: linux.maskedPaths[0]: "proc/kcore" must be an absolute path'),
     ("readonlyPaths not array", setp("linux.readonlyPaths", "/proc"), "config.json: linux.readonlyPaths: must be an array, not a string"),
     ("personality domain", setp("linux.personality", {"domain": "LINUX64"}), 'config.json: linux.personality.domain: "LINUX64" is not one of LINUX, LINUX32'),
+    # (and intelRdt itself is refused: pyrunc.config.linux_fields)
     ("memBwSchema", setp("linux.intelRdt", {"memBwSchema": "L3:0=ff"}), 'config.json: linux.intelRdt.memBwSchema: "L3:0=ff" is not a memory bandwidth schema starting with MB:'),
     ("memoryPolicy mode", setp("linux.memoryPolicy", {"mode": "MPOL_FAST"}), 'config.json: linux.memoryPolicy.mode: "MPOL_FAST" is not one of MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE, MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_LOCAL'),
     ("netDevices name", setp("linux.netDevices", {"eth0": {"name": 23}}), "config.json: linux.netDevices.eth0.name: must be a string, not an integer"),

@@ -15,15 +15,13 @@ import json
 import os
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyrunc import container
 from pyrunc.config import ERROR, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support
-
-hypothesis = pytest.importorskip("hypothesis")
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
 
 def _ns(cfg, *drop, add=()):

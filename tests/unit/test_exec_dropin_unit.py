@@ -51,12 +51,12 @@ def test_validate_process(process, message):
 
 def test_missing_fields_come_from_the_container():
     p = {"args": ["true"], "cwd": "/"}
-    ex._inherit_from_container(p, BASE)
+    ex.inherit_from_container(p, BASE)
     assert p["capabilities"] == BASE["capabilities"]
     assert p["rlimits"] == BASE["rlimits"]
     assert "noNewPrivileges" not in p  # runc: the exec'd process's own value (false)
     own = {"args": ["true"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NPROC", "soft": 1, "hard": 1}]}
-    ex._inherit_from_container(own, BASE)
+    ex.inherit_from_container(own, BASE)
     assert own["rlimits"] == [{"type": "RLIMIT_NPROC", "soft": 1, "hard": 1}]
 
 
@@ -98,18 +98,19 @@ def test_notify_socket_plan(tmp_path):
 
 
 def test_features_document_is_valid_and_honest():
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
     doc = features.document()
     schema = json.loads((support.REPO / "spec" / "features-schema.json").read_text())
     jsonschema.validate(doc, schema)
     # every advertised mount option is one plan.py really handles
-    handled = set(planner.MOUNT_FLAGS) | set(planner.PROPAGATION_FLAGS)
+    handled = set(planner.MOUNT_FLAGS) | set(planner.PROPAGATION_FLAGS) | set(planner.EXTENSION_OPTIONS)
     if features.recursive_attrs_applied():
         handled |= set(planner.RECURSIVE_ATTRS)
     assert set(doc["mountOptions"]) <= handled
-    assert "tmpcopyup" not in doc["mountOptions"]  # accepted, but no copy-up is done
+    assert "tmpcopyup" in doc["mountOptions"]  # init/copyup.py does the copy-up
     assert "idmap" not in doc["mountOptions"]
     assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
+    assert doc["linux"]["netDevices"]["enabled"] is True  # pyrunc.netdevices
     assert set(doc["linux"]["namespaces"]) <= set(planner.NAMESPACE_ORDER)
     sc = doc["linux"]["seccomp"]
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])

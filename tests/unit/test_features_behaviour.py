@@ -77,7 +77,7 @@ def test_each_mount_option_is_recognized_by_create(prepare, option):
     # recognized: turned into flags, propagation or an attribute, never handed
     # to the filesystem as an unknown data option
     assert option not in mount.data.split(","), mount
-    assert (mount.flags, mount.propagation, mount.recursive_attrs) != (0, (), ()) or option in (
+    assert (mount.flags, mount.propagation, mount.recursive_attrs, mount.copy_up) != (0, (), (), False) or option in (
         "defaults", "async", "atime", "dev", "exec", "nomand", "norelatime", "nostrictatime", "rw", "suid",
         "loud", "nolazytime", "symfollow", "iversion", "noiversion", "diratime", "noacl"), mount
 

@@ -42,7 +42,7 @@ def test_kernel_imports_nothing_heavy():
 def test_init_loads_every_child_module_eagerly():
     loaded = set(_loaded_by("pyrunc.init"))
     for needed in ("pyrunc.init.stage1", "pyrunc.init.stage2", "pyrunc.init.rootfs",
-                   "pyrunc.init.console", "pyrunc.init.paths", "pyrunc.init.preload",
+                   "pyrunc.init.console", "pyrunc.init.paths", "pyrunc.init.preload", "pyrunc.init.copyup",
                    "pyrunc.process.sync", "pyrunc.kernel.syscalls"):
         assert needed in loaded, f"{needed} is not imported by pyrunc.init"
 

@@ -52,5 +52,5 @@ def test_unserializable_and_circular_values_fail_as_in_json():
     loop.append(loop)
     with pytest.raises(ValueError, match="Circular reference"):
         jsonio.dumps(loop)
-    assert jsonio.dumps({1: None, True: 2}) == json.dumps({1: None, True: 2})
+    assert jsonio.dumps({1: None, True: 2}) == json.dumps({1: None, True: 2})  # noqa: F601 (on purpose: 1 == True)
     assert jsonio.dumps({1: [1]}, indent=2) == json.dumps({1: [1]}, indent=2)

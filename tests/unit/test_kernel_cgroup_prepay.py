@@ -26,7 +26,7 @@ def test_own_procs_file_is_our_cgroup():
     out = _python("""
         import os
         from pyrunc.kernel import cgroup_prepay as prepay
-        fd = prepay._own_procs_file()
+        fd = prepay.own_procs_file()
         path = os.readlink(f"/proc/self/fd/{fd}")
         print(path, str(os.getpid()) in open(path).read().split())
     """)
@@ -79,11 +79,11 @@ def test_nothing_to_open_means_no_thread(tmp_path):
         import os
         from pyrunc.kernel import cgroup_prepay as prepay
         prepay.ROOT = {str(tmp_path)!r}
-        prepay._own_procs_file = lambda: None  # as on a host without a writable cgroupfs
+        prepay.own_procs_file = lambda: None  # as on a host without a writable cgroupfs
         prepay.start()
-        print(prepay.pending(), prepay._finished, len(os.listdir("/proc/self/task")))
+        print(prepay.pending(), prepay.started(), len(os.listdir("/proc/self/task")))
     """)
-    assert out == ["False", "None", "1"]
+    assert out == ["False", "False", "1"]
 
 
 @pytest.mark.parametrize("call,env", [("prepay.start(2)", {}), ("prepay.start()", {"LISTEN_FDS": "1"})])
@@ -93,5 +93,5 @@ def test_not_with_fds_the_caller_numbers(call, env):
     assert _python(f"""
         from pyrunc.kernel import cgroup_prepay as prepay
         {call}
-        print(prepay._finished)
-    """, env) == ["None"]
+        print(prepay.started())
+    """, env) == ["False"]

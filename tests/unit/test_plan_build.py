@@ -2,7 +2,6 @@
 Pure, so it is tested here without root or a kernel."""
 from __future__ import annotations
 
-import os
 import signal
 
 import pytest

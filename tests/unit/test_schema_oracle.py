@@ -32,7 +32,6 @@ ORACLE_DIR = support.SHARED / "runtime-spec"
 pytestmark = pytest.mark.skipif(not (ORACLE_DIR / "config-schema.json").exists(),
                                 reason="../shared/runtime-spec (the official schema) is absent")
 
-hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
@@ -60,7 +59,7 @@ def oracle(name: str):
 
 def ours(name: str):
     from pyrunc.config import schema
-    return schema._validator(name)
+    return schema.validator(name)
 
 
 def verdicts(name: str, doc) -> tuple[bool, bool]:

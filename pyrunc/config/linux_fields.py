@@ -1,0 +1,106 @@
+"""Checks for fields that are applied outside the plan's usual paths, or
+not at all: memoryPolicy (set_mempolicy before execve), netDevices (moved
+into the container's network namespace by pyrunc.netdevices), intelRdt and
+idmapped mounts (refused: pyrunc has no resctrl support and makes no
+idmapped mounts), mountLabel (refused where SELinux runs). config/semantic.py folds CHECKS
+into its pipeline, so `validate` and `create` refuse the same configs.
+
+Rules are runc's (libcontainer/configs/validate/validator.go) unless a
+comment says why not. Import-light: os and pyrunc.mempolicy.
+"""
+from __future__ import annotations
+
+import os
+
+from pyrunc import mempolicy
+from pyrunc.config.findings import error, jpath, show
+from pyrunc.process_attrs import lsm_enabled
+
+IFNAMSIZ = 16  # with the NUL: a Linux interface name has at most 15 bytes
+
+
+def check_memory_policy(cfg, ctx):
+    policy = (cfg.get("linux") or {}).get("memoryPolicy")
+    if policy is None:
+        return
+    try:
+        mempolicy.compile_policy(policy)
+    except mempolicy.PolicyError as exc:
+        yield error(f"linux.memoryPolicy.{exc.field}", exc.text)
+
+
+def resctrl_mounted(mountinfo="/proc/self/mountinfo") -> bool:
+    """Is a resctrl filesystem mounted (runc's intelrdt.IsEnabled)?"""
+    try:
+        with open(mountinfo) as f:
+            return any(" - resctrl " in line for line in f)
+    except OSError:
+        return False
+
+
+def check_intel_rdt(cfg, ctx):
+    if (cfg.get("linux") or {}).get("intelRdt") is None:
+        return
+    if not resctrl_mounted():
+        # runc's words: the host has no resctrl, so nothing can apply it
+        yield error("linux.intelRdt", "intelRdt is specified in config, but Intel RDT is not enabled")
+    else:
+        yield error("linux.intelRdt", "is not supported by pyrunc (it cannot create resctrl groups)")
+
+
+def valid_ifname(name) -> bool:
+    """What the kernel's dev_valid_name accepts."""
+    return (isinstance(name, str) and 0 < len(name.encode()) < IFNAMSIZ and name not in (".", "..")
+            and not any(c in name for c in "/: \t\n"))
+
+
+def check_net_devices(cfg, ctx):
+    linux = cfg.get("linux") or {}
+    devices = linux.get("netDevices")
+    if not devices:
+        return
+    nets = [ns for ns in linux.get("namespaces") or [] if ns.get("type") == "network"]
+    if not nets:
+        yield error("linux.netDevices", "needs a network namespace: add {\"type\": \"network\"} to linux.namespaces")
+    elif nets[0].get("path") and _same_file(nets[0]["path"], "/proc/self/ns/net"):
+        yield error("linux.netDevices", "cannot move devices into the host's own network namespace")
+    seen: dict[str, str] = {}
+    for host_name, dev in devices.items():
+        where = jpath("linux", "netDevices", host_name)
+        if not valid_ifname(host_name):
+            yield error(where, f"{show(host_name)} is not a valid network device name")
+        target = (dev or {}).get("name") or host_name
+        if (dev or {}).get("name") is not None and not valid_ifname(dev["name"]):
+            yield error(f"{where}.name", f"{show(dev['name'])} is not a valid network device name")
+        elif target in seen:
+            # the kernel would refuse the second move half-way through the create
+            yield error(f"{where}.name", f"{show(target)} is also the name of {seen[target]} in the container")
+        seen[target] = host_name
+
+
+def _same_file(a, b) -> bool:
+    try:
+        sa, sb = os.stat(a), os.stat(b)
+    except OSError:
+        return False
+    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
+
+
+def check_mount_idmaps(cfg, ctx):
+    """mounts[].uidMappings ask for an idmapped mount, which pyrunc cannot make
+    (plan.py refuses the idmap options for the same reason)."""
+    for i, mount in enumerate(cfg.get("mounts") or []):
+        for field in ("uidMappings", "gidMappings"):
+            if mount.get(field) is not None:
+                yield error(jpath("mounts", i, field), "idmapped mounts are not supported")
+
+
+def check_mount_label(cfg, ctx):
+    """Without SELinux a mount label means nothing (runc ignores it there, and
+    `validate --strict` names it: config/coverage.py); with SELinux pyrunc
+    would have to apply it, and cannot."""
+    if (cfg.get("linux") or {}).get("mountLabel") and lsm_enabled("selinux"):
+        yield error("linux.mountLabel", "pyrunc cannot apply SELinux mount labels")
+
+
+CHECKS = (check_memory_policy, check_net_devices, check_intel_rdt, check_mount_idmaps, check_mount_label)
