@@ -186,11 +186,6 @@ def _mount_point(rootfd, dest, is_dir, what):
         raise _err(f"{what}: create mount point", exc) from None
 
 
-# the flags a bind remount can change on one mount (the rest belong to the superblock)
-_PER_MOUNT = (k.MS_RDONLY | k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC | k.MS_NOATIME | k.MS_NODIRATIME
-              | k.MS_RELATIME | k.MS_STRICTATIME | k.MS_NOSYMFOLLOW)
-
-
 def _mount_tmpfs(rootfd, op):
     """A tmpfs keeps the mode of the directory it covers unless the config
     says `mode=` (runc and crun: an image's 0712 /data stays 0712, not 1777);
@@ -214,11 +209,12 @@ def _mount_tmpfs(rootfd, op):
     target = _mount_point(rootfd, dest, True, what)
     lower = -1
     try:
-        flags = op.flags
+        # a `ro` tmpfs is mounted read-write: finalize() remounts it once what goes
+        # into it is there (the copy-up below, later mounts beneath it)
+        flags = op.flags & ~k.MS_RDONLY if readonly_later(op) else op.flags
         if op.copy_up:
             # opened before the mount: this fd keeps seeing the image's directory
             lower = os.open(fd_path(target), os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-            flags &= ~k.MS_RDONLY  # read-only only once it is filled
         k.mount(op.source or op.fstype, fd_path(target), "tmpfs", flags, data or None)
         os.close(target)
         target = -1
@@ -229,9 +225,6 @@ def _mount_tmpfs(rootfd, op):
             except OSError as exc:
                 name = f" ({exc.filename})" if exc.filename else ""
                 raise InitError(f"tmpcopyup {dest}{name}: {os.strerror(exc.errno).lower()}") from None
-            if op.flags & k.MS_RDONLY:
-                k.mount(None, fd_path(target), None,
-                        k.MS_BIND | k.MS_REMOUNT | (op.flags & _PER_MOUNT))
         for flag in op.propagation:
             k.mount(None, fd_path(target), None, flag)
         if op.recursive_attrs:
