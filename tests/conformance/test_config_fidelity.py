@@ -128,3 +128,18 @@ def test_acl_mount_option_is_a_flag(runtime, bundle, option):
                                     "options": [option]})
     got = probe.probe(runtime, bundle, {"mountinfo": "cat /proc/self/mountinfo"})
     assert probe.mount_at(probe.parse_mountinfo(got["mountinfo"]), "/mnt").fstype == "tmpfs"
+
+
+@pytest.mark.requires("userns")
+def test_user_sysctl_is_applied_in_a_user_namespace(runtime, bundle, request):
+    # later runc's rule: the ucounts limits belong to the user namespace
+    if support.is_runc():
+        request.applymarker(pytest.mark.xfail(reason="runc 1.1.5 refuses user.* sysctls (added in runc 1.2)"))
+    cfg = bundle.config
+    probe.set_namespace(cfg, "user")
+    # root inside is root outside: the rootfs stays usable
+    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    cfg["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    cfg["linux"]["sysctl"] = {"user.max_user_namespaces": "7"}
+    got = probe.probe(runtime, bundle, {"max": "cat /proc/sys/user/max_user_namespaces"})
+    assert got["max"] == "7"
