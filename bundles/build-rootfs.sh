@@ -13,7 +13,12 @@ fi
 
 build() {
   root=$1
-  [ -x "$root/bin/busybox" ] && return 0
+  if [ -x "$root/bin/busybox" ]; then
+    # the binary must run for the non-root users the tests switch to, whatever
+    # mode the host's copy has come to have (seen: 0744 after a stray chmod)
+    chmod 0755 "$root/bin/busybox"
+    return 0
+  fi
   tmp="$root.tmp.$$"
   rm -rf "$tmp"
   mkdir -p "$tmp"
@@ -21,6 +26,7 @@ build() {
     mkdir -p "$tmp/$d"
   done
   cp "$bb" "$tmp/bin/busybox"
+  chmod 0755 "$tmp/bin/busybox"
   for applet in $("$bb" --list-full); do
     [ "$applet" = bin/busybox ] && continue
     mkdir -p "$tmp/$(dirname "$applet")"

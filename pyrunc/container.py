@@ -11,7 +11,7 @@ import os
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 import stat
 
-from pyrunc import SPEC_VERSION, jsonio, status as st
+from pyrunc import SPEC_VERSION, jsonio, status as st, testguards
 from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, InvalidState, SpawnError
@@ -25,6 +25,7 @@ class Options:
 
     def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
         self.root = root
+        testguards.load(root)  # test-only switches: see pyrunc/testguards.py
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless

@@ -29,7 +29,7 @@ import os
 import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
-from pyrunc import container, status as st
+from pyrunc import container, status as st, testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 
@@ -87,6 +87,8 @@ def process_from_flags(base: dict, flags: Flags) -> dict:
         # (runc; 1.1.5 adds it always and drops the raise that fails)
         if caps.get("inheritable") is not None:
             caps["ambient"] = list(caps.get("ambient") or ()) + list(flags.caps)
+        if testguards.off("exec-cap-inheritable"):  # runc < 1.1.2 (CVE-2022-29162)
+            caps["inheritable"] = list(caps.get("inheritable") or ()) + list(flags.caps)
     p["env"] = list(p.get("env") or ()) + list(flags.env)
     # runc: the container's terminal setting does not carry over to exec
     p["terminal"] = bool(flags.tty)

@@ -10,6 +10,7 @@ import os
 import stat
 import struct
 
+from pyrunc import testguards
 from pyrunc.init import security
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
@@ -76,7 +77,8 @@ def _console_target():
                          | os.O_NOFOLLOW, 0o600))
     except FileExistsError:
         pass
-    fd = os.open("/dev/console", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
+    nofollow = 0 if testguards.off("console-by-fd") else os.O_NOFOLLOW
+    fd = os.open("/dev/console", os.O_PATH | nofollow | os.O_CLOEXEC)
     if stat.S_ISLNK(os.fstat(fd).st_mode):
         os.close(fd)
         raise InitError("/dev/console is a symlink, refusing to mount the console there")

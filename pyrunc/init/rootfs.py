@@ -11,12 +11,14 @@ Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
               container's /proc), then the read-only root last
 Child-side, import-light.
 """
+import errno
 import os
 import stat
 
 from pyrunc.init import copyup
 from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
+from pyrunc import testguards
 from pyrunc.kernel import syscalls as k
 from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS
 
@@ -274,6 +276,8 @@ def _recursive_attrs(names):
 
 def _refuse_symlinked(rootfd, dest):
     """CVE-2019-16884/19921: /proc or /sys as a symlink could redirect the mount."""
+    if testguards.off("proc-symlink"):
+        return
     parent, name = os.path.split(dest)
     try:
         pfd = open_in_root(rootfd, parent, os.O_PATH | os.O_DIRECTORY)
@@ -293,9 +297,17 @@ def _mount_cgroup(rootfd, op, plan):
     """A `cgroup` mount: the container's own cgroup dirs, never the host tree."""
     if not plan.cgroup_dirs:
         return
-    if len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == "":
+    in_userns = plan.has("user")
+    flags = op.flags
+    if testguards.off("cgroupfs-ro"):
+        flags &= ~k.MS_RDONLY  # the vulnerable runtime (runc < 1.1.5) dropped the config's ro
+    pure_v2 = len(plan.cgroup_dirs) == 1 and plan.cgroup_dirs[0][0] == ""
+    if pure_v2:
+        if cgroupfs_forced_read_only(plan):
+            flags |= k.MS_RDONLY
         # pure cgroup v2: the container's directory is the whole view
-        _bind(rootfd, plan.cgroup_dirs[0][1], op.destination, op.flags, f"mount cgroup on {op.destination}")
+        _bind(rootfd, plan.cgroup_dirs[0][1], op.destination, flags,
+              f"mount cgroup on {op.destination}", in_userns)
         return
     target = ensure_target(rootfd, op.destination, True)
     try:
@@ -307,8 +319,8 @@ def _mount_cgroup(rootfd, op, plan):
     for name, hostdir in plan.cgroup_dirs:
         sub = os.path.join(op.destination, name)
         os.close(mkdir_all(rootfd, sub))
-        _bind(rootfd, hostdir, sub, op.flags, f"mount cgroup {name} on {sub}")
-    if op.flags & k.MS_RDONLY:
+        _bind(rootfd, hostdir, sub, flags, f"mount cgroup {name} on {sub}", in_userns)
+    if flags & k.MS_RDONLY:
         dfd = open_in_root(rootfd, op.destination)
         try:
             k.mount(None, fd_path(dfd), None,
@@ -319,7 +331,17 @@ def _mount_cgroup(rootfd, op, plan):
             os.close(dfd)
 
 
-def _bind(rootfd, source, dest, flags, what):
+def cgroupfs_forced_read_only(plan):
+    """CVE-2023-25809: on a cgroup v2 host, a container with a user namespace
+    but no cgroup namespace gets its cgroupfs read-only whatever the config
+    says. Its root could otherwise create cgroups and raise its own limits
+    (runc since 1.1.5 only makes the config's `ro` stick in that case, and
+    masks the mount when rootless; the cgroup v1 layout follows the config
+    in both)."""
+    return plan.has("user") and not plan.has("cgroup") and not testguards.off("cgroupfs-ro")
+
+
+def _bind(rootfd, source, dest, flags, what, in_userns=False):
     """Bind `source` on `dest` (inside the root), then apply ro/nosuid/... ."""
     target = ensure_target(rootfd, dest, True)
     try:
@@ -333,7 +355,11 @@ def _bind(rootfd, source, dest, flags, what):
         return
     target = open_in_root(rootfd, dest)  # now the new mount's root, not the dir beneath
     try:
-        k.mount(None, fd_path(target), None, k.MS_BIND | k.MS_REMOUNT | extra)
+        where = fd_path(target)
+        if in_userns:
+            # a remount in a user namespace must keep the flags the host locked
+            extra |= os.statvfs(where).f_flag & _LOCKED
+        k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
     except OSError as exc:
         raise _err(what, exc) from None
     finally:
@@ -412,6 +438,7 @@ def _dev_links(rootfd):
 def pivot(plan):
     try:
         if plan.no_pivot:
+            hide_host_procfs_and_sysfs(plan.rootfs)
             os.chdir(plan.rootfs)
             k.mount(plan.rootfs, "/", None, k.MS_MOVE)
             os.chroot(".")
@@ -453,6 +480,57 @@ def _remount_readonly(op):
         k.mount(None, op.destination, None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags | locked)
     except OSError as exc:
         raise _err(f"remount {op.destination} read-only", exc) from None
+def hide_host_procfs_and_sysfs(rootfs):
+    """--no-pivot: detach every full procfs and sysfs mount outside the rootfs.
+
+    Without pivot_root the host's mounts stay in our mount namespace, merely
+    out of the chroot's sight. The kernel lets a new user namespace mount
+    procfs or sysfs only where a fully visible one exists in the mount
+    namespace: the host's /proc would be that one, so `unshare -mrpf mount
+    -t proc` inside the container would get a bare, unmasked /proc. runc's
+    msMoveRoot does the same: unmount (or, where that is refused, cover with
+    a tmpfs) each mount whose root is the filesystem's root."""
+    top = os.path.realpath(rootfs).rstrip("/") + "/"
+    points = []
+    with open("/proc/self/mountinfo", "rb") as f:
+        for line in f.read().decode(errors="replace").splitlines():
+            left, sep, right = line.partition(" - ")
+            fields, kind = left.split(), right.split()[:1]
+            if not sep or len(fields) < 5 or kind not in (["proc"], ["sysfs"]) or fields[3] != "/":
+                continue
+            point = _unescape_mountinfo(fields[4])
+            if not (point + "/").startswith(top):
+                points.append(point)
+    for point in points:
+        try:
+            # (everything is a slave already: nothing reaches the host)
+            k.mount(None, point, None, k.MS_SLAVE | k.MS_REC)
+        except FileNotFoundError:
+            continue  # under one detached already
+        except OSError as exc:
+            raise _err(f"hide host {point}", exc) from None
+        try:
+            k.umount2(point, k.MNT_DETACH)
+        except OSError as exc:
+            if exc.errno not in (errno.EINVAL, errno.EPERM):
+                raise _err(f"unmount host {point}", exc) from None
+            try:
+                k.mount("tmpfs", point, "tmpfs", 0, None)
+            except OSError as exc2:
+                raise _err(f"cover host {point}", exc2) from None
+
+
+def _unescape_mountinfo(field):
+    # mountinfo writes space, tab, newline and backslash as \ooo
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
 
 
 def finalize(plan):
@@ -518,7 +596,7 @@ def _mask(path):
             # check and mount the same inode: an fd, not the path twice
             null = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)
             try:
-                if not _dev_null_ok(null):
+                if not _dev_null_ok(null) and not testguards.off("dev-null-check"):
                     raise InitError(f"mask {path}: /dev/null is not the null device, refusing")
                 k.mount(f"/proc/self/fd/{null}", path, None, k.MS_BIND)
             finally:

@@ -21,6 +21,7 @@ The sequence (sync steps from process/sync.py):
 """
 import os
 
+from pyrunc import testguards
 from pyrunc.init import rootfs, stage2
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
@@ -32,15 +33,15 @@ def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
         # (ctx.close_in_child is closed right after the fork, in process/spawn.py)
-        k.set_dumpable(False)
+        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testguards.py)
+            k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
         if getattr(ctx, "fifo_path", None):
             # while we are still the caller's root: the state root may be
             # closed to a new user namespace's ids (runc hands its init an fd
-            # for the same reason); stage-2 inherits both
+            # for the same reason); stage-2 inherits it. Nothing else of the
+            # state dir: a created init holds only this (spawn.close_inherited)
             ctx.fifo_fd = os.open(ctx.fifo_path, os.O_PATH | os.O_CLOEXEC)
-            ctx.state_dir_fd = os.open(os.path.dirname(ctx.fifo_path),
-                                       os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         offsets_fd = -1
         if plan.time_offsets and "time" in plan.new_namespaces:
             offsets_fd = _open_proc("/proc/self/timens_offsets", "set time offsets")

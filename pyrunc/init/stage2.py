@@ -14,6 +14,7 @@ import _socket
 import stat
 import struct
 
+from pyrunc import testguards
 from pyrunc.init import console, preload, rootfs, security
 from pyrunc.errors import describe_oserror
 from pyrunc.init.paths import InitError
@@ -23,20 +24,17 @@ from pyrunc.process import sync
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-INIT_ERROR_FILE = "init.err"
-
 
 def run(plan, sock, ctx):
-    released = ready = False
-    fifo_w = state_dir = -1
+    released = False
+    fifo_w = -1
     try:
         os.setsid()
-        # the exec fifo and our fd table are reachable only while the host's
-        # filesystem is visible: take O_PATH handles now, reopen after pivot
-        # (opened by stage-1, before any user namespace; state_dir is where a
-        # failure between `ready` and `start` is told)
+        # the exec fifo is reachable only while the host's filesystem is
+        # visible: an O_PATH handle now (opened by stage-1, before any user
+        # namespace), reopened for writing through /proc/self/fd after pivot;
+        # the host's /proc/self/fd is kept only if the container's cannot do it
         fifo = getattr(ctx, "fifo_fd", -1)
-        state_dir = getattr(ctx, "state_dir_fd", -1)
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
         ctx.host_pid = host_pid  # for the seccomp agent (security.load_seccomp)
@@ -108,12 +106,15 @@ def run(plan, sock, ctx):
         # them. Handlers do not survive execve: the process starts clean.
         for sig in _DIE_WHILE_WAITING:
             signal.signal(sig, _die_of_signal)
+        fifo_path, fd_dir = _fifo_reopen_path(fifo, fd_dir)
         sync.send(sock, sync.READY)  # 7
-        ready = True
         sock.close()
         # blocks until `start` opens the fifo for reading
-        fifo_w = os.open(str(fifo), os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir)
-        os.close(fd_dir)
+        fifo_w = os.open(fifo_path, os.O_WRONLY | os.O_CLOEXEC, dir_fd=fd_dir if fd_dir >= 0 else None)
+        if fd_dir >= 0:
+            os.close(fd_dir)
+        elif not _same_file(fifo_w, fifo):
+            os._exit(1)  # the container's /proc changed under us: write nothing there
         os.close(fifo)
         released = True
         os.write(fifo_w, b"0")
@@ -126,7 +127,8 @@ def run(plan, sock, ctx):
         # CVE-2024-21626: no fd of ours or of our caller survives execve, except
         # stdio and the preserved ones (fifo_w is close-on-exec: its EOF tells
         # `start` that execve happened)
-        k.close_range_cloexec(3 + plan.preserve_fds)
+        if not testguards.off("close-fds"):
+            k.close_range_cloexec(3 + plan.preserve_fds)
         # Python ignores SIGPIPE and SIGXFSZ; ignored signals survive execve
         for sig in RESTORE_SIGNALS:
             signal.signal(sig, signal.SIG_DFL)
@@ -141,10 +143,7 @@ def run(plan, sock, ctx):
             except OSError:
                 pass
             os._exit(1)
-        if ready and state_dir >= 0:
-            _leave_error(state_dir, msg)
-            os._exit(1)
-        sync.report_error(sock, msg)
+        sync.report_error(sock, msg)  # (after `ready` nobody reads it: start says the init died)
         os._exit(1)
 
 
@@ -185,15 +184,31 @@ def _die_of_signal(signum, _frame):
     os._exit(128 + signum)
 
 
-def _leave_error(state_dir, msg):
-    """Nobody listens between `ready` and `start`: leave the reason for `start`."""
+def _fifo_reopen_path(fifo, fd_dir):
+    """(path, dir fd) to open the exec fifo for writing once `start` reads it.
+
+    The container's own /proc/self/fd/N when it leads to our fifo: then the
+    host's /proc/self/fd is closed, and a created init holds nothing of the
+    host but the fifo (runc's rule). Without a usable /proc in the container
+    (none mounted, no mount namespace) the host's one stays open."""
+    if fifo < 0:
+        return str(fifo), fd_dir
+    path = f"/proc/self/fd/{fifo}"
     try:
-        fd = os.open(INIT_ERROR_FILE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC | os.O_NOFOLLOW,
-                     0o600, dir_fd=state_dir)
-        os.write(fd, msg.encode())
-        os.close(fd)
+        reachable = os.path.samestat(os.stat(path), os.fstat(fifo))
     except OSError:
-        pass
+        reachable = False
+    if not reachable:
+        return str(fifo), fd_dir
+    os.close(fd_dir)
+    return path, -1
+
+
+def _same_file(fd_a, fd_b):
+    try:
+        return os.path.samestat(os.fstat(fd_a), os.fstat(fd_b))
+    except OSError:
+        return False
 
 
 def _do(fn, arg, what):
@@ -208,7 +223,8 @@ def _write(path, value, what):
         fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
         try:
             # CVE-2025-52881: a file mounted over a procfs file would take the write
-            security.check_procfs_fd(fd, path, what)
+            if not testguards.off("procfs-write"):
+                security.check_procfs_fd(fd, path, what)
             os.write(fd, str(value).encode())
         finally:
             os.close(fd)
@@ -330,7 +346,9 @@ def chdir_after_switch(cwd, retry):
             os.chdir(cwd)
         except OSError as exc:
             raise InitError(f"chdir to cwd ({cwd}) set in config.json failed: {describe_oserror(exc)}") from None
-    # a leaked host fd as cwd shows up as an unreachable path
+    # CVE-2024-21626: a leaked host fd as cwd shows up as an unreachable path
+    if testguards.off("cwd-check"):
+        return
     try:
         here = os.getcwd()
     except OSError as exc:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
 
+from pyrunc import testguards
 from pyrunc.crashpoint import reached
 from pyrunc.errors import SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
@@ -72,6 +73,7 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
         for fd in ctx.close_in_child:
             os.close(fd)
         ctx.close_in_child = ()
+        close_inherited(plan, ctx, child_sock.fileno())
         try:
             stage1, exec_child, stage2 = _child_modules(plan)
             ctx.next_stage = exec_child.run if next_stage == "exec_child" else stage2.run
@@ -81,6 +83,28 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
         os._exit(1)
     child_sock.close()
     return parent_sock, Children(pid)
+
+
+def close_inherited(plan, ctx, sync_fd):
+    """In the child, first thing: close every fd but the ones it needs.
+
+    The caller's fds (whatever it left inheritable) and pyrunc's own would
+    otherwise stay open in a created container's init until execve, and be
+    reachable there through /proc/<pid>/fd; runc's init holds only its exec
+    fifo. Kept: stdio, --preserve-fds and LISTEN_FDS (3..3+n-1, activation.py
+    counts the latter into plan.preserve_fds), the sync socket, the console
+    socket and the seccomp agent's socket."""
+    if testguards.off("close-fds"):
+        return
+    keep = {sync_fd, getattr(ctx, "console_fd", -1), getattr(ctx, "seccomp_agent_fd", -1)}
+    first_free = 3 + getattr(plan, "preserve_fds", 0)
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd >= first_free and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass  # listdir's own fd, gone already
 
 
 def _import_child_modules(plan):

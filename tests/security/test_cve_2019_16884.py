@@ -2,7 +2,12 @@
 /sys) is a symlink, or a mount of something other than procfs over /proc,
 redirected the runtime's procfs mounts and writes (e.g. LSM labels) to files
 the container controls. Such a rootfs or config is refused; the host is
-untouched."""
+untouched.
+
+How they can fail: runc 1.1.5 has both fixes and passes. pyrunc's guards
+`proc-symlink` (the symlink test: the container then runs) and `proc-mounts`
+(the fake /proc is then mounted, and only the later procfs-write check
+stops the sysctl) turned off make them fail (test_guards_are_load_bearing.py)."""
 from __future__ import annotations
 
 import os
@@ -33,13 +38,19 @@ def test_symlinked_proc_or_sys_in_rootfs_is_refused(runtime, bundle, tmp_path, w
 
 
 def test_non_procfs_mount_over_proc_is_refused(runtime, bundle, tmp_path):
+    """The runtime's own writes to /proc (an LSM label in the CVE; a sysctl
+    here, which needs no LSM) must never land in a fake /proc: such a /proc
+    is refused before anything is mounted."""
     fake = tmp_path / "fakeproc"
-    (fake / "self" / "attr").mkdir(parents=True)
-    (fake / "self" / "attr" / "exec").write_text("")
+    (fake / "sys" / "kernel").mkdir(parents=True)
+    target = fake / "sys" / "kernel" / "domainname"
+    target.write_text("ORIGINAL\n")
     cfg = bundle.config
     cfg["mounts"] = [m for m in cfg["mounts"] if m["destination"] != "/proc"]
     cfg["mounts"].insert(0, {"destination": "/proc", "type": "bind", "source": str(fake),
                              "options": ["rbind", "rw"]})
+    cfg["linux"]["sysctl"] = {"kernel.domainname": "redirected"}
     proc = probe.run(runtime, bundle, args=["true"])
+    assert target.read_text() == "ORIGINAL\n", "the runtime wrote into the fake /proc"
     assert proc.returncode != 0, "a non-procfs /proc must be refused"
-    assert (fake / "self" / "attr" / "exec").read_text() == ""
+    assert "not of type proc" in proc.stderr, proc.stderr

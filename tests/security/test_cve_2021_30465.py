@@ -1,6 +1,12 @@
 """CVE-2021-30465 and CVE-2024-45310: mount destinations (and the dirs/files
 the runtime creates for them) that go through a symlink the container
-controls must be resolved inside the rootfs, never on the host."""
+controls must be resolved inside the rootfs, never on the host.
+
+How they can fail: runc 1.1.5 resolves them in the rootfs too and passes.
+pyrunc with its guard `resolve-in-root` turned off (both openat2's
+RESOLVE_IN_ROOT and the in-root spelling of dangling links) creates the
+directories and the file on the host, and the three static tests fail
+(test_guards_are_load_bearing.py); the race is a stress test on top."""
 from __future__ import annotations
 
 import os

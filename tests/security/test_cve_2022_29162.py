@@ -1,6 +1,10 @@
 """CVE-2022-29162: `runc exec --cap` put the added capabilities into the
 inheritable set too, so a program with inheritable file capabilities gained
-them on execve. The inheritable set must hold exactly what the config asks."""
+them on execve. The inheritable set must hold exactly what the config asks.
+
+How it can fail: runc 1.1.5 has the fix (1.1.2) and passes. pyrunc with its
+guard `exec-cap-inheritable` turned off adds `exec --cap` to the inheritable
+set as runc < 1.1.2 did, and the exec test fails (test_guards_are_load_bearing.py)."""
 from __future__ import annotations
 
 import json

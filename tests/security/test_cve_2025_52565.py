@@ -2,7 +2,11 @@
 /dev/console by path, so a /dev/console symlink in the rootfs redirected the
 mount to a file of the container's choosing (e.g. over a masked procfs
 file). The console must be mounted by fd, never through a symlink, and the
-pty must come from devpts (TIOCGPTPEER on the master)."""
+pty must come from devpts (TIOCGPTPEER on the master).
+
+How it can fail: runc 1.1.5 is vulnerable (fixed in 1.2.8): it mounts the
+console over /target, xfail(strict) for runc. pyrunc with its guard
+`console-by-fd` turned off follows the symlink too (test_guards_are_load_bearing.py)."""
 from __future__ import annotations
 
 import os
@@ -11,9 +15,10 @@ import pytest
 
 from tests import support
 from tests.conformance import probe
+from tests.security.conftest import fails_with_runc
 
 pytestmark = [pytest.mark.requires("root"),
-              pytest.mark.skipif(support.is_runc(), reason="runc 1.1.5 predates the CVE-2025-52565 fix (1.2.8)")]
+              fails_with_runc("vulnerable (fixed in 1.2.8)")]
 
 
 def test_console_is_not_mounted_through_a_dev_console_symlink(runtime, bundle, tmp_path):
