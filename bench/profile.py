@@ -144,9 +144,9 @@ from pyrunc import container, config, plan
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
 T["import container, config, plan, spawn"] = time.perf_counter() - t0
-wrap(config, "load_bundle", "validate (config.load_bundle)")
+wrap(config, "load", "validate + seccomp compile (config.load)")
 wrap(plan, "build", "plan.build")
-wrap(container, "prepare_security", "seccomp compile + capabilities")
+wrap(container, "resolve_capabilities", "capabilities")
 orig_mgr = container.cgroup_manager
 def mgr_wrapped(*a, **k):
     t = time.perf_counter()

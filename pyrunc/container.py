@@ -36,7 +36,6 @@ class Options:
 def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=-1,
            no_pivot=False, no_new_keyring=False, preserve_fds=0):
     """Create the container; returns its init pid. The init then waits on the fifo."""
-    from pyrunc import config, plan as planner
     from pyrunc.process import spawn
 
     if rootless_mode(opts.rootless):
@@ -46,11 +45,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
     _check_preserved_fds(preserve_fds)
-    cfg = config.load_bundle(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn)
-    plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                         preserve_fds=preserve_fds)
-    prepare_security(plan, cfg, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
-                      debug=opts.log.debug)
+    cfg, plan = prepare(opts, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                        preserve_fds=preserve_fds)
     where = f"container {cid}"
     with Rollback() as undo:
         cdir = ContainerDir.create(opts.root, cid)
@@ -145,6 +141,25 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         return init_pid
 
 
+def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve_fds=0):
+    """(config, plan): all create decides before it makes anything.
+
+    Every check of the config is pyrunc.config's pipeline, the one `validate`
+    runs (it also compiles the seccomp filter; runc: unknown syscalls at debug
+    level); what follows only translates. Raises ConfigError, nothing else a
+    user's config can cause.
+    """
+    from pyrunc import config, plan as planner
+    loaded = config.load(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn,
+                         debug=opts.log.debug)
+    cfg = loaded.config
+    plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                         preserve_fds=preserve_fds)
+    plan.seccomp = loaded.seccomp
+    resolve_capabilities(plan, cfg, opts.log.warn, debug=opts.log.debug)
+    return cfg, plan
+
+
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")      # Go's strconv.ParseBool, as runc parses it
 _FALSE = ("0", "f", "F", "FALSE", "false", "False")
 
@@ -168,16 +183,9 @@ def _check_preserved_fds(n):
             raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
 
 
-def prepare_security(plan, cfg, warn, cache_dir=None, debug=None):
-    """Compile seccomp and resolve capabilities in the parent (never in the child)."""
+def resolve_capabilities(plan, cfg, warn, debug=None):
+    """Capability names to numbers in the parent (never in the child)."""
     process = cfg.get("process") or {}
-    linux = cfg.get("linux") or {}
-    from pyrunc import security
-    security.check_process_security(cfg, warn)  # ioPriority, scheduler, personality, LSMs
-    if linux.get("seccomp"):
-        from pyrunc import seccomp_cache  # a hit skips libseccomp entirely
-        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
-                                                    debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc import capabilities
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)

@@ -1,17 +1,24 @@
 """`pyrunc features`: the runtime-spec features document (features.md).
 
 Clients turn things on from this document (containerd: user namespaces and
-`rro` mounts; Docker: a time namespace), so it must be honest: every entry is
-derived from the tables the code actually uses (plan.py's mount options,
-seccomp.py's actions/operators/arches/flags, the capability table) and then
-narrowed by what this host's kernel offers (probed without side effects).
+`rro` mounts; Docker: a time namespace), so it must be honest, in the spec's
+and runc's meaning of each field: what the RUNTIME supports, "irrelevant to
+the availability of the features in the host operating system". So:
+`namespaces`, `capabilities` and `mountOptions` are every name a config may
+use and create recognizes (a namespace or capability this kernel lacks
+included); `apparmor.enabled`/`selinux.enabled` say pyrunc applies
+process.apparmorProfile / selinuxLabel (a host without the LSM refuses them
+at create, as runc does); `cgroup.*` the drivers pyrunc has. The exceptions
+the spec itself makes: seccomp `supportedFlags` (and `archs`) are what this
+kernel and libseccomp take. Entries come from the tables the code uses
+(plan.py, seccomp.py, capabilities.py); tests/unit/test_features_behaviour.py
+checks each against create, not against those tables.
 Parent-side and cheap: no child, no config.
 """
 from __future__ import annotations
 
 import ctypes
 import errno
-import os
 
 from pyrunc import SPEC_VERSION, __version__
 
@@ -19,7 +26,6 @@ OCI_VERSION_MIN = "1.0.0"
 HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
 SYS_SECCOMP = 317          # x86_64
-SYS_MOUNT_SETATTR = 442
 SECCOMP_SET_MODE_FILTER = 1
 
 
@@ -35,47 +41,16 @@ def _syscall_errno(nr: int, *args) -> int:
     return ctypes.get_errno() if ret < 0 else 0
 
 
-def has_mount_setattr() -> bool:
-    """mount_setattr(2) (Linux 5.12) carries the recursive r* options like rro.
-
-    Probed with a bad fd: EBADF means the call exists, ENOSYS that it does not."""
-    return _syscall_errno(SYS_MOUNT_SETATTR, -1, 0, 0, 0, 0) != errno.ENOSYS
-
-
 def seccomp_flag_supported(flag: int) -> bool:
     """runc's probe: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT
     (the NULL program) only when the kernel knows the flag, EINVAL otherwise."""
     return _syscall_errno(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flag, 0) == errno.EFAULT
 
 
-def host_namespaces() -> list[str]:
-    from pyrunc.kernel import syscalls as k
-    names = {"cgroup": "cgroup", "ipc": "ipc", "mount": "mnt", "network": "net",
-             "pid": "pid", "user": "user", "uts": "uts", "time": "time"}
-    out = []
-    for oci, proc in names.items():
-        if oci not in k.NAMESPACE_FLAGS or not os.path.exists(f"/proc/self/ns/{proc}"):
-            continue
-        if oci == "user" and not _user_namespaces_enabled():
-            continue
-        out.append(oci)
-    return sorted(out)
-
-
-def _user_namespaces_enabled() -> bool:
-    try:
-        with open("/proc/sys/user/max_user_namespaces") as f:
-            return int(f.read()) > 0
-    except (OSError, ValueError):
-        return False
-
-
-def _lsm_enabled(name: str) -> bool:
-    try:
-        with open("/sys/kernel/security/lsm") as f:
-            return name in f.read().strip().split(",")
-    except OSError:
-        return False
+def namespaces() -> list[str]:
+    """Every namespace type create recognizes, whether this kernel has it or not."""
+    from pyrunc.kernel import flags
+    return sorted(flags.NAMESPACE_FLAGS)
 
 
 def recursive_attrs_applied() -> bool:
@@ -91,15 +66,18 @@ def recursive_attrs_applied() -> bool:
 
 def mount_options() -> list[str]:
     from pyrunc import plan
+    # The r* options need mount_setattr (Linux 5.12) at run time, like runc's.
     opts = set(plan.MOUNT_FLAGS) | set(plan.PROPAGATION_FLAGS) | set(plan.EXTENSION_OPTIONS)
-    if recursive_attrs_applied() and has_mount_setattr():
+    if recursive_attrs_applied():
         opts |= set(plan.RECURSIVE_ATTRS)
     return sorted(opts)
 
 
 def capabilities() -> list[str]:
+    """Every capability name create recognizes (one this kernel lacks is
+    skipped with runc's warning, never an error)."""
     from pyrunc import capabilities as caps
-    return [caps.cap_name(nr) for nr in range(caps.kernel_last_cap() + 1)]
+    return list(caps.CAPABILITY_NAMES)
 
 
 def seccomp_features() -> dict:
@@ -147,15 +125,17 @@ def document() -> dict:
         "hooks": list(HOOKS),
         "mountOptions": mount_options(),
         "linux": {
-            "namespaces": host_namespaces(),
+            "namespaces": namespaces(),
             "capabilities": capabilities(),
             # the fs driver serves v1 and hybrid hosts, fs2 pure v2, the systemd
             # driver both; a user (rootless) systemd manager is not supported
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": seccomp_features(),
-            "apparmor": {"enabled": _lsm_enabled("apparmor")},
-            "selinux": {"enabled": _lsm_enabled("selinux")},
+            # the init writes the profile / label (init/security.py) wherever
+            # the host runs that LSM: support, not this host's state (runc: true)
+            "apparmor": {"enabled": True},
+            "selinux": {"enabled": True},
             "intelRdt": {"enabled": False},
             # plan.py refuses idmap/ridmap mount options
             "mountExtensions": {"idmap": {"enabled": False}},

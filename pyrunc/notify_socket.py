@@ -43,8 +43,7 @@ def prepare(plan, state_dir: str, environ=None) -> bool:
     d = os.path.join(state_dir, DIR_NAME)
     os.makedirs(d, mode=0o755, exist_ok=True)
     mount = planner.mount({"destination": IN_CONTAINER_DIR, "source": d, "type": "bind",
-                            "options": ["bind", "nosuid", "noexec", "nodev", "ro"]},
-                           state_dir, len(plan.mounts))
+                           "options": ["bind", "nosuid", "noexec", "nodev", "ro"]}, state_dir)
     plan.mounts = tuple(plan.mounts) + (mount,)
     env = [e for e in plan.env if not e.startswith("NOTIFY_SOCKET=")]
     plan.env = tuple(env) + (f"NOTIFY_SOCKET={IN_CONTAINER_DIR}/{SOCKET_NAME}",)

@@ -1,9 +1,12 @@
 """Parent side of the process security fields: checked before the first fork.
 
-Place in the flow: `config`/`container` call `check_process_security(cfg,
-warn)` while preparing create/run/exec, so a bad ioPriority, scheduler,
-personality, execCPUAffinity or an LSM label this host cannot apply is one
-ConfigError line and nothing has been made yet. The child applies the same
+Place in the flow: process_problems() and proc_mount_problems() are rules of
+pyrunc.config's one pipeline of checks (semantic.CHECKS), which create and
+`validate` both run, so
+a bad ioPriority, scheduler, personality, execCPUAffinity, an LSM label this
+host cannot apply or a mount over /proc is one ConfigError line and nothing
+has been made yet; `exec` runs the process rules through
+check_process_security(). The child applies the same
 fields with pyrunc.init.security; the names and parsers both sides use are in
 pyrunc.process_attrs (so this side needs neither ctypes nor python-prctl).
 Capabilities are resolved by pyrunc.capabilities, seccomp by pyrunc.seccomp.
@@ -16,12 +19,18 @@ from __future__ import annotations
 
 import os
 import posixpath
+import struct
 
 from pyrunc import testguards
 from pyrunc.errors import ConfigError, PyruncError, describe_oserror
 from pyrunc import process_attrs as attrs
 
-def check_process_security(cfg: dict, warn=None) -> None:
+
+def process_problems(cfg: dict):
+    """(severity, JSON path, message) for each problem of the process fields:
+    ioPriority, scheduler, personality, execCPUAffinity (what the child's
+    parsers refuse) and LSM labels this host cannot apply. Plain tuples, so
+    `exec` needs nothing of pyrunc.config; the pipeline makes them findings."""
     process = cfg.get("process") or {}
     linux = cfg.get("linux") or {}
     for key, fn in (("ioPriority", attrs.ioprio_value), ("scheduler", attrs.sched_attr)):
@@ -29,15 +38,19 @@ def check_process_security(cfg: dict, warn=None) -> None:
             try:
                 fn(process[key])
             except ValueError as exc:
-                raise ConfigError(f"config.json: process.{key}: {exc}") from None
+                yield "error", f"process.{key}", str(exc)
+            except struct.error:
+                yield "error", f"process.{key}", "a value is out of range for the kernel's structure"
     pers = linux.get("personality")
-    if pers is not None:
+    if pers is not None and "domain" not in pers:
+        yield "error", "linux.personality.domain", "is required (LINUX or LINUX32)"
+    elif pers is not None:
         try:
             attrs.personality_value(pers)
         except ValueError as exc:
-            raise ConfigError(f"config.json: linux.personality: {exc}") from None
-        if pers.get("flags") and warn:
-            warn(f"ignoring unsupported personality flags: {pers['flags']}")
+            yield "error", "linux.personality", str(exc)
+        if pers.get("flags"):
+            yield "warning", "linux.personality.flags", f"ignoring unsupported personality flags: [{' '.join(map(str, pers['flags']))}]"
     aff = process.get("execCPUAffinity")
     if aff:
         for key in ("initial", "final"):
@@ -45,16 +58,25 @@ def check_process_security(cfg: dict, warn=None) -> None:
                 try:
                     parse_cpu_list(aff[key])
                 except ValueError as exc:
-                    raise ConfigError(f"config.json: process.execCPUAffinity.{key}: {exc}") from None
-    check_proc_mounts(cfg)
+                    yield "error", f"process.execCPUAffinity.{key}", str(exc)
     # runc's validator refuses a label for an LSM the host does not run;
     # its init fails the same way for an AppArmor profile.
     if process.get("selinuxLabel") and not attrs.lsm_enabled("selinux"):
-        raise ConfigError("config.json: process.selinuxLabel: selinux label is specified in config, "
-                          "but selinux is disabled or not supported")
+        yield ("error", "process.selinuxLabel",
+               "selinux label is specified in config, but selinux is disabled or not supported")
     if process.get("apparmorProfile") and not attrs.lsm_enabled("apparmor"):
-        raise ConfigError("config.json: process.apparmorProfile: apparmor profile is specified in "
-                          "config, but apparmor is not enabled on this host")
+        yield ("error", "process.apparmorProfile",
+               "apparmor profile is specified in config, but apparmor is not enabled on this host")
+
+
+def check_process_security(cfg: dict, warn=None) -> None:
+    """process_problems(), raising the first error: for `exec --process`, whose
+    process.json is not a bundle (create runs them in pyrunc.config's pipeline)."""
+    for severity, path, message in process_problems(cfg):
+        if severity == "error":
+            raise ConfigError(f"config.json: {path}: {message}")
+        if warn:
+            warn(message)
 
 
 # Files under /proc a mount may cover: what lxcfs emulates (runc's list).
@@ -65,7 +87,7 @@ VALID_PROC_MOUNTS = frozenset({
 })
 
 
-def check_proc_mounts(cfg: dict) -> None:
+def proc_mount_problems(cfg: dict):
     """Nothing but procfs on /proc, and nothing under /proc except lxcfs's
     files (runc's checkProcMount). A mount of another filesystem at /proc, or
     of a file over a procfs file, would redirect the runtime's own procfs
@@ -77,7 +99,7 @@ def check_proc_mounts(cfg: dict) -> None:
         dest = posixpath.normpath("/" + raw.lstrip("/"))  # (normpath keeps a leading //)
         if dest != "/proc" and not dest.startswith("/proc/"):
             continue
-        where = f"config.json: mounts[{i}].destination"
+        where = f"mounts[{i}].destination"
         options = mount.get("options") or []
         is_bind = mount.get("type") == "bind" or "bind" in options or "rbind" in options
         if dest == "/proc":
@@ -85,9 +107,9 @@ def check_proc_mounts(cfg: dict) -> None:
                 continue
             if not is_bind and mount.get("type") == "proc":
                 continue
-            raise ConfigError(f"{where}: {raw!r} cannot be mounted because it is not of type proc")
-        if dest not in VALID_PROC_MOUNTS:
-            raise ConfigError(f"{where}: {raw!r} cannot be mounted because it is inside /proc")
+            yield "error", where, f"{raw!r} cannot be mounted because it is not of type proc"
+        elif dest not in VALID_PROC_MOUNTS:
+            yield "error", where, f"{raw!r} cannot be mounted because it is inside /proc"
 
 
 def _on_procfs(path: str) -> bool:

@@ -230,7 +230,7 @@ def _v1_blkio(bio: dict, probe) -> list[Write]:
     for key, name in (("throttleReadBpsDevice", "read_bps_device"), ("throttleWriteBpsDevice", "write_bps_device"),
                       ("throttleReadIOPSDevice", "read_iops_device"), ("throttleWriteIOPSDevice", "write_iops_device")):
         for td in bio.get(key) or []:
-            out.append(Write("blkio", f"blkio.throttle.{name}", f"{_device(td)} {int(td['rate'])}"))
+            out.append(Write("blkio", f"blkio.throttle.{name}", f"{_device(td)} {int(td.get('rate', 0))}"))
     return out
 
 
@@ -353,7 +353,7 @@ def _v2_io(bio: dict, probe, warn) -> list[Write]:
     for key, name in (("throttleReadBpsDevice", "rbps"), ("throttleWriteBpsDevice", "wbps"),
                       ("throttleReadIOPSDevice", "riops"), ("throttleWriteIOPSDevice", "wiops")):
         for td in bio.get(key) or []:
-            out.append(Write("io", "io.max", f"{_device(td)} {name}={int(td['rate'])}"))
+            out.append(Write("io", "io.max", f"{_device(td)} {name}={int(td.get('rate', 0))}"))
     return out
 
 

@@ -67,6 +67,22 @@ def strict(path: str, message: str) -> Finding:
     return Finding(path, STRICT, message)
 
 
+def finding_of(exc) -> Finding:
+    """A ConfigError raised by a module the pipeline calls (pyrunc.seccomp), as a finding.
+
+    Its message is `config.json: <path>: <text>`; the path is everything up to
+    the first ": " after the file name.
+    """
+    text = str(exc)
+    prefix = FILE + ": "
+    if text.startswith(prefix):
+        path, sep, rest = text[len(prefix):].partition(": ")
+        if sep and " " not in path:
+            return Finding(path, ERROR, rest)
+        return Finding("", ERROR, text[len(prefix):])
+    return Finding("", ERROR, text)
+
+
 def jpath(*parts) -> str:
     """JSON path text: jpath("linux", "namespaces", 2, "type") -> linux.namespaces[2].type.
 

@@ -1,10 +1,17 @@
 """Semantic checks: what the schema cannot say, one small function per rule.
 
-Runs after the schema step passed (so every value has its schema type) and on
-every create, cache hit or not: several rules look at the filesystem or the
-kernel. Each check takes (cfg, ctx) and yields Findings; CHECKS lists them in
-the order their findings are reported. Errors stop the create; warnings are
-the spec's "SHOULD accept and warn" cases. Import-light: os, errno, fcntl.
+THE pipeline of config checks: `create` (through config.load) and `validate`
+(through check_bundle) both run exactly CHECKS, so whatever create refuses
+before the first fork, validate refuses too, with the same line. Runs after
+the schema step (so every value has its schema type) and on every create,
+cache hit or not: several rules look at the filesystem or the kernel. Each
+check takes (cfg, ctx) and yields Findings; CHECKS lists them in the order
+their findings are reported (rules owned by other modules — pyrunc.security
+— are listed here too). Errors stop the create; warnings are the spec's
+"SHOULD accept and warn" cases. The seccomp profile is compiled last, only
+when nothing else failed, and the result is kept in ctx for create.
+Import-light: os, errno, fcntl (libseccomp only for a profile the cache
+does not hold).
 """
 from __future__ import annotations
 
@@ -12,15 +19,25 @@ import errno
 import fcntl
 import os
 
+from pyrunc import security
 from pyrunc.config import linux_fields
-from pyrunc.config.findings import Finding, error, jpath, show, warning
+from pyrunc.config.findings import ERROR, Finding, error, finding_of, jpath, show, warning
+from pyrunc.errors import ConfigError
 
 
 class Context:
-    """What checks may look at besides the config: the bundle and kernel facts (read lazily)."""
+    """What checks may look at besides the config: the bundle and kernel facts (read lazily).
 
-    def __init__(self, bundle_dir: str):
+    `cache_dir` (create's verdict cache directory) lets the seccomp rule reuse
+    compiled filters; `debug` takes runc's debug-level lines. The seccomp rule
+    leaves the compiled filter in `seccomp` for create.
+    """
+
+    def __init__(self, bundle_dir: str, *, cache_dir: str | None = None, debug=None):
         self.bundle_dir = bundle_dir
+        self.cache_dir = cache_dir
+        self.debug = debug
+        self.seccomp = None
         self._cap_last_cap = -2
 
     @property
@@ -44,7 +61,9 @@ def _namespaces(cfg) -> list[dict]:
 
 
 def _has_ns(cfg, kind: str) -> bool:
-    return any(ns.get("type") == kind for ns in _namespaces(cfg))
+    # an entry of no known type (the schema refuses it) may have meant this one:
+    # say nothing rather than a second, misleading problem
+    return any(ns.get("type") in (kind, None) or ns.get("type") not in _CLONE_FLAG for ns in _namespaces(cfg))
 
 
 # --- platform-independent -------------------------------------------------------------
@@ -171,6 +190,41 @@ def check_mounts(cfg, ctx):
         elif not dest.startswith("/"):
             yield warning(jpath("mounts", i, "destination"),
                           f"{show(dest)} is relative (deprecated); taken as relative to /")
+        if any(opt in ("idmap", "ridmap") for opt in mount.get("options") or ()):
+            yield error(jpath("mounts", i, "options"), "idmapped mounts are not supported")
+
+
+def _is_bind(mount) -> bool:
+    options = mount.get("options") or ()
+    return mount.get("type") == "bind" or "bind" in options or "rbind" in options
+
+
+def _rootfs_of(cfg, bundle_dir: str) -> str:
+    path = (cfg.get("root") or {}).get("path") or ""
+    return os.path.realpath(path if os.path.isabs(path) else os.path.join(bundle_dir, path))
+
+
+def check_bind_sources(cfg, ctx):
+    """A missing bind source outside the rootfs can only fail the mount: say so now.
+
+    One inside the rootfs is left to the mount itself, as runc does: an earlier
+    mount in the list may provide it (runc's "mount order" tests bind a path
+    that exists only once an earlier bind is mounted in the container).
+    """
+    rootfs = None
+    for i, mount in enumerate(cfg.get("mounts") or []):
+        if not _is_bind(mount):
+            continue
+        source = mount.get("source") or ""
+        if not os.path.isabs(source):
+            source = os.path.join(ctx.bundle_dir, source)
+        if os.path.lexists(source):
+            continue
+        if rootfs is None:
+            rootfs = _rootfs_of(cfg, ctx.bundle_dir)
+        real = os.path.realpath(source)   # resolves what exists, keeps the rest
+        if real != rootfs and not real.startswith(rootfs + "/"):
+            yield error(jpath("mounts", i, "source"), f"{source}: no such file or directory")
 
 
 _HOOK_KINDS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
@@ -252,9 +306,14 @@ def check_namespaces(cfg, ctx):
 
 def check_id_mappings(cfg, ctx):
     linux = cfg.get("linux") or {}
+    user = [ns for ns in _namespaces(cfg) if ns["type"] == "user"]
     for field in ("uidMappings", "gidMappings"):
-        if linux.get(field) and not _has_ns(cfg, "user"):
+        if linux.get(field) and not user:
             yield error(jpath("linux", field), "needs a user namespace: add {\"type\": \"user\"} to linux.namespaces")
+        elif user and not user[0].get("path") and not linux.get(field):
+            # runc refuses it up front too; without a map the kernel only says EINVAL later
+            yield error(jpath("linux", field), "is required for a new user namespace "
+                        "(or give the user namespace a path to join)")
 
 
 def check_time_offsets(cfg, ctx):
@@ -273,8 +332,10 @@ def _sysctl_namespace(name: str) -> str | None:
         return "network"
     if name in _IPC_SYSCTLS or name.startswith("fs.mqueue."):
         return "ipc"
-    if name in ("kernel.hostname", "kernel.domainname"):
+    if name == "kernel.domainname":
         return "uts"
+    if name.startswith("user."):
+        return "user"   # the ucounts limits belong to the user namespace
     return None
 
 
@@ -292,7 +353,12 @@ def check_sysctl(cfg, ctx):
     by_type = {ns["type"]: ns for ns in _namespaces(cfg)}
     for name in sysctl:
         where = jpath("linux", "sysctl", name)
-        kind = _sysctl_namespace(name.replace("/", "."))
+        key = name.replace("/", ".")
+        if key == "kernel.hostname":
+            # isolated by the UTS namespace, but the OCI `hostname` field owns it (runc)
+            yield error(where, "is not allowed: it conflicts with the OCI \"hostname\" field; set that instead")
+            continue
+        kind = _sysctl_namespace(key)
         if kind is None:
             yield error(where, "is not isolated by any namespace: setting it would change the host")
         elif kind not in by_type:
@@ -317,36 +383,96 @@ def check_path_lists(cfg, ctx):
         for i, path in enumerate(linux.get(field) or []):
             if not path.startswith("/"):
                 yield error(jpath("linux", field, i), f"{show(path)} must be an absolute path")
+        if linux.get(field) and not _has_ns(cfg, "mount"):
+            # without one they could not be applied (runc refuses too)
+            yield error(jpath("linux", field), "needs a mount namespace: add {\"type\": \"mount\"} to linux.namespaces")
+
+
+def check_cgroup_resources(cfg, ctx):
+    """linux.resources as the cgroup driver will translate it (pyrunc.cgroups
+    decides; runc's validator refuses the same before anything exists):
+    `unified` on a v1 host, a swap limit v2 cannot express, device rules a
+    cgroup cannot enforce. Pure: no cgroup is touched (an empty probe)."""
+    res = (cfg.get("linux") or {}).get("resources")
+    if not res:
+        return
+    from pyrunc.cgroups import devices, layout, resources
+    from pyrunc.errors import CgroupError
+    plan = resources.plan_v2 if layout.mode() == "v2" else resources.plan_v1
+    for step in (lambda: plan(res, resources.DictProbe()), lambda: devices.from_spec(res.get("devices"))):
+        try:
+            step()
+        except CgroupError as exc:
+            yield _cgroup_finding(exc)
+
+
+def _cgroup_finding(exc) -> Finding:
+    """`cgroup memory: linux.resources.memory.swap: text` -> a finding at that path."""
+    text = str(exc)
+    head, sep, rest = text.partition(": linux.")
+    if sep and head.startswith("cgroup"):
+        path, sep, message = ("linux." + rest).partition(": ")
+        if sep:
+            return error(path, message)
+    return error("linux.resources", text)
+
+
+def check_process_security(cfg, ctx):
+    """ioPriority, scheduler, personality, execCPUAffinity, LSM labels (pyrunc.security's rules)."""
+    for severity, path, message in security.process_problems(cfg):
+        yield Finding(path, severity, message)
+
+
+def check_proc_mounts(cfg, ctx):
+    """Only procfs at /proc, only lxcfs's files under it (pyrunc.security's rule)."""
+    for severity, path, message in security.proc_mount_problems(cfg):
+        yield Finding(path, severity, message)
 
 
 def check_seccomp(cfg, ctx):
+    """Compile the profile (pyrunc.seccomp decides what it refuses); create keeps the result.
+
+    Listed last and run only when nothing else failed: it may load libseccomp.
+    """
     seccomp = (cfg.get("linux") or {}).get("seccomp")
     if not seccomp:
         return
-    if seccomp["defaultAction"] == "SCMP_ACT_NOTIFY":
-        yield error("linux.seccomp.defaultAction", "SCMP_ACT_NOTIFY cannot be the default action")
-    notify = [i for i, sc in enumerate(seccomp.get("syscalls") or []) if sc["action"] == "SCMP_ACT_NOTIFY"]
-    if notify and not seccomp.get("listenerPath"):
-        yield error(jpath("linux", "seccomp", "syscalls", notify[0], "action"),
-                    "SCMP_ACT_NOTIFY needs linux.seccomp.listenerPath")
-    for i, sc in enumerate(seccomp.get("syscalls") or []):
-        for j, name in enumerate(sc["names"]):
-            if not name:
-                yield error(jpath("linux", "seccomp", "syscalls", i, "names", j), "must not be empty")
+    from pyrunc import seccomp_cache  # a cache hit skips libseccomp entirely
+    try:
+        ctx.seccomp = seccomp_cache.compile_cached(seccomp, cache_dir=ctx.cache_dir, debug=ctx.debug)
+    except ConfigError as exc:
+        yield finding_of(exc)
 
 
 def check_scheduler(cfg, ctx):
+    """runc's rules for process.scheduler (sched_setattr(2))."""
     sched = (cfg.get("process") or {}).get("scheduler")
-    if sched and "nice" in sched and not -20 <= sched["nice"] <= 19:
+    if not sched:
+        return
+    policy = sched.get("policy")
+    if "nice" in sched and not -20 <= sched["nice"] <= 19:
         yield error("process.scheduler.nice", f"{sched['nice']} is out of range (-20 to 19)")
+    if sched.get("priority"):
+        if policy not in ("SCHED_FIFO", "SCHED_RR"):
+            yield error("process.scheduler.priority", "can only be set for SCHED_FIFO or SCHED_RR")
+        elif sched["priority"] < 0:
+            yield error("process.scheduler.priority", f"{sched['priority']} must not be negative")
+    if policy != "SCHED_DEADLINE":
+        for field in ("runtime", "deadline", "period"):
+            if sched.get(field):
+                yield error(f"process.scheduler.{field}", "can only be set for SCHED_DEADLINE")
 
 
+# The one pipeline (see the module docstring). Add a rule by appending it here.
 CHECKS = (
     check_oci_version, check_root, check_process, check_rlimits, check_capabilities, check_mounts,
-    check_hooks, check_annotations, check_hostname, check_namespaces, check_id_mappings,
-    check_time_offsets, check_sysctl, check_devices, check_path_lists, check_seccomp, check_scheduler,
+    check_bind_sources, check_proc_mounts, check_hooks, check_annotations, check_hostname,
+    check_namespaces, check_id_mappings, check_time_offsets, check_sysctl, check_devices,
+    check_path_lists, check_scheduler, check_process_security, check_cgroup_resources,
     *linux_fields.CHECKS,  # memoryPolicy, netDevices, intelRdt
 )
+# Run after CHECKS, only when they found no error (costly, and they assume a sane config).
+FINAL_CHECKS = (check_seccomp,)
 
 
 def check(cfg, ctx: Context, *, best_effort: bool = False) -> list[Finding]:
@@ -363,4 +489,7 @@ def check(cfg, ctx: Context, *, best_effort: bool = False) -> list[Finding]:
             found.extend(list(rule(cfg, ctx)))
         except (TypeError, KeyError, AttributeError, ValueError):
             pass
+    if not best_effort and not any(f.severity == ERROR for f in found):
+        for rule in FINAL_CHECKS:
+            found.extend(rule(cfg, ctx))
     return found

@@ -49,6 +49,10 @@ def open_bind_sources(plan):
         for i, op in enumerate(plan.mounts):
             if not op.bind or op.cgroup:
                 continue
+            if _in_rootfs(op.source, plan.rootfs):
+                # the container's own tree, and maybe made by an earlier mount in
+                # the list (runc's mount-order test): bound by path when its turn comes
+                continue
             flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC
             if op.flags & k.MS_REC:
                 flags |= k.AT_RECURSIVE
@@ -66,6 +70,11 @@ def open_bind_sources(plan):
             os.close(fd)
         raise
     return trees
+
+
+def _in_rootfs(path, rootfs):
+    real = os.path.realpath(path)   # resolves what exists, keeps the rest
+    return real == rootfs or real.startswith(rootfs + "/")
 
 
 def prepare(plan, in_userns, bind_trees=None):
@@ -452,12 +461,6 @@ def pivot(plan):
             os.close(newroot)
     except OSError as exc:
         raise _err("pivot_root" if not plan.no_pivot else "move rootfs to /", exc) from None
-    if plan.rootfs_propagation:
-        # only now: applied before the pivot it would reach the host's mounts
-        try:
-            k.mount(None, "/", None, plan.rootfs_propagation)
-        except OSError as exc:
-            raise _err("set rootfs propagation", exc) from None
 
 
 def readonly_later(op):
@@ -532,7 +535,7 @@ def _unescape_mountinfo(field):
 
 def finalize(plan):
     """After pivot: `ro` mounts prepare() left writable, masked and
-    read-only paths, then a read-only root."""
+    read-only paths, a read-only root, then rootfsPropagation."""
     for op in plan.mounts:
         if readonly_later(op):
             _remount_readonly(op)
@@ -546,6 +549,14 @@ def finalize(plan):
             k.mount(None, "/", None, k.MS_BIND | k.MS_REMOUNT | k.MS_RDONLY | flags)
         except OSError as exc:
             raise _err("remount / read-only", exc) from None
+    if plan.rootfs_propagation:
+        # Last: before the pivot it would reach the host's mounts, and before the
+        # binds above (read-only and masked paths, the console) (r)unbindable
+        # would make them fail with EINVAL
+        try:
+            k.mount(None, "/", None, plan.rootfs_propagation)
+        except OSError as exc:
+            raise _err("set rootfs propagation", exc) from None
 
 
 def _readonly(path):

@@ -308,18 +308,14 @@ def test_features_document(runtime):
     jsonschema.validate(doc, schema)
     assert doc["ociVersionMin"].startswith("1.0")
     linux = doc["linux"]
-    # honest: only namespaces this kernel has
-    proc_names = {"mount": "mnt", "network": "net"}
-    for ns in linux["namespaces"]:
-        assert os.path.exists(f"/proc/self/ns/{proc_names.get(ns, ns)}"), ns
-    with open("/proc/sys/kernel/cap_last_cap") as f:
-        assert len(linux["capabilities"]) <= int(f.read()) + 1
+    # features.md: what the runtime recognizes, "irrelevant to the availability
+    # of the features in the host" (tests/conformance/test_features.py runs them)
+    assert set(linux["namespaces"]) <= {"cgroup", "ipc", "mount", "network", "pid", "user", "uts", "time"}
+    assert {"mount", "pid", "network", "ipc", "uts", "user"} <= set(linux["namespaces"])
+    assert "CAP_SYS_ADMIN" in linux["capabilities"]
     for lsm in ("apparmor", "selinux"):
-        if support.is_runc():
-            break  # runc 1.1 reports what it was built with, not what the host has
-        if linux.get(lsm, {}).get("enabled"):
-            with open("/sys/kernel/security/lsm") as f:
-                assert lsm in f.read()
+        # the runtime can apply it (runc: true whatever the host runs)
+        assert linux[lsm]["enabled"] is True, lsm
 
 
 def test_exec_tty_foreground_proxies_the_pty(runtime, running):

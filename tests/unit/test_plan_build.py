@@ -53,27 +53,6 @@ def test_namespaces_ordered_user_first_and_split_new_from_joined():
     assert p.gid_map == "0 2000 1\n5 3000 2\n"
 
 
-def test_duplicate_namespace_is_an_error():
-    cfg = _cfg()
-    cfg["linux"]["namespaces"] += [{"type": "pid"}]
-    with pytest.raises(ConfigError, match="duplicate namespace pid"):
-        _build(cfg)
-
-
-def test_mappings_need_a_user_namespace():
-    cfg = _cfg()
-    cfg["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 1000, "size": 1}]
-    with pytest.raises(ConfigError, match="user namespace"):
-        _build(cfg)
-
-
-def test_hostname_needs_uts():
-    cfg = _cfg()
-    cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "uts"]
-    with pytest.raises(ConfigError, match="uts namespace"):
-        _build(cfg)
-
-
 def test_time_offsets_rendered_for_timens_offsets():
     cfg = _cfg()
     cfg["linux"]["timeOffsets"] = {"monotonic": {"secs": 10, "nanosecs": 5}, "boottime": {"secs": -3}}
@@ -110,11 +89,19 @@ def test_bind_source_relative_to_bundle(tmp_path):
     assert m.flags & (k.MS_BIND | k.MS_REC | k.MS_RDONLY) == k.MS_BIND | k.MS_REC | k.MS_RDONLY
 
 
-def test_missing_bind_source_fails_in_the_parent(tmp_path):
+def test_missing_bind_source_is_left_to_the_mount(tmp_path):
+    # an earlier mount may make it inside the rootfs (runc's mount-order case);
+    # the pipeline (pyrunc.config) refuses a missing source outside the rootfs
     cfg = _cfg()
     cfg["mounts"] = [{"destination": "/x", "type": "bind", "source": str(tmp_path / "absent")}]
-    with pytest.raises(ConfigError, match="no such file or directory"):
-        _build(cfg)
+    assert _build(cfg).mounts[0].source == str(tmp_path / "absent")
+
+
+def test_device_file_mode_keeps_permission_bits_only():
+    # podman's --device sends 8630 = 0o20666: the type comes from `type`
+    cfg = _cfg()
+    cfg["linux"]["devices"] = [{"path": "/dev/fuse", "type": "c", "major": 10, "minor": 229, "fileMode": 8630}]
+    assert _build(cfg).devices[0].mode == 0o666
 
 
 def test_bind_over_dev_skips_default_devices(tmp_path):
@@ -138,13 +125,6 @@ def test_devices_default_mode_and_kinds():
     fuse, sda = _build(cfg).devices
     assert (fuse.kind, fuse.major, fuse.minor, fuse.mode) == ("c", 10, 229, 0o666)
     assert (sda.kind, sda.mode, sda.uid, sda.gid) == ("b", 0o600, 1, 2)
-
-
-def test_bad_device_type():
-    cfg = _cfg()
-    cfg["linux"]["devices"] = [{"path": "/dev/x", "type": "z"}]
-    with pytest.raises(ConfigError, match=r"devices\[0\]\.type"):
-        _build(cfg)
 
 
 def test_default_devices_and_links_are_runcs():
@@ -192,13 +172,16 @@ def test_hooks_split_by_where_they_run():
 
 
 def test_rootfs_propagation_values():
+    # runc's eight: the spec's four and their recursive forms
     cfg = _cfg()
-    for value, flag in (("private", k.MS_PRIVATE), ("rslave", k.MS_SLAVE | k.MS_REC), ("shared", k.MS_SHARED)):
+    for value, flag in (("private", k.MS_PRIVATE), ("rprivate", k.MS_PRIVATE | k.MS_REC),
+                        ("shared", k.MS_SHARED), ("rshared", k.MS_SHARED | k.MS_REC),
+                        ("slave", k.MS_SLAVE), ("rslave", k.MS_SLAVE | k.MS_REC),
+                        ("unbindable", k.MS_UNBINDABLE), ("runbindable", k.MS_UNBINDABLE | k.MS_REC)):
         cfg["linux"]["rootfsPropagation"] = value
         assert _build(cfg).rootfs_propagation == flag
-    cfg["linux"]["rootfsPropagation"] = "sideways"
-    with pytest.raises(ConfigError, match="rootfsPropagation"):
-        _build(cfg)
+    cfg["linux"].pop("rootfsPropagation")
+    assert _build(cfg).rootfs_propagation == 0
 
 
 @pytest.mark.parametrize("text,num", [("9", 9), ("KILL", 9), ("SIGKILL", 9), ("kill", 9), ("sigterm", 15),
@@ -219,15 +202,3 @@ def test_destination_normalized(dest, want):
     cfg = _cfg()
     cfg["mounts"] = [{"destination": dest, "type": "tmpfs", "source": "tmpfs"}]
     assert _build(cfg).mounts[0].destination == want
-
-
-@pytest.mark.parametrize("field", ["maskedPaths", "readonlyPaths"])
-def test_masked_or_readonly_paths_need_a_mount_namespace(field):
-    cfg = _cfg()
-    cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "mount"]
-    cfg["linux"]["maskedPaths"] = []
-    cfg["linux"]["readonlyPaths"] = []
-    _build(cfg)  # nothing to restrict: fine
-    cfg["linux"][field] = ["/proc/kcore"]
-    with pytest.raises(ConfigError, match=f"linux.{field}: .*mount namespace"):
-        _build(cfg)

@@ -106,7 +106,7 @@ def test_personality_flags_warn():
     lines = []
     security.check_process_security({"linux": {"personality": {"domain": "LINUX", "flags": ["X"]}}},
                                     lines.append)
-    assert lines == ["ignoring unsupported personality flags: ['X']"]
+    assert lines == ["ignoring unsupported personality flags: [X]"]
 
 
 def test_valid_fields_pass():
