@@ -143,3 +143,18 @@ def test_user_sysctl_is_applied_in_a_user_namespace(runtime, bundle, request):
     cfg["linux"]["sysctl"] = {"user.max_user_namespaces": "7"}
     got = probe.probe(runtime, bundle, {"max": "cat /proc/sys/user/max_user_namespaces"})
     assert got["max"] == "7"
+
+
+def test_mounts_without_a_mount_namespace_are_refused(runtime, bundle):
+    """Neither applied nor silently dropped: refused up front. (Never run
+    against runc: 1.1.5 mounts them in the caller's namespace and leaves them
+    there, on this host.)"""
+    if support.is_runc():
+        pytest.skip("runc mounts them in the host's mount namespace and leaves them behind")
+    cid = support.unique_id("nomnt")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    probe.drop_namespace(cfg, "mount")
+    for field in ("maskedPaths", "readonlyPaths"):
+        cfg["linux"].pop(field, None)
+    assert cfg["mounts"], "the base config has mounts"
+    _refused(runtime, bundle, cid, "mounts: need a mount namespace")

@@ -58,8 +58,11 @@ def _host_cgroup_v2() -> bool:
 # name -> (mutation, accepted by runc's rules on this host; None: not asserted)
 MUTATIONS = {
     "maskedPaths without mount ns": (lambda c: _ns(c, "mount"), False),
+    # (runc takes it and mounts the mounts in the caller's namespace; pyrunc refuses)
     "no masked paths, no mount ns": (lambda c: (_ns(c, "mount"), c["linux"].pop("maskedPaths"),
-                                                c["linux"].pop("readonlyPaths")), True),
+                                                c["linux"].pop("readonlyPaths")), False),
+    "no mounts at all, no mount ns": (lambda c: (_ns(c, "mount"), c["linux"].pop("maskedPaths"),
+                                                 c["linux"].pop("readonlyPaths"), c.pop("mounts")), True),
     "tmpfs on /proc": (lambda c: c["mounts"].__setitem__(0, {"destination": "/proc", "type": "tmpfs",
                                                              "source": "tmpfs"}), False),
     "bind over a /proc file": (lambda c: _mount(c, destination="/proc/sys/kernel/domainname", type="bind",
