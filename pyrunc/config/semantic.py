@@ -183,10 +183,6 @@ def check_capabilities(cfg, ctx):
 
 
 def check_mounts(cfg, ctx):
-    if cfg.get("mounts") and not _has_ns(cfg, "mount"):
-        # runc mounts them in the caller's namespace and leaves them there;
-        # pyrunc would have to ignore them: neither is what the config asks for
-        yield error("mounts", "need a mount namespace: add {\"type\": \"mount\"} to linux.namespaces")
     for i, mount in enumerate(cfg.get("mounts") or []):
         dest = mount["destination"]
         if not dest:
@@ -382,6 +378,11 @@ def check_devices(cfg, ctx):
 
 
 def check_path_lists(cfg, ctx):
+    """mounts, maskedPaths, readonlyPaths: each needs a mount namespace."""
+    if cfg.get("mounts") and not _has_ns(cfg, "mount"):
+        # runc mounts them in the caller's namespace and leaves them there;
+        # pyrunc would have to ignore them: neither is what the config asks for
+        yield error("mounts", "need a mount namespace: add {\"type\": \"mount\"} to linux.namespaces")
     linux = cfg.get("linux") or {}
     for field in ("maskedPaths", "readonlyPaths"):
         for i, path in enumerate(linux.get(field) or []):

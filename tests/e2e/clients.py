@@ -162,14 +162,45 @@ def _mounts_under(path: Path) -> list[str]:
             if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
 
 
+def _cgroup_mount_points() -> set[str]:
+    points = set()
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            left, _, right = line.partition(" - ")
+            if right.split()[:1] in (["cgroup"], ["cgroup2"]):
+                points.add(left.split()[4])
+    return points
+
+
+def _remove_plain_tree(ctrl_dir: str, top: str) -> None:
+    """podman (cgroupfs manager, v1) MkdirAll's its conmon cgroup in every
+    controller it knows, also where the host mounts none (hugetlb, net_cls,
+    perf_event... here): on the /sys/fs/cgroup tmpfs that makes plain
+    directories, with plain files in them. Ours to remove, with the parents
+    it made once they are empty (never a mount point: rmdir of a non-empty or
+    mounted directory fails)."""
+    shutil.rmtree(top, ignore_errors=True)
+    d = os.path.dirname(top)
+    while len(d) >= len(ctrl_dir):
+        try:
+            os.rmdir(d)
+        except OSError:
+            break
+        d = os.path.dirname(d)
+
+
 def _remove_cgroup_tree(rel: str) -> list[str]:
     """rmdir `rel` in every hierarchy, deepest first; returns what would not go."""
-    stuck = []
+    stuck: list[str] = []
     if not os.path.isdir(CGROUP_BASE):
         return stuck
+    mounted = _cgroup_mount_points()
     for ctrl in sorted(os.listdir(CGROUP_BASE)):
         top = os.path.join(CGROUP_BASE, ctrl, rel.lstrip("/"))
         if not os.path.isdir(top):
+            continue
+        if os.path.join(CGROUP_BASE, ctrl) not in mounted:
+            _remove_plain_tree(os.path.join(CGROUP_BASE, ctrl), top)
             continue
         for dirpath, _, _ in sorted(os.walk(top), key=lambda t: -t[0].count("/")):
             for attempt in range(50):  # a cgroup empties a moment after its last task dies

@@ -143,7 +143,7 @@ CASES = [
     # --- linux: namespaces, mappings, sysctl
     ("namespace typo", setp("linux.namespaces.2.type", "pidd"), f'config.json: linux.namespaces[2].type: "pidd" is not one of {NS_ENUM}'),
     ("namespace no type", setp("linux.namespaces.0", {"path": "/proc/1/ns/pid"}), "config.json: linux.namespaces[0].type: is required"),
-    ("namespace twice", setp("linux.namespaces.2.type", "pid"), 'config.json: linux.namespaces[2].type: "pid" appears twice (first at linux.namespaces[0]) (and 1 more problem)'),
+    ("namespace twice", setp("linux.namespaces.2.type", "pid"), 'config.json: linux.namespaces[2].type: "pid" appears twice (first at linux.namespaces[0]) (and 2 more problems)'),
     ("namespace relative path", setp("linux.namespaces.1.path", "proc/1/ns/net"), 'config.json: linux.namespaces[1].path: "proc/1/ns/net" must be an absolute path'),
     ("namespace path missing", setp("linux.namespaces.1.path", "/nonexistent/ns/net"), "config.json: linux.namespaces[1].path: /nonexistent/ns/net: no such file or directory"),
     ("namespace path not nsfs", setp("linux.namespaces.1.path", "/proc/self/status"), "config.json: linux.namespaces[1].path: /proc/self/status: not a namespace file"),
@@ -153,7 +153,7 @@ CASES = [
     ("gidMapping missing size", setp("linux.gidMappings", [{"containerID": 0, "hostID": 1000}]), "config.json: linux.gidMappings[0].size: is required"),
     ("timeOffsets without timens", setp("linux.timeOffsets", {"monotonic": {"secs": 1}}), 'config.json: linux.timeOffsets: needs a new time namespace: add {"type": "time"} to linux.namespaces'),
     ("timeOffsets nanosecs", setp("linux.timeOffsets", {"boottime": {"nanosecs": -1}}), f"config.json: linux.timeOffsets.boottime.nanosecs: -1 is out of range {U32}"),
-    ("net sysctl without netns", setp("linux.namespaces", [{"type": "uts"}]), 'config.json: linux.sysctl["net.ipv4.ip_forward"]: needs a network namespace: add {"type": "network"} to linux.namespaces (and 1 more problem)'),
+    ("net sysctl without netns", setp("linux.namespaces", [{"type": "uts"}]), 'config.json: linux.sysctl["net.ipv4.ip_forward"]: needs a network namespace: add {"type": "network"} to linux.namespaces (and 2 more problems)'),
     ("net sysctl in host netns", setp("linux.namespaces.1.path", "/proc/self/ns/net"), 'config.json: linux.sysctl["net.ipv4.ip_forward"]: would change the host: linux.namespaces joins the host\'s network namespace'),
     ("ipc sysctl without ipcns", setp("linux.sysctl", {"kernel.shmmax": "1"}), 'config.json: linux.sysctl["kernel.shmmax"]: needs a ipc namespace: add {"type": "ipc"} to linux.namespaces'),
     ("host-wide sysctl", setp("linux.sysctl", {"vm.swappiness": "1"}), 'config.json: linux.sysctl["vm.swappiness"]: is not isolated by any namespace: setting it would change the host'),
