@@ -67,8 +67,8 @@ def from_spec(devices: list | None, linux_device_paths=()) -> list[Rule]:
         access = d.get("access", "")
         if not access:
             raise CgroupError(f"cgroup devices: linux.resources.devices[{i}].access: must not be empty")
-        if any(c not in _PERMS for c in access):
-            raise CgroupError(f"cgroup devices: linux.resources.devices[{i}].access: invalid {access!r}")
+        # a letter other than r, w, m is ignored, not refused: runc reads the
+        # string as a set of those three (its own integration suite sends "rwa")
         t = d.get("type") or "a"
         if t not in ("a", "c", "b", "u", "p"):
             raise CgroupError(f"cgroup devices: linux.resources.devices[{i}].type: invalid {t!r}")

@@ -52,6 +52,20 @@ def test_device_allow_rule_opens_one_device(runtime, bundle):
     assert got == {"read": "ok", "write": "denied", "null": "ok"}
 
 
+def test_device_access_letters_beyond_rwm_are_ignored(runtime, bundle):
+    """runc reads `access` as a set of r, w, m and drops other letters (its
+    own integration suite denies /dev/kmsg with "rwa"): the rule still applies."""
+    res = bundle.config["linux"]["resources"]
+    res["devices"] = [{"allow": False, "access": "rwm"},
+                      {"allow": True, "type": "c", "major": 10, "minor": 237, "access": "rx"}]
+    bundle.config["linux"]["devices"] = [{"path": "/dev/loop-control", "type": "c", "major": 10, "minor": 237,
+                                          "fileMode": 0o666}]
+    got = probe.probe(runtime, bundle, {
+        "read": "(exec 3</dev/loop-control) 2>/dev/null && echo ok || echo denied",
+        "write": "(exec 3>/dev/loop-control) 2>/dev/null && echo ok || echo denied"})
+    assert got == {"read": "ok", "write": "denied"}
+
+
 def _fails_cleanly(runtime, bundle, resources):
     cid = support.unique_id("bad")
     cfg = probe.prepare(bundle, cid, ["true"])
