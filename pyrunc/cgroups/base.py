@@ -99,7 +99,7 @@ class Manager:
         exists, so a new cgroup below a frozen parent is caught too."""
         where = self.freezing_dir()
         if where:
-            raise CgroupError(f"cgroup freezer: {where} is frozen: a container cannot be created in a frozen cgroup")
+            raise CgroupError(f"cgroup freezer: {where}: container's cgroup unexpectedly frozen")
 
     def add(self, pid: int) -> None:
         for ctrl, d in self.paths.items():

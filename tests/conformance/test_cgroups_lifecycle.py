@@ -35,7 +35,7 @@ def _create_in_frozen(runtime, bundle, cid, freeze_dir, freeze_file, frozen_valu
         assert "frozen" in err
         if not support.is_runc():
             assert probe.error_lines(err) == [
-                f"cgroup freezer: {freeze_dir} is frozen: a container cannot be created in a frozen cgroup"]
+                f"cgroup freezer: {freeze_dir}: container's cgroup unexpectedly frozen"]
     finally:
         with open(os.path.join(freeze_dir, freeze_file), "w") as f:
             f.write(thawed_value)

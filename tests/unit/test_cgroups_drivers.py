@@ -100,7 +100,7 @@ def test_v1_frozen_target_is_refused_and_nothing_made_is_left(v1fs, fake_rmdir):
     m = new_manager("c1", "/t/c1", {"pids": {"limit": 5}}, root=v1fs.root)
     with pytest.raises(CgroupError) as ei:
         m.create()
-    assert str(ei.value) == f"cgroup freezer: {frozen} is frozen: a container cannot be created in a frozen cgroup"
+    assert str(ei.value) == f"cgroup freezer: {frozen}: container's cgroup unexpectedly frozen"
     assert not os.path.exists(f"{v1fs.root}/memory/t/c1") and os.path.isdir(frozen)   # not ours to remove
     assert ("pids/t/c1", "pids.max", "5") not in v1fs.writes                       # refused before any write
 
@@ -113,7 +113,7 @@ def test_v2_frozen_target_or_frozen_parent_is_refused(v2fs, fake_rmdir, freeze, 
         with open(f"{d}/{name}", "w") as f:
             f.write(value)
     m = new_manager("c1", "/t/c1", None, root=v2fs.root)
-    with pytest.raises(CgroupError, match=f"^cgroup freezer: {d} is frozen: "):
+    with pytest.raises(CgroupError, match=f"^cgroup freezer: {d}: container's cgroup unexpectedly frozen"):
         m.create()
 
 
