@@ -11,6 +11,7 @@ import os
 import resource
 from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
 
+from pyrunc import mountpaths
 from pyrunc.errors import ConfigError
 from pyrunc.kernel import flags as k
 from pyrunc.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
@@ -76,6 +77,9 @@ class MountOp:
     recursive_attrs: tuple = ()  # names from RECURSIVE_ATTRS
     cgroup: bool = False      # type cgroup: built from the container's own cgroup dirs
     copy_up: bool = False     # tmpcopyup: fill the tmpfs with what the image has there
+    # a bind source below the rootfs, as a container path: resolved inside the
+    # rootfs when its turn comes (pyrunc.mountpaths)
+    source_in_root: str | None = None
 
 
 @dataclass(frozen=True)
@@ -154,10 +158,8 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     linux = cfg.get("linux") or {}
     process = cfg.get("process") or {}
     root = cfg.get("root") or {}
-    rootfs = root.get("path", "rootfs")
-    if not os.path.isabs(rootfs):
-        rootfs = os.path.join(bundle, rootfs)
-    rootfs = os.path.realpath(rootfs)
+    roots = mountpaths.rootfs_forms(root.get("path", "rootfs"), bundle)
+    rootfs = roots[-1]   # resolved
 
     new_ns, join_ns = _namespaces(linux.get("namespaces") or [])
     plan = Plan(container_id=container_id, bundle=bundle, rootfs=rootfs,
@@ -168,7 +170,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     plan.uid_map = _idmap(linux.get("uidMappings"))
     plan.gid_map = _idmap(linux.get("gidMappings"))
     plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
-    plan.mounts = tuple(mount(m, bundle) for m in cfg.get("mounts") or [])
+    plan.mounts = tuple(mount(m, bundle, roots) for m in cfg.get("mounts") or [])
     plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
     plan.devices = tuple(_device(d) for d in linux.get("devices") or [])
     plan.hostname = cfg.get("hostname")
@@ -240,12 +242,12 @@ def _time_offsets(offsets):
                    for clock in ("monotonic", "boottime") if clock in offsets)
 
 
-def mount(m, bundle) -> MountOp:
-    """One config mount (already validated) as the op the init performs (also notify_socket's bind)."""
-    dest = m["destination"]
-    # relative destinations are deprecated: taken from /; lstrip, because
-    # normpath keeps a leading "//" (POSIX), and "//dev" is not "/dev"
-    dest = os.path.normpath("/" + dest.lstrip("/"))
+def mount(m, bundle, roots=()) -> MountOp:
+    """One config mount (already validated) as the op the init performs (also
+    notify_socket's bind); `roots`: mountpaths.rootfs_forms, for paths that
+    spell out the rootfs's host path."""
+    # relative destinations are deprecated: taken from /
+    dest = mountpaths.destination(m["destination"], roots)
     fstype = m.get("type") or ""
     source = m.get("source") or ""
     flags = 0
@@ -269,7 +271,8 @@ def mount(m, bundle) -> MountOp:
         if not os.path.isabs(source):
             source = os.path.join(bundle, source)
         # no existence check: an earlier mount may make it (the mount reports it, as runc)
-    return MountOp(destination=dest, source=source, fstype=fstype, flags=flags,
+    in_root = mountpaths.below_rootfs(source, roots) if bind else None
+    return MountOp(destination=dest, source=source, fstype=fstype, flags=flags, source_in_root=in_root,
                    data=",".join(data), propagation=tuple(prop), bind=bind,
                    recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind),
                    copy_up=copy_up and fstype == "tmpfs" and not bind)

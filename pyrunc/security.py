@@ -18,10 +18,9 @@ in its cgroup (runc: "final", or reset to every CPU when none was given).
 from __future__ import annotations
 
 import os
-import posixpath
 import struct
 
-from pyrunc import testguards
+from pyrunc import mountpaths, testguards
 from pyrunc.errors import ConfigError, PyruncError, describe_oserror
 from pyrunc import process_attrs as attrs
 
@@ -87,16 +86,18 @@ VALID_PROC_MOUNTS = frozenset({
 })
 
 
-def proc_mount_problems(cfg: dict):
+def proc_mount_problems(cfg: dict, roots: tuple = ()):
     """Nothing but procfs on /proc, and nothing under /proc except lxcfs's
     files (runc's checkProcMount). A mount of another filesystem at /proc, or
     of a file over a procfs file, would redirect the runtime's own procfs
-    writes (sysctls, LSM attrs: CVE-2019-19921, CVE-2025-52881)."""
+    writes (sysctls, LSM attrs: CVE-2019-19921, CVE-2025-52881). `roots`
+    (mountpaths.rootfs_forms): a destination spelled `$rootfs/proc/...` is
+    judged as the /proc/... the init will mount on."""
     if testguards.off("proc-mounts"):
         return
     for i, mount in enumerate(cfg.get("mounts") or []):
         raw = mount.get("destination") or ""
-        dest = posixpath.normpath("/" + raw.lstrip("/"))  # (normpath keeps a leading //)
+        dest = mountpaths.destination(raw, roots)
         if dest != "/proc" and not dest.startswith("/proc/"):
             continue
         where = f"mounts[{i}].destination"

@@ -19,7 +19,7 @@ import errno
 import fcntl
 import os
 
-from pyrunc import security
+from pyrunc import mountpaths, security
 from pyrunc.config import linux_fields
 from pyrunc.config.findings import ERROR, Finding, error, finding_of, jpath, show, warning
 from pyrunc.errors import ConfigError
@@ -199,9 +199,8 @@ def _is_bind(mount) -> bool:
     return mount.get("type") == "bind" or "bind" in options or "rbind" in options
 
 
-def _rootfs_of(cfg, bundle_dir: str) -> str:
-    path = (cfg.get("root") or {}).get("path") or ""
-    return os.path.realpath(path if os.path.isabs(path) else os.path.join(bundle_dir, path))
+def _rootfs_forms(cfg, bundle_dir: str) -> tuple:
+    return mountpaths.rootfs_forms((cfg.get("root") or {}).get("path") or "", bundle_dir)
 
 
 def check_bind_sources(cfg, ctx):
@@ -211,7 +210,7 @@ def check_bind_sources(cfg, ctx):
     mount in the list may provide it (runc's "mount order" tests bind a path
     that exists only once an earlier bind is mounted in the container).
     """
-    rootfs = None
+    roots = None
     for i, mount in enumerate(cfg.get("mounts") or []):
         if not _is_bind(mount):
             continue
@@ -220,10 +219,11 @@ def check_bind_sources(cfg, ctx):
             source = os.path.join(ctx.bundle_dir, source)
         if os.path.lexists(source):
             continue
-        if rootfs is None:
-            rootfs = _rootfs_of(cfg, ctx.bundle_dir)
+        if roots is None:
+            roots = _rootfs_forms(cfg, ctx.bundle_dir)
+        # spelled below the rootfs (the init resolves it there), or reaching it
         real = os.path.realpath(source)   # resolves what exists, keeps the rest
-        if real != rootfs and not real.startswith(rootfs + "/"):
+        if mountpaths.below_rootfs(source, roots) is None and mountpaths.below_rootfs(real, roots) is None:
             yield error(jpath("mounts", i, "source"), f"{source}: no such file or directory")
 
 
@@ -430,7 +430,8 @@ def check_process_security(cfg, ctx):
 
 def check_proc_mounts(cfg, ctx):
     """Only procfs at /proc, only lxcfs's files under it (pyrunc.security's rule)."""
-    for severity, path, message in security.proc_mount_problems(cfg):
+    roots = _rootfs_forms(cfg, ctx.bundle_dir)
+    for severity, path, message in security.proc_mount_problems(cfg, roots):
         yield Finding(path, severity, message)
 
 

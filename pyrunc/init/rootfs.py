@@ -49,9 +49,9 @@ def open_bind_sources(plan):
         for i, op in enumerate(plan.mounts):
             if not op.bind or op.cgroup:
                 continue
-            if _in_rootfs(op.source, plan.rootfs):
+            if op.source_in_root is not None:
                 # the container's own tree, and maybe made by an earlier mount in
-                # the list (runc's mount-order test): bound by path when its turn comes
+                # the list (runc's mount-order test): opened in the rootfs in its turn
                 continue
             flags = k.OPEN_TREE_CLONE | k.OPEN_TREE_CLOEXEC
             if op.flags & k.MS_REC:
@@ -70,11 +70,6 @@ def open_bind_sources(plan):
             os.close(fd)
         raise
     return trees
-
-
-def _in_rootfs(path, rootfs):
-    real = os.path.realpath(path)   # resolves what exists, keeps the rest
-    return real == rootfs or real.startswith(rootfs + "/")
 
 
 def prepare(plan, in_userns, bind_trees=None):
@@ -118,14 +113,32 @@ def prepare(plan, in_userns, bind_trees=None):
 
 def _mount_one(rootfd, op, plan, in_userns, tree=-1):
     """One config mount; `tree`: the bind source as open_bind_sources took it (it is closed here)."""
+    source = -1
     try:
-        _mount_config(rootfd, op, plan, in_userns, tree)
+        if op.bind and op.source_in_root is not None:
+            source = _open_source_in_root(rootfd, op)
+        _mount_config(rootfd, op, plan, in_userns, tree, source)
     finally:
         if tree >= 0:
             os.close(tree)
+        if source >= 0:
+            os.close(source)
 
 
-def _mount_config(rootfd, op, plan, in_userns, tree):
+def _open_source_in_root(rootfd, op):
+    """A bind source below the rootfs, opened now (after the earlier mounts
+    of the list, which it may be made of: runc's mount-order tests) and
+    inside the rootfs, so that a symlink in the image cannot lead it to the
+    host (CVE-2021-30465's rule for targets, applied to such sources)."""
+    try:
+        return open_in_root(rootfd, op.source_in_root)
+    except OSError as exc:
+        raise _err(f"mount {op.source} on {op.destination}", exc) from None
+
+
+def _mount_config(rootfd, op, plan, in_userns, tree, source=-1):
+    """`tree`: a detached copy of the bind source, `source`: an O_PATH fd of
+    it (one below the rootfs); else the bind source is the host path."""
     dest = op.destination
     if op.fstype in ("proc", "sysfs") and not op.bind:
         _refuse_symlinked(rootfd, dest)
@@ -134,7 +147,8 @@ def _mount_config(rootfd, op, plan, in_userns, tree):
     is_dir = True
     if op.bind:
         try:
-            st = os.fstat(tree) if tree >= 0 else os.stat(op.source)
+            fd = tree if tree >= 0 else source
+            st = os.fstat(fd) if fd >= 0 else os.stat(op.source)
             is_dir = stat.S_ISDIR(st.st_mode)
         except OSError as exc:
             raise _err(f"mount {op.source} on {dest}", exc) from None
@@ -147,7 +161,8 @@ def _mount_config(rootfd, op, plan, in_userns, tree):
         if op.bind and tree >= 0:
             k.move_mount(tree, "", target, "", k.MOVE_MOUNT_F_EMPTY_PATH | k.MOVE_MOUNT_T_EMPTY_PATH)
         elif op.bind:
-            k.mount(op.source, where, None, op.flags & (k.MS_BIND | k.MS_REC))
+            src = fd_path(source) if source >= 0 else op.source
+            k.mount(src, where, None, op.flags & (k.MS_BIND | k.MS_REC))
         if op.bind:
             extra = op.flags & ~(k.MS_BIND | k.MS_REC | k.MS_REMOUNT)
             if extra:

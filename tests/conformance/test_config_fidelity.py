@@ -79,20 +79,25 @@ def test_null_optional_field_is_absent(runtime, bundle, field):
     assert got["ok"] == "ran"
 
 
+def _identity_userns(bundle, request):
+    """A user namespace for the mount-order tests of runc's suite."""
+    if support.is_runc():
+        request.applymarker(pytest.mark.xfail(reason="runc 1.1.5 opens every bind source in nsexec, "
+                                              "before any mount (later runc passes this test of its suite)"))
+    # root inside is root outside: the rootfs and the sources stay reachable
+    probe.set_namespace(bundle.config, "user")
+    bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+    bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+
+
 @pytest.mark.parametrize("userns", [False, pytest.param(True, marks=pytest.mark.requires("userns"))])
 def test_bind_source_made_by_an_earlier_mount(runtime, bundle, tmp_path, userns, request):
     """runc's "mount order, container bind-mount source" (and its userns form):
     the second source exists only in the container's mount namespace, once
     the first bind is mounted on rootfs/mnt. A check or an open of the host
     path before the mounts fails; runc looks at it only when it mounts it."""
-    if userns and support.is_runc():
-        request.applymarker(pytest.mark.xfail(reason="runc 1.1.5 opens every bind source in nsexec, "
-                                              "before any mount (later runc passes this test of its suite)"))
     if userns:
-        # root inside is root outside: the rootfs and the sources stay reachable
-        probe.set_namespace(bundle.config, "user")
-        bundle.config["linux"]["uidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
-        bundle.config["linux"]["gidMappings"] = [{"containerID": 0, "hostID": 0, "size": 65536}]
+        _identity_userns(bundle, request)
     src = tmp_path / "bind-src" / "a"
     (src / "x").mkdir(parents=True)
     (src / "x" / "file").write_text("a/x\n")
@@ -105,6 +110,39 @@ def test_bind_source_made_by_an_earlier_mount(runtime, bundle, tmp_path, userns,
          "options": ["rbind", "rprivate"]},
     ]
     got = probe.probe(runtime, bundle, {"file": "cat /final/file"})
+    assert got["file"] == "a/x"
+
+
+@pytest.mark.parametrize("userns", [False, pytest.param(True, marks=pytest.mark.requires("userns"))])
+def test_nested_bind_tree_from_container_paths(runtime, bundle, tmp_path, userns, request):
+    """runc's test_mount_order in full: a tree of binds on /mnt, then binds
+    whose sources and destinations spell out the rootfs's host path
+    ($rootfs/mnt/x on $rootfs/mnt/x/y/z/x, ...). Such a destination is the
+    container path below the rootfs, and each source is taken as the earlier
+    mounts of the list left it: /final/x/y/z/z/x/y/z/x/file is a/x's file."""
+    if userns:
+        _identity_userns(bundle, request)
+    src = tmp_path / "bind-src"
+    for sub in ("a/x", "b/y", "c/z"):
+        (src / sub).mkdir(parents=True)
+        (src / sub / "file").write_text(f"{sub}\n")
+        top = sub.split("/")[0]
+        os.symlink(top, src / f"sym-{top}")
+    (bundle.rootfs / "mnt").mkdir(exist_ok=True)
+    (bundle.rootfs / "final").mkdir(exist_ok=True)
+    root = str(bundle.rootfs)
+
+    def bind(source, dest, kind="bind"):
+        bundle.config["mounts"].append({"source": source, "destination": dest, "type": "bind",
+                                        "options": [kind, "rprivate"]})
+    bind(f"{src}/a", "/mnt")
+    bind(f"{src}/sym-b", "/mnt/x")
+    bind(f"{src}/c", "/mnt/x/y")
+    bind(f"{src}/sym-a", "/mnt/x/y/z")
+    bind(f"{root}/mnt/x", f"{root}/mnt/x/y/z/x", "rbind")
+    bind(f"{root}/mnt/x/y", f"{root}/mnt/x/y/z", "rbind")
+    bind(f"{root}/mnt", f"{root}/final", "rbind")
+    got = probe.probe(runtime, bundle, {"file": "cat /final/x/y/z/z/x/y/z/x/file"})
     assert got["file"] == "a/x"
 
 

@@ -55,6 +55,24 @@ def test_bind_file_target_through_symlink_stays_inside(runtime, bundle, tmp_path
     assert list(hostdir.iterdir()) == [], "CVE-2024-45310: an empty file appeared on the host"
 
 
+def test_bind_source_below_rootfs_through_symlink_stays_inside(runtime, bundle, tmp_path, request):
+    """A bind source spelled below the rootfs ($rootfs/abs-escape) is the
+    container's own tree: the image's symlink there may not lead the bind to
+    a host directory."""
+    if support.is_runc():
+        request.applymarker(pytest.mark.xfail(strict=True, reason=(
+            "runc 1.1.5 resolves a bind source on the host, through the image's symlinks")))
+    hostdir = tmp_path / "host-target"
+    hostdir.mkdir()
+    (hostdir / "host-secret").write_text("HOST-SECRET\n")
+    _escape(bundle, hostdir)
+    bundle.config["mounts"].append({"destination": "/mnt", "type": "bind",
+                                    "source": f"{bundle.rootfs}/abs-escape", "options": ["rbind"]})
+    proc = probe.run(runtime, bundle, args=["sh", "-c", "ls /mnt"])
+    # refusing is fine (the path is missing inside the rootfs); showing the host is not
+    assert "host-secret" not in proc.stdout, "the bind source was resolved on the host"
+
+
 def test_racing_symlink_swap_never_reaches_the_host(runtime, bundle, tmp_path):
     """The attack itself: while the runtime sets up mounts, something swaps
     a directory of the rootfs for a symlink to a host directory and back.

@@ -2,6 +2,7 @@
 Pure, so it is tested here without root or a kernel."""
 from __future__ import annotations
 
+import os
 import signal
 
 import pytest
@@ -95,6 +96,24 @@ def test_missing_bind_source_is_left_to_the_mount(tmp_path):
     cfg = _cfg()
     cfg["mounts"] = [{"destination": "/x", "type": "bind", "source": str(tmp_path / "absent")}]
     assert _build(cfg).mounts[0].source == str(tmp_path / "absent")
+
+
+def test_paths_spelling_the_rootfs_are_container_paths(tmp_path):
+    # runc's mount-order tests: $rootfs/mnt/x is /mnt/x; lexically, by whole
+    # components ($rootfs2 is not below $rootfs), written or resolved form
+    (tmp_path / "real").mkdir()
+    (tmp_path / "real" / "rootfs").mkdir()
+    os.symlink("real", tmp_path / "bundle")
+    root = str(tmp_path / "bundle" / "rootfs")
+    real = str(tmp_path / "real" / "rootfs")
+    cfg = _cfg()
+    cfg["mounts"] = [{"destination": f"{root}/mnt/x", "type": "bind", "source": f"{real}/mnt"},
+                     {"destination": root, "type": "bind", "source": f"{root}2/y"},
+                     {"destination": f"{root}2/z", "type": "tmpfs", "source": f"{root}/tmpfs"}]
+    x, top, other = _build(cfg, str(tmp_path / "bundle")).mounts
+    assert (x.destination, x.source_in_root) == ("/mnt/x", "/mnt")
+    assert (top.destination, top.source_in_root) == ("/", None)
+    assert (other.destination, other.source_in_root) == (f"{root}2/z", None)
 
 
 def test_device_file_mode_keeps_permission_bits_only():
