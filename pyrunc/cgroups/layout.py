@@ -22,6 +22,7 @@ import os
 import posixpath
 
 from pyrunc.errors import CgroupError
+from pyrunc.kernel import procfs
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_PARENT = "pyrunc"
@@ -45,21 +46,6 @@ def mode(root: str = DEFAULT_ROOT) -> str:
 def read_mountinfo() -> str:
     with open("/proc/self/mountinfo") as f:
         return f.read()
-
-
-def _unescape(field: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as \ooo
-    if "\\" not in field:
-        return field
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
 
 
 # cgroup v1 mount options that name no controller (kernel/cgroup/cgroup-v1.c)
@@ -89,7 +75,7 @@ def parse_cgroup_mounts(mountinfo: str) -> list[tuple[str, str, str, list[str]]]
         if len(fields) < 5 or len(tail) < 3 or tail[0] not in ("cgroup", "cgroup2"):
             continue
         ctrls = [o for o in tail[2].split(",") if _is_controller(o)] if tail[0] == "cgroup" else []
-        out.append((_unescape(fields[4]), _unescape(fields[3]), tail[0], ctrls))
+        out.append((procfs.unescape_mountinfo(fields[4]), procfs.unescape_mountinfo(fields[3]), tail[0], ctrls))
     return out
 
 

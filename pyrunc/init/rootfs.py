@@ -19,7 +19,7 @@ from pyrunc.init import copyup
 from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
 from pyrunc import testguards
-from pyrunc.kernel import syscalls as k
+from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS
 
 PROC_SUPER_MAGIC = 0x9FA0
@@ -513,7 +513,7 @@ def hide_host_procfs_and_sysfs(rootfs):
             fields, kind = left.split(), right.split()[:1]
             if not sep or len(fields) < 5 or kind not in (["proc"], ["sysfs"]) or fields[3] != "/":
                 continue
-            point = _unescape_mountinfo(fields[4])
+            point = procfs.unescape_mountinfo(fields[4])
             if not (point + "/").startswith(top):
                 points.append(point)
     for point in points:
@@ -533,19 +533,6 @@ def hide_host_procfs_and_sysfs(rootfs):
                 k.mount("tmpfs", point, "tmpfs", 0, None)
             except OSError as exc2:
                 raise _err(f"cover host {point}", exc2) from None
-
-
-def _unescape_mountinfo(field):
-    # mountinfo writes space, tab, newline and backslash as \ooo
-    out, i = [], 0
-    while i < len(field):
-        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
-            out.append(chr(int(field[i + 1:i + 4], 8)))
-            i += 4
-        else:
-            out.append(field[i])
-            i += 1
-    return "".join(out)
 
 
 def finalize(plan):

@@ -1,6 +1,7 @@
 """Facts about processes read from /proc: start times (to tell a live pid from
-a reused one), liveness, and namespace identity. Import-light; used by
-`state`, `kill`, `delete` on every call."""
+a reused one), liveness, and namespace identity; the mountinfo field format.
+Import-light; used by `state`, `kill`, `delete` on every call, and by the
+child (init/)."""
 import os
 
 
@@ -39,3 +40,19 @@ def write(path, value):
         os.write(fd, value.encode() if isinstance(value, str) else value)
     finally:
         os.close(fd)
+
+
+def unescape_mountinfo(field):
+    """A path field of /proc/<pid>/mountinfo as the path it names: the kernel
+    writes space, tab, newline and backslash as \\ooo."""
+    if "\\" not in field:
+        return field
+    out, i = [], 0
+    while i < len(field):
+        if field[i] == "\\" and field[i + 1:i + 4].isdigit():
+            out.append(chr(int(field[i + 1:i + 4], 8)))
+            i += 4
+        else:
+            out.append(field[i])
+            i += 1
+    return "".join(out)
