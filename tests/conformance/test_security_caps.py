@@ -102,11 +102,12 @@ def test_no_new_privileges(runtime, bundle, nnp, expected):
 
 
 def _cpuset_resets_affinity_on_join() -> bool:
-    # cgroup v2 with the cpuset controller: attaching a task sets its
+    # cgroup v2 with the cpuset controller, which the runtime enables down to
+    # the container's cgroup (as runc does): attaching a task sets its
     # affinity to the cpuset's CPUs, so an `initial` mask does not outlive
-    # the join (runc-spec: `initial` is for the time before it)
+    # the join (runtime-spec: `initial` is for the time before it)
     try:
-        with open("/sys/fs/cgroup/cgroup.subtree_control") as f:
+        with open("/sys/fs/cgroup/cgroup.controllers") as f:
             return "cpuset" in f.read().split()
     except OSError:
         return False
