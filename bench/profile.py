@@ -19,7 +19,7 @@ import time
 from harness import CLEAN_ENV
 
 HEAVY = ("click", "jsonschema", "pyseccomp", "prctl", "jeepney", "ctypes", "pathlib", "typing",
-         "dataclasses", "inspect", "uuid", "hashlib", "socket", "pyrunc.config", "pyrunc.seccomp",
+         "dataclasses", "inspect", "uuid", "hashlib", "socket", "pyrunc.config", "pyrunc.security.seccomp.compile",
          "pyrunc.cgroups.v1", "pyrunc.cgroups.v2", "pyrunc.cgroups.systemd", "pyrunc.init", "pyrunc.plan")
 
 
@@ -140,7 +140,8 @@ def wrap(mod, name, key):
 from pyrunc.kernel import cgroup_prepay
 cgroup_prepay.start()  # what fastcli does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
-from pyrunc import container, config, plan
+from pyrunc import config, plan
+from pyrunc.lifecycle import container
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
 T["import container, config, plan, spawn"] = time.perf_counter() - t0
@@ -164,7 +165,7 @@ def mgr_wrapped(*a, **k):
     return mgr
 container.cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
-import pyrunc.state as state_mod
+import pyrunc.store.statedir as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "release", "start: fifo release -> execve")
@@ -209,7 +210,7 @@ _SECCOMP = r'''
 import json, sys, time
 profile = json.load(open(sys.argv[1]))
 T = {}
-t = time.perf_counter(); from pyrunc import seccomp; T["import pyrunc.seccomp"] = time.perf_counter() - t
+t = time.perf_counter(); from pyrunc.security.seccomp import compile as seccomp; T["import pyrunc.security.seccomp.compile"] = time.perf_counter() - t
 t = time.perf_counter(); seccomp.compile_seccomp(profile, lambda m: None); T["compile podman profile, cold (libseccomp load)"] = time.perf_counter() - t
 t = time.perf_counter(); seccomp.compile_seccomp(profile, lambda m: None); T["compile podman profile, warm"] = time.perf_counter() - t
 print(json.dumps(T))

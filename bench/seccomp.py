@@ -8,10 +8,10 @@ profile (Debian's containers-common /usr/share/containers/seccomp.json,
 converted to OCI form the way podman does, tests/seccomp_profiles.py; with
 every capability in the bounding set, so the most rules survive).
 
-  compile cold  a fresh interpreter: import pyrunc.seccomp (and pyseccomp,
+  compile cold  a fresh interpreter: import pyrunc.security.seccomp.compile (and pyseccomp,
                 libseccomp) + compile_seccomp, as a create pays it
   compile warm  compile_seccomp again in one process (the libseccomp work)
-  cache hit     a fresh interpreter served by pyrunc.seccomp_cache, as every
+  cache hit     a fresh interpreter served by pyrunc.security.seccomp.cache, as every
                 create after the first with the same profile is
   load          seccomp(2) of the compiled program in a forked child
   per syscall   extra ns of a getppid() with the filter loaded (binary-tree
@@ -51,7 +51,7 @@ _COLD = r"""
 import json, sys, time
 prof = json.load(open(sys.argv[1]))
 t0 = time.perf_counter()
-from pyrunc.seccomp import compile_seccomp
+from pyrunc.security.seccomp.compile import compile_seccomp
 c = compile_seccomp(prof)
 print(time.perf_counter() - t0, c.instructions)
 """
@@ -75,7 +75,7 @@ _HIT = r"""
 import json, sys, time
 prof = json.load(open(sys.argv[1]))
 t0 = time.perf_counter()
-from pyrunc.seccomp_cache import compile_cached
+from pyrunc.security.seccomp.cache import compile_cached
 c = compile_cached(prof, cache_dir=sys.argv[2])
 print(time.perf_counter() - t0, "pyseccomp" in sys.modules)
 """
@@ -95,7 +95,7 @@ def cache_hit_cold(profile_path, cache_dir, runs):
 
 
 def compile_warm(profile, runs):
-    from pyrunc.seccomp import compile_seccomp
+    from pyrunc.security.seccomp.compile import compile_seccomp
     compile_seccomp(profile)
     times = []
     for _ in range(runs):
@@ -106,8 +106,8 @@ def compile_warm(profile, runs):
 
 
 def load_in_child(profile, runs):
-    from pyrunc.init import security
-    from pyrunc.seccomp import compile_seccomp
+    from pyrunc.init import apply_security as security
+    from pyrunc.security.seccomp.compile import compile_seccomp
     compiled = compile_seccomp(profile)
     times = []
     for _ in range(runs):
@@ -129,8 +129,8 @@ def load_in_child(profile, runs):
 def syscall_overhead(profile, calls=200_000):
     """ns per getppid() in a child with the filter loaded, minus without:
     what every syscall of the container pays for the filter."""
-    from pyrunc.init import security
-    from pyrunc.seccomp import compile_seccomp
+    from pyrunc.init import apply_security as security
+    from pyrunc.security.seccomp.compile import compile_seccomp
     compiled = compile_seccomp(profile) if profile is not None else None
 
     def child_ns():
@@ -229,7 +229,7 @@ def main(argv=None):
     ap.add_argument("--json", action="store_true", help="print one JSON object")
     args = ap.parse_args(argv)
 
-    from pyrunc.capabilities import CAPABILITY_NAMES
+    from pyrunc.security.capabilities import CAPABILITY_NAMES
     profiles = {"podman": seccomp_profiles.podman_seccomp()}
     if seccomp_profiles.MOBY_PROFILE.exists():
         profiles["docker-default"] = seccomp_profiles.docker_default_seccomp(list(CAPABILITY_NAMES))

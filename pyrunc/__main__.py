@@ -1,4 +1,4 @@
 """`python -m pyrunc` is the same as the `pyrunc` command."""
-from pyrunc.fastcli import main
+from pyrunc.cli.fastparse import main
 
 main()

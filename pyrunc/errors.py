@@ -72,7 +72,7 @@ class ExecError(PyruncError):
 
 
 def exit_code_for(exc: BaseException, log, debug: bool = False) -> int:
-    """The CLI's one catch point (pyrunc.cli.main and pyrunc.fastcli.main):
+    """The CLI's one catch point (pyrunc.cli.clickapp.main and pyrunc.cli.fastparse.main):
     the exit code for what a verb raised, after its one line on stderr.
 
     A bug is `internal error: ...`, its traceback only with --debug (then

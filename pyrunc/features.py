@@ -76,13 +76,13 @@ def mount_options() -> list[str]:
 def capabilities() -> list[str]:
     """Every capability name create recognizes (one this kernel lacks is
     skipped with runc's warning, never an error)."""
-    from pyrunc import capabilities as caps
+    from pyrunc.security import capabilities as caps
     return list(caps.CAPABILITY_NAMES)
 
 
 def seccomp_features() -> dict:
     try:
-        from pyrunc import seccomp
+        from pyrunc.security.seccomp import compile as seccomp
     except (ImportError, OSError):  # libseccomp missing: we cannot load filters at all
         return {"enabled": False}
     out = {
@@ -139,7 +139,7 @@ def document() -> dict:
             "intelRdt": {"enabled": False},
             # plan.py refuses idmap/ridmap mount options
             "mountExtensions": {"idmap": {"enabled": False}},
-            # pyrunc.netdevices moves them in at create and out at delete
+            # pyrunc.lifecycle.netdevices moves them in at create and out at delete
             "netDevices": {"enabled": True},
         },
         "annotations": annotations(),

@@ -85,10 +85,10 @@ NULL = Log()
 
 def setup(log):
     """The CLI's Log, made ready before a verb runs (runc's configLogrus):
-    --log opened, and with --debug each phase (pyrunc.crashpoint) logged."""
+    --log opened, and with --debug each phase (pyrunc.testhooks.crashpoint) logged."""
     log.open()
     if log.debug_on:
-        from pyrunc import crashpoint
+        from pyrunc.testhooks import crashpoint
         crashpoint.observer = lambda name: log.debug(name.replace(":", ": ", 1))
 
 

@@ -14,7 +14,7 @@ from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per crea
 from pyrunc import mountpaths
 from pyrunc.errors import ConfigError
 from pyrunc.kernel import flags as k
-from pyrunc.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
+from pyrunc.kernel.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
 
 # option -> (set flags, clear flags); runc's table (libcontainer/specconv)
 MOUNT_FLAGS = {
@@ -147,7 +147,7 @@ class Plan:
     exec_cpu_affinity: dict | None = None
     cgroup_dirs: tuple = ()          # (name, host dir) for `cgroup` mounts
     memory_policy: tuple | None = None  # (mode | flags, nodemask bytes, maxnode): set_mempolicy
-    net_devices: tuple = ()          # (host name, name in the container): pyrunc.netdevices
+    net_devices: tuple = ()          # (host name, name in the container): pyrunc.lifecycle.netdevices
 
     def has(self, ns: str) -> bool:
         return ns in self.new_namespaces or any(t == ns for t, _ in self.join_namespaces)
@@ -210,7 +210,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
 def _memory_policy(cfg):
     if cfg is None:
         return None
-    from pyrunc import mempolicy  # only for a config that has one
+    from pyrunc.kernel import mempolicy  # only for a config that has one
     try:
         return mempolicy.compile_policy(cfg)
     except mempolicy.PolicyError as exc:

@@ -25,7 +25,9 @@ _STOPPED = {"events": "container with id {cid} is not running", "update": "conta
 
 def _manager(obj, cid, operation, lock=True):
     """The container's cgroup manager, after checking `operation` is allowed."""
-    from pyrunc import cgroups, container, status as st
+    from pyrunc import cgroups
+    from pyrunc.lifecycle import container
+    from pyrunc.store import status as st
     if not cid:
         raise UsageError("container id cannot be empty")
     cdir, record = container.load(obj.opts, cid, lock=lock)

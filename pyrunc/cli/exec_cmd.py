@@ -1,5 +1,5 @@
 """`pyrunc exec` and `pyrunc features`: the verbs podman and containerd need
-besides the lifecycle. Thin: flags in, pyrunc.exec_process / pyrunc.features
+besides the lifecycle. Thin: flags in, pyrunc.lifecycle.exec / pyrunc.features
 out. Registered by cli/__init__.py (register_verbs).
 
 exec takes runc's flags; everything after the container id is the command
@@ -42,9 +42,9 @@ def exec_(obj, console_socket, pid_file, process_file, cwd, env, tty, user, addi
           no_new_privs, apparmor, process_label, detach, preserve_fds, cgroup, ignore_paused,
           container_id, command):
     """Execute a new process inside a container."""
-    from pyrunc.cli import start_cgroup_prepay
+    from pyrunc.cli.clickapp import start_cgroup_prepay
     start_cgroup_prepay(preserve_fds)  # the exec'd process joins the container's cgroup
-    from pyrunc import exec_process as ex
+    from pyrunc.lifecycle import exec as ex
     code = ex.run_exec(obj.opts, container_id, command, process_file=process_file, cwd=cwd,
                        env=env, tty=tty, user=user, additional_gids=additional_gids, cap=cap,
                        no_new_privs=no_new_privs, apparmor=apparmor, process_label=process_label,

@@ -138,7 +138,7 @@ def load(bundle_dir: str, *, cache_dir: str | None = None, warn=None, debug=None
     report = warn if warn is not None else _stderr_warning
     for finding in found:
         # capabilities are reported once, in runc's one line, where they are
-        # resolved (pyrunc.capabilities); `validate` still lists each
+        # resolved (pyrunc.security.capabilities); `validate` still lists each
         if finding.severity == WARNING and not finding.path.startswith("process.capabilities"):
             report(finding.text())
     return Loaded(cfg, ctx.seccomp)

@@ -11,7 +11,7 @@ the validation pipeline) or really listed (a strict finding).
 Paths are schema paths: `[]` is any array element, `*` any key of a map;
 an entry covers the fields below it. Other platforms' sections (windows,
 solaris, ...) are strict.py's: all of them are ignored on Linux.
-Import-light: os only (through pyrunc.process_attrs for the LSM test).
+Import-light: os only (through pyrunc.security.attributes for the LSM test).
 """
 from __future__ import annotations
 

@@ -68,7 +68,7 @@ def strict(path: str, message: str) -> Finding:
 
 
 def finding_of(exc) -> Finding:
-    """A ConfigError raised by a module the pipeline calls (pyrunc.seccomp), as a finding.
+    """A ConfigError raised by a module the pipeline calls (pyrunc.security.seccomp.compile), as a finding.
 
     Its message is `config.json: <path>: <text>`; the path is everything up to
     the first ": " after the file name.

@@ -1,20 +1,20 @@
 """Checks for fields that are applied outside the plan's usual paths, or
 not at all: memoryPolicy (set_mempolicy before execve), netDevices (moved
-into the container's network namespace by pyrunc.netdevices), intelRdt and
+into the container's network namespace by pyrunc.lifecycle.netdevices), intelRdt and
 idmapped mounts (refused: pyrunc has no resctrl support and makes no
 idmapped mounts), mountLabel (refused where SELinux runs). config/semantic.py folds CHECKS
 into its pipeline, so `validate` and `create` refuse the same configs.
 
 Rules are runc's (libcontainer/configs/validate/validator.go) unless a
-comment says why not. Import-light: os and pyrunc.mempolicy.
+comment says why not. Import-light: os and pyrunc.kernel.mempolicy.
 """
 from __future__ import annotations
 
 import os
 
-from pyrunc import mempolicy
+from pyrunc.kernel import mempolicy
 from pyrunc.config.findings import error, jpath, show
-from pyrunc.process_attrs import lsm_enabled
+from pyrunc.security.attributes import lsm_enabled
 
 IFNAMSIZ = 16  # with the NUL: a Linux interface name has at most 15 bytes
 

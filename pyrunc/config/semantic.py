@@ -6,7 +6,7 @@ before the first fork, validate refuses too, with the same line. Runs after
 the schema step (so every value has its schema type) and on every create,
 cache hit or not: several rules look at the filesystem or the kernel. Each
 check takes (cfg, ctx) and yields Findings; CHECKS lists them in the order
-their findings are reported (rules owned by other modules — pyrunc.security
+their findings are reported (rules owned by other modules — pyrunc.security.checks
 — are listed here too). Errors stop the create; warnings are the spec's
 "SHOULD accept and warn" cases. The seccomp profile is compiled last, only
 when nothing else failed, and the result is kept in ctx for create.
@@ -19,7 +19,8 @@ import errno
 import fcntl
 import os
 
-from pyrunc import mountpaths, security
+from pyrunc import mountpaths
+from pyrunc.security import checks as security
 from pyrunc.config import linux_fields
 from pyrunc.config.findings import ERROR, Finding, error, finding_of, jpath, show, warning
 from pyrunc.errors import ConfigError
@@ -423,27 +424,27 @@ def _cgroup_finding(exc) -> Finding:
 
 
 def check_process_security(cfg, ctx):
-    """ioPriority, scheduler, personality, execCPUAffinity, LSM labels (pyrunc.security's rules)."""
+    """ioPriority, scheduler, personality, execCPUAffinity, LSM labels (pyrunc.security.checks's rules)."""
     for severity, path, message in security.process_problems(cfg):
         yield Finding(path, severity, message)
 
 
 def check_proc_mounts(cfg, ctx):
-    """Only procfs at /proc, only lxcfs's files under it (pyrunc.security's rule)."""
+    """Only procfs at /proc, only lxcfs's files under it (pyrunc.security.checks's rule)."""
     roots = _rootfs_forms(cfg, ctx.bundle_dir)
     for severity, path, message in security.proc_mount_problems(cfg, roots):
         yield Finding(path, severity, message)
 
 
 def check_seccomp(cfg, ctx):
-    """Compile the profile (pyrunc.seccomp decides what it refuses); create keeps the result.
+    """Compile the profile (pyrunc.security.seccomp.compile decides what it refuses); create keeps the result.
 
     Listed last and run only when nothing else failed: it may load libseccomp.
     """
     seccomp = (cfg.get("linux") or {}).get("seccomp")
     if not seccomp:
         return
-    from pyrunc import seccomp_cache  # a cache hit skips libseccomp entirely
+    from pyrunc.security.seccomp import cache as seccomp_cache  # a cache hit skips libseccomp entirely
     try:
         ctx.seccomp = seccomp_cache.compile_cached(seccomp, cache_dir=ctx.cache_dir, debug=ctx.debug)
     except ConfigError as exc:

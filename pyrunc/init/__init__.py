@@ -9,6 +9,6 @@ does, just before the fork, when it has to wait there anyway for
 kernel/cgroup_prepay.py's writer (process/spawn.py). Nothing the parent
 imports for its own work pulls it in.
 """
-from pyrunc.init import console, paths, rootfs, security, stage1, stage2  # noqa: F401
+from pyrunc.init import apply_security, console, paths, rootfs, stage1, stage2  # noqa: F401
 from pyrunc.init import exec_child, preload  # noqa: F401
 from pyrunc.process import sync  # noqa: F401

@@ -10,8 +10,8 @@ import os
 import stat
 import struct
 
-from pyrunc import testguards
-from pyrunc.init import security
+from pyrunc.testhooks import guards as testguards
+from pyrunc.init import apply_security as security
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
 from pyrunc.kernel import fdpass, syscalls as k

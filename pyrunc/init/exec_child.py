@@ -27,10 +27,11 @@ sends one `error` message instead and exits. Imports nothing after fork.
 """
 import fcntl
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
 from pyrunc.errors import describe_oserror
-from pyrunc.init import console, security
+from pyrunc.init import console
+from pyrunc.init import apply_security as security
 from pyrunc.init import stage2
 from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k

@@ -10,7 +10,7 @@ import errno
 import os
 import stat
 
-from pyrunc import testguards
+from pyrunc.testhooks import guards as testguards
 from pyrunc.kernel import syscalls as k
 
 O_PATH = os.O_PATH

@@ -5,12 +5,12 @@ calls `for_plan`).
 The child may never import after pivot_root (see pyrunc.init), so whatever it
 uses must be in sys.modules before the fork. Most of it is imported by
 pyrunc.init for every container; what is here is not, because it is heavy
-and rare: pyrunc.hooks pulls in subprocess (with threading, selectors,
+and rare: pyrunc.process.hooks pulls in subprocess (with threading, selectors,
 signal, contextlib, locale: ~2.5 ms and ~0.5 MiB in every waiting init), and
 only configs with createContainer/startContainer hooks run hooks in the child.
 """
 
-hooks = None  # pyrunc.hooks, once a plan with container-side hooks was seen
+hooks = None  # pyrunc.process.hooks, once a plan with container-side hooks was seen
 
 
 def for_plan(plan):
@@ -18,5 +18,5 @@ def for_plan(plan):
     global hooks
     if hooks is None and (getattr(plan, "hooks_create_container", ())
                           or getattr(plan, "hooks_start_container", ())):
-        from pyrunc import hooks as module
+        from pyrunc.process import hooks as module
         hooks = module

@@ -3,7 +3,7 @@
 Place in the flow: right after `security.load_seccomp` loaded a filter with
 SECCOMP_FILTER_FLAG_NEW_LISTENER, still in the container's init, before
 execve. The parent connected a unix socket to `linux.seccomp.listenerPath`
-before the first fork (pyrunc.seccomp_notify.connect_agent) — a path lookup
+before the first fork (pyrunc.security.seccomp.notify.connect_agent) — a path lookup
 on the host the child could no longer do after pivot_root — and prepared the
 ContainerProcessState; here we add our host pid and send it as one message
 with the fd attached (SCM_RIGHTS), the way runc does.
@@ -11,7 +11,7 @@ with the fd attached (SCM_RIGHTS), the way runc does.
 Why the child sends it itself: nothing has to wait for the parent, so the
 hand-over works before and after `create` returned. The one syscall it
 needs, sendmsg, therefore cannot be SCMP_ACT_NOTIFY (the agent would be asked
-to approve the message that brings it the fd): pyrunc.seccomp refuses that,
+to approve the message that brings it the fd): pyrunc.security.seccomp.compile refuses that,
 as runc refuses NOTIFY on write for the same reason.
 """
 import os

@@ -21,7 +21,7 @@ The sequence (sync steps from process/sync.py):
 """
 import os
 
-from pyrunc import testguards
+from pyrunc.testhooks import guards as testguards
 from pyrunc.init import rootfs, stage2
 from pyrunc.init.paths import InitError
 from pyrunc.errors import describe_oserror
@@ -33,7 +33,7 @@ def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
         # (ctx.close_in_child is closed right after the fork, in process/spawn.py)
-        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testguards.py)
+        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testhooks/guards.py)
             k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
         if getattr(ctx, "fifo_path", None):

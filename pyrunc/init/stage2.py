@@ -9,13 +9,14 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 import _socket
 import stat
 import struct
 
-from pyrunc import testguards
-from pyrunc.init import console, preload, rootfs, security
+from pyrunc.testhooks import guards as testguards
+from pyrunc.init import console, preload, rootfs
+from pyrunc.init import apply_security as security
 from pyrunc.errors import describe_oserror
 from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k

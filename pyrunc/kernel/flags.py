@@ -90,7 +90,7 @@ MOUNT_ATTR_STRICTATIME = 0x20
 MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
 
-# set_mempolicy(2): linux.memoryPolicy (the modes and flags are pyrunc.mempolicy's)
+# set_mempolicy(2): linux.memoryPolicy (the modes and flags are pyrunc.kernel.mempolicy's)
 SYS_set_mempolicy = 238
 
 # open_tree(2)/move_mount(2): bind sources opened on the host's side of a user namespace

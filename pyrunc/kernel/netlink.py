@@ -4,7 +4,7 @@ its addresses.
 
 Raw NETLINK_ROUTE through the socket module: five message shapes do not
 warrant a library (pyroute2 would cost its import and a dependency for
-them). Parent-side only (pyrunc.netdevices). A socket talks to the network
+them). Parent-side only (pyrunc.lifecycle.netdevices). A socket talks to the network
 namespace it was created in; `socket_in(ns_fd)` makes one in another
 namespace by switching this thread there and back.
 """

@@ -82,7 +82,7 @@ def mount_setattr(dirfd, path, flags, attr_set, attr_clr, propagation=0):
 
 
 def set_mempolicy(mode, mask, maxnode):
-    """set_mempolicy(2): `mask` is the nodemask as bytes (pyrunc.mempolicy)."""
+    """set_mempolicy(2): `mask` is the nodemask as bytes (pyrunc.kernel.mempolicy)."""
     buf = buffer(mask)
     _call(_syscall, "set_mempolicy", None, c_long(SYS_set_mempolicy), c_int(mode), buf,
           c_ulong(maxnode))

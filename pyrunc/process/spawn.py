@@ -9,10 +9,10 @@ A failure anywhere kills what was forked and raises one SpawnError.
 from __future__ import annotations
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
-from pyrunc import testguards
-from pyrunc.crashpoint import reached
+from pyrunc.testhooks import guards as testguards
+from pyrunc.testhooks.crashpoint import reached
 from pyrunc.errors import SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync

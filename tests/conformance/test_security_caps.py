@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyrunc.capabilities import CAPABILITY_NUMBERS as CAP
+from pyrunc.security.capabilities import CAPABILITY_NUMBERS as CAP
 from tests import support
 from tests.conformance import probe
 

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from pyrunc import capabilities as capmod
-from pyrunc.init import security
+from pyrunc.security import capabilities as capmod
+from pyrunc.init import apply_security as security
 from tests.kernel.security_helpers import capmask, in_child, status_fields
 
 pytestmark = pytest.mark.requires("root")

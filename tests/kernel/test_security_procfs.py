@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from pyrunc.init import security
+from pyrunc.init import apply_security as security
 
 
 def test_procfs_file_passes():

@@ -1,5 +1,5 @@
 """Seccomp: compile in this (parent) process, load in a throwaway forked child
-with pyrunc.init.security.load_seccomp, and watch what the kernel does."""
+with pyrunc.init.apply_security.load_seccomp, and watch what the kernel does."""
 from __future__ import annotations
 
 import ctypes
@@ -12,8 +12,8 @@ import socket
 import pyseccomp
 import pytest
 
-from pyrunc.init import security
-from pyrunc.seccomp import compile_seccomp
+from pyrunc.init import apply_security as security
+from pyrunc.security.seccomp.compile import compile_seccomp
 from tests import seccomp_testagent, support
 from tests.kernel.security_helpers import in_child, status_fields
 
@@ -233,7 +233,7 @@ def test_with_no_new_privs_an_unprivileged_process_can_load():
 
 def test_the_cached_form_loads_too():
     """What seccomp_cache stores (to_dict, through JSON), read back."""
-    from pyrunc.seccomp import CompiledSeccomp
+    from pyrunc.security.seccomp.compile import CompiledSeccomp
     compiled = compile_seccomp(profile({"names": ["getppid"], "action": "SCMP_ACT_ERRNO", "errnoRet": 3}))
     data = CompiledSeccomp.from_dict(json.loads(json.dumps(compiled.to_dict())))
 
@@ -283,7 +283,7 @@ def test_notify_listener_fd_answers_a_syscall(tmp_path, flags):
 
 
 def test_notify_fd_goes_to_the_agent_with_the_process_state(tmp_path):
-    from pyrunc import seccomp_notify
+    from pyrunc.security.seccomp import notify as seccomp_notify
 
     prof = _notify_profile(tmp_path, listenerMetadata="hello-agent")
     compiled = compile_seccomp(prof)
@@ -317,7 +317,7 @@ def test_notify_fd_goes_to_the_agent_with_the_process_state(tmp_path):
 
 
 def test_connect_agent_failure_is_one_line(tmp_path):
-    from pyrunc import seccomp_notify
+    from pyrunc.security.seccomp import notify as seccomp_notify
     from pyrunc.errors import PyruncError
 
     with pytest.raises(PyruncError) as exc:

@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from pyrunc.capabilities import CAPABILITY_NUMBERS as CAP
+from pyrunc.security.capabilities import CAPABILITY_NUMBERS as CAP
 from tests import support
 from tests.conformance import probe
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from pyrunc import cli
+from pyrunc.cli import clickapp as cli
 
 
 def _main(argv, capsys):

@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from pyrunc import container
+from pyrunc.lifecycle import container
 from pyrunc.config import ERROR, STRICT, check_bundle
 from tests import support
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyrunc import container
+from pyrunc.lifecycle import container
 from pyrunc.config import ERROR, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support

@@ -46,7 +46,7 @@ def _listed_warnings(bundle_dir):
 def test_unknown_capability_warns_not_fails(bundle):
     d = bundle(lambda c: c["process"]["capabilities"].update(effective=["CAP_KILL", "CAP_TELEPORT"]))
     assert _listed_warnings(d) == ['config.json: process.capabilities.effective[1]: "CAP_TELEPORT" is not a Linux capability; ignored']
-    assert _warnings(d) == []  # create: one line from pyrunc.capabilities, not one per field
+    assert _warnings(d) == []  # create: one line from pyrunc.security.capabilities, not one per field
 
 
 def test_capability_newer_than_kernel_warns(bundle, monkeypatch):

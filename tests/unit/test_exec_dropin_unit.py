@@ -7,7 +7,10 @@ import json
 
 import pytest
 
-from pyrunc import activation, exec_process as ex, features, notify_socket, plan as planner
+from pyrunc import features, plan as planner
+from pyrunc.lifecycle import activation
+from pyrunc.lifecycle import exec as ex
+from pyrunc.lifecycle import notify as notify_socket
 from pyrunc.errors import UsageError
 from tests import support
 
@@ -110,7 +113,7 @@ def test_features_document_is_valid_and_honest():
     assert "tmpcopyup" in doc["mountOptions"]  # init/copyup.py does the copy-up
     assert "idmap" not in doc["mountOptions"]
     assert doc["linux"]["mountExtensions"]["idmap"]["enabled"] is False
-    assert doc["linux"]["netDevices"]["enabled"] is True  # pyrunc.netdevices
+    assert doc["linux"]["netDevices"]["enabled"] is True  # pyrunc.lifecycle.netdevices
     assert set(doc["linux"]["namespaces"]) <= set(planner.NAMESPACE_ORDER)
     sc = doc["linux"]["seccomp"]
     assert set(sc["supportedFlags"]) <= set(sc["knownFlags"])

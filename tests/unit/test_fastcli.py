@@ -1,4 +1,4 @@
-"""pyrunc.fastcli, the click-free entry for the lifecycle verbs: it must know
+"""pyrunc.cli.fastparse, the click-free entry for the lifecycle verbs: it must know
 every option the click commands have, answer exactly as click's path does
 (stdout, stderr, exit code), hand everything else to click, and never load
 click or anything heavy for state/start/kill/delete. No root, no containers."""
@@ -11,7 +11,8 @@ import sys
 import click
 import pytest
 
-from pyrunc import cli, fastcli
+from pyrunc.cli import clickapp as cli
+from pyrunc.cli import fastparse as fastcli
 
 
 def _names(command):
@@ -39,7 +40,7 @@ def test_verb_options_match_click(verb):
     cli.register_verbs()  # exec lives in cli/exec_cmd.py, added when the CLI runs
     longs, shorts = _names(cli.cli.commands[verb])
     known, fast_shorts, max_args = fastcli.VERBS[verb]
-    assert longs == known, "a click option changed: update pyrunc/fastcli.py VERBS"
+    assert longs == known, "a click option changed: update pyrunc/cli/fastparse.py VERBS"
     assert shorts == fast_shorts
     args = [p for p in cli.cli.commands[verb].params if isinstance(p, click.Argument)]
     assert len(args) == max_args
@@ -134,7 +135,7 @@ def test_fast_path_takes_the_common_spellings(argv):
 def test_hot_verbs_import_nothing_heavy(tmp_path):
     code = (
         "import sys\n"
-        "from pyrunc import fastcli\n"
+        "from pyrunc.cli import fastparse as fastcli\n"
         "for verb in (['state', 'x'], ['start', 'x'], ['kill', 'x', 'KILL'], ['delete', 'x']):\n"
         f"    try: fastcli.main(['--root', {str(tmp_path)!r}] + verb)\n"
         "    except SystemExit: pass\n"
@@ -142,6 +143,6 @@ def test_hot_verbs_import_nothing_heavy(tmp_path):
     )
     proc = subprocess.run([sys.executable, "-I", "-c", code], capture_output=True, text=True, check=True)
     loaded = set(proc.stdout.split())
-    heavy = {"click", "jsonschema", "pyseccomp", "prctl", "jeepney", "ctypes", "pyrunc.cli", "pyrunc.config",
-             "pyrunc.plan", "pyrunc.seccomp", "pyrunc.init", "pyrunc.cgroups.v1", "pyrunc.cgroups.v2"}
+    heavy = {"click", "jsonschema", "pyseccomp", "prctl", "jeepney", "ctypes", "pyrunc.cli.clickapp", "pyrunc.config",
+             "pyrunc.plan", "pyrunc.security.seccomp.compile", "pyrunc.init", "pyrunc.cgroups.v1", "pyrunc.cgroups.v2"}
     assert not loaded & heavy

@@ -14,7 +14,8 @@ import json
 
 import pytest
 
-from pyrunc import container, features
+from pyrunc import features
+from pyrunc.lifecycle import container
 from pyrunc.config import ERROR, STRICT, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support

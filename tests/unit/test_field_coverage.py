@@ -21,7 +21,7 @@ import pytest
 from pyrunc.config import check_bundle, coverage
 from pyrunc.config.findings import ERROR, STRICT
 from pyrunc.config.strict import OTHER_PLATFORMS
-from pyrunc.process_attrs import lsm_enabled
+from pyrunc.security.attributes import lsm_enabled
 from tests import support
 from tests.unit.test_config_messages import BASE
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 FORBIDDEN = ("click", "jsonschema", "pyseccomp", "jeepney", "pyrunc.cli", "pyrunc.config",
-             "pyrunc.container", "pyrunc.cgroups", "pyrunc.state", "pyrunc.seccomp")
+             "pyrunc.lifecycle.container", "pyrunc.cgroups", "pyrunc.store.statedir", "pyrunc.security.seccomp.compile")
 
 # only `sys` before the snapshot, so anything else the import pulls in shows
 PROBE = """
@@ -51,7 +51,7 @@ def test_init_leaves_the_heavy_rare_modules_to_preload():
     """Every waiting init carries what pyrunc.init imports: subprocess (for
     hooks), json, re, enum and socket.py stay out unless a plan needs them."""
     loaded = set(_loaded_by("pyrunc.init"))
-    for heavy in ("subprocess", "json", "re", "enum", "socket", "contextlib", "pyrunc.hooks"):
+    for heavy in ("subprocess", "json", "re", "enum", "socket", "contextlib", "pyrunc.process.hooks"):
         assert heavy not in loaded, f"pyrunc.init imports {heavy}"
 
 
@@ -62,7 +62,7 @@ from pyrunc.init import preload
 preload.for_plan(types.SimpleNamespace(hooks_create_container=(), hooks_start_container=()))
 assert preload.hooks is None and "subprocess" not in sys.modules
 preload.for_plan(types.SimpleNamespace(hooks_create_container=({"path": "/bin/true"},)))
-assert preload.hooks is sys.modules["pyrunc.hooks"] and "subprocess" in sys.modules
+assert preload.hooks is sys.modules["pyrunc.process.hooks"] and "subprocess" in sys.modules
 """
     subprocess.run([sys.executable, "-c", probe], check=True)
 
@@ -94,9 +94,9 @@ def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
     ctypes or python-prctl (~4.5 ms); stage-1 imports pyrunc.init itself
     while the parent moves it into its cgroup (process/spawn.py)."""
     loaded = set()
-    for module in ("pyrunc.fastcli", "pyrunc.container", "pyrunc.config", "pyrunc.plan",
-                   "pyrunc.security", "pyrunc.capabilities", "pyrunc.process.spawn",
-                   "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.activation"):
+    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.container", "pyrunc.config", "pyrunc.plan",
+                   "pyrunc.security.checks", "pyrunc.security.capabilities", "pyrunc.process.spawn",
+                   "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.lifecycle.activation"):
         loaded |= set(_loaded_by(module))
     assert not {"ctypes", "prctl", "_prctl", "pyrunc.init", "pyrunc.kernel.syscalls"} & loaded
 

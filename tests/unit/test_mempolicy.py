@@ -1,11 +1,11 @@
-"""linux.memoryPolicy -> set_mempolicy(2) arguments (pyrunc.mempolicy): the
+"""linux.memoryPolicy -> set_mempolicy(2) arguments (pyrunc.kernel.mempolicy): the
 nodemask layout matters beyond node 0, which a one-node test host never
 reaches from the conformance tests."""
 from __future__ import annotations
 
 import pytest
 
-from pyrunc import mempolicy
+from pyrunc.kernel import mempolicy
 from pyrunc.errors import ConfigError
 from pyrunc.plan import build
 

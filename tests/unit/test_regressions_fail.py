@@ -28,7 +28,7 @@ def test_a_verb_module_that_fails_to_import_fails_the_cli(argv):
     proc = _python(f"""
         import sys
         sys.modules["pyrunc.cli.exec_cmd"] = None   # importing it raises ImportError
-        from pyrunc import cli
+        from pyrunc.cli import clickapp as cli
         cli.main({argv!r})
     """)
     assert proc.returncode == 1, proc.stderr

@@ -35,7 +35,7 @@ def test_features_document_is_valid():
 
 
 def test_state_document_is_valid():
-    from pyrunc import container
+    from pyrunc.lifecycle import container
     record = {"id": "c1", "pid": 42, "bundle": "/b", "rootfs": "/b/rootfs", "created": "2026-01-01T00:00:00Z",
               "owner": "", "annotations": {"k": "v"}}
     for status in ("creating", "created", "running", "stopped"):

@@ -1,4 +1,4 @@
-"""pyrunc.seccomp_cache: a hit returns the same program without libseccomp;
+"""pyrunc.security.seccomp.cache: a hit returns the same program without libseccomp;
 anything odd is a miss; bad profiles are never cached."""
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from pyrunc import seccomp_cache
+from pyrunc.security.seccomp import cache as seccomp_cache
 from pyrunc.errors import ConfigError
-from pyrunc.seccomp import compile_seccomp
+from pyrunc.security.seccomp.compile import compile_seccomp
 
 PROFILE = {"defaultAction": "SCMP_ACT_ERRNO", "defaultErrnoRet": 38,
            "syscalls": [{"names": ["read", "write", "no_such_call"], "action": "SCMP_ACT_ALLOW"}]}
@@ -31,9 +31,9 @@ def test_hit_equals_a_fresh_compile(tmp_path):
 
 def test_hit_does_not_import_libseccomp(tmp_path):
     seccomp_cache.compile_cached(PROFILE, cache_dir=str(tmp_path))
-    code = (f"import json, sys\nfrom pyrunc import seccomp_cache\n"
+    code = (f"import json, sys\nfrom pyrunc.security.seccomp import cache as seccomp_cache\n"
             f"c = seccomp_cache.compile_cached(json.loads({json.dumps(json.dumps(PROFILE))}), cache_dir={str(tmp_path)!r})\n"
-            "print(c.instructions, 'pyseccomp' in sys.modules, 'pyrunc.seccomp' in sys.modules)")
+            "print(c.instructions, 'pyseccomp' in sys.modules, 'pyrunc.security.seccomp.compile' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out[1:] == ["False", "False"] and int(out[0]) > 0
 

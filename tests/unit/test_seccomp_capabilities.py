@@ -1,11 +1,11 @@
-"""Capability names -> numbers (pyrunc.capabilities) and the parent-side
-checks of the other process security fields (pyrunc.security)."""
+"""Capability names -> numbers (pyrunc.security.capabilities) and the parent-side
+checks of the other process security fields (pyrunc.security.checks)."""
 from __future__ import annotations
 
 import pytest
 
-from pyrunc import capabilities as caps
-from pyrunc import security
+from pyrunc.security import capabilities as caps
+from pyrunc.security import checks as security
 from pyrunc.errors import ConfigError
 
 

@@ -1,4 +1,4 @@
-"""pyrunc.seccomp without the kernel: what compiles, what is a ConfigError,
+"""pyrunc.security.seccomp.compile without the kernel: what compiles, what is a ConfigError,
 and what the BPF decides — run through a small classic-BPF interpreter on
 made-up seccomp_data, so x86/x32/x86_64 paths are checked on any host."""
 from __future__ import annotations
@@ -11,8 +11,8 @@ import pyseccomp
 import pytest
 
 from pyrunc.errors import ConfigError
-from pyrunc import seccomp as sc
-from pyrunc.init import security as child_security
+from pyrunc.security.seccomp import compile as sc
+from pyrunc.init import apply_security as child_security
 
 ALLOW = 0x7FFF0000
 X86_64 = pyseccomp.Arch.X86_64

@@ -10,10 +10,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from pyrunc import seccomp_notify
+from pyrunc.security.seccomp import notify as seccomp_notify
 from pyrunc.errors import PyruncError
 from pyrunc.init import seccomp_agent
-from pyrunc.seccomp import compile_seccomp
+from pyrunc.security.seccomp.compile import compile_seccomp
 
 
 def test_create_state_gets_the_inits_pid_from_the_child():

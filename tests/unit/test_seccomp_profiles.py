@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pyrunc.seccomp import compile_seccomp
+from pyrunc.security.seccomp.compile import compile_seccomp
 from tests import seccomp_profiles as profiles
 
 needs_moby = pytest.mark.skipif(not profiles.MOBY_PROFILE.exists(),
@@ -66,6 +66,6 @@ def test_podman_profile_compiles():
 
 @needs_moby
 def test_docker_profile_with_all_caps_compiles():
-    from pyrunc.capabilities import CAPABILITY_NAMES
+    from pyrunc.security.capabilities import CAPABILITY_NAMES
     c = compile_seccomp(profiles.docker_default_seccomp(list(CAPABILITY_NAMES)))
     assert c.instructions > 100

@@ -1,9 +1,9 @@
-"""pyrunc.security.proc_mount_problems: runc's rules for mounts at and under /proc."""
+"""pyrunc.security.checks.proc_mount_problems: runc's rules for mounts at and under /proc."""
 from __future__ import annotations
 
 import pytest
 
-from pyrunc.security import proc_mount_problems
+from pyrunc.security.checks import proc_mount_problems
 
 
 def check_proc_mounts(cfg):

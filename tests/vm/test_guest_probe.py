@@ -90,7 +90,7 @@ def test_the_runtime_under_test_is_runnable():
         out = subprocess.run([binary, "--version"], capture_output=True, text=True, timeout=60)
         assert out.returncode == 0 and "runc" in out.stdout, out.stderr
     else:
-        out = subprocess.run([support.python(), "-c", "import pyrunc.cli, jsonschema, click, prctl, pyseccomp"],
+        out = subprocess.run([support.python(), "-c", "import pyrunc.cli.clickapp, jsonschema, click, prctl, pyseccomp"],
                              capture_output=True, text=True, timeout=120)
         assert out.returncode == 0, out.stderr
         assert os.access(binary, os.X_OK), binary

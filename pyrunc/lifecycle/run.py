@@ -8,16 +8,16 @@ sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 import _socket  # socket.py's C half (see kernel/fdpass.py)
 import os
 import select
 
 import _prctl  # python-prctl's C module: the subreaper bit (the child loads it too)
 
-from pyrunc import container
+from pyrunc.lifecycle import container
 from pyrunc.kernel import fdpass
-from pyrunc.signals import NUMBERS
+from pyrunc.kernel.signals import NUMBERS
 
 # every signal a user may send us goes on to the container
 FORWARD = [s for s in sorted(set(NUMBERS.values()))

@@ -8,16 +8,18 @@ seccomp, the child's code) load only on create/run.
 """
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 import stat
 
-from pyrunc import SPEC_VERSION, jsonio, status as st, testguards
-from pyrunc.crashpoint import reached
+from pyrunc import SPEC_VERSION, jsonio
+from pyrunc.store import status as st
+from pyrunc.testhooks import guards as testguards
+from pyrunc.testhooks.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, InvalidState, SpawnError
 from pyrunc.kernel import procfs
 from pyrunc.log import NULL, rfc3339
-from pyrunc.state import ContainerDir, list_ids, write_atomic
+from pyrunc.store.statedir import ContainerDir, list_ids, write_atomic
 
 
 class Options:
@@ -25,7 +27,7 @@ class Options:
 
     def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
         self.root = root
-        testguards.load(root)  # test-only switches: see pyrunc/testguards.py
+        testguards.load(root)  # test-only switches: see pyrunc/testhooks/guards.py
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless
@@ -54,10 +56,10 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         undo.callback(_quietly, opts.log, cdir.remove)
         reached("create:after-statedir")
         # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
-        from pyrunc import activation
+        from pyrunc.lifecycle import activation
         activation.apply(plan)
         if os.environ.get("NOTIFY_SOCKET"):  # notify_socket imports socket.py: only when needed
-            from pyrunc import notify_socket
+            from pyrunc.lifecycle import notify as notify_socket
             notify_socket.prepare(plan, cdir.path)
         hooks_cfg = cfg.get("hooks") or {}
         record = {
@@ -116,7 +118,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a seccomp.Compiled
             # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
             # (seccomp_notify imports socket.py and contextlib: only then)
-            from pyrunc import seccomp_notify
+            from pyrunc.security.seccomp import notify as seccomp_notify
             agent = seccomp_notify.agent_connection(plan, ctx, hook_state)
         with agent:
             init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
@@ -124,7 +126,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                                    run_create_hooks=run_create_hooks)
         undo.callback(kill_quietly, init_pid)
         if plan.net_devices:
-            from pyrunc import netdevices
+            from pyrunc.lifecycle import netdevices
             record["net_devices"] = netdevices.move_in(plan.net_devices, init_pid, where)
             # (undone before the kill above: afterwards the namespace is gone)
             undo.callback(_quietly, opts.log, netdevices.move_out, record["net_devices"], init_pid)
@@ -187,7 +189,7 @@ def resolve_capabilities(plan, cfg, warn, debug=None):
     """Capability names to numbers in the parent (never in the child)."""
     process = cfg.get("process") or {}
     if process.get("capabilities") is not None:
-        from pyrunc import capabilities
+        from pyrunc.security import capabilities
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 
@@ -264,7 +266,7 @@ def state_for_hooks(record, status):
 def _run_hooks(phase, entries, state):
     if not entries:
         return
-    from pyrunc import hooks
+    from pyrunc.process import hooks
     try:
         hooks.run_hooks(phase, entries, state)
     except hooks.HookFailed as exc:
@@ -420,7 +422,7 @@ def start(opts, cid, *, notify_in_background=False):
         st.require("start", status)
         listener = None
         if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
-            from pyrunc import notify_socket
+            from pyrunc.lifecycle import notify as notify_socket
             listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         release(cdir, record)
         reached("start:after-release")
@@ -593,7 +595,7 @@ def _return_net_devices(opts, record):
     """linux.netDevices go back to the host while the init's namespace lives."""
     if not record.get("net_devices") or not procfs.is_alive(record["pid"], record.get("pid_start")):
         return
-    from pyrunc import netdevices
+    from pyrunc.lifecycle import netdevices
     _quietly(opts.log, netdevices.move_out, record["net_devices"], record["pid"])
 
 

@@ -5,7 +5,7 @@ Place in the flow: `container`/`exec_process` call `compile_cached()` while
 preparing a create/exec. On a hit it returns the CompiledSeccomp stored by an
 earlier create without importing pyseccomp or libseccomp (~10 ms) or running
 the compiler (~15-40 ms for podman's or Docker's ~430-name profile); on a miss
-it calls pyrunc.seccomp.compile_seccomp and stores the result. podman and
+it calls pyrunc.security.seccomp.compile.compile_seccomp and stores the result. podman and
 containerd hand every container the same default profile, so nearly every
 create is a hit.
 
@@ -102,7 +102,7 @@ def compile_cached(linux_seccomp: dict | None, warn=None, *, cache_dir: str | No
 
 
 def _compile(linux_seccomp, warn, debug):
-    from pyrunc import seccomp
+    from pyrunc.security.seccomp import compile as seccomp
     return seccomp.compile_seccomp(linux_seccomp, warn, debug=debug)
 
 
@@ -111,7 +111,7 @@ def cache_key(linux_seccomp: dict) -> str | None:
     if lib is None:
         return None  # cannot tell which libseccomp would compile it: no cache
     try:
-        src = os.stat(os.path.join(os.path.dirname(__file__), "seccomp.py"))
+        src = os.stat(os.path.join(os.path.dirname(__file__), "compile.py"))
         profile = jsonio.dumps(linux_seccomp, sort_keys=True, separators=(",", ":")).encode()
     except (OSError, TypeError, ValueError):
         return None

@@ -44,7 +44,7 @@ def connect_agent(listener_path: str) -> int:
 def agent_connection(plan, ctx, container_state: dict):
     """Around the fork of a process whose filter uses NOTIFY: connect to the
     agent, put the socket and the ContainerProcessState on `ctx` for the
-    child (pyrunc.init.security.load_seccomp), close our copy afterwards.
+    child (pyrunc.init.apply_security.load_seccomp), close our copy afterwards.
     A no-op for a plan without NOTIFY."""
     compiled = getattr(plan, "seccomp", None)
     if compiled is None or not compiled.uses_notify:

@@ -2,8 +2,8 @@
 
 Place in the flow: stage-2 (the container's init, or an exec'd process) calls
 these after the rootfs is final, with plain data the parent prepared before
-the first fork: capability numbers from `pyrunc.capabilities`, a compiled BPF
-program from `pyrunc.seccomp`. Nothing here parses names or can fail on a
+the first fork: capability numbers from `pyrunc.security.capabilities`, a compiled BPF
+program from `pyrunc.security.seccomp.compile`. Nothing here parses names or can fail on a
 config mistake the parent could have seen; what fails here is the kernel
 saying no, raised as SecurityError with a finished one-line message.
 
@@ -46,7 +46,7 @@ import _prctl  # python-prctl
 from pyrunc.init import seccomp_agent
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
                                 function, get_errno)
-from pyrunc.process_attrs import (IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, parse_cpu_list,
+from pyrunc.security.attributes import (IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, parse_cpu_list,
                                    personality_value, sched_attr)
 
 _syscall = function("syscall", c_long)
@@ -133,7 +133,7 @@ def load_seccomp(compiled, ctx=None):
     With a `ctx` that carries `seccomp_agent_fd` (a socket the parent already
     connected to listenerPath) the fd is sent on to the agent at once, with
     the ContainerProcessState the parent prepared (`seccomp_state`), and both
-    fds are closed here; see pyrunc.seccomp_notify.
+    fds are closed here; see pyrunc.security.seccomp.notify.
     """
     if compiled is None:
         return None

@@ -29,7 +29,9 @@ import os
 import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
-from pyrunc import container, status as st, testguards
+from pyrunc.lifecycle import container
+from pyrunc.store import status as st
+from pyrunc.testhooks import guards as testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 
@@ -126,10 +128,10 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
              process_label=None, detach=False, pid_file=None, console_socket=None,
              preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """The `exec` verb, from parsed flags (pyrunc.cli's click command and
-    pyrunc.fastcli both call this): the process's exit status, or ExecError
+    pyrunc.cli.fastparse both call this): the process's exit status, or ExecError
     `exec failed: ...` (exit 255, as runc) for any failure of exec itself;
     no container id at all is a UsageError (exit 1, as runc)."""
-    from pyrunc.state import check_id
+    from pyrunc.store.statedir import check_id
     if not container_id:
         # no arguments at all is a usage error, exit 1 (runc: "exec"
         # requires a minimum of 1 argument); everything after is exec's, 255
@@ -198,7 +200,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             console_fd = theirs.detach()
     # with no --console-socket we are the console: no ONLCR, as runc's recvtty
     ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
-    from pyrunc import security as process_security
+    from pyrunc.security import checks as process_security
     initial = process_security.initial_cpus(process)
     if initial:
         # execCPUAffinity.initial: stage-1 inherits it (runc); `final` (or a
@@ -209,7 +211,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         if plan.seccomp is not None and plan.seccomp.uses_notify:
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
-            from pyrunc import seccomp_notify
+            from pyrunc.security.seccomp import notify as seccomp_notify
             agent = seccomp_notify.agent_connection(plan, ctx, container.state_for_hooks(record, "running"))
         with agent:
             pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
@@ -225,7 +227,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     if detach:
         return 0
     relay.target(pid)
-    from pyrunc import runner
+    from pyrunc.lifecycle import run as runner
     master = runner.receive_master(ours) if ours is not None else None
     return runner.wait(pid, master)
 
@@ -236,8 +238,8 @@ class _SignalRelay:
     queued, then sent on. runner.wait later installs its own forwarder."""
 
     def __init__(self):
-        import _signal as signal  # without signal.py's enums (see pyrunc.signals)
-        from pyrunc import runner
+        import _signal as signal  # without signal.py's enums (see pyrunc.kernel.signals)
+        from pyrunc.lifecycle import run as runner
         self.pid = None
         self.pending = []
         for sig in runner.FORWARD:
@@ -327,14 +329,14 @@ def _namespaces(linux: dict, init_pid: int):
 def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
     """Parent-side: the container's seccomp profile, the process's capabilities."""
     linux = cfg.get("linux") or {}
-    from pyrunc import security
+    from pyrunc.security import checks as security
     security.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
     if linux.get("seccomp"):
-        from pyrunc import seccomp_cache  # a hit skips libseccomp entirely
+        from pyrunc.security.seccomp import cache as seccomp_cache  # a hit skips libseccomp entirely
         plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
-        from pyrunc import capabilities
+        from pyrunc.security import capabilities
         plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
 
 

@@ -4,9 +4,9 @@ Shims call state/start/kill/delete (and create/run, and exec for every
 `podman exec` or exec probe); importing click costs more than runc takes to
 answer. This module parses the
 common, well-formed spellings of those verbs by hand and calls the same
-pyrunc.container functions the click commands call, with the same catch
+pyrunc.lifecycle.container functions the click commands call, with the same catch
 logic. Anything else -- another verb, --help, -v, an unknown or malformed
-flag, too many arguments, `--` -- goes to the click CLI (pyrunc.cli.main)
+flag, too many arguments, `--` -- goes to the click CLI (pyrunc.cli.clickapp.main)
 untouched, so every usage message and exit code stays click's.
 
 Kept in step with pyrunc/cli/__init__.py: VERBS lists each verb's options,
@@ -56,7 +56,7 @@ def _option(token, known, shorts):
         name, eq, value = token[2:].partition("=")
     elif len(token) == 2:
         name, eq, value = shorts.get(token[1], ""), "", ""
-    else:  # -name / -name=value: Go's single-dash long form (pyrunc.cli.normalize_argv)
+    else:  # -name / -name=value: Go's single-dash long form (pyrunc.cli.clickapp.normalize_argv)
         name, eq, value = token[1:].partition("=")
     if name not in known or (eq and not known[name]):
         raise _Fallback
@@ -127,7 +127,7 @@ def _is_int(text):
 
 def _need_id(args):
     from pyrunc.errors import UsageError
-    from pyrunc.state import check_id
+    from pyrunc.store.statedir import check_id
     if not args or not args[0]:
         raise UsageError("container id cannot be empty")
     check_id(args[0])
@@ -143,8 +143,8 @@ def _fds(n):
 
 def _run_verb(g, verb, o, args, log):
     """The bodies of the click commands in pyrunc.cli, call for call."""
-    from pyrunc import container
-    from pyrunc.state import default_root
+    from pyrunc.lifecycle import container
+    from pyrunc.store.statedir import default_root
     root = os.path.abspath(g["root"]) if g.get("root") else default_root()
     opts = container.Options(root, log=log, systemd_cgroup=bool(g.get("systemd-cgroup")),
                              rootless=g.get("rootless", "auto"))
@@ -153,7 +153,7 @@ def _run_verb(g, verb, o, args, log):
     elif verb == "start":
         container.start(opts, _need_id(args))
     elif verb == "kill":
-        from pyrunc.signals import kill_signal
+        from pyrunc.kernel.signals import kill_signal
         cid = _need_id(args)
         container.kill(opts, cid, kill_signal(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
     elif verb == "delete":
@@ -163,7 +163,7 @@ def _run_verb(g, verb, o, args, log):
                          console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
                          no_new_keyring=bool(o.get("no-new-keyring")), preserve_fds=_fds(o.get("preserve-fds", 0)))
     elif verb == "run":
-        from pyrunc import runner
+        from pyrunc.lifecycle import run as runner
         code = runner.run(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),
                           console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
                           no_new_keyring=bool(o.get("no-new-keyring")),
@@ -171,7 +171,7 @@ def _run_verb(g, verb, o, args, log):
                           keep=bool(o.get("keep")), subreaper=not o.get("no-subreaper"))
         sys.exit(code)
     elif verb == "exec":
-        from pyrunc import exec_process
+        from pyrunc.lifecycle import exec as exec_process
         code = exec_process.run_exec(
             opts, args[0] if args else None, args[1:], process_file=o.get("process"), cwd=o.get("cwd"),
             env=o.get("env", ()), tty=o.get("tty"), user=o.get("user"),
@@ -189,7 +189,7 @@ def main(argv=None):
     try:
         g, verb, o, args = parse(argv)
     except _Fallback:
-        from pyrunc.cli import main as click_main
+        from pyrunc.cli.clickapp import main as click_main
         return click_main(argv)
     if verb in ("create", "run", "exec"):
         # each places a process in a cgroup ~10 ms from now: start the
@@ -201,7 +201,7 @@ def main(argv=None):
     debug = bool(g.get("debug"))
     log = Log(g.get("log"), g.get("log-format", "text"), debug)
     code = 0
-    # the same catch point as pyrunc.cli.main, less click's own exceptions
+    # the same catch point as pyrunc.cli.clickapp.main, less click's own exceptions
     try:
         setup(log)
         _run_verb(g, verb, o, args, log)

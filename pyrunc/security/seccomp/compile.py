@@ -5,8 +5,8 @@ create/run/exec (step 4 of ARCHITECTURE.md), before the first fork, so every
 mistake in the profile is a ConfigError the user sees as one line and nothing
 has been made yet. The result, `CompiledSeccomp`, is plain data (bytes + ints,
 JSON-able through `to_dict`); the child only hands the bytes to seccomp(2)
-(`pyrunc.init.security.load_seccomp`), it never imports libseccomp.
-`pyrunc.seccomp_cache.compile_cached` keeps results across creates.
+(`pyrunc.init.apply_security.load_seccomp`), it never imports libseccomp.
+`pyrunc.security.seccomp.cache.compile_cached` keeps results across creates.
 
 Behaviour follows runc (libcontainer/seccomp, specconv.SetupSeccomp):
 - no `defaultAction` and no `syscalls` -> no filter at all (None);
@@ -39,7 +39,7 @@ import tempfile
 from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import ConfigError, describe_oserror
-from pyrunc.seccomp_cache import CompiledSeccomp  # noqa: F401  (plain data; part of this module's contract)
+from pyrunc.security.seccomp.cache import CompiledSeccomp  # noqa: F401  (plain data; part of this module's contract)
 
 
 def _import_pyseccomp():

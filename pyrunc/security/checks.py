@@ -7,9 +7,9 @@ a bad ioPriority, scheduler, personality, execCPUAffinity, an LSM label this
 host cannot apply or a mount over /proc is one ConfigError line and nothing
 has been made yet; `exec` runs the process rules through
 check_process_security(). The child applies the same
-fields with pyrunc.init.security; the names and parsers both sides use are in
-pyrunc.process_attrs (so this side needs neither ctypes nor python-prctl).
-Capabilities are resolved by pyrunc.capabilities, seccomp by pyrunc.seccomp.
+fields with pyrunc.init.apply_security; the names and parsers both sides use are in
+pyrunc.security.attributes (so this side needs neither ctypes nor python-prctl).
+Capabilities are resolved by pyrunc.security.capabilities, seccomp by pyrunc.security.seccomp.compile.
 
 `parse_cpu_list()` turns execCPUAffinity strings into CPU sets;
 `set_final_cpu_affinity()` is what the parent does once an exec'd process is
@@ -20,9 +20,10 @@ from __future__ import annotations
 import os
 import struct
 
-from pyrunc import mountpaths, testguards
+from pyrunc import mountpaths
+from pyrunc.testhooks import guards as testguards
 from pyrunc.errors import ConfigError, PyruncError, describe_oserror
-from pyrunc import process_attrs as attrs
+from pyrunc.security import attributes as attrs
 
 
 def process_problems(cfg: dict):
@@ -118,7 +119,7 @@ def _on_procfs(path: str) -> bool:
         fd = os.open(path, os.O_PATH | os.O_CLOEXEC)
     except OSError:
         return False
-    from pyrunc.init import security as child  # ctypes: only for a mount at /proc
+    from pyrunc.init import apply_security as child  # ctypes: only for a mount at /proc
     try:
         return child.fstatfs_type(fd) == child.PROC_SUPER_MAGIC
     except OSError:

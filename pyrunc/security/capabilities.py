@@ -2,7 +2,7 @@
 
 Place in the flow: `container`/`plan` call `resolve_capabilities()` on
 `process.capabilities`; the child gets only numbers and applies them with
-pyrunc.init.security (drop_bounding, apply_capabilities).
+pyrunc.init.apply_security (drop_bounding, apply_capabilities).
 
 A name this kernel does not know (above /proc/sys/kernel/cap_last_cap, or not
 a capability at all) or that this host cannot grant (not in the runtime's own
