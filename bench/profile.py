@@ -141,14 +141,14 @@ from pyrunc.kernel import cgroup_prepay
 cgroup_prepay.start()  # what fastcli does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import config, plan
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import common, create, delete, start
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
 T["import container, config, plan, spawn"] = time.perf_counter() - t0
 wrap(config, "load", "validate + seccomp compile (config.load)")
 wrap(plan, "build", "plan.build")
 wrap(container, "resolve_capabilities", "capabilities")
-orig_mgr = container.cgroup_manager
+orig_mgr = create.cgroup_manager
 def mgr_wrapped(*a, **k):
     t = time.perf_counter()
     mgr = orig_mgr(*a, **k)
@@ -163,26 +163,26 @@ def mgr_wrapped(*a, **k):
                 T["cgroup create + resources"] = time.perf_counter() - t
         mgr.create = timed_create
     return mgr
-container.cgroup_manager = mgr_wrapped
+create.cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
 import pyrunc.store.statedir as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "write_atomic", "state writes (temp + rename), create+start")
 wrap(container, "release", "start: fifo release -> execve")
-opts = container.Options(root)
+opts = common.Options(root)
 if cache == "cold":
     import shutil; shutil.rmtree(os.path.join(root, ".cache"), ignore_errors=True)
 t = time.perf_counter()
-pid = container.create(opts, cid, bundle)
+pid = create.create(opts, cid, bundle)
 T["create (total, in-process)"] = time.perf_counter() - t
 t = time.perf_counter()
-container.start(opts, cid)
+start.start(opts, cid)
 T["start (total, in-process)"] = time.perf_counter() - t
 deadline = time.monotonic() + 10
 while procfs.start_time(pid) is not None and time.monotonic() < deadline:
     time.sleep(0.0005)
 t = time.perf_counter()
-container.delete(opts, cid)
+delete.delete(opts, cid)
 T["delete (total, in-process)"] = time.perf_counter() - t
 print(json.dumps(T))
 '''

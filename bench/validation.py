@@ -42,7 +42,7 @@ CGROUP_PARENT = "pyrunc-valbench"   # our own parent: other benches use pyrunc-b
 _TIMED = r"""
 import sys, time
 if len(sys.argv) > 3:          # "in create": what the cli and lifecycle import anyway is not ours
-    import pyrunc.cli.clickapp, pyrunc.lifecycle.container  # noqa: E401
+    import pyrunc.cli.clickapp, pyrunc.lifecycle.create  # noqa: E401
 t0 = time.perf_counter()
 from pyrunc.config import load_bundle
 from pyrunc.errors import ConfigError

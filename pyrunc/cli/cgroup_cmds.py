@@ -1,8 +1,7 @@
-"""`pause`, `resume`, `ps`, `update` and `events`: the verbs that watch and change
-a running container through its cgroup. Thin: flags in, the container's
-cgroup manager (rebuilt from state.json by pyrunc.cgroups.load_manager) out.
-Registered by cli/__init__.py (register_verbs). Output shapes and
-messages are runc's, which containerd and podman parse.
+"""The click commands `pause`, `resume`, `ps`, `update` and `events`: runc's
+flags in, pyrunc.lifecycle.cgroup_verbs called, runc's output shapes out
+(containerd and podman parse them). Registered by cli/clickapp.py
+(register_verbs).
 """
 from __future__ import annotations
 
@@ -10,37 +9,11 @@ import json
 import re
 import subprocess
 import sys
-import time
 
 import click
 
-from pyrunc.errors import InvalidState, PyruncError, UsageError
-
-
-# runc's answers for a stopped (not yet deleted) container; None: allowed,
-# e.g. `ps` then lists nothing
-_STOPPED = {"events": "container with id {cid} is not running", "update": "container not running",
-            "ps": None}
-
-
-def _manager(obj, cid, operation, lock=True):
-    """The container's cgroup manager, after checking `operation` is allowed."""
-    from pyrunc import cgroups
-    from pyrunc.lifecycle import container
-    from pyrunc.store import status as st
-    if not cid:
-        raise UsageError("container id cannot be empty")
-    cdir, record = container.load(obj.opts, cid, lock=lock)
-    with cdir:
-        status = container.status_of(cdir, record)
-        if status == st.STOPPED and operation in _STOPPED:
-            if _STOPPED[operation] is not None:
-                raise InvalidState(_STOPPED[operation].format(cid=cid))
-        else:
-            st.require(operation, status)
-        if not record.get("cgroup"):
-            raise PyruncError(f"container {cid}: has no cgroup")
-        return cgroups.load_manager(record["cgroup"], warn=obj.log.warn), status
+from pyrunc.errors import PyruncError, UsageError
+from pyrunc.lifecycle import cgroup_verbs
 
 
 @click.command()
@@ -48,8 +21,7 @@ def _manager(obj, cid, operation, lock=True):
 @click.pass_obj
 def pause(obj, container_id):
     """Suspend all processes in the container (cgroup freezer)."""
-    mgr, _ = _manager(obj, container_id, "pause")
-    mgr.freeze()
+    cgroup_verbs.pause(obj.opts, container_id)
 
 
 @click.command()
@@ -57,8 +29,7 @@ def pause(obj, container_id):
 @click.pass_obj
 def resume(obj, container_id):
     """Resume all processes of a paused container."""
-    mgr, _ = _manager(obj, container_id, "resume")
-    mgr.thaw()
+    cgroup_verbs.resume(obj.opts, container_id)
 
 
 @click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
@@ -70,8 +41,7 @@ def ps(obj, fmt, container_id, ps_args):
     """List the processes in the container (json: a list of host pids)."""
     if fmt not in ("table", "json"):
         raise UsageError("invalid format option")
-    mgr, _ = _manager(obj, container_id, "ps", lock=False)
-    pids = mgr.pids() if mgr.exists() else []
+    pids = cgroup_verbs.pids(obj.opts, container_id)
     if fmt == "json":
         # runc encodes an empty Go slice as null; containerd accepts both
         click.echo(json.dumps(pids or None, separators=(",", ":")))
@@ -178,11 +148,7 @@ def update(obj, resources_file, container_id, l3_cache_schema, mem_bw_schema, **
         res = _read_resources(resources_file)
     else:
         res = resources_from_flags(flags)
-    mem = res.get("memory") or {}
-    if mem.get("kernel") or mem.get("kernelTCP"):
-        obj.log.warn("Kernel memory settings are ignored and will be removed")
-    mgr, _ = _manager(obj, container_id, "update")
-    mgr.set(res)
+    cgroup_verbs.update(obj.opts, container_id, res)
 
 
 def _read_resources(path: str) -> dict:
@@ -229,26 +195,13 @@ def _emit(kind: str, cid: str, data=None) -> None:
 def events(obj, interval, stats, container_id):
     """Display container events: OOM notifications and resource statistics."""
     period = parse_duration(interval)
-    if period <= 0:
-        raise UsageError("duration interval must be greater than 0")
-    # no lock held while watching: delete must not wait for us
-    mgr, _ = _manager(obj, container_id, "events", lock=False)
     if stats:
-        _emit("stats", container_id, mgr.stats())
+        if period <= 0:
+            raise UsageError("duration interval must be greater than 0")
+        _emit("stats", container_id, cgroup_verbs.stats(obj.opts, container_id))
         return
-    from pyrunc.cgroups.oom import OOMWatch
-    watch = OOMWatch(mgr)
-    next_stats = time.monotonic() + period
     try:
-        # like runc: until the cgroup goes away (the container is deleted)
-        while mgr.exists():
-            for _ in range(watch.wait(max(0.0, min(0.5, next_stats - time.monotonic())))):
-                _emit("oom", container_id)
-            if time.monotonic() >= next_stats:
-                next_stats += period
-                if mgr.exists():
-                    _emit("stats", container_id, mgr.stats())
+        for kind, data in cgroup_verbs.events(obj.opts, container_id, period):
+            _emit(kind, container_id, data)
     except BrokenPipeError:
         pass
-    finally:
-        watch.close()

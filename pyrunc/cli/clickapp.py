@@ -1,7 +1,7 @@
 """The command line: runc's verbs, flags and exit codes, and the one catch point.
 
 Global flags come before the verb. Each verb is one thin function that calls
-pyrunc.lifecycle.container. Every failure ends here as exactly one stderr line (and one
+pyrunc.lifecycle. Every failure ends here as exactly one stderr line (and one
 --log record); a traceback only with --debug. Only this package imports click.
 """
 from __future__ import annotations
@@ -70,17 +70,12 @@ def _print_version(ctx, _param, value):
 @click.pass_context
 def cli(ctx, root, log_path, log_format, debug, systemd_cgroup, rootless, criu):
     """pyrunc: an OCI container runtime (runc-compatible)."""
-    from pyrunc.lifecycle.container import Options
+    from pyrunc.lifecycle.common import Options
     from pyrunc.store.statedir import default_root
     log = Log(log_path, log_format, debug)
     setup(log)  # --log opened now: an unusable path fails every verb, as runc's
     root = os.path.abspath(root) if root else default_root()
     ctx.obj = Context(Options(root, log=log, systemd_cgroup=systemd_cgroup, rootless=rootless), log)
-
-
-def _container():
-    from pyrunc.lifecycle import container
-    return container
 
 
 def start_cgroup_prepay(preserve_fds):
@@ -123,7 +118,8 @@ def _create_options(f):
 def create(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserve_fds, container_id):
     """Create a container."""
     start_cgroup_prepay(preserve_fds)
-    _container().create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
+    from pyrunc.lifecycle import create as create_verb
+    create_verb.create(obj.opts, _need_id(container_id), bundle, pid_file=pid_file,
                         console_socket=console_socket, no_pivot=no_pivot,
                         no_new_keyring=no_new_keyring, preserve_fds=_fds(preserve_fds))
 
@@ -152,7 +148,8 @@ def run(obj, bundle, pid_file, console_socket, no_pivot, no_new_keyring, preserv
 @click.pass_obj
 def start(obj, container_id):
     """Start a created container."""
-    _container().start(obj.opts, _need_id(container_id))
+    from pyrunc.lifecycle import start as start_verb
+    start_verb.start(obj.opts, _need_id(container_id))
 
 
 @cli.command()
@@ -160,8 +157,8 @@ def start(obj, container_id):
 @click.pass_obj
 def state(obj, container_id):
     """Print the state of a container."""
-    c = _container()
-    click.echo(c.to_json(c.state(obj.opts, _need_id(container_id))))
+    from pyrunc.lifecycle import state as state_verb
+    click.echo(state_verb.to_json(state_verb.state(obj.opts, _need_id(container_id))))
 
 
 @cli.command()
@@ -172,7 +169,8 @@ def state(obj, container_id):
 def kill(obj, all_processes, container_id, signal):
     """Send a signal to a container's init (default SIGTERM)."""
     from pyrunc.kernel.signals import kill_signal
-    _container().kill(obj.opts, _need_id(container_id), kill_signal(signal), all_processes)
+    from pyrunc.lifecycle import kill as kill_verb
+    kill_verb.kill(obj.opts, _need_id(container_id), kill_signal(signal), all_processes)
 
 
 @cli.command()
@@ -181,7 +179,8 @@ def kill(obj, all_processes, container_id, signal):
 @click.pass_obj
 def delete(obj, force, container_id):
     """Delete a container and everything it holds."""
-    _container().delete(obj.opts, _need_id(container_id), force=force)
+    from pyrunc.lifecycle import delete as delete_verb
+    delete_verb.delete(obj.opts, _need_id(container_id), force=force)
 
 
 @cli.command("list")
@@ -190,7 +189,8 @@ def delete(obj, force, container_id):
 @click.pass_obj
 def list_(obj, fmt, quiet):
     """List containers."""
-    items = _container().list_containers(obj.opts)
+    from pyrunc.lifecycle import state as state_verb
+    items = state_verb.list_containers(obj.opts)
     if quiet:
         for item in items:
             click.echo(item["id"])

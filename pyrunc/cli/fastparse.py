@@ -4,7 +4,7 @@ Shims call state/start/kill/delete (and create/run, and exec for every
 `podman exec` or exec probe); importing click costs more than runc takes to
 answer. This module parses the
 common, well-formed spellings of those verbs by hand and calls the same
-pyrunc.lifecycle.container functions the click commands call, with the same catch
+pyrunc.lifecycle functions the click commands call, with the same catch
 logic. Anything else -- another verb, --help, -v, an unknown or malformed
 flag, too many arguments, `--` -- goes to the click CLI (pyrunc.cli.clickapp.main)
 untouched, so every usage message and exit code stays click's.
@@ -142,26 +142,31 @@ def _fds(n):
 
 
 def _run_verb(g, verb, o, args, log):
-    """The bodies of the click commands in pyrunc.cli, call for call."""
-    from pyrunc.lifecycle import container
+    """The bodies of the click commands in pyrunc.cli.clickapp, call for call."""
+    from pyrunc.lifecycle.common import Options
     from pyrunc.store.statedir import default_root
     root = os.path.abspath(g["root"]) if g.get("root") else default_root()
-    opts = container.Options(root, log=log, systemd_cgroup=bool(g.get("systemd-cgroup")),
-                             rootless=g.get("rootless", "auto"))
+    opts = Options(root, log=log, systemd_cgroup=bool(g.get("systemd-cgroup")),
+                   rootless=g.get("rootless", "auto"))
     if verb == "state":
-        sys.stdout.write(container.to_json(container.state(opts, _need_id(args))) + "\n")
+        from pyrunc.lifecycle import state
+        sys.stdout.write(state.to_json(state.state(opts, _need_id(args))) + "\n")
     elif verb == "start":
-        container.start(opts, _need_id(args))
+        from pyrunc.lifecycle import start
+        start.start(opts, _need_id(args))
     elif verb == "kill":
         from pyrunc.kernel.signals import kill_signal
+        from pyrunc.lifecycle import kill
         cid = _need_id(args)
-        container.kill(opts, cid, kill_signal(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
+        kill.kill(opts, cid, kill_signal(args[1] if len(args) > 1 else "SIGTERM"), bool(o.get("all")))
     elif verb == "delete":
-        container.delete(opts, _need_id(args), force=bool(o.get("force")))
+        from pyrunc.lifecycle import delete
+        delete.delete(opts, _need_id(args), force=bool(o.get("force")))
     elif verb == "create":
-        container.create(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),
-                         console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
-                         no_new_keyring=bool(o.get("no-new-keyring")), preserve_fds=_fds(o.get("preserve-fds", 0)))
+        from pyrunc.lifecycle import create
+        create.create(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),
+                      console_socket=o.get("console-socket"), no_pivot=bool(o.get("no-pivot")),
+                      no_new_keyring=bool(o.get("no-new-keyring")), preserve_fds=_fds(o.get("preserve-fds", 0)))
     elif verb == "run":
         from pyrunc.lifecycle import run as runner
         code = runner.run(opts, _need_id(args), o.get("bundle", "."), pid_file=o.get("pid-file"),

@@ -29,7 +29,7 @@ import os
 import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import common
 from pyrunc.store import status as st
 from pyrunc.testhooks import guards as testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
@@ -156,9 +156,9 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
 def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
                  console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """Run the process; returns the exit code for the cli (0 when detached)."""
-    cdir, record = container.load(opts, cid, lock=False)
+    cdir, record = common.load(opts, cid, lock=False)
     with cdir:
-        status = container.status_of(cdir, record)
+        status = common.status_of(cdir, record)
     if not (ignore_paused and status == st.PAUSED):
         st.require("exec", status)
     init_pid = record.get("pid") or 0
@@ -194,7 +194,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     console_fd = -1
     if terminal:
         if console_socket:
-            console_fd = container.connect_console(console_socket)
+            console_fd = common.connect_console(console_socket)
         else:
             ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
             console_fd = theirs.detach()
@@ -207,12 +207,12 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
         os.sched_setaffinity(0, initial)
     try:
-        agent = container.NO_AGENT
+        agent = common.NO_AGENT
         if plan.seccomp is not None and plan.seccomp.uses_notify:
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
             from pyrunc.security.seccomp import notify as seccomp_notify
-            agent = seccomp_notify.agent_connection(plan, ctx, container.state_for_hooks(record, "running"))
+            agent = seccomp_notify.agent_connection(plan, ctx, common.state_for_hooks(record, "running"))
         with agent:
             pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
     finally:
@@ -220,10 +220,10 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             os.close(console_fd)
     # the namespaces were opened by path: make sure they were still the init's
     if not procfs.is_alive(init_pid, record.get("pid_start")):
-        container.kill_quietly(pid)
+        common.kill_quietly(pid)
         raise InvalidState("container not running: its init exited during exec")
     if pid_file:
-        container.write_pid_file(pid_file, pid)
+        common.write_pid_file(pid_file, pid)
     if detach:
         return 0
     relay.target(pid)

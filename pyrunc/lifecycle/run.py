@@ -15,7 +15,7 @@ import select
 
 import _prctl  # python-prctl's C module: the subreaper bit (the child loads it too)
 
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import create, delete, start
 from pyrunc.kernel import fdpass
 from pyrunc.kernel.signals import NUMBERS
 
@@ -36,7 +36,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
     if not detach and not console_socket:
         ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
-        pid = container.create(opts, cid, bundle, console_socket=console_socket,
+        pid = create.create(opts, cid, bundle, console_socket=console_socket,
                                console_fd=theirs.fileno() if theirs else -1, **create_args)
     finally:
         if theirs is not None:
@@ -49,7 +49,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         # container, not kill us and orphan it
         _forward_signals(pid)
     try:
-        container.start(opts, cid, notify_in_background=not detach)
+        start.start(opts, cid, notify_in_background=not detach)
     except BaseException:
         _cleanup(opts, cid)
         raise
@@ -182,6 +182,6 @@ def _write_all(fd, data):
 
 def _cleanup(opts, cid):
     try:
-        container.delete(opts, cid, force=True)
+        delete.delete(opts, cid, force=True)
     except Exception as exc:  # the run's own status matters more; say why cleanup failed
         opts.log.warn(f"delete {cid}: {exc}")

@@ -3,7 +3,7 @@
 The rule: what runc runs, pyrunc runs; `validate --strict` lists where a
 client's config strays from the spec. Each config traced from podman,
 containerd and the CRI (../shared/fixtures/clients) goes through the pipeline
-create runs (container.prepare) and `validate`, with only its host-specific
+create runs (create.prepare) and `validate`, with only its host-specific
 paths moved to this test's directory: the rootfs, bind sources, and the
 namespace files it joins (this process's, of the same type). Plus podman's
 `--device /dev/fuse`, whose fileMode carries the file-type bits.
@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import common, create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from tests import support
 
@@ -64,7 +64,7 @@ def _passes(cfg, tmp_path):
     (bundle / "config.json").write_text(json.dumps(_localize(cfg, bundle)))
     _doc, found = check_bundle(str(bundle), strict=True, thorough=True)
     assert [f.text() for f in found if f.severity == ERROR] == []
-    container.prepare(container.Options(root=str(tmp_path / "state")), "client", str(bundle))
+    create.prepare(common.Options(root=str(tmp_path / "state")), "client", str(bundle))
     return found
 
 

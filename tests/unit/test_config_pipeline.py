@@ -2,7 +2,7 @@
 
 Both run pyrunc.config's one pipeline of checks (semantic.CHECKS); this test
 holds them to it from the outside: each config goes through check_bundle (what
-`pyrunc validate` runs) and through container.prepare (everything create does
+`pyrunc validate` runs) and through create.prepare (everything create does
 before it makes anything: the checks, plan.build, seccomp, capabilities). The
 configs are the runc example config with mutations from a table: each single
 mutation (with the verdict runc gives it), then random combinations of them.
@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import common, create
 from pyrunc.config import ERROR, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support
@@ -140,9 +140,9 @@ def _verdicts(bundle, cfg) -> tuple[bool, bool, list[str]]:
     (bundle / "config.json").write_text(json.dumps(cfg))
     _doc, found = check_bundle(str(bundle), thorough=True)
     errors = [f.text() for f in found if f.severity == ERROR]
-    opts = container.Options(root=str(bundle / "state"))
+    opts = common.Options(root=str(bundle / "state"))
     try:
-        container.prepare(opts, "pipeline-test", str(bundle))
+        create.prepare(opts, "pipeline-test", str(bundle))
         created = True
     except ConfigError as exc:
         created = False

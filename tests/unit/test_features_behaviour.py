@@ -4,7 +4,7 @@ features.md: each list holds names the runtime MUST recognize in config.json,
 "irrelevant to the availability of the features in the host"; runc fills the
 LSM and cgroup fields with what it supports, not what the host runs. Each
 entry of the document is checked here against create's own pipeline
-(container.prepare: every check, plan.build, the seccomp compile), never
+(create.prepare: every check, plan.build, the seccomp compile), never
 against the tables the document is built from. Running containers with them
 is tests/conformance/test_features.py.
 """
@@ -15,7 +15,7 @@ import json
 import pytest
 
 from pyrunc import features
-from pyrunc.lifecycle import container
+from pyrunc.lifecycle import common, create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support
@@ -32,7 +32,7 @@ def prepare(tmp_path):
 
     def run(cfg):
         (tmp_path / "config.json").write_text(json.dumps(cfg))
-        return container.prepare(container.Options(root=str(tmp_path / "state")), "features", str(tmp_path))[1]
+        return create.prepare(common.Options(root=str(tmp_path / "state")), "features", str(tmp_path))[1]
     run.src = str(tmp_path / "src")
     return run
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 FORBIDDEN = ("click", "jsonschema", "pyseccomp", "jeepney", "pyrunc.cli", "pyrunc.config",
-             "pyrunc.lifecycle.container", "pyrunc.cgroups", "pyrunc.store.statedir", "pyrunc.security.seccomp.compile")
+             "pyrunc.lifecycle", "pyrunc.cgroups", "pyrunc.store.statedir", "pyrunc.security.seccomp.compile")
 
 # only `sys` before the snapshot, so anything else the import pulls in shows
 PROBE = """
@@ -94,7 +94,7 @@ def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
     ctypes or python-prctl (~4.5 ms); stage-1 imports pyrunc.init itself
     while the parent moves it into its cgroup (process/spawn.py)."""
     loaded = set()
-    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.container", "pyrunc.config", "pyrunc.plan",
+    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.create", "pyrunc.config", "pyrunc.plan",
                    "pyrunc.security.checks", "pyrunc.security.capabilities", "pyrunc.process.spawn",
                    "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.lifecycle.activation"):
         loaded |= set(_loaded_by(module))

@@ -35,11 +35,11 @@ def test_features_document_is_valid():
 
 
 def test_state_document_is_valid():
-    from pyrunc.lifecycle import container
+    from pyrunc.lifecycle import state as state_verb
     record = {"id": "c1", "pid": 42, "bundle": "/b", "rootfs": "/b/rootfs", "created": "2026-01-01T00:00:00Z",
               "owner": "", "annotations": {"k": "v"}}
     for status in ("creating", "created", "running", "stopped"):
-        assert _errors("state", container.state_json(record, status)) == []
+        assert _errors("state", state_verb.state_json(record, status)) == []
 
 
 @pytest.mark.parametrize("doc,message", [
