@@ -3,7 +3,7 @@ linux.personality and execCPUAffinity parsed into what the kernel takes, and
 whether an LSM is enabled.
 
 Both sides use them: the parent checks a config with them before anything is
-made (pyrunc.security.checks), the child applies their results (pyrunc.init.apply_security).
+made (pyrunc.config.checks.process), the child applies their results (pyrunc.init.apply_security).
 Kept apart from the child's module, which needs ctypes and python-prctl, so a
 parent can check a config without importing either (~4.5 ms): the child loads
 those itself after the fork, while the parent moves it into its cgroup.
@@ -80,6 +80,12 @@ def parse_cpu_list(text):
     if not cpus:
         raise ValueError(f"no members found in set {text!r}")
     return cpus
+
+
+def initial_cpus(process: dict) -> set[int] | None:
+    """execCPUAffinity.initial as a CPU set (what `exec`'s stage-1 runs on), else None."""
+    aff = process.get("execCPUAffinity") or {}
+    return parse_cpu_list(aff["initial"]) if aff.get("initial") else None
 
 
 def lsm_enabled(name):

@@ -1,11 +1,12 @@
 """Capability names -> numbers (pyrunc.security.capabilities) and the parent-side
-checks of the other process security fields (pyrunc.security.checks)."""
+checks of the other process security fields (pyrunc.config.checks.process)."""
 from __future__ import annotations
 
 import pytest
 
 from pyrunc.security import capabilities as caps
-from pyrunc.security import checks as security
+from pyrunc.config.checks import process as security
+from pyrunc.security import attributes
 from pyrunc.errors import ConfigError
 
 
@@ -67,13 +68,13 @@ def test_mask():
 
 @pytest.mark.parametrize("text,cpus", [("0", {0}), ("0-2,5", {0, 1, 2, 5}), (" 1 , 3-4 ,", {1, 3, 4})])
 def test_cpu_list(text, cpus):
-    assert security.parse_cpu_list(text) == cpus
+    assert attributes.parse_cpu_list(text) == cpus
 
 
 @pytest.mark.parametrize("text", ["", ",", "a", "3-1", "-1", "70000"])
 def test_bad_cpu_list(text):
     with pytest.raises(ValueError):
-        security.parse_cpu_list(text)
+        attributes.parse_cpu_list(text)
 
 
 @pytest.mark.parametrize("cfg,message", [

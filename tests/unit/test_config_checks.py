@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pyrunc.config import check_bundle, load_bundle
-from pyrunc.config import semantic
+from pyrunc.config.checks import bundle as bundle_checks, namespaces, pipeline
 from pyrunc.errors import ConfigError
 from tests.unit.test_config_messages import BASE
 
@@ -50,7 +50,7 @@ def test_unknown_capability_warns_not_fails(bundle):
 
 
 def test_capability_newer_than_kernel_warns(bundle, monkeypatch):
-    monkeypatch.setattr(semantic.Context, "cap_last_cap", property(lambda self: 37))
+    monkeypatch.setattr(pipeline.Context, "cap_last_cap", property(lambda self: 37))
     d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_BPF"]))
     assert _listed_warnings(d) == ['config.json: process.capabilities.bounding[0]: "CAP_BPF" is not known to this kernel; ignored']
 
@@ -103,13 +103,13 @@ def test_joining_namespaces_by_path(bundle):
                                        ("/proc/self/ns/pid", "pid"), ("/proc/self/ns/user", "user"),
                                        ("/proc/self/ns/uts", "uts")])
 def test_namespace_type_of(path, kind):
-    assert semantic.namespace_type_of(path) == kind
+    assert namespaces.namespace_type_of(path) == kind
 
 
 def test_namespace_type_of_plain_file(tmp_path):
     (tmp_path / "f").write_text("")
-    assert semantic.namespace_type_of(str(tmp_path / "f")) is None
-    assert semantic.namespace_type_of(str(tmp_path)) is None
+    assert namespaces.namespace_type_of(str(tmp_path / "f")) is None
+    assert namespaces.namespace_type_of(str(tmp_path)) is None
 
 
 def test_user_namespace_allows_mappings(bundle):
@@ -121,9 +121,9 @@ def test_user_namespace_allows_mappings(bundle):
 
 
 def test_semver_major():
-    assert semantic.semver_major("1.0.0-rc5+dev") == 1
-    assert semantic.semver_major("1.3") is None
-    assert semantic.semver_major("v1.0.0") is None
+    assert bundle_checks.semver_major("1.0.0-rc5+dev") == 1
+    assert bundle_checks.semver_major("1.3") is None
+    assert bundle_checks.semver_major("v1.0.0") is None
 
 
 def test_config_returned_unchanged(bundle):

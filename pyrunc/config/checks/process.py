@@ -1,0 +1,152 @@
+"""Rules about the container's process: process.* (args, cwd, oomScoreAdj,
+rlimits, capabilities, scheduler, ioPriority, execCPUAffinity, LSM labels)
+and linux.personality. Part of pyrunc.config's one pipeline
+(checks/pipeline.py), run by create and `validate`; `exec` runs the
+attribute rules on its process.json through check_process_security(),
+without the rest of pyrunc.config.
+
+What the child would refuse (pyrunc.init.apply_security) is decided here
+with the same parsers (pyrunc.security.attributes), so a bad value is one
+line before anything is made; capability names are resolved to numbers by
+pyrunc.security.capabilities once these rules have reported what it skips.
+Import-light: struct, pyrunc.security.attributes (no ctypes, no python-prctl).
+"""
+from __future__ import annotations
+
+import struct
+
+from pyrunc.config.findings import ERROR, error, jpath, show, warning
+from pyrunc.errors import ConfigError
+from pyrunc.security import attributes as attrs
+
+
+def check_process(cfg, ctx):
+    proc = cfg.get("process")
+    if proc is None:
+        # optional in the spec until `start`, but create already runs the init that waits for it
+        yield error("process", "is required to create a container")
+        return
+    if not proc.get("args"):
+        yield error("process.args", "must be a non-empty array")
+    if not proc["cwd"].startswith("/"):
+        yield error("process.cwd", f"{show(proc['cwd'])} must be an absolute path")
+    adj = proc.get("oomScoreAdj")
+    if adj is not None and not -1000 <= adj <= 1000:
+        yield error("process.oomScoreAdj", f"{adj} is out of range (-1000 to 1000)")
+
+
+# Linux's resource limits (setrlimit(2)); the spec: unmappable values MUST be an error
+_RLIMITS = {"RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
+            "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
+            "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK"}
+
+
+def check_rlimits(cfg, ctx):
+    first: dict[str, int] = {}
+    for i, rl in enumerate((cfg.get("process") or {}).get("rlimits") or []):
+        where = jpath("process", "rlimits", i)
+        kind = rl["type"]
+        if kind not in _RLIMITS:
+            yield error(f"{where}.type", f"{show(kind)} is not a Linux resource limit")
+        elif kind in first:
+            yield error(f"{where}.type", f"{show(kind)} is set twice (first at {jpath('process', 'rlimits', first[kind])})")
+        else:
+            first[kind] = i
+        if rl["soft"] > rl["hard"]:
+            yield error(f"{where}.soft", f"{rl['soft']} is above the hard limit {rl['hard']}")
+
+
+# capability numbers of Linux 5.9+ (include/uapi/linux/capability.h)
+CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
+    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
+    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
+    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
+    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
+    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)
+_CAP_NUMBER = {f"CAP_{name}": i for i, name in enumerate(CAPABILITIES)}
+
+
+def check_capabilities(cfg, ctx):
+    """The spec (1.1+): capabilities that cannot be granted are logged as warnings, not errors."""
+    caps = (cfg.get("process") or {}).get("capabilities") or {}
+    for set_name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
+        for i, cap in enumerate(caps.get(set_name) or []):
+            number = _CAP_NUMBER.get(cap)
+            if number is None:
+                yield warning(jpath("process", "capabilities", set_name, i),
+                              f"{show(cap)} is not a Linux capability; ignored")
+            elif ctx.cap_last_cap is not None and number > ctx.cap_last_cap:
+                yield warning(jpath("process", "capabilities", set_name, i),
+                              f"{show(cap)} is not known to this kernel; ignored")
+
+
+def check_scheduler(cfg, ctx):
+    """runc's rules for process.scheduler (sched_setattr(2))."""
+    sched = (cfg.get("process") or {}).get("scheduler")
+    if not sched:
+        return
+    policy = sched.get("policy")
+    if "nice" in sched and not -20 <= sched["nice"] <= 19:
+        yield error("process.scheduler.nice", f"{sched['nice']} is out of range (-20 to 19)")
+    if sched.get("priority"):
+        if policy not in ("SCHED_FIFO", "SCHED_RR"):
+            yield error("process.scheduler.priority", "can only be set for SCHED_FIFO or SCHED_RR")
+        elif sched["priority"] < 0:
+            yield error("process.scheduler.priority", f"{sched['priority']} must not be negative")
+    if policy != "SCHED_DEADLINE":
+        for field in ("runtime", "deadline", "period"):
+            if sched.get(field):
+                yield error(f"process.scheduler.{field}", "can only be set for SCHED_DEADLINE")
+
+
+def check_process_attributes(cfg, ctx=None):
+    """ioPriority, scheduler, personality, execCPUAffinity (what the child's
+    parsers refuse) and LSM labels this host cannot apply."""
+    process = cfg.get("process") or {}
+    linux = cfg.get("linux") or {}
+    for key, fn in (("ioPriority", attrs.ioprio_value), ("scheduler", attrs.sched_attr)):
+        if process.get(key) is not None:
+            try:
+                fn(process[key])
+            except ValueError as exc:
+                yield error(f"process.{key}", str(exc))
+            except struct.error:
+                yield error(f"process.{key}", "a value is out of range for the kernel's structure")
+    pers = linux.get("personality")
+    if pers is not None and "domain" not in pers:
+        yield error("linux.personality.domain", "is required (LINUX or LINUX32)")
+    elif pers is not None:
+        try:
+            attrs.personality_value(pers)
+        except ValueError as exc:
+            yield error("linux.personality", str(exc))
+        if pers.get("flags"):
+            yield warning("linux.personality.flags", f"ignoring unsupported personality flags: [{' '.join(map(str, pers['flags']))}]")
+    aff = process.get("execCPUAffinity")
+    if aff:
+        for key in ("initial", "final"):
+            if aff.get(key):
+                try:
+                    attrs.parse_cpu_list(aff[key])
+                except ValueError as exc:
+                    yield error(f"process.execCPUAffinity.{key}", str(exc))
+    # runc's validator refuses a label for an LSM the host does not run;
+    # its init fails the same way for an AppArmor profile.
+    if process.get("selinuxLabel") and not attrs.lsm_enabled("selinux"):
+        yield error("process.selinuxLabel",
+                    "selinux label is specified in config, but selinux is disabled or not supported")
+    if process.get("apparmorProfile") and not attrs.lsm_enabled("apparmor"):
+        yield error("process.apparmorProfile",
+                    "apparmor profile is specified in config, but apparmor is not enabled on this host")
+
+
+def check_process_security(cfg: dict, warn=None) -> None:
+    """check_process_attributes(), raising the first error: for `exec --process`,
+    whose process.json is not a bundle (create runs them in the pipeline)."""
+    for finding in check_process_attributes(cfg):
+        if finding.severity == ERROR:
+            raise ConfigError(finding.text())
+        if warn:
+            warn(finding.message)
