@@ -334,6 +334,8 @@ def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
     from pyrunc.config.checks import process as process_checks
     process_checks.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
     if linux.get("seccomp"):
+        from pyrunc.config.checks import seccomp as seccomp_checks
+        seccomp_checks.check_profile(linux["seccomp"])
         from pyrunc.security.seccomp import cache as seccomp_cache  # a hit skips libseccomp entirely
         plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
                                                     debug=debug)  # runc: unknown syscalls at debug level

@@ -135,3 +135,20 @@ def test_config_returned_unchanged(bundle):
 def test_newer_minor_version_warns(bundle):
     d = bundle(lambda c: c.update(ociVersion="1.4.0"))
     assert _warnings(d) == ['config.json: ociVersion: "1.4.0" is newer than runtime-spec 1.3.0; fields added since are ignored']
+
+
+def test_a_refused_seccomp_profile_costs_no_libseccomp(bundle):
+    """The profile's rules (checks/seccomp.py) decide before anything compiles:
+    a profile they refuse never loads pyseccomp, and create and validate word it alike."""
+    import subprocess
+    import sys
+    d = bundle(lambda c: c["linux"]["seccomp"].update(defaultAction="SCMP_ACT_NOTIFY"))
+    code = ("import sys\nfrom pyrunc.config import check_bundle\n"
+            f"_cfg, found = check_bundle({d!r})\n"
+            "print([f.text() for f in found]); print('pyseccomp' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "['config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action']", "False"]
+    with pytest.raises(ConfigError) as exc:
+        load_bundle(d)
+    assert str(exc.value) == "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"
