@@ -341,7 +341,8 @@ def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc.security import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
+        skip = process_checks.report_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
 
 
 def _placement(record: dict, cgroup_opts):

@@ -152,3 +152,32 @@ def test_a_refused_seccomp_profile_costs_no_libseccomp(bundle):
     with pytest.raises(ConfigError) as exc:
         load_bundle(d)
     assert str(exc.value) == "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"
+
+
+def test_capability_outside_the_runtimes_bounding_set_warns(bundle, monkeypatch):
+    """Create always said so (in runc's one line); `validate` now lists it too."""
+    monkeypatch.setattr(pipeline.Context, "grantable", property(lambda self: set(range(41)) - {24}))
+    d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_KILL", "CAP_SYS_RESOURCE"]))
+    assert _listed_warnings(d) == ['config.json: process.capabilities.bounding[1]: '
+                                   '"CAP_SYS_RESOURCE" is not in this runtime\'s bounding set; ignored']
+    assert _warnings(d) == []  # create: the one runc line, from report_capabilities
+
+
+@pytest.mark.requires("root")
+def test_validate_reads_the_real_bounding_set(bundle):
+    """`pyrunc validate` run without CAP_SYS_TIME in its bounding set (dropped
+    just for it) names that capability, as create would in runc's line."""
+    import subprocess
+    import sys
+
+    def drop():
+        import prctl
+        prctl.capbset_drop(prctl.CAP_SYS_TIME)
+    d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_KILL", "CAP_SYS_TIME"]))
+    proc = subprocess.run([sys.executable, "-m", "pyrunc", "validate", "-b", d], capture_output=True,
+                          text=True, preexec_fn=drop)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        'warning: config.json: process.capabilities.bounding[1]: "CAP_SYS_TIME" is not in this '
+        "runtime's bounding set; ignored",
+        f"{d}: valid (1 warning)"]

@@ -32,6 +32,7 @@ class Context:
         self.debug = debug
         self.seccomp = None
         self._cap_last_cap = -2
+        self._grantable: set[int] | None | bool = False
 
     @property
     def cap_last_cap(self) -> int | None:
@@ -42,6 +43,14 @@ class Context:
             except (OSError, ValueError):
                 self._cap_last_cap = None
         return self._cap_last_cap
+
+    @property
+    def grantable(self) -> set[int] | None:
+        """The capabilities this runtime could grant (its bounding set), None if unknown."""
+        if self._grantable is False:
+            from pyrunc.security.capabilities import host_bounding_set
+            self._grantable = host_bounding_set()
+        return self._grantable  # type: ignore[return-value]
 
 
 # The one pipeline, in report order. Add a rule by appending it here.

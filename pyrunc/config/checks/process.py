@@ -7,9 +7,15 @@ without the rest of pyrunc.config.
 
 What the child would refuse (pyrunc.init.apply_security) is decided here
 with the same parsers (pyrunc.security.attributes), so a bad value is one
-line before anything is made; capability names are resolved to numbers by
-pyrunc.security.capabilities once these rules have reported what it skips.
-Import-light: struct, pyrunc.security.attributes (no ctypes, no python-prctl).
+line before anything is made.
+
+Capabilities this host cannot grant (not a capability, unknown to this
+kernel, outside the runtime's bounding set) are warnings, as the spec asks:
+`validate` lists each; create and exec say them in runc's one line
+(report_capabilities, which also tells pyrunc.security.capabilities which
+names to leave out when it translates the rest to numbers).
+Import-light: struct, pyrunc.security.attributes and .capabilities (no
+ctypes, no python-prctl).
 """
 from __future__ import annotations
 
@@ -18,6 +24,7 @@ import struct
 from pyrunc.config.findings import ERROR, error, jpath, show, warning
 from pyrunc.errors import ConfigError
 from pyrunc.security import attributes as attrs
+from pyrunc.security import capabilities as host_caps
 
 
 def check_process(cfg, ctx):
@@ -68,18 +75,55 @@ CAPABILITIES = (
 _CAP_NUMBER = {f"CAP_{name}": i for i, name in enumerate(CAPABILITIES)}
 
 
+def capability_problem(cap, last_cap: int | None, grantable: set[int] | None) -> str | None:
+    """Why this host cannot grant `cap`, or None. `last_cap`: the kernel's
+    cap_last_cap; `grantable`: the runtime's bounding set (None: unknown)."""
+    # exactly the kernel's spelling, as runc: "cap_chown" or "CHOWN" is unknown
+    number = _CAP_NUMBER.get(cap) if isinstance(cap, str) else None
+    if number is None:
+        return "is not a Linux capability"
+    if last_cap is not None and number > last_cap:
+        return "is not known to this kernel"
+    if grantable is not None and number not in grantable:
+        # e.g. CAP_SYS_RESOURCE on a host whose runtime was started without it
+        return "is not in this runtime's bounding set"
+    return None
+
+
 def check_capabilities(cfg, ctx):
     """The spec (1.1+): capabilities that cannot be granted are logged as warnings, not errors."""
     caps = (cfg.get("process") or {}).get("capabilities") or {}
     for set_name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
         for i, cap in enumerate(caps.get(set_name) or []):
-            number = _CAP_NUMBER.get(cap)
-            if number is None:
-                yield warning(jpath("process", "capabilities", set_name, i),
-                              f"{show(cap)} is not a Linux capability; ignored")
-            elif ctx.cap_last_cap is not None and number > ctx.cap_last_cap:
-                yield warning(jpath("process", "capabilities", set_name, i),
-                              f"{show(cap)} is not known to this kernel; ignored")
+            why = capability_problem(cap, ctx.cap_last_cap, ctx.grantable)
+            if why:
+                yield warning(jpath("process", "capabilities", set_name, i), f"{show(cap)} {why}; ignored")
+
+
+def report_capabilities(process_capabilities: dict | None, warn=None, *, last_cap: int | None = None,
+                        grantable: set[int] | None = None) -> frozenset:
+    """check_capabilities for create and exec: every name this host cannot
+    grant in ONE warning line, as runc words it (the pipeline's per-field
+    findings are for `validate`). Returns those names, for
+    pyrunc.security.capabilities.resolve_capabilities to leave out.
+    `last_cap` and `grantable` default to this kernel's and this process's."""
+    if not process_capabilities:
+        return frozenset()
+    if last_cap is None:
+        last_cap = host_caps.kernel_last_cap()
+    if grantable is None:
+        grantable = host_caps.host_bounding_set()
+    unavailable = {cap for set_name in host_caps.SETS for cap in process_capabilities.get(set_name) or ()
+                   if isinstance(cap, str) and capability_problem(cap, last_cap, grantable)}
+    if unavailable and warn:
+        names = " ".join(_printable(c) for c in sorted(unavailable))
+        warn(f"ignoring unknown or unavailable capabilities: [{names}]")
+    return frozenset(unavailable)
+
+
+def _printable(name):
+    """A name from the config as one safe line (control characters escaped)."""
+    return "".join(c if c.isprintable() else f"\\u{ord(c):04x}" for c in name)
 
 
 def check_scheduler(cfg, ctx):
