@@ -140,8 +140,8 @@ def load(bundle_dir: str, *, cache_dir: str | None = None, warn=None, debug=None
         raise ConfigError(summary(found), found)
     report = warn if warn is not None else _stderr_warning
     for finding in found:
-        # capabilities are reported once, in runc's one line, where they are
-        # resolved (pyrunc.security.capabilities); `validate` still lists each
+        # capabilities are reported once, in runc's one line, when create
+        # resolves them (checks.process.report_capabilities); `validate` lists each
         if finding.severity == WARNING and not finding.path.startswith("process.capabilities"):
             report(finding.text())
     return Loaded(cfg, ctx.seccomp)
