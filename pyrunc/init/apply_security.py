@@ -46,8 +46,8 @@ import _prctl  # python-prctl
 from pyrunc.init import seccomp_agent
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
                                 function, get_errno)
-from pyrunc.security.attributes import (IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, parse_cpu_list,
-                                   personality_value, sched_attr)
+from pyrunc.kernel.procfs import parse_cpu_list
+from pyrunc.security.attributes import IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, personality_value, sched_attr
 
 _syscall = function("syscall", c_long)
 _prctl_raw = function("prctl", c_int, (c_int, c_ulong, c_ulong, c_ulong, c_ulong))

@@ -7,7 +7,7 @@ kernel/syscalls.set_mempolicy just before execve, like runc, so the
 container's process starts with it and our own set-up is not bound by it.
 Rules are runc's (libcontainer/configs/validate: memoryPolicy).
 """
-from pyrunc.security.attributes import parse_cpu_list
+from pyrunc.kernel.procfs import parse_cpu_list
 
 MODES = {"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
          "MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6}

@@ -23,6 +23,7 @@ import struct
 from pyrunc import mountpaths
 from pyrunc.testhooks import guards as testguards
 from pyrunc.errors import ConfigError, PyruncError, describe_oserror
+from pyrunc.kernel import procfs
 from pyrunc.security import attributes as attrs
 
 
@@ -130,7 +131,7 @@ def _on_procfs(path: str) -> bool:
 
 def parse_cpu_list(text: str) -> set[int]:
     """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9} (the child's parser: one grammar)."""
-    return attrs.parse_cpu_list(text)
+    return procfs.parse_cpu_list(text)
 
 
 def initial_cpus(process: dict) -> set[int] | None:
