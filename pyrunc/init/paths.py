@@ -168,19 +168,5 @@ def parent_dir_fd(rootfd, path):
         os.close(pfd)
 
 
-def is_symlink_in_root(rootfd, path):
-    parent, name = os.path.split(os.path.normpath("/" + path))
-    try:
-        dfd = open_in_root(rootfd, parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return False
-    try:
-        return stat.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
-    finally:
-        os.close(dfd)
-
-
 __all__ = ["InitError", "open_in_root", "mkdir_all", "create_file", "ensure_target",
-           "parent_dir_fd", "fd_path", "is_symlink_in_root", "errno"]
+           "parent_dir_fd", "fd_path", "errno"]

@@ -10,7 +10,6 @@ SYS_pivot_root = 155
 SYS_setns = 308
 SYS_openat2 = 437
 SYS_keyctl = 250
-SYS_pidfd_send_signal = 424
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000

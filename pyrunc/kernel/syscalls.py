@@ -119,11 +119,6 @@ def join_session_keyring(name=None):
                  c_long(KEYCTL_JOIN_SESSION_KEYRING), _b(name))
 
 
-def pidfd_send_signal(pidfd, sig):
-    _call(_syscall, "pidfd_send_signal", None, c_long(SYS_pidfd_send_signal),
-          c_int(pidfd), c_int(sig), None, c_uint(0))
-
-
 def set_dumpable(on):
     prctl(PR_SET_DUMPABLE, 1 if on else 0)
 

@@ -32,7 +32,6 @@ class Context:
         # --console-socket): the child clears the pty's ONLCR (init/console.py)
         self.raw_console = raw_console
         self.hook_state = hook_state or {}
-        self.notify_fd = None
         self.host_pid = None  # ours as the host sees it, once stage-1/2 know it (for the seccomp agent)
 
 
