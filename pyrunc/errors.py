@@ -71,6 +71,15 @@ class ExecError(PyruncError):
     exit_code = 255
 
 
+class UnsupportedArchitecture(PyruncError):
+    """A syscall pyrunc has no number for on this machine (pyrunc.kernel.arch)."""
+
+    def __init__(self, syscall: str, machine: str):
+        super().__init__(f"{syscall}: pyrunc knows no syscall number for it on {machine}")
+        self.syscall = syscall
+        self.machine = machine
+
+
 def exit_code_for(exc: BaseException, log, debug: bool = False) -> int:
     """The CLI's one catch point (pyrunc.cli.main and pyrunc.fastcli.main):
     the exit code for what a verb raised, after its one line on stderr.

@@ -21,11 +21,12 @@ import ctypes
 import errno
 
 from pyrunc import SPEC_VERSION, __version__
+from pyrunc.errors import UnsupportedArchitecture
+from pyrunc.kernel import arch
 
 OCI_VERSION_MIN = "1.0.0"
 HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
-SYS_SECCOMP = 317          # x86_64
 SECCOMP_SET_MODE_FILTER = 1
 
 
@@ -33,18 +34,21 @@ def _libc():
     return ctypes.CDLL(None, use_errno=True)
 
 
-def _syscall_errno(nr: int, *args) -> int:
+def _syscall_errno(name: str, *args) -> int:
     """errno of a probing syscall that must fail (0 if it unexpectedly succeeded)."""
     libc = _libc()
     libc.syscall.restype = ctypes.c_long
-    ret = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
+    ret = libc.syscall(ctypes.c_long(arch.nr(name)), *[ctypes.c_long(a) for a in args])
     return ctypes.get_errno() if ret < 0 else 0
 
 
 def seccomp_flag_supported(flag: int) -> bool:
     """runc's probe: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT
     (the NULL program) only when the kernel knows the flag, EINVAL otherwise."""
-    return _syscall_errno(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flag, 0) == errno.EFAULT
+    try:
+        return _syscall_errno("seccomp", SECCOMP_SET_MODE_FILTER, flag, 0) == errno.EFAULT
+    except UnsupportedArchitecture:
+        return False  # no number to probe with: advertise no flag rather than fail `features`
 
 
 def namespaces() -> list[str]:

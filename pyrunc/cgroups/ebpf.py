@@ -12,13 +12,11 @@ import ctypes
 import ctypes.util
 import errno as _errno
 import os
-import platform
 import resource
 import struct
 
-from pyrunc.errors import CgroupError
-
-_SYS_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}
+from pyrunc.errors import CgroupError, UnsupportedArchitecture
+from pyrunc.kernel import arch
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
@@ -38,9 +36,10 @@ def _bpf(cmd: int, attr: ctypes.Array, what: str) -> int:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    nr = _SYS_BPF.get(platform.machine())
-    if nr is None:
-        raise CgroupError(f"cgroup devices: bpf(2) is not supported on {platform.machine()}")
+    try:
+        nr = arch.nr("bpf")
+    except UnsupportedArchitecture as exc:
+        raise CgroupError(f"cgroup devices: {exc}") from None
     while True:
         ret = _libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(_ATTR_SIZE))
         if ret >= 0:
