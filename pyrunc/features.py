@@ -80,8 +80,8 @@ def mount_options() -> list[str]:
 def capabilities() -> list[str]:
     """Every capability name create recognizes (one this kernel lacks is
     skipped with runc's warning, never an error)."""
-    from pyrunc import capabilities as caps
-    return list(caps.CAPABILITY_NAMES)
+    from pyrunc.kernel.capnames import CAPABILITY_NAMES
+    return list(CAPABILITY_NAMES)
 
 
 def seccomp_features() -> dict:
