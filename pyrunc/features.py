@@ -17,12 +17,12 @@ Parent-side and cheap: no child, no config.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
+import struct
 
 from pyrunc import SPEC_VERSION, __version__
 from pyrunc.errors import UnsupportedArchitecture
-from pyrunc.kernel import arch
+from pyrunc.kernel import arch, libc
 
 OCI_VERSION_MIN = "1.0.0"
 HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
@@ -30,16 +30,11 @@ HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "post
 SECCOMP_SET_MODE_FILTER = 1
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
-
-
 def _syscall_errno(name: str, *args) -> int:
     """errno of a probing syscall that must fail (0 if it unexpectedly succeeded)."""
-    libc = _libc()
-    libc.syscall.restype = ctypes.c_long
-    ret = libc.syscall(ctypes.c_long(arch.nr(name)), *[ctypes.c_long(a) for a in args])
-    return ctypes.get_errno() if ret < 0 else 0
+    syscall = libc.function("syscall", libc.c_long)
+    ret = syscall(libc.c_long(arch.nr(name)), *[libc.c_long(a) for a in args])
+    return libc.get_errno() if ret < 0 else 0
 
 
 def seccomp_flag_supported(flag: int) -> bool:
@@ -112,9 +107,10 @@ def annotations() -> dict:
     out = {"org.pyrunc.version": __version__}
     try:
         import pyseccomp
-        lib = ctypes.CDLL("libseccomp.so.2")
-        lib.seccomp_version.restype = ctypes.POINTER(ctypes.c_uint * 3)
-        major, minor, micro = lib.seccomp_version().contents
+        # const struct scmp_version *seccomp_version(void): three unsigned ints
+        version = libc.function("seccomp_version", libc.c_void_p,
+                                library=libc.library("libseccomp.so.2"))
+        major, minor, micro = struct.unpack("=3I", libc.read_memory(version(), 12))
         out["io.github.seccomp.libseccomp.version"] = f"{major}.{minor}.{micro}"
         del pyseccomp
     except (ImportError, OSError, AttributeError):

@@ -35,3 +35,14 @@ def test_nothing_else_defines_them():
         if rel != "pyrunc/kernel/flags.py" and clone.search(text):
             found.append(f"{rel}: clone flags")
     assert not found, found
+
+
+def test_c_libraries_are_bound_only_in_kernel_libc():
+    # pyrunc.seccomp's find_library shim only steers pyseccomp's own loading
+    # (it saves the ~10 ms `ldconfig -p` costs); it binds nothing for pyrunc
+    binding = re.compile(r"\bCDLL\(|\bdlopen\(|^\s*import ctypes|^\s*from ctypes", re.M)
+    allowed = {"pyrunc/kernel/libc.py", "pyrunc/seccomp.py"}
+    found = [path.relative_to(support.REPO).as_posix()
+             for path in sorted((support.REPO / "pyrunc").rglob("*.py"))
+             if binding.search(path.read_text())]
+    assert set(found) <= allowed, sorted(set(found) - allowed)
