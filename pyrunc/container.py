@@ -8,7 +8,7 @@ seccomp, the child's code) load only on create/run.
 """
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+from pyrunc.kernel.cpython import signal
 import stat
 
 from pyrunc import SPEC_VERSION, jsonio, status as st, testguards

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 import os
-import _socket  # socket.py's C half (see kernel/fdpass.py)
+from pyrunc.kernel.cpython import socket
 
 from pyrunc import jsonio
 from pyrunc import container, status as st, testguards
@@ -194,7 +194,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         if console_socket:
             console_fd = container.connect_console(console_socket)
         else:
-            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
     # with no --console-socket we are the console: no ONLCR, as runc's recvtty
     ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
@@ -236,7 +236,7 @@ class _SignalRelay:
     queued, then sent on. runner.wait later installs its own forwarder."""
 
     def __init__(self):
-        import _signal as signal  # without signal.py's enums (see pyrunc.signals)
+        from pyrunc.kernel.cpython import signal
         from pyrunc import runner
         self.pid = None
         self.pending = []

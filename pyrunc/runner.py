@@ -8,8 +8,8 @@ sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
-import _socket  # socket.py's C half (see kernel/fdpass.py)
+from pyrunc.kernel.cpython import signal
+from pyrunc.kernel.cpython import socket
 import os
 import select
 
@@ -34,7 +34,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 1)
     ours = theirs = None
     if not detach and not console_socket:
-        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         pid = container.create(opts, cid, bundle, console_socket=console_socket,
                                console_fd=theirs.fileno() if theirs else -1, **create_args)

@@ -27,7 +27,7 @@ sends one `error` message instead and exits. Imports nothing after fork.
 """
 import fcntl
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+from pyrunc.kernel.cpython import signal
 
 from pyrunc.errors import describe_oserror
 from pyrunc.init import console, security

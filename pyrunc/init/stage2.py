@@ -9,8 +9,8 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
-import _socket
+from pyrunc.kernel.cpython import signal
+from pyrunc.kernel.cpython import socket
 import stat
 import struct
 
@@ -243,7 +243,7 @@ def _hooks(phase, entries, state, env):
 def _loopback_up():
     """A new network namespace has lo down; runc brings it up."""
     SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         ifr = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]

@@ -19,8 +19,11 @@ the few we use, the same way.
     mount(b"src", b"dst", b"type", c_ulong(flags), None)   # -1 or 0
     get_errno()                                            # after a -1
 """
-import _ctypes
-from _ctypes import Structure, addressof, get_errno  # noqa: F401 - re-exported
+from pyrunc.kernel.cpython import ctypes as _ctypes
+
+Structure = _ctypes.Structure
+addressof = _ctypes.addressof
+get_errno = _ctypes.get_errno
 
 
 def _scalar(name, code):

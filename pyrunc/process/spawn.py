@@ -9,7 +9,7 @@ A failure anywhere kills what was forked and raises one SpawnError.
 from __future__ import annotations
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.signals)
+from pyrunc.kernel.cpython import signal
 
 from pyrunc import testguards
 from pyrunc.crashpoint import reached

@@ -21,7 +21,7 @@ comments on both sides (spawn.py, init/stage1.py, init/stage2.py).
 Import-light: both sides use it, the child between fork and exec.
 """
 import os
-import _socket  # socket.py builds enums for every constant (~1.5 ms); this is its C half
+from pyrunc.kernel.cpython import socket
 
 from pyrunc import jsonio
 from pyrunc.errors import describe_oserror
@@ -44,7 +44,7 @@ class PeerGone(Exception):
 
 def pair():
     """(parent end, child end); the parent's end is close-on-exec."""
-    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     return a, b
 
 
