@@ -14,7 +14,7 @@ import stat
 from pyrunc import SPEC_VERSION, jsonio, status as st, testguards
 from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
-from pyrunc.errors import HookError, InvalidState, SpawnError
+from pyrunc.errors import HookError, HookFailed, InvalidState, SpawnError
 from pyrunc.kernel import procfs
 from pyrunc.log import NULL, rfc3339
 from pyrunc.state import ContainerDir, list_ids, write_atomic
@@ -267,7 +267,7 @@ def _run_hooks(phase, entries, state):
     from pyrunc import hooks
     try:
         hooks.run_hooks(phase, entries, state)
-    except hooks.HookFailed as exc:
+    except HookFailed as exc:
         raise HookError(str(exc)) from None
 
 

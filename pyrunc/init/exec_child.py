@@ -29,10 +29,9 @@ import fcntl
 import os
 from pyrunc.kernel.cpython import signal
 
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import InitError, describe_oserror
 from pyrunc.init import console, security
 from pyrunc.init import stage2
-from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k
 from pyrunc.process import sync
 

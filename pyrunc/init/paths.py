@@ -11,13 +11,10 @@ import os
 import stat
 
 from pyrunc import testguards
+from pyrunc.errors import InitError
 from pyrunc.kernel import syscalls as k
 
 O_PATH = os.O_PATH
-
-
-class InitError(Exception):
-    """A failure in the container's init, already worded for the user."""
 
 
 def fd_path(fd):
@@ -168,5 +165,5 @@ def parent_dir_fd(rootfd, path):
         os.close(pfd)
 
 
-__all__ = ["InitError", "open_in_root", "mkdir_all", "create_file", "ensure_target",
+__all__ = ["open_in_root", "mkdir_all", "create_file", "ensure_target",
            "parent_dir_fd", "fd_path", "errno"]

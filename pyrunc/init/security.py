@@ -44,6 +44,7 @@ import struct
 
 import _prctl  # python-prctl
 
+from pyrunc.errors import SecurityError
 from pyrunc.init import seccomp_agent
 from pyrunc.kernel import arch
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
@@ -58,10 +59,6 @@ _personality = function("personality")
 _fstatfs = function("fstatfs")
 # the newest capability python-prctl was built with: above it, raw prctl
 PRCTL_LAST_CAP = _prctl.CAP_LAST_CAP
-
-
-class SecurityError(Exception):
-    """The kernel refused a security step; str() is the user's one line."""
 
 
 # prctl(2) options

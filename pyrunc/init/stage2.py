@@ -16,8 +16,7 @@ import struct
 
 from pyrunc import testguards
 from pyrunc.init import console, preload, rootfs, security
-from pyrunc.errors import describe_oserror
-from pyrunc.init.paths import InitError
+from pyrunc.errors import HookFailed, InitError, describe_oserror
 from pyrunc.kernel import syscalls as k
 from pyrunc.process import sync
 
@@ -236,7 +235,7 @@ def _hooks(phase, entries, state, env):
     hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
         hooks.run_hooks(phase, entries, state, env)
-    except hooks.HookFailed as exc:
+    except HookFailed as exc:
         raise InitError(str(exc)) from None
 
 

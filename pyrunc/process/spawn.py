@@ -13,7 +13,7 @@ from pyrunc.kernel.cpython import signal
 
 from pyrunc import testguards
 from pyrunc.crashpoint import reached
-from pyrunc.errors import SpawnError, describe_oserror
+from pyrunc.errors import ChildFailed, PeerGone, SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync
 
@@ -140,9 +140,9 @@ def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
         sync.send(sock, sync.IDMAP_DONE)  # 3
         msg = sync.recv(sock)
     if msg.get("t") == sync.ERROR:
-        raise sync.ChildFailed(msg.get("msg"))
+        raise ChildFailed(msg.get("msg"))
     if msg.get("t") != sync.PID:
-        raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
+        raise ChildFailed(f"sync: unexpected {msg.get('t')}")
     kids.target = int(msg["pid"])  # 4
     reached("create:after-pid")
     _reap(kids.stage1)
@@ -165,9 +165,9 @@ class failing_as:  # noqa: N801 - used as `with failing_as(...)`, like a context
         if kind is None:
             return False
         self.kids.kill()
-        if issubclass(kind, sync.ChildFailed):
+        if issubclass(kind, ChildFailed):
             raise self.error_class(f"{self.where}: {exc}") from None
-        if issubclass(kind, sync.PeerGone):
+        if issubclass(kind, PeerGone):
             raise self.error_class(f"{self.where}: {self.gone}") from None
         return False
 
@@ -200,9 +200,9 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placeme
                 elif kind == sync.READY:  # 7
                     return init_pid
                 elif kind == sync.ERROR:
-                    raise sync.ChildFailed(msg.get("msg"))
+                    raise ChildFailed(msg.get("msg"))
                 else:
-                    raise sync.ChildFailed(f"sync: unexpected {kind}")
+                    raise ChildFailed(f"sync: unexpected {kind}")
     finally:
         sock.close()
 
@@ -214,7 +214,7 @@ def _write_id_maps(pid, plan):
         try:
             procfs.write(f"/proc/{pid}/{name}", data)
         except OSError as exc:
-            raise sync.ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
+            raise ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
 
 
 def _reap(pid):

@@ -24,7 +24,7 @@ import os
 from pyrunc.kernel.cpython import socket
 
 from pyrunc import jsonio
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import ChildFailed, PeerGone, describe_oserror
 
 GO = "go"
 IDMAP = "idmap"
@@ -36,10 +36,6 @@ READY = "ready"
 ERROR = "error"
 
 MAX_MESSAGE = 65536
-
-
-class PeerGone(Exception):
-    """The other end closed the socket (it died or exited)."""
 
 
 def pair():
@@ -68,10 +64,6 @@ def expect(sock, kind):
     if msg.get("t") == ERROR:
         raise ChildFailed(msg.get("msg", "unknown error"))
     raise ChildFailed(f"sync: expected {kind}, got {msg.get('t')}")
-
-
-class ChildFailed(Exception):
-    """The child reported a failure; str() is its one-line message."""
 
 
 def report_error(sock, message):
