@@ -8,7 +8,6 @@ seccomp, the child's code) load only on create/run.
 """
 
 import os
-from pyrunc.kernel.cpython import signal
 import stat
 
 from pyrunc import SPEC_VERSION, jsonio, status as st, testguards
@@ -16,6 +15,7 @@ from pyrunc.crashpoint import reached
 from pyrunc.errors import ContainerNotFound, PyruncError, describe_oserror
 from pyrunc.errors import HookError, HookFailed, InvalidState, SpawnError
 from pyrunc.kernel import procfs
+from pyrunc.kernel.cpython import signal
 from pyrunc.log import NULL, rfc3339
 from pyrunc.state import ContainerDir, list_ids, write_atomic
 

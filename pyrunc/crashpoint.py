@@ -11,6 +11,7 @@ The same points are the phases `--debug` reports: the CLI sets `observer`
 to its log's debug (pyrunc.log), as runc logs each step of create.
 """
 import os
+
 from pyrunc.kernel.cpython import signal
 
 _AT = os.environ.get("PYRUNC_CRASH_AT")

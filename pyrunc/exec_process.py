@@ -26,12 +26,12 @@ from __future__ import annotations
 
 import copy
 import os
-from pyrunc.kernel.cpython import socket
 
 from pyrunc import jsonio
 from pyrunc import container, status as st, testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
+from pyrunc.kernel.cpython import socket
 
 # OCI namespace type -> /proc/<pid>/ns name; the order is the join order
 JOIN_ORDER = (("user", "user"), ("pid", "pid"), ("network", "net"), ("ipc", "ipc"),

@@ -8,8 +8,6 @@ sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
-from pyrunc.kernel.cpython import signal
-from pyrunc.kernel.cpython import socket
 import os
 import select
 
@@ -17,6 +15,7 @@ import _prctl  # python-prctl's C module: the subreaper bit (the child loads it 
 
 from pyrunc import container
 from pyrunc.kernel import fdpass
+from pyrunc.kernel.cpython import signal, socket
 from pyrunc.signals import NUMBERS
 
 # every signal a user may send us goes on to the container

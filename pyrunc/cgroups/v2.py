@@ -8,12 +8,12 @@ tree atomically where the kernel has it (5.14+); `cgroup.freeze` freezes.
 from __future__ import annotations
 
 import os
-from pyrunc.kernel.cpython import signal
 import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
+from pyrunc.kernel.cpython import signal
 
 
 def _default_installer(directory: str, program: bytes) -> None:

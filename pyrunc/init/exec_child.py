@@ -27,13 +27,13 @@ sends one `error` message instead and exits. Imports nothing after fork.
 """
 import fcntl
 import os
-from pyrunc.kernel.cpython import signal
 
 from pyrunc.errors import InitError, describe_oserror
 from pyrunc.init import console, security
 from pyrunc.init import stage2
 from pyrunc.kernel import syscalls as k
 from pyrunc.process import sync
+from pyrunc.kernel.cpython import signal
 
 
 def run(plan, sock, ctx):

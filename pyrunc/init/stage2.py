@@ -9,8 +9,6 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
-from pyrunc.kernel.cpython import signal
-from pyrunc.kernel.cpython import socket
 import stat
 import struct
 
@@ -18,6 +16,7 @@ from pyrunc import testguards
 from pyrunc.init import console, preload, rootfs, security
 from pyrunc.errors import HookFailed, InitError, describe_oserror
 from pyrunc.kernel import syscalls as k
+from pyrunc.kernel.cpython import signal, socket
 from pyrunc.process import sync
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"

@@ -39,6 +39,7 @@ Best effort: if nothing can be opened or the kernel refuses the write
 silently and nothing changes for the caller. Import-light: os and thread.
 """
 import os
+
 from pyrunc.kernel.cpython import thread
 
 ROOT = "/sys/fs/cgroup"

@@ -7,8 +7,9 @@ enums (~1.5 ms of every create, and memory in every waiting init); this is
 the same sendmsg/recvmsg on `_socket`, its C half. Child-side safe: no
 imports after load, no state.
 """
-from pyrunc.kernel.cpython import socket
 import sys
+
+from pyrunc.kernel.cpython import socket
 
 _INT = 4  # SCM_RIGHTS carries C ints
 

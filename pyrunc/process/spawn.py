@@ -9,13 +9,13 @@ A failure anywhere kills what was forked and raises one SpawnError.
 from __future__ import annotations
 
 import os
-from pyrunc.kernel.cpython import signal
 
 from pyrunc import testguards
 from pyrunc.crashpoint import reached
 from pyrunc.errors import ChildFailed, PeerGone, SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync
+from pyrunc.kernel.cpython import signal
 
 
 class Context:

@@ -21,10 +21,10 @@ comments on both sides (spawn.py, init/stage1.py, init/stage2.py).
 Import-light: both sides use it, the child between fork and exec.
 """
 import os
-from pyrunc.kernel.cpython import socket
 
 from pyrunc import jsonio
 from pyrunc.errors import ChildFailed, PeerGone, describe_oserror
+from pyrunc.kernel.cpython import socket
 
 GO = "go"
 IDMAP = "idmap"
