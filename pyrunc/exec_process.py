@@ -32,10 +32,11 @@ from pyrunc import container, status as st, testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import socket
+from pyrunc.kernel.flags import NAMESPACE_PROC_NAMES
 
 # OCI namespace type -> /proc/<pid>/ns name; the order is the join order
-JOIN_ORDER = (("user", "user"), ("pid", "pid"), ("network", "net"), ("ipc", "ipc"),
-              ("uts", "uts"), ("cgroup", "cgroup"), ("time", "time"), ("mount", "mnt"))
+JOIN_ORDER = tuple((oci, NAMESPACE_PROC_NAMES[oci])
+                   for oci in ("user", "pid", "network", "ipc", "uts", "cgroup", "time", "mount"))
 
 
 class Flags:
