@@ -58,10 +58,8 @@ def test_no_module_writes_a_syscall_number_of_its_own():
     literal = re.compile(r"\bSYS_[a-z]\w*\s*=|__NR_\w+\s*=|\b_?SYS_[A-Z]+\s*=")
     callers = re.compile(r'function\("syscall"|\.syscall\(')
     found, unrouted = [], []
-    for path in sorted((support.REPO / "pyrunc").rglob("*.py")):
-        rel = path.relative_to(support.REPO)
-        text = path.read_text()
-        if rel.as_posix() == "pyrunc/kernel/arch.py":
+    for rel, text in support.pyrunc_sources():
+        if rel == "pyrunc/kernel/arch.py":
             continue
         found += [f"{rel}: {m.group(0)}" for m in literal.finditer(text)]
         if callers.search(text) and "arch.nr(" not in text and "import nr" not in text:

@@ -15,19 +15,15 @@ THIRD_PARTY = {"_prctl"}
 
 def test_only_kernel_cpython_imports_private_c_modules():
     found = []
-    for path in sorted((support.REPO / "pyrunc").rglob("*.py")):
-        rel = path.relative_to(support.REPO).as_posix()
-        if rel == "pyrunc/kernel/cpython.py":
+    for rel, node in support.pyrunc_nodes(but="pyrunc/kernel/cpython.py"):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            names = [node.module or ""]
+        else:
             continue
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and not node.level:
-                names = [node.module or ""]
-            else:
-                continue
-            found += [f"{rel}:{node.lineno}: {n}" for n in names
-                      if n.startswith("_") and not n.startswith("__") and n not in THIRD_PARTY]
+        found += [f"{rel}:{node.lineno}: {n}" for n in names
+                  if n.startswith("_") and not n.startswith("__") and n not in THIRD_PARTY]
     assert not found, found
 
 

@@ -27,9 +27,7 @@ def test_nothing_else_defines_them():
     cap = re.compile(r'"(CAP_)?(DAC_READ_SEARCH|LINUX_IMMUTABLE|CHECKPOINT_RESTORE)"')
     clone = re.compile(r"0x0*20000\b|0x0*2000000\b|0x0*4000000\b|0x0*8000000\b|0x0*10000000\b")
     found = []
-    for path in sorted((support.REPO / "pyrunc").rglob("*.py")):
-        rel = path.relative_to(support.REPO).as_posix()
-        text = path.read_text()
+    for rel, text in support.pyrunc_sources():
         if rel != "pyrunc/kernel/capnames.py" and cap.search(text):
             found.append(f"{rel}: capability names")
         if rel != "pyrunc/kernel/flags.py" and clone.search(text):
@@ -42,7 +40,5 @@ def test_c_libraries_are_bound_only_in_kernel_libc():
     # (it saves the ~10 ms `ldconfig -p` costs); it binds nothing for pyrunc
     binding = re.compile(r"\bCDLL\(|\bdlopen\(|^\s*import ctypes|^\s*from ctypes", re.M)
     allowed = {"pyrunc/kernel/libc.py", "pyrunc/seccomp.py"}
-    found = [path.relative_to(support.REPO).as_posix()
-             for path in sorted((support.REPO / "pyrunc").rglob("*.py"))
-             if binding.search(path.read_text())]
+    found = [rel for rel, text in support.pyrunc_sources() if binding.search(text)]
     assert set(found) <= allowed, sorted(set(found) - allowed)
