@@ -10,6 +10,7 @@ import struct
 
 # every constant, as k.MS_BIND etc. (a parent that needs only them imports flags)
 from pyrunc.kernel.flags import *  # noqa: F401,F403
+from pyrunc.errors import UnsupportedArchitecture
 from pyrunc.kernel.arch import nr
 from pyrunc.kernel.libc import c_int, c_long, c_size_t, c_uint, c_ulong, buffer, function, get_errno
 
@@ -127,9 +128,12 @@ def set_dumpable(on):
 def close_range_cloexec(first):
     """Mark every fd >= first close-on-exec (CVE-2024-21626: no host fd survives)."""
     CLOSE_RANGE_CLOEXEC = 4
-    ret = _syscall(c_long(nr("close_range")), c_uint(first), c_uint(0xFFFFFFFF),
-                   c_uint(CLOSE_RANGE_CLOEXEC))
-    if ret == -1:  # older kernel: walk the fd table
+    try:
+        ret = _syscall(c_long(nr("close_range")), c_uint(first), c_uint(0xFFFFFFFF),
+                       c_uint(CLOSE_RANGE_CLOEXEC))
+    except UnsupportedArchitecture:
+        ret = -1  # the walk below needs no syscall number
+    if ret == -1:  # older kernel (or no number): walk the fd table
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd >= first:
