@@ -170,3 +170,8 @@ def describe_oserror(exc: OSError) -> str:
         return os.strerror(exc.errno).lower()
     text = getattr(exc, "strerror", None) or str(exc)
     return text[:1].lower() + text[1:] if text else "unknown error"
+
+
+class PyruncWarning(UserWarning):
+    """A warning pyrunc.api hands to Python's `warnings` (the CLI prints
+    `pyrunc: warning: ...` instead): a setting ignored, a rollback step that failed."""

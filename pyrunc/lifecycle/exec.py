@@ -155,8 +155,11 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
 
 
 def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
-                 console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
-    """Run the process; returns the exit code for the cli (0 when detached)."""
+                 console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False,
+                 process=None, on_started=None) -> int:
+    """Run the process; returns the exit code for the cli (0 when detached).
+    pyrunc.api passes `process` (an OCI process object, as process_file
+    holds one) and `on_started`, called with the process's host pid."""
     cdir, record = common.load(opts, cid, lock=False)
     with cdir:
         status = common.status_of(cdir, record)
@@ -165,8 +168,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     init_pid = record.get("pid") or 0
     cfg = _container_config(record)
     base = cfg.get("process") or {}
-    if process_file:
-        process = load_process_file(process_file)
+    if process_file or process is not None:
+        process = load_process_file(process_file) if process_file else copy.deepcopy(process)
         if flags is not None and flags.tty:
             process["terminal"] = True  # podman passes --tty with --process
     else:
@@ -225,6 +228,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         raise InvalidState("container not running: its init exited during exec")
     if pid_file:
         common.write_pid_file(pid_file, pid)
+    if on_started is not None:
+        on_started(pid)
     if detach:
         return 0
     relay.target(pid)
