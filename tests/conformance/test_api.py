@@ -108,7 +108,9 @@ def test_run_detached_and_in_the_foreground(rt, runtime, bundle, tmp_path, api_o
     c.delete(force=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
+    import prctl
     before = (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT))
+    subreaper_before = prctl.get_child_subreaper()  # (an in-process CLI test may have set it)
     cid2 = support.unique_id("apirf")
     b2 = bundle_for(support.Bundle(tmp_path / "b2"), cid2, ["sh", "-c", "echo $$ > /ran; exit 5"])
     assert rt.run(cid2, str(b2.path), detach=False) == 5
@@ -116,8 +118,7 @@ def test_run_detached_and_in_the_foreground(rt, runtime, bundle, tmp_path, api_o
     probe.assert_no_leftovers(runtime, cid2, b2.path)   # deleted: no keep
     # what a foreground run changes in the whole process is put back
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
-    import prctl
-    assert not prctl.get_child_subreaper()
+    assert prctl.get_child_subreaper() == subreaper_before
 
 
 def test_exec(rt, runtime, bundle, api_only):
