@@ -37,8 +37,8 @@ from pyrunc.config import cache as _cache
 from pyrunc.config import schema as _schema
 from pyrunc.config import semantic as _semantic
 from pyrunc.config.findings import ERROR, SEVERITIES, STRICT, WARNING, Finding, summary
-from pyrunc.config.source import Unreadable, parse, read_bytes
-from pyrunc.errors import ConfigError
+from pyrunc.config.source import parse, read_bytes
+from pyrunc.errors import ConfigError, ConfigUnreadable
 
 __all__ = ["load", "load_bundle", "check_bundle", "Loaded", "Finding", "ERROR", "WARNING", "STRICT", "SEVERITIES"]
 
@@ -73,7 +73,7 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None, strict: bool 
 def _check(bundle_dir, *, cache_dir=None, strict=False, thorough=False, debug=None):
     try:
         raw = read_bytes(bundle_dir)
-    except Unreadable as exc:
+    except ConfigUnreadable as exc:
         raise ConfigError(exc.message, [Finding("", ERROR, f"cannot read: {exc.reason}")]) from None
     doc, found = parse(raw)
     if found:

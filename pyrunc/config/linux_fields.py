@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 
 from pyrunc.kernel import mempolicy
+from pyrunc.errors import PolicyError
 from pyrunc.config.findings import error, jpath, show
 from pyrunc.security.attributes import lsm_enabled
 
@@ -25,7 +26,7 @@ def check_memory_policy(cfg, ctx):
         return
     try:
         mempolicy.compile_policy(policy)
-    except mempolicy.PolicyError as exc:
+    except PolicyError as exc:
         yield error(f"linux.memoryPolicy.{exc.field}", exc.text)
 
 

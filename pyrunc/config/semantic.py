@@ -24,6 +24,8 @@ from pyrunc.security import checks as security
 from pyrunc.config import linux_fields
 from pyrunc.config.findings import ERROR, Finding, error, finding_of, jpath, show, warning
 from pyrunc.errors import ConfigError
+from pyrunc.kernel.capnames import CAPABILITY_NUMBERS
+from pyrunc.kernel.flags import NAMESPACE_FLAGS
 
 
 class Context:
@@ -64,7 +66,7 @@ def _namespaces(cfg) -> list[dict]:
 def _has_ns(cfg, kind: str) -> bool:
     # an entry of no known type (the schema refuses it) may have meant this one:
     # say nothing rather than a second, misleading problem
-    return any(ns.get("type") in (kind, None) or ns.get("type") not in _CLONE_FLAG for ns in _namespaces(cfg))
+    return any(ns.get("type") in (kind, None) or ns.get("type") not in NAMESPACE_FLAGS for ns in _namespaces(cfg))
 
 
 # --- platform-independent -------------------------------------------------------------
@@ -157,24 +159,12 @@ def check_rlimits(cfg, ctx):
             yield error(f"{where}.soft", f"{rl['soft']} is above the hard limit {rl['hard']}")
 
 
-# capability numbers of Linux 5.9+ (include/uapi/linux/capability.h)
-CAPABILITIES = (
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-)
-_CAP_NUMBER = {f"CAP_{name}": i for i, name in enumerate(CAPABILITIES)}
-
-
 def check_capabilities(cfg, ctx):
     """The spec (1.1+): capabilities that cannot be granted are logged as warnings, not errors."""
     caps = (cfg.get("process") or {}).get("capabilities") or {}
     for set_name in ("bounding", "effective", "inheritable", "permitted", "ambient"):
         for i, cap in enumerate(caps.get(set_name) or []):
-            number = _CAP_NUMBER.get(cap)
+            number = CAPABILITY_NUMBERS.get(cap)
             if number is None:
                 yield warning(jpath("process", "capabilities", set_name, i),
                               f"{show(cap)} is not a Linux capability; ignored")
@@ -254,9 +244,7 @@ def check_hostname(cfg, ctx):
 
 # --- linux ----------------------------------------------------------------------------
 
-_CLONE_FLAG = {"mount": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
-               "user": 0x10000000, "pid": 0x20000000, "network": 0x40000000, "time": 0x00000080}
-_NS_OF_FLAG = {v: k for k, v in _CLONE_FLAG.items()}
+_NS_OF_FLAG = {v: k for k, v in NAMESPACE_FLAGS.items()}
 NS_GET_NSTYPE = 0xB703   # _IO(0xb7, 0x3): which CLONE_NEW* a namespace file is (Linux 4.11+)
 
 

@@ -11,9 +11,8 @@ fields with pyrunc.init.apply_security; the names and parsers both sides use are
 pyrunc.security.attributes (so this side needs neither ctypes nor python-prctl).
 Capabilities are resolved by pyrunc.security.capabilities, seccomp by pyrunc.security.seccomp.compile.
 
-`parse_cpu_list()` turns execCPUAffinity strings into CPU sets;
-`set_final_cpu_affinity()` is what the parent does once an exec'd process is
-in its cgroup (runc: "final", or reset to every CPU when none was given).
+`parse_cpu_list()` turns execCPUAffinity strings into CPU sets; the exec'd
+process applies `final` itself (pyrunc.init.apply_security.set_exec_cpu_affinity).
 """
 from __future__ import annotations
 
@@ -22,7 +21,8 @@ import struct
 
 from pyrunc import mountpaths
 from pyrunc.testhooks import guards as testguards
-from pyrunc.errors import ConfigError, PyruncError, describe_oserror
+from pyrunc.errors import ConfigError
+from pyrunc.kernel import procfs
 from pyrunc.security import attributes as attrs
 
 
@@ -130,7 +130,7 @@ def _on_procfs(path: str) -> bool:
 
 def parse_cpu_list(text: str) -> set[int]:
     """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9} (the child's parser: one grammar)."""
-    return attrs.parse_cpu_list(text)
+    return procfs.parse_cpu_list(text)
 
 
 def initial_cpus(process: dict) -> set[int] | None:
@@ -138,20 +138,3 @@ def initial_cpus(process: dict) -> set[int] | None:
     return parse_cpu_list(aff["initial"]) if aff.get("initial") else None
 
 
-def set_final_cpu_affinity(pid: int, process: dict) -> None:
-    """After the exec'd process joined its cgroup: `final`, else (when no
-    affinity at all was asked for) every CPU, so it does not inherit ours."""
-    aff = process.get("execCPUAffinity") or {}
-    if aff.get("final"):
-        cpus = parse_cpu_list(aff["final"])
-    elif aff.get("initial"):
-        return
-    else:
-        cpus = set(range(os.cpu_count() or 1))
-    try:
-        os.sched_setaffinity(pid, cpus)
-    except ProcessLookupError:
-        pass  # it already ran and exited
-    except OSError as exc:
-        if aff.get("final"):
-            raise PyruncError(f"error setting final CPU affinity: {describe_oserror(exc)}") from exc
