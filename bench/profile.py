@@ -63,7 +63,8 @@ def interpreter(binary, runc, n=20):
     return out
 
 
-def parse_importtime(text):
+def importtime_entries(text):
+    """(module, self us, cumulative us, depth) for each line `-X importtime` wrote."""
     entries = []
     for line in text.splitlines():
         if not line.startswith("import time:") or "self [us]" in line:
@@ -78,6 +79,11 @@ def parse_importtime(text):
         name = raw.strip()
         depth = (len(raw) - len(raw.lstrip(" ")) - 1) // 2
         entries.append((name, self_us, cum_us, depth))
+    return entries
+
+
+def parse_importtime(text):
+    entries = importtime_entries(text)
     total = sum(e[1] for e in entries)
     top = sorted((e for e in entries if e[3] == 0), key=lambda e: -e[2])[:6]
     names = {e[0] for e in entries}

@@ -4,6 +4,10 @@ Each error carries one finished message in the shape `<where>: <what>[: <cause>]
 and the exit code the cli uses. Layers add context once, with `raise X(...) from
 exc`; only the cli prints, exactly one line. Import-light: the container's init
 imports this module too.
+
+The second half holds the exceptions one layer raises for the next to word
+(the child's errors, the sync protocol's, config parsing's): not PyruncErrors,
+because a caller always catches them and says where, before a user sees them.
 """
 
 import os
@@ -71,6 +75,67 @@ class ExecError(PyruncError):
     exit_code = 255
 
 
+class UnsupportedArchitecture(PyruncError):
+    """A syscall pyrunc has no number for on this machine (pyrunc.kernel.arch)."""
+
+    def __init__(self, syscall: str, machine: str):
+        super().__init__(f"{syscall}: pyrunc knows no syscall number for it on {machine}")
+        self.syscall = syscall
+        self.machine = machine
+
+
+# ---------------------------------------------------------------- caught and worded by a caller
+
+class NotJSON(ValueError):
+    """config.json has NaN / Infinity: Python's json accepts them, JSON (and Go) does not
+    (pyrunc.config.source)."""
+
+
+class ConfigUnreadable(Exception):
+    """config.json could not be read at all; `message` is the whole user line,
+    `reason` the cause alone (pyrunc.config.source)."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.message = message
+        self.reason = reason
+
+
+class SchemaUnsupported(Exception):
+    """The schema uses a keyword pyrunc.config.fastcheck does not compile (it
+    falls back to jsonschema)."""
+
+
+class PolicyError(ValueError):
+    """A problem with one field of linux.memoryPolicy (pyrunc.kernel.mempolicy)."""
+
+    def __init__(self, field, text):
+        super().__init__(f"{field}: {text}")
+        self.field, self.text = field, text
+
+
+class PeerGone(Exception):
+    """The other end of the sync socket closed it: it died or exited (pyrunc.process.sync)."""
+
+
+class ChildFailed(Exception):
+    """The child reported a failure over the sync socket; str() is its one-line
+    message (pyrunc.process.sync)."""
+
+
+class InitError(Exception):
+    """A failure in the container's init, already worded for the user (pyrunc.init)."""
+
+
+class SecurityError(Exception):
+    """The kernel refused a security step in the child; str() is the user's
+    one line (pyrunc.init.apply_security)."""
+
+
+class HookFailed(Exception):
+    """One OCI hook failed; str() is the one-line reason (pyrunc.process.hooks)."""
+
+
 def exit_code_for(exc: BaseException, log, debug: bool = False) -> int:
     """The CLI's one catch point (pyrunc.cli.clickapp.main and pyrunc.cli.fastparse.main):
     the exit code for what a verb raised, after its one line on stderr.
@@ -105,3 +170,8 @@ def describe_oserror(exc: OSError) -> str:
         return os.strerror(exc.errno).lower()
     text = getattr(exc, "strerror", None) or str(exc)
     return text[:1].lower() + text[1:] if text else "unknown error"
+
+
+class PyruncWarning(UserWarning):
+    """A warning pyrunc.api hands to Python's `warnings` (the CLI prints
+    `pyrunc: warning: ...` instead): a setting ignored, a rollback step that failed."""

@@ -17,34 +17,33 @@ Parent-side and cheap: no child, no config.
 """
 from __future__ import annotations
 
-import ctypes
 import errno
+import struct
 
 from pyrunc import SPEC_VERSION, __version__
+from pyrunc.errors import UnsupportedArchitecture
+from pyrunc.kernel import arch, libc
 
 OCI_VERSION_MIN = "1.0.0"
 HOOKS = ("prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop")
 
-SYS_SECCOMP = 317          # x86_64
 SECCOMP_SET_MODE_FILTER = 1
 
 
-def _libc():
-    return ctypes.CDLL(None, use_errno=True)
-
-
-def _syscall_errno(nr: int, *args) -> int:
+def _syscall_errno(name: str, *args) -> int:
     """errno of a probing syscall that must fail (0 if it unexpectedly succeeded)."""
-    libc = _libc()
-    libc.syscall.restype = ctypes.c_long
-    ret = libc.syscall(ctypes.c_long(nr), *[ctypes.c_long(a) for a in args])
-    return ctypes.get_errno() if ret < 0 else 0
+    syscall = libc.function("syscall", libc.c_long)
+    ret = syscall(libc.c_long(arch.nr(name)), *[libc.c_long(a) for a in args])
+    return libc.get_errno() if ret < 0 else 0
 
 
 def seccomp_flag_supported(flag: int) -> bool:
     """runc's probe: seccomp(SET_MODE_FILTER, flag, NULL) fails with EFAULT
     (the NULL program) only when the kernel knows the flag, EINVAL otherwise."""
-    return _syscall_errno(SYS_SECCOMP, SECCOMP_SET_MODE_FILTER, flag, 0) == errno.EFAULT
+    try:
+        return _syscall_errno("seccomp", SECCOMP_SET_MODE_FILTER, flag, 0) == errno.EFAULT
+    except UnsupportedArchitecture:
+        return False  # no number to probe with: advertise no flag rather than fail `features`
 
 
 def namespaces() -> list[str]:
@@ -76,8 +75,8 @@ def mount_options() -> list[str]:
 def capabilities() -> list[str]:
     """Every capability name create recognizes (one this kernel lacks is
     skipped with runc's warning, never an error)."""
-    from pyrunc.security import capabilities as caps
-    return list(caps.CAPABILITY_NAMES)
+    from pyrunc.kernel.capnames import CAPABILITY_NAMES
+    return list(CAPABILITY_NAMES)
 
 
 def seccomp_features() -> dict:
@@ -108,9 +107,10 @@ def annotations() -> dict:
     out = {"org.pyrunc.version": __version__}
     try:
         import pyseccomp
-        lib = ctypes.CDLL("libseccomp.so.2")
-        lib.seccomp_version.restype = ctypes.POINTER(ctypes.c_uint * 3)
-        major, minor, micro = lib.seccomp_version().contents
+        # const struct scmp_version *seccomp_version(void): three unsigned ints
+        version = libc.function("seccomp_version", libc.c_void_p,
+                                library=libc.library("libseccomp.so.2"))
+        major, minor, micro = struct.unpack("=3I", libc.read_memory(version(), 12))
         out["io.github.seccomp.libseccomp.version"] = f"{major}.{minor}.{micro}"
         del pyseccomp
     except (ImportError, OSError, AttributeError):

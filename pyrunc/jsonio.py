@@ -8,7 +8,7 @@ the values and the output are json's; only the error path imports json, and
 there it re-runs the same call so the exception (JSONDecodeError with its
 position, TypeError, ...) is exactly json's.
 """
-import _json
+from pyrunc.kernel.cpython import json as _json
 
 _WS = " \t\n\r"
 _CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}

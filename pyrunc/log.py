@@ -90,6 +90,10 @@ def setup(log):
     if log.debug_on:
         from pyrunc.testhooks import crashpoint
         crashpoint.observer = lambda name: log.debug(name.replace(":", ": ", 1))
+    elif "pyrunc.testhooks.crashpoint" in sys.modules:
+        # a process that runs the CLI in-process more than once (tests, a
+        # tool) must not keep an earlier call's --debug
+        sys.modules["pyrunc.testhooks.crashpoint"].observer = None  # type: ignore[attr-defined]
 
 
 def stdout_gone() -> bool:

@@ -12,7 +12,7 @@ import resource
 from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc import mountpaths
-from pyrunc.errors import ConfigError
+from pyrunc.errors import ConfigError, PolicyError
 from pyrunc.kernel import flags as k
 from pyrunc.kernel.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
 
@@ -213,7 +213,7 @@ def _memory_policy(cfg):
     from pyrunc.kernel import mempolicy  # only for a config that has one
     try:
         return mempolicy.compile_policy(cfg)
-    except mempolicy.PolicyError as exc:
+    except PolicyError as exc:
         raise ConfigError(f"config.json: linux.memoryPolicy.{exc.field}: {exc.text}") from None
 
 

@@ -77,6 +77,15 @@ def bundle(tmp_path) -> support.Bundle:
     return support.Bundle(tmp_path / "bundle")
 
 
+@pytest.fixture(autouse=True)
+def _no_debug_observer_left_behind():
+    """An in-process CLI call with --debug sets a process-wide observer of
+    the crash points (pyrunc.log.setup); the next test must not inherit it."""
+    yield
+    from pyrunc.testhooks import crashpoint
+    crashpoint.observer = None
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _remove_test_cgroup_parent():
     yield

@@ -7,6 +7,7 @@ proves the tests test the spec rather than pyrunc.
 """
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import os
@@ -159,3 +160,18 @@ def cgroup_dirs_named(name: str) -> list[str]:
 
 def python() -> str:
     return sys.executable
+
+
+def pyrunc_sources() -> list[tuple[str, str]]:
+    """(path from the repo's top, e.g. "pyrunc/kernel/arch.py", its text) for
+    every module of pyrunc: for tests that hold a rule over all the code."""
+    return [(path.relative_to(REPO).as_posix(), path.read_text())
+            for path in sorted((REPO / "pyrunc").rglob("*.py"))]
+
+
+def pyrunc_nodes(but: str = ""):
+    """(path, node) for every syntax node of every module of pyrunc but `but`."""
+    for rel, text in pyrunc_sources():
+        if rel != but:
+            for node in ast.walk(ast.parse(text)):
+                yield rel, node

@@ -1,4 +1,4 @@
-"""bpf(2) through ctypes: load a cgroup device program and attach it to a cgroup.
+"""bpf(2) through pyrunc.kernel.libc: load a cgroup device program and attach it to a cgroup.
 
 Imported only by the v2 driver when it applies device rules. Attaching follows
 runc's `LoadAttachCgroupDeviceFilter`: find the programs already attached,
@@ -8,17 +8,13 @@ filter in between. Errors are CgroupError with the operation and errno.
 """
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import errno as _errno
 import os
-import platform
 import resource
 import struct
 
-from pyrunc.errors import CgroupError
-
-_SYS_BPF = {"x86_64": 321, "aarch64": 280, "ppc64le": 361, "s390x": 351, "riscv64": 280}
+from pyrunc.errors import CgroupError, UnsupportedArchitecture
+from pyrunc.kernel import arch, libc
 
 BPF_PROG_LOAD = 5
 BPF_PROG_ATTACH = 8
@@ -31,21 +27,24 @@ BPF_F_ALLOW_MULTI = 1 << 1
 BPF_F_REPLACE = 1 << 2
 
 _ATTR_SIZE = 128
-_libc = None
+_syscall = libc.function("syscall", libc.c_long)
 
 
-def _bpf(cmd: int, attr: ctypes.Array, what: str) -> int:
-    global _libc
-    if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-    nr = _SYS_BPF.get(platform.machine())
-    if nr is None:
-        raise CgroupError(f"cgroup devices: bpf(2) is not supported on {platform.machine()}")
+def _attr():
+    """A zeroed union bpf_attr."""
+    return libc.buffer(bytes(_ATTR_SIZE))
+
+
+def _bpf(cmd: int, attr, what: str) -> int:
+    try:
+        nr = arch.nr("bpf")
+    except UnsupportedArchitecture as exc:
+        raise CgroupError(f"cgroup devices: {exc}") from None
     while True:
-        ret = _libc.syscall(ctypes.c_long(nr), ctypes.c_int(cmd), attr, ctypes.c_uint(_ATTR_SIZE))
+        ret = _syscall(libc.c_long(nr), libc.c_int(cmd), attr, libc.c_uint(_ATTR_SIZE))
         if ret >= 0:
             return ret
-        err = ctypes.get_errno()
+        err = libc.get_errno()
         if err == _errno.EINTR:
             continue
         raise CgroupError(f"cgroup devices: {what}: {os.strerror(err).lower()}")
@@ -58,17 +57,17 @@ def load(program: bytes, license: str = "Apache") -> int:
         resource.setrlimit(resource.RLIMIT_MEMLOCK, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     except (ValueError, OSError):
         pass
-    insns = ctypes.create_string_buffer(program, len(program))
-    lic = ctypes.create_string_buffer(license.encode() + b"\0")
-    log = ctypes.create_string_buffer(65536)
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    insns = libc.buffer(program)
+    lic = libc.buffer(license.encode() + b"\0")
+    log = libc.buffer(bytes(65536))
+    attr = _attr()
     # prog_type, insn_cnt, insns, license, log_level, log_size, log_buf
     struct.pack_into("<IIQQIIQ", attr, 0, BPF_PROG_TYPE_CGROUP_DEVICE, len(program) // 8,
-                     ctypes.addressof(insns), ctypes.addressof(lic), 1, len(log), ctypes.addressof(log))
+                     libc.addressof(insns), libc.addressof(lic), 1, len(log), libc.addressof(log))
     try:
         return _bpf(BPF_PROG_LOAD, attr, "load device program")
     except CgroupError as exc:
-        verifier = log.value.decode(errors="replace").strip().splitlines()
+        verifier = log.raw.split(b"\0", 1)[0].decode(errors="replace").strip().splitlines()
         if verifier:
             raise CgroupError(f"{exc}: {verifier[-1]}") from exc
         raise
@@ -76,30 +75,30 @@ def load(program: bytes, license: str = "Apache") -> int:
 
 def query(cgroup_fd: int) -> list[int]:
     """Ids of the device programs attached to the cgroup."""
-    ids = (ctypes.c_uint32 * 64)()
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    ids = libc.buffer(bytes(4 * 64))  # __u32 prog_ids[64]
+    attr = _attr()
     # target_fd, attach_type, query_flags, attach_flags, prog_ids, prog_cnt
-    struct.pack_into("<IIIIQI", attr, 0, cgroup_fd, BPF_CGROUP_DEVICE, 0, 0, ctypes.addressof(ids), 64)
+    struct.pack_into("<IIIIQI", attr, 0, cgroup_fd, BPF_CGROUP_DEVICE, 0, 0, libc.addressof(ids), 64)
     _bpf(BPF_PROG_QUERY, attr, "query device programs")
     count = struct.unpack_from("<I", attr, 24)[0]
-    return list(ids[:count])
+    return list(struct.unpack_from(f"<{min(count, 64)}I", ids.raw))
 
 
 def prog_fd_by_id(prog_id: int) -> int:
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    attr = _attr()
     struct.pack_into("<I", attr, 0, prog_id)
     return _bpf(BPF_PROG_GET_FD_BY_ID, attr, f"open program {prog_id}")
 
 
 def attach(cgroup_fd: int, prog_fd: int, flags: int = BPF_F_ALLOW_MULTI, replace_fd: int = 0) -> None:
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    attr = _attr()
     # target_fd, attach_bpf_fd, attach_type, attach_flags, replace_bpf_fd
     struct.pack_into("<IIIII", attr, 0, cgroup_fd, prog_fd, BPF_CGROUP_DEVICE, flags, replace_fd)
     _bpf(BPF_PROG_ATTACH, attr, "attach device program")
 
 
 def detach(cgroup_fd: int, prog_fd: int) -> None:
-    attr = ctypes.create_string_buffer(_ATTR_SIZE)
+    attr = _attr()
     struct.pack_into("<III", attr, 0, cgroup_fd, prog_fd, BPF_CGROUP_DEVICE)
     _bpf(BPF_PROG_DETACH, attr, "detach device program")
 

@@ -364,7 +364,3 @@ def _unified(unified: dict) -> list[Write]:
             raise CgroupError(f"cgroup: linux.resources.unified: invalid key {key!r}")
         out.append(Write(key.split(".", 1)[0], key, str(unified[key])))
     return out
-
-
-def v2_controllers_needed(writes: list[Write]) -> set[str]:
-    return {w.controller for w in writes if w.controller not in ("cgroup",)}

@@ -8,12 +8,12 @@ tree atomically where the kernel has it (5.14+); `cgroup.freeze` freezes.
 from __future__ import annotations
 
 import os
-import _signal
 import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
+from pyrunc.kernel.cpython import signal
 
 
 def _default_installer(directory: str, program: bytes) -> None:
@@ -142,7 +142,7 @@ class V2Manager(Manager):
         return None
 
     def signal_all(self, sig: int) -> None:
-        if sig == _signal.SIGKILL and fsio.exists(self.dir, "cgroup.kill"):
+        if sig == signal.SIGKILL and fsio.exists(self.dir, "cgroup.kill"):
             fsio.write(self.dir, "cgroup.kill", "1", "cgroup")
             return
         super().signal_all(sig)

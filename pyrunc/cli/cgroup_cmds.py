@@ -1,7 +1,7 @@
-"""The click commands `pause`, `resume`, `ps`, `update` and `events`: runc's
-flags in, pyrunc.lifecycle.cgroup_verbs called, runc's output shapes out
-(containerd and podman parse them). Registered by cli/clickapp.py
-(register_verbs).
+"""The bodies of `ps`, `update` and `events` (handlers of the verb table,
+pyrunc.cli.verbs): runc's flag syntax in (sizes, durations),
+pyrunc.lifecycle.cgroup_verbs called, runc's output shapes out (containerd
+and podman parse them). pause/resume are glue, in the table itself.
 """
 from __future__ import annotations
 
@@ -10,41 +10,19 @@ import re
 import subprocess
 import sys
 
-import click
-
 from pyrunc.errors import PyruncError, UsageError
 from pyrunc.lifecycle import cgroup_verbs
 
 
-@click.command()
-@click.argument("container_id", required=False)
-@click.pass_obj
-def pause(obj, container_id):
-    """Suspend all processes in the container (cgroup freezer)."""
-    cgroup_verbs.pause(obj.opts, container_id)
-
-
-@click.command()
-@click.argument("container_id", required=False)
-@click.pass_obj
-def resume(obj, container_id):
-    """Resume all processes of a paused container."""
-    cgroup_verbs.resume(obj.opts, container_id)
-
-
-@click.command(context_settings={"ignore_unknown_options": True, "allow_interspersed_args": False})
-@click.option("-f", "--format", "fmt", default="table", help="table or json")
-@click.argument("container_id", required=False)
-@click.argument("ps_args", nargs=-1, type=click.UNPROCESSED)
-@click.pass_obj
-def ps(obj, fmt, container_id, ps_args):
-    """List the processes in the container (json: a list of host pids)."""
+def run_ps(opts, values, args, log):
+    """`ps [-f table|json] ID [ps options...]`"""
+    fmt, (container_id, ps_args) = values["format"], args
     if fmt not in ("table", "json"):
         raise UsageError("invalid format option")
-    pids = cgroup_verbs.pids(obj.opts, container_id)
+    pids = cgroup_verbs.pids(opts, container_id)
     if fmt == "json":
         # runc encodes an empty Go slice as null; containerd accepts both
-        click.echo(json.dumps(pids or None, separators=(",", ":")))
+        print(json.dumps(pids or None, separators=(",", ":")))
         return
     try:
         proc = subprocess.run(["ps", *(ps_args or ("-ef",))], capture_output=True, text=True)
@@ -58,11 +36,11 @@ def ps(obj, fmt, container_id, ps_args):
         raise PyruncError("couldn't find PID field in ps output")
     idx = titles.index("PID")
     wanted = set(pids)
-    click.echo(lines[0])
+    print(lines[0])
     for line in lines[1:]:
         fields = line.split()
         if fields and fields[idx].isdigit() and int(fields[idx]) in wanted:
-            click.echo(line)
+            print(line)
 
 
 # -- update ----------------------------------------------------------------------
@@ -118,37 +96,15 @@ def resources_from_flags(flags: dict) -> dict:
     return res
 
 
-@click.command()
-@click.option("-r", "--resources", "resources_file", default=None,
-              help="a JSON file of linux.resources to apply ('-' for stdin)")
-@click.option("--blkio-weight", default=None, help="per-cgroup block IO weight, 10 to 1000")
-@click.option("--cpu-period", default=None, help="CPU CFS period (usecs)")
-@click.option("--cpu-quota", default=None, help="CPU CFS quota (usecs) per period")
-@click.option("--cpu-share", "--cpu-shares", "cpu_share", default=None, help="CPU shares (relative weight)")
-@click.option("--cpu-rt-period", default=None, help="CPU realtime period (usecs)")
-@click.option("--cpu-rt-runtime", default=None, help="CPU realtime runtime (usecs) per period")
-@click.option("--cpu-idle", default=None, help="1 to make the cgroup SCHED_IDLE")
-@click.option("--cpuset-cpus", default=None, help="CPUs to use")
-@click.option("--cpuset-mems", default=None, help="memory nodes to use")
-@click.option("--kernel-memory", default=None, hidden=True)
-@click.option("--kernel-memory-tcp", default=None, hidden=True)
-@click.option("--memory", default=None, help="memory limit (bytes, or 64m, 1g, ...)")
-@click.option("--memory-reservation", default=None, help="memory soft limit")
-@click.option("--memory-swap", default=None, help="memory+swap limit; -1 for unlimited swap")
-@click.option("--pids-limit", default=None, help="maximum number of pids")
-@click.option("--l3-cache-schema", default=None, hidden=True)
-@click.option("--mem-bw-schema", default=None, hidden=True)
-@click.argument("container_id", required=False)
-@click.pass_obj
-def update(obj, resources_file, container_id, l3_cache_schema, mem_bw_schema, **flags):
-    """Update the resource limits of a container."""
-    if l3_cache_schema or mem_bw_schema:
+def run_update(opts, values, args, log):
+    """`update [-r FILE | --memory ... ] ID`"""
+    if values["l3-cache-schema"] or values["mem-bw-schema"]:
         raise UsageError("intel RDT is not supported")
-    if resources_file:
-        res = _read_resources(resources_file)
+    if values["resources"]:
+        res = _read_resources(values["resources"])
     else:
-        res = resources_from_flags(flags)
-    cgroup_verbs.update(obj.opts, container_id, res)
+        res = resources_from_flags({name.replace("-", "_"): v for name, v in values.items()})
+    cgroup_verbs.update(opts, args[0], res)
 
 
 def _read_resources(path: str) -> dict:
@@ -187,21 +143,17 @@ def _emit(kind: str, cid: str, data=None) -> None:
     sys.stdout.flush()
 
 
-@click.command()
-@click.option("--interval", default="5s", help="stats collection interval (e.g. 5s, 500ms)")
-@click.option("--stats", is_flag=True, help="display the container's stats then exit")
-@click.argument("container_id", required=False)
-@click.pass_obj
-def events(obj, interval, stats, container_id):
-    """Display container events: OOM notifications and resource statistics."""
-    period = parse_duration(interval)
-    if stats:
+def run_events(opts, values, args, log):
+    """`events [--interval D] [--stats] ID`"""
+    container_id = args[0]
+    period = parse_duration(values["interval"])
+    if values["stats"]:
         if period <= 0:
             raise UsageError("duration interval must be greater than 0")
-        _emit("stats", container_id, cgroup_verbs.stats(obj.opts, container_id))
+        _emit("stats", container_id, cgroup_verbs.stats(opts, container_id))
         return
     try:
-        for kind, data in cgroup_verbs.events(obj.opts, container_id, period):
+        for kind, data in cgroup_verbs.events(opts, container_id, period):
             _emit(kind, container_id, data)
     except BrokenPipeError:
         pass

@@ -1,6 +1,7 @@
-"""`pyrunc validate`: check a bundle's config.json without creating anything.
+"""`pyrunc validate`'s body (a handler of the verb table, pyrunc.cli.verbs):
+check a bundle's config.json without creating anything.
 
-A thin cli verb over pyrunc.config.check_bundle (the same checks create runs;
+Over pyrunc.config.check_bundle (the same checks create runs;
 no verdict cache, and always jsonschema, the reference validator). Exit 0 when the
 bundle would be accepted (warnings allowed), 1 when not; with --strict, the
 things the spec lets a runtime ignore (unknown fields, unknown annotation
@@ -17,21 +18,13 @@ from __future__ import annotations
 import json
 import os
 
-import click
-
 FORMAT_VERSION = 1
 TEXT_LIMIT = 50   # a config with thousands of broken entries should not flood a terminal
 
 
-@click.command("validate")
-@click.option("-b", "--bundle", default=".", show_default=True, metavar="DIR",
-              help="bundle directory holding config.json")
-@click.option("--strict", is_flag=True,
-              help="also list (and fail on) unknown fields, unknown annotation keys and other platforms' sections")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True,
-              help="output format")
-def validate(bundle: str, strict: bool, fmt: str) -> None:
-    """Check a bundle's config.json against runtime-spec 1.3.0 without running it."""
+def run_validate(opts, values, args, log) -> int:
+    """`validate [-b DIR] [--strict] [--format text|json]`: 0 valid, 1 not."""
+    bundle, strict, fmt = values["bundle"], values["strict"], values["format"]
     from pyrunc.config import ERROR, SEVERITIES, STRICT, WARNING, check_bundle
     from pyrunc.errors import ConfigError
 
@@ -44,7 +37,7 @@ def validate(bundle: str, strict: bool, fmt: str) -> None:
     valid = counts[ERROR] == 0 and not (strict and counts[STRICT])
 
     if fmt == "json":
-        click.echo(json.dumps({
+        print(json.dumps({
             "format": FORMAT_VERSION,
             "bundle": bundle_dir,
             "valid": valid,
@@ -54,13 +47,13 @@ def validate(bundle: str, strict: bool, fmt: str) -> None:
         }, indent=2))
     else:
         for f in findings[:TEXT_LIMIT]:
-            click.echo(f"{f.severity}: {f.text()}")
+            print(f"{f.severity}: {f.text()}")
         if len(findings) > TEXT_LIMIT:
-            click.echo(f"... {len(findings) - TEXT_LIMIT} more not shown (--format json lists all)")
+            print(f"... {len(findings) - TEXT_LIMIT} more not shown (--format json lists all)")
         parts = [f"{counts[ERROR]} error{'' if counts[ERROR] == 1 else 's'}" if counts[ERROR] else "",
                  f"{counts[WARNING]} warning{'' if counts[WARNING] == 1 else 's'}" if counts[WARNING] else "",
                  f"{counts[STRICT]} strict" if counts[STRICT] else ""]
         parts = [p for p in parts if p]
         tail = f" ({', '.join(parts)})" if parts else ""
-        click.echo(f"{bundle_dir}: {'valid' if valid else 'invalid'}{tail}")
-    raise SystemExit(0 if valid else 1)
+        print(f"{bundle_dir}: {'valid' if valid else 'invalid'}{tail}")
+    return 0 if valid else 1

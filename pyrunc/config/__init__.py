@@ -73,10 +73,11 @@ def _check(bundle_dir, *, cache_dir=None, strict=False, thorough=False, debug=No
     from pyrunc.config import cache as _cache
     from pyrunc.config import schema as _schema
     from pyrunc.config.checks import pipeline
-    from pyrunc.config.source import Unreadable, parse, read_bytes
+    from pyrunc.config.source import parse, read_bytes
+    from pyrunc.errors import ConfigUnreadable
     try:
         raw = read_bytes(bundle_dir)
-    except Unreadable as exc:
+    except ConfigUnreadable as exc:
         raise ConfigError(exc.message, [Finding("", ERROR, f"cannot read: {exc.reason}")]) from None
     doc, found = parse(raw)
     if found:

@@ -17,15 +17,7 @@ from __future__ import annotations
 
 import os
 
-# sha256 without `hashlib`: hashlib loads OpenSSL (~2 ms on every create); the
-# interpreter's built-in sha256 is the same function and costs ~0.1 ms.
-try:
-    from _sha256 import sha256            # CPython <= 3.11
-except ImportError:   # pragma: no cover - depends on the interpreter
-    try:
-        from _sha2 import sha256          # CPython 3.12+
-    except ImportError:
-        from hashlib import sha256
+from pyrunc.kernel.cpython import sha256  # without hashlib's OpenSSL load
 
 MAX_ENTRIES = 256
 

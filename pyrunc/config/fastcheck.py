@@ -15,15 +15,13 @@ Import-light: `re` only when a pattern is first used.
 """
 from __future__ import annotations
 
+from pyrunc.errors import SchemaUnsupported
+
 KEYWORDS = frozenset((
     "$schema", "$id", "$comment", "title", "description", "definitions",   # annotations only
     "$ref", "type", "enum", "minimum", "maximum", "pattern", "minItems",
     "properties", "required", "additionalProperties", "patternProperties", "items",
 ))
-
-
-class Unsupported(Exception):
-    """The schema uses a keyword this compiler does not implement."""
 
 
 def _is_int(v):
@@ -64,20 +62,20 @@ class _Pattern:
 def _scan(node, definitions) -> None:
     """Refuse the whole schema up front if any node uses a keyword we do not implement."""
     if not isinstance(node, dict):
-        raise Unsupported("a schema that is not an object")
+        raise SchemaUnsupported("a schema that is not an object")
     unknown = set(node) - KEYWORDS
     if unknown:
-        raise Unsupported(", ".join(sorted(unknown)))
+        raise SchemaUnsupported(", ".join(sorted(unknown)))
     if "$ref" in node:
         target = node["$ref"]
         if not target.startswith("#/definitions/") or target.rsplit("/", 1)[1] not in definitions:
-            raise Unsupported(f"$ref {target}")
+            raise SchemaUnsupported(f"$ref {target}")
     if "enum" in node and not all(isinstance(a, str) for a in node["enum"]):
-        raise Unsupported("enum of non-strings")
+        raise SchemaUnsupported("enum of non-strings")
     if "items" in node and not isinstance(node["items"], dict):
-        raise Unsupported("items as a list")
+        raise SchemaUnsupported("items as a list")
     if node.get("additionalProperties", True) is False:
-        raise Unsupported("additionalProperties: false")
+        raise SchemaUnsupported("additionalProperties: false")
     for key in ("properties", "patternProperties", "definitions"):
         for sub in (node.get(key) or {}).values():
             _scan(sub, definitions)
@@ -191,7 +189,7 @@ def is_valid(doc, name: str = "config") -> bool | None:
         from pyrunc.config import schema
         try:
             fn = compile_schema(schema.schema(name))
-        except Unsupported:
+        except SchemaUnsupported:
             fn = False
         VALIDATORS[name] = fn
     if fn is False:

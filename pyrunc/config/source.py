@@ -9,6 +9,7 @@ import os
 
 from pyrunc import jsonio
 from pyrunc.config.findings import ERROR, Finding
+from pyrunc.errors import ConfigUnreadable, NotJSON
 
 # json's messages, reworded to the lower-case runc style of every other pyrunc error
 _JSON_WORDING = (
@@ -26,21 +27,8 @@ _JSON_WORDING = (
 )
 
 
-class NotJSON(ValueError):
-    """NaN / Infinity: Python's json accepts them, JSON (and Go) does not."""
-
-
 def _reject_constant(name: str):
     raise NotJSON(f"{name} is not a JSON value")
-
-
-class Unreadable(Exception):
-    """config.json could not be read at all; `message` is the whole user line."""
-
-    def __init__(self, message: str, reason: str):
-        super().__init__(message)
-        self.message = message
-        self.reason = reason
 
 
 def read_bytes(bundle_dir: str) -> bytes:
@@ -51,7 +39,7 @@ def read_bytes(bundle_dir: str) -> bytes:
     except OSError as exc:
         text = exc.strerror or "cannot read"
         reason = text[:1].lower() + text[1:]
-        raise Unreadable(f"{path}: {reason}", reason) from None
+        raise ConfigUnreadable(f"{path}: {reason}", reason) from None
 
 
 def parse(raw: bytes) -> tuple[object, list[Finding]]:

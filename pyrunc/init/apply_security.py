@@ -9,8 +9,9 @@ saying no, raised as SecurityError with a finished one-line message.
 
 Imports only os, errno, struct, _prctl (python-prctl's C module;
 its prctl.py wrapper builds ~100 functions and classes at import, ~0.7 ms),
-kernel/libc.py (_ctypes) and our seccomp_agent (os, jsonio, fdpass): this runs
-after pivot_root, where the host's sys.path is gone; no libseccomp here.
+kernel/libc.py (_ctypes), kernel/arch.py (syscall numbers) and our
+seccomp_agent (os, jsonio, fdpass): this runs after pivot_root, where the
+host's sys.path is gone; no libseccomp here.
 
 Order in the child (runc's standard_init_linux.go; stage-2 follows it):
   1. set_no_new_privs()              if process.noNewPrivileges: early, so no
@@ -43,11 +44,13 @@ import struct
 
 import _prctl  # python-prctl
 
+from pyrunc.errors import SecurityError
 from pyrunc.init import seccomp_agent
+from pyrunc.kernel import arch
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
                                 function, get_errno)
-from pyrunc.security.attributes import (IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, parse_cpu_list,
-                                   personality_value, sched_attr)
+from pyrunc.kernel.procfs import parse_cpu_list
+from pyrunc.security.attributes import IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, personality_value, sched_attr
 
 _syscall = function("syscall", c_long)
 _prctl_raw = function("prctl", c_int, (c_int, c_ulong, c_ulong, c_ulong, c_ulong))
@@ -56,10 +59,6 @@ _personality = function("personality")
 _fstatfs = function("fstatfs")
 # the newest capability python-prctl was built with: above it, raw prctl
 PRCTL_LAST_CAP = _prctl.CAP_LAST_CAP
-
-
-class SecurityError(Exception):
-    """The kernel refused a security step; str() is the user's one line."""
 
 
 # prctl(2) options
@@ -74,31 +73,6 @@ SECCOMP_SET_MODE_FILTER = 1
 FLAG_NEW_LISTENER = 1 << 3
 
 CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
-
-# Syscalls glibc has no wrapper for, by `uname -m`. The parent resolves
-# seccomp's number with libseccomp too (CompiledSeccomp.seccomp_nr); these
-# cover the rest. Checked against libseccomp in tests/unit.
-SYSCALLS = {
-    "x86_64": {"seccomp": 317, "ioprio_set": 251, "sched_setattr": 314},
-    "aarch64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
-    "riscv64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
-    "loongarch64": {"seccomp": 277, "ioprio_set": 30, "sched_setattr": 274},
-    "ppc64le": {"seccomp": 358, "ioprio_set": 273, "sched_setattr": 355},
-    "ppc64": {"seccomp": 358, "ioprio_set": 273, "sched_setattr": 355},
-    "s390x": {"seccomp": 348, "ioprio_set": 282, "sched_setattr": 345},
-    "i686": {"seccomp": 354, "ioprio_set": 289, "sched_setattr": 351},
-    "i386": {"seccomp": 354, "ioprio_set": 289, "sched_setattr": 351},
-    "armv7l": {"seccomp": 383, "ioprio_set": 314, "sched_setattr": 380},
-}
-_MACHINE = os.uname().machine
-
-
-def _nr(name):
-    try:
-        return SYSCALLS[_MACHINE][name]
-    except KeyError:
-        raise SecurityError(f"{name}: syscall number unknown on {_MACHINE}") from None
-
 
 def _fail(what, err=None):
     err = err if err is not None else get_errno()
@@ -142,7 +116,7 @@ def load_seccomp(compiled, ctx=None):
     optional = int(_field(compiled, "optional_flags", 0))
     nr = int(_field(compiled, "seccomp_nr", -1))
     if nr < 0:
-        nr = _nr("seccomp")
+        nr = arch.nr("seccomp")
     count = len(bpf) // 8
     if not count or count > 0xFFFF:
         raise SecurityError(f"load seccomp filter: {count} instructions is not a valid program")
@@ -334,7 +308,7 @@ def set_io_priority(cfg):
         value = ioprio_value(cfg)
     except ValueError as exc:
         raise SecurityError(str(exc)) from None
-    if _syscall(c_long(_nr("ioprio_set")), c_long(IOPRIO_WHO_PROCESS),
+    if _syscall(c_long(arch.nr("ioprio_set")), c_long(IOPRIO_WHO_PROCESS),
                 c_long(0), c_long(value)) < 0:
         _fail("failed to set io priority")
 
@@ -346,7 +320,7 @@ def set_scheduler(cfg):
         attr = buffer(sched_attr(cfg))
     except ValueError as exc:
         raise SecurityError(str(exc)) from None
-    if _syscall(c_long(_nr("sched_setattr")), c_long(0), attr,
+    if _syscall(c_long(arch.nr("sched_setattr")), c_long(0), attr,
                 c_long(0)) < 0:
         _fail("error setting scheduler")
 

@@ -12,8 +12,7 @@ import struct
 
 from pyrunc.testhooks import guards as testguards
 from pyrunc.init import apply_security as security
-from pyrunc.init.paths import InitError
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import InitError, describe_oserror
 from pyrunc.kernel import fdpass, syscalls as k
 
 # ioctl numbers (asm-generic; termios.py would cost every container's init ~0.5 ms)

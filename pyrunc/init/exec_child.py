@@ -27,15 +27,14 @@ sends one `error` message instead and exits. Imports nothing after fork.
 """
 import fcntl
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import InitError, describe_oserror
 from pyrunc.init import console
 from pyrunc.init import apply_security as security
 from pyrunc.init import stage2
-from pyrunc.init.paths import InitError
 from pyrunc.kernel import syscalls as k
 from pyrunc.process import sync
+from pyrunc.kernel.cpython import signal
 
 
 def run(plan, sock, ctx):

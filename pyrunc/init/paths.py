@@ -11,13 +11,10 @@ import os
 import stat
 
 from pyrunc.testhooks import guards as testguards
+from pyrunc.errors import InitError
 from pyrunc.kernel import syscalls as k
 
 O_PATH = os.O_PATH
-
-
-class InitError(Exception):
-    """A failure in the container's init, already worded for the user."""
 
 
 def fd_path(fd):
@@ -168,19 +165,5 @@ def parent_dir_fd(rootfd, path):
         os.close(pfd)
 
 
-def is_symlink_in_root(rootfd, path):
-    parent, name = os.path.split(os.path.normpath("/" + path))
-    try:
-        dfd = open_in_root(rootfd, parent, os.O_RDONLY | os.O_DIRECTORY)
-    except OSError:
-        return False
-    try:
-        return stat.S_ISLNK(os.stat(name, dir_fd=dfd, follow_symlinks=False).st_mode)
-    except OSError:
-        return False
-    finally:
-        os.close(dfd)
-
-
-__all__ = ["InitError", "open_in_root", "mkdir_all", "create_file", "ensure_target",
-           "parent_dir_fd", "fd_path", "is_symlink_in_root", "errno"]
+__all__ = ["open_in_root", "mkdir_all", "create_file", "ensure_target",
+           "parent_dir_fd", "fd_path", "errno"]

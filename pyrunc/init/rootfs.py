@@ -16,9 +16,10 @@ import os
 import stat
 
 from pyrunc.init import copyup
-from pyrunc.init.paths import (InitError, create_file, ensure_target, fd_path, mkdir_all,
+from pyrunc.init.paths import (create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
 from pyrunc.testhooks import guards as testguards
+from pyrunc.errors import InitError
 from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS
 

@@ -23,8 +23,7 @@ import os
 
 from pyrunc.testhooks import guards as testguards
 from pyrunc.init import rootfs, stage2
-from pyrunc.init.paths import InitError
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import InitError, describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.process import sync
 

@@ -9,17 +9,15 @@ by pyrunc.init before the first fork.
 import fcntl
 import os
 import resource
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
-import _socket
 import stat
 import struct
 
 from pyrunc.testhooks import guards as testguards
 from pyrunc.init import console, preload, rootfs
 from pyrunc.init import apply_security as security
-from pyrunc.errors import describe_oserror
-from pyrunc.init.paths import InitError
+from pyrunc.errors import HookFailed, InitError, describe_oserror
 from pyrunc.kernel import syscalls as k
+from pyrunc.kernel.cpython import signal, socket
 from pyrunc.process import sync
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -237,14 +235,14 @@ def _hooks(phase, entries, state, env):
     hooks = preload.hooks  # loaded before the fork: this plan has container-side hooks
     try:
         hooks.run_hooks(phase, entries, state, env)
-    except hooks.HookFailed as exc:
+    except HookFailed as exc:
         raise InitError(str(exc)) from None
 
 
 def _loopback_up():
     """A new network namespace has lo down; runc brings it up."""
     SIOCGIFFLAGS, SIOCSIFFLAGS, IFF_UP = 0x8913, 0x8914, 0x1
-    s = _socket.socket(_socket.AF_INET, _socket.SOCK_DGRAM)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         ifr = struct.pack("16sh14x", b"lo", 0)
         flags = struct.unpack("16sh14x", fcntl.ioctl(s, SIOCGIFFLAGS, ifr))[1]

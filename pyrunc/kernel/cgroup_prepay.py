@@ -36,10 +36,11 @@ Here, not in pyrunc.cgroups: importing that package (layout, errors) before
 
 Best effort: if nothing can be opened or the kernel refuses the write
 (rootless, no cgroupfs, EBUSY on a cgroup v2 inner node), the thread ends
-silently and nothing changes for the caller. Import-light: os and _thread.
+silently and nothing changes for the caller. Import-light: os and thread.
 """
 import os
-import _thread
+
+from pyrunc.kernel.cpython import thread
 
 ROOT = "/sys/fs/cgroup"
 
@@ -98,9 +99,9 @@ def start(preserve_fds=0):
         return
     _threads_before = _thread_count()
     pid = b"%d" % os.getpid()
-    running = _thread.allocate_lock()
+    running = thread.allocate_lock()
     running.acquire()
-    finished = _thread.allocate_lock()
+    finished = thread.allocate_lock()
     finished.acquire()
 
     def write():
@@ -114,7 +115,7 @@ def start(preserve_fds=0):
             finished.release()
 
     try:
-        _thread.start_new_thread(write, ())
+        thread.start_new_thread(write, ())
     except RuntimeError:  # no thread to be had: do without
         os.close(fd)
         return

@@ -1,16 +1,10 @@
-"""The kernel's numbers: syscall numbers, clone/mount/resolve/prctl flags.
+"""The kernel's numbers: clone/mount/resolve/prctl flags (syscall numbers,
+which differ by architecture, are pyrunc.kernel.arch's).
 
 Plain constants, no ctypes: the parent builds a plan with them (pyrunc.plan)
 without importing ctypes (~3 ms); pyrunc.kernel.syscalls re-exports them all
 for the child, which calls the kernel with them.
 """
-
-# x86_64 / generic numbers for syscalls without a libc wrapper in Debian 12's glibc
-SYS_pivot_root = 155
-SYS_setns = 308
-SYS_openat2 = 437
-SYS_keyctl = 250
-SYS_pidfd_send_signal = 424
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -76,7 +70,6 @@ PR_SET_DUMPABLE = 4  # (the rest of prctl is python-prctl's: _prctl.PR_*)
 KEYCTL_JOIN_SESSION_KEYRING = 1
 
 # mount_setattr(2): recursive mount attributes (rro, rnosuid, ...)
-SYS_mount_setattr = 442
 AT_EMPTY_PATH = 0x1000
 AT_RECURSIVE = 0x8000
 MOUNT_ATTR_RDONLY = 0x1
@@ -90,12 +83,7 @@ MOUNT_ATTR_STRICTATIME = 0x20
 MOUNT_ATTR_NODIRATIME = 0x80
 MOUNT_ATTR_NOSYMFOLLOW = 0x200000
 
-# set_mempolicy(2): linux.memoryPolicy (the modes and flags are pyrunc.kernel.mempolicy's)
-SYS_set_mempolicy = 238
-
 # open_tree(2)/move_mount(2): bind sources opened on the host's side of a user namespace
-SYS_open_tree = 428
-SYS_move_mount = 429
 OPEN_TREE_CLONE = 1
 OPEN_TREE_CLOEXEC = 0o2000000
 MOVE_MOUNT_F_EMPTY_PATH = 0x4

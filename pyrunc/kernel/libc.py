@@ -1,5 +1,8 @@
 """libc's functions, and the few C types to call them with, from _ctypes alone.
 
+The one place pyrunc binds a C library (pyrunc.security.seccomp.compile's find_library shim
+only steers pyseccomp's own ctypes loading).
+
 Place in the flow: kernel/syscalls.py and init/security.py call libc through
 this module. They run in the parent and in the child between fork and exec.
 
@@ -16,8 +19,11 @@ the few we use, the same way.
     mount(b"src", b"dst", b"type", c_ulong(flags), None)   # -1 or 0
     get_errno()                                            # after a -1
 """
-import _ctypes
-from _ctypes import Structure, addressof, get_errno  # noqa: F401 - re-exported
+from pyrunc.kernel.cpython import ctypes as _ctypes
+
+Structure = _ctypes.Structure
+addressof = _ctypes.addressof
+get_errno = _ctypes.get_errno
 
 
 def _scalar(name, code):
@@ -39,16 +45,26 @@ c_size_t = c_ulong  # size_t is unsigned long on every Linux ABI
 _ARRAYS = {}  # length -> char array type: making a type costs ~13 us, openat2 needs one per call
 
 
+def _char_array(length):
+    array = _ARRAYS.get(length)
+    if array is None:
+        array = _ARRAYS[length] = type("c_char_Array", (_ctypes.Array,),
+                                       {"_type_": c_char, "_length_": length})
+    return array
+
+
 def buffer(data):
     """A writable C copy of `data` (bytes), as create_string_buffer makes
     without its trailing NUL; pass it where the kernel takes a pointer."""
-    array = _ARRAYS.get(len(data))
-    if array is None:
-        array = _ARRAYS[len(data)] = type("c_char_Array", (_ctypes.Array,),
-                                          {"_type_": c_char, "_length_": len(data)})
-    buf = array()
+    buf = _char_array(len(data))()
     buf.raw = data
     return buf
+
+
+def read_memory(address, size):
+    """`size` bytes at `address` (ctypes' string_at): what a C function's
+    pointer result points to."""
+    return _char_array(size).from_address(address).raw
 
 
 class _Function(_ctypes.CFuncPtr):
@@ -64,10 +80,16 @@ class _Handle:
     _handle = _LIBC  # what CFuncPtr((name, dll)) reads to look `name` up
 
 
-def function(name, restype=c_int, argtypes=None):
-    """libc's `name`; each call gives a function object of its own, so one
-    module's restype/argtypes never change another's."""
-    func = _Function((name, _Handle))
+def library(soname):
+    """Another shared library (e.g. "libseccomp.so.2"), for function(...,
+    library=); OSError when it is not installed."""
+    return type("_Library", (), {"_handle": _ctypes.dlopen(soname, _ctypes.RTLD_LOCAL)})
+
+
+def function(name, restype=c_int, argtypes=None, library=None):
+    """libc's `name` (or `library`'s); each call gives a function object of
+    its own, so one module's restype/argtypes never change another's."""
+    func = _Function((name, library or _Handle))
     func.__name__ = name  # type: ignore[attr-defined]  # settable on ctypes functions; typeshed lacks it
     func.restype = restype
     if argtypes is not None:

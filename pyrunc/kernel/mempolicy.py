@@ -7,7 +7,8 @@ kernel/syscalls.set_mempolicy just before execve, like runc, so the
 container's process starts with it and our own set-up is not bound by it.
 Rules are runc's (libcontainer/configs/validate: memoryPolicy).
 """
-from pyrunc.security.attributes import parse_cpu_list
+from pyrunc.errors import PolicyError
+from pyrunc.kernel.procfs import parse_cpu_list
 
 MODES = {"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
          "MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6}
@@ -15,14 +16,6 @@ FLAGS = {"MPOL_F_NUMA_BALANCING": 1 << 13, "MPOL_F_RELATIVE_NODES": 1 << 14,
          "MPOL_F_STATIC_NODES": 1 << 15}
 NO_NODES = ("MPOL_DEFAULT", "MPOL_LOCAL")              # the kernel wants an empty mask
 NEED_NODES = ("MPOL_BIND", "MPOL_INTERLEAVE", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE")
-
-
-class PolicyError(ValueError):
-    """A problem with one field of linux.memoryPolicy."""
-
-    def __init__(self, field, text):
-        super().__init__(f"{field}: {text}")
-        self.field, self.text = field, text
 
 
 def parse_nodes(text):

@@ -1,5 +1,7 @@
 """Facts about processes read from /proc: start times (to tell a live pid from
-a reused one), liveness, and namespace identity; the mountinfo field format.
+a reused one), liveness, and namespace identity; the mountinfo field format
+and the kernel's CPU/node list format ("0-3,7", as in Cpus_allowed_list),
+which execCPUAffinity and linux.memoryPolicy use too.
 Import-light; used by `state`, `kill`, `delete` on every call, and by the
 child (init/)."""
 import os
@@ -56,3 +58,30 @@ def unescape_mountinfo(field):
             out.append(field[i])
             i += 1
     return "".join(out)
+
+
+MAX_CPU = 64 * 1024  # runc's sanity limit for a CPU number
+
+
+def parse_cpu_list(text):
+    """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9}; empty elements are allowed (runc).
+    ValueError when it names no CPU or is malformed."""
+    cpus = set()
+    for part in text.split(","):
+        part = part.strip()
+        if not part:
+            continue
+        lo, sep, hi = part.partition("-")
+        try:
+            start = int(lo.strip())
+            end = int(hi.strip()) if sep else start
+        except ValueError:
+            raise ValueError(f"invalid CPU list element {part!r}") from None
+        if start < 0 or end > MAX_CPU:
+            raise ValueError(f"CPU numbers must be 0..{MAX_CPU}")
+        if start > end:
+            raise ValueError(f"invalid range: {part}")
+        cpus.update(range(start, end + 1))
+    if not cpus:
+        raise ValueError(f"no members found in set {text!r}")
+    return cpus

@@ -3,9 +3,10 @@
 Import-light on purpose: `pyrunc kill` runs under shims on every stop and must
 not load pyrunc.plan (dataclasses, ctypes) just to read "KILL". Nor signal.py:
 its Signals enum imports enum (and re, functools, collections) for ~1.5 ms;
-the hot modules use `_signal`, its C half, and the names come from there.
+the hot modules use `_signal`, its C half (through pyrunc.kernel.cpython),
+and the names come from there.
 """
-import _signal
+from pyrunc.kernel.cpython import signal as _signal
 
 # SIGKILL -> 9, and the aliases (SIGIOT, SIGPOLL, ...), as signal.Signals has them
 NUMBERS = {n: getattr(_signal, n) for n in dir(_signal) if n.startswith("SIG") and not n.startswith("SIG_")}

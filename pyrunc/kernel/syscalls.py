@@ -10,6 +10,8 @@ import struct
 
 # every constant, as k.MS_BIND etc. (a parent that needs only them imports flags)
 from pyrunc.kernel.flags import *  # noqa: F401,F403
+from pyrunc.errors import UnsupportedArchitecture
+from pyrunc.kernel.arch import nr
 from pyrunc.kernel.libc import c_int, c_long, c_size_t, c_uint, c_ulong, buffer, function, get_errno
 
 _syscall = function("syscall", c_long)
@@ -53,7 +55,7 @@ def umount2(target, flags=0):
 
 
 def pivot_root(new_root, put_old):
-    _call(_syscall, "pivot_root", new_root, c_long(SYS_pivot_root), _b(new_root), _b(put_old))
+    _call(_syscall, "pivot_root", new_root, c_long(nr("pivot_root")), _b(new_root), _b(put_old))
 
 
 def unshare(flags):
@@ -68,7 +70,7 @@ def openat2(dirfd, path, flags, mode=0, resolve=0):
     """openat2(2) with `resolve` flags: the safe way to open inside a rootfs."""
     how = struct.pack("QQQ", flags, mode, resolve)
     buf = buffer(how)
-    return _call(_syscall, "openat2", path, c_long(SYS_openat2), c_int(dirfd),
+    return _call(_syscall, "openat2", path, c_long(nr("openat2")), c_int(dirfd),
                  _b(path), buf, c_size_t(len(how)))
 
 
@@ -77,25 +79,25 @@ def mount_setattr(dirfd, path, flags, attr_set, attr_clr, propagation=0):
     an MS_SLAVE-style flag, or 0 to leave it)."""
     attr = struct.pack("QQQQ", attr_set, attr_clr, propagation, 0)
     buf = buffer(attr)
-    _call(_syscall, "mount_setattr", path, c_long(SYS_mount_setattr), c_int(dirfd),
+    _call(_syscall, "mount_setattr", path, c_long(nr("mount_setattr")), c_int(dirfd),
           _b(path), c_uint(flags), buf, c_size_t(len(attr)))
 
 
 def set_mempolicy(mode, mask, maxnode):
     """set_mempolicy(2): `mask` is the nodemask as bytes (pyrunc.kernel.mempolicy)."""
     buf = buffer(mask)
-    _call(_syscall, "set_mempolicy", None, c_long(SYS_set_mempolicy), c_int(mode), buf,
+    _call(_syscall, "set_mempolicy", None, c_long(nr("set_mempolicy")), c_int(mode), buf,
           c_ulong(maxnode))
 
 
 def open_tree(dirfd, path, flags):
     """open_tree(2): with OPEN_TREE_CLONE, a detached copy of the mount at path."""
-    return _call(_syscall, "open_tree", path, c_long(SYS_open_tree), c_int(dirfd), _b(path),
+    return _call(_syscall, "open_tree", path, c_long(nr("open_tree")), c_int(dirfd), _b(path),
                  c_uint(flags))
 
 
 def move_mount(from_fd, from_path, to_fd, to_path, flags):
-    _call(_syscall, "move_mount", to_path, c_long(SYS_move_mount), c_int(from_fd), _b(from_path),
+    _call(_syscall, "move_mount", to_path, c_long(nr("move_mount")), c_int(from_fd), _b(from_path),
           c_int(to_fd), _b(to_path), c_uint(flags))
 
 
@@ -115,13 +117,8 @@ def prctl(option, arg2=0, arg3=0, arg4=0, arg5=0):
 
 
 def join_session_keyring(name=None):
-    return _call(_syscall, "keyctl", None, c_long(SYS_keyctl),
+    return _call(_syscall, "keyctl", None, c_long(nr("keyctl")),
                  c_long(KEYCTL_JOIN_SESSION_KEYRING), _b(name))
-
-
-def pidfd_send_signal(pidfd, sig):
-    _call(_syscall, "pidfd_send_signal", None, c_long(SYS_pidfd_send_signal),
-          c_int(pidfd), c_int(sig), None, c_uint(0))
 
 
 def set_dumpable(on):
@@ -131,10 +128,12 @@ def set_dumpable(on):
 def close_range_cloexec(first):
     """Mark every fd >= first close-on-exec (CVE-2024-21626: no host fd survives)."""
     CLOSE_RANGE_CLOEXEC = 4
-    SYS_close_range = 436
-    ret = _syscall(c_long(SYS_close_range), c_uint(first), c_uint(0xFFFFFFFF),
-                   c_uint(CLOSE_RANGE_CLOEXEC))
-    if ret == -1:  # older kernel: walk the fd table
+    try:
+        ret = _syscall(c_long(nr("close_range")), c_uint(first), c_uint(0xFFFFFFFF),
+                       c_uint(CLOSE_RANGE_CLOEXEC))
+    except UnsupportedArchitecture:
+        ret = -1  # the walk below needs no syscall number
+    if ret == -1:  # older kernel (or no number): walk the fd table
         for name in os.listdir("/proc/self/fd"):
             fd = int(name)
             if fd >= first:

@@ -9,11 +9,11 @@ pyrunc.store (the state dir) and pyrunc.kernel. Import-light: `state`,
 """
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 import stat
 
 from pyrunc import SPEC_VERSION
-from pyrunc.errors import HookError, PyruncError, describe_oserror
+from pyrunc.errors import HookError, HookFailed, PyruncError, describe_oserror
+from pyrunc.kernel.cpython import signal
 from pyrunc.log import NULL
 from pyrunc.store import status as st
 from pyrunc.store.statedir import ContainerDir, write_atomic
@@ -98,7 +98,7 @@ def run_hooks(phase, entries, state):
     from pyrunc.process import hooks
     try:
         hooks.run_hooks(phase, entries, state)
-    except hooks.HookFailed as exc:
+    except HookFailed as exc:
         raise HookError(str(exc)) from None
 
 

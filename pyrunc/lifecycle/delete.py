@@ -5,10 +5,10 @@ for every container; import-light.
 """
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
 from pyrunc.errors import ContainerNotFound, HookError, InvalidState
 from pyrunc.kernel import procfs
+from pyrunc.kernel.cpython import signal
 from pyrunc.lifecycle.common import kill_cgroup, load, owns, quietly, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc.testhooks.crashpoint import reached

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import os
-import _socket  # socket.py's C half (see kernel/fdpass.py)
 
 from pyrunc import jsonio
 from pyrunc.lifecycle import common
@@ -34,10 +33,12 @@ from pyrunc.store import status as st
 from pyrunc.testhooks import guards as testguards
 from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
+from pyrunc.kernel.cpython import socket
+from pyrunc.kernel.flags import NAMESPACE_PROC_NAMES
 
 # OCI namespace type -> /proc/<pid>/ns name; the order is the join order
-JOIN_ORDER = (("user", "user"), ("pid", "pid"), ("network", "net"), ("ipc", "ipc"),
-              ("uts", "uts"), ("cgroup", "cgroup"), ("time", "time"), ("mount", "mnt"))
+JOIN_ORDER = tuple((oci, NAMESPACE_PROC_NAMES[oci])
+                   for oci in ("user", "pid", "network", "ipc", "uts", "cgroup", "time", "mount"))
 
 
 class Flags:
@@ -154,8 +155,11 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
 
 
 def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_file=None,
-                 console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
-    """Run the process; returns the exit code for the cli (0 when detached)."""
+                 console_socket=None, preserve_fds=0, cgroup=(), ignore_paused=False,
+                 process=None, on_started=None) -> int:
+    """Run the process; returns the exit code for the cli (0 when detached).
+    pyrunc.api passes `process` (an OCI process object, as process_file
+    holds one) and `on_started`, called with the process's host pid."""
     cdir, record = common.load(opts, cid, lock=False)
     with cdir:
         status = common.status_of(cdir, record)
@@ -164,8 +168,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     init_pid = record.get("pid") or 0
     cfg = _container_config(record)
     base = cfg.get("process") or {}
-    if process_file:
-        process = load_process_file(process_file)
+    if process_file or process is not None:
+        process = load_process_file(process_file) if process_file else copy.deepcopy(process)
         if flags is not None and flags.tty:
             process["terminal"] = True  # podman passes --tty with --process
     else:
@@ -196,12 +200,12 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         if console_socket:
             console_fd = common.connect_console(console_socket)
         else:
-            ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+            ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
     # with no --console-socket we are the console: no ONLCR, as runc's recvtty
     ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
-    from pyrunc.security import attributes
-    initial = attributes.initial_cpus(process)
+    aff = process.get("execCPUAffinity") or {}
+    initial = procfs.parse_cpu_list(aff["initial"]) if aff.get("initial") else None
     if initial:
         # execCPUAffinity.initial: stage-1 inherits it (runc); `final` (or a
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
@@ -224,6 +228,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         raise InvalidState("container not running: its init exited during exec")
     if pid_file:
         common.write_pid_file(pid_file, pid)
+    if on_started is not None:
+        on_started(pid)
     if detach:
         return 0
     relay.target(pid)
@@ -238,7 +244,7 @@ class _SignalRelay:
     queued, then sent on. runner.wait later installs its own forwarder."""
 
     def __init__(self):
-        import _signal as signal  # without signal.py's enums (see pyrunc.kernel.signals)
+        from pyrunc.kernel.cpython import signal
         from pyrunc.lifecycle import run as runner
         self.pid = None
         self.pending = []

@@ -4,10 +4,10 @@ expect). Hot: shims call it on every stop; import-light.
 """
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
 from pyrunc.errors import InvalidState
 from pyrunc.kernel import procfs
+from pyrunc.kernel.cpython import signal
 from pyrunc.lifecycle.common import load, owns, status_of
 from pyrunc.store import status as st
 

@@ -8,8 +8,6 @@ sends the pty master over a socketpair and we copy it to and from our stdio.
 """
 from __future__ import annotations
 
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
-import _socket  # socket.py's C half (see kernel/fdpass.py)
 import os
 import select
 
@@ -17,6 +15,7 @@ import _prctl  # python-prctl's C module: the subreaper bit (the child loads it 
 
 from pyrunc.lifecycle import create, delete, start
 from pyrunc.kernel import fdpass
+from pyrunc.kernel.cpython import signal, socket
 from pyrunc.kernel.signals import NUMBERS
 
 # every signal a user may send us goes on to the container
@@ -34,7 +33,7 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
         _prctl.prctl(_prctl.PR_SET_CHILD_SUBREAPER, 1)
     ours = theirs = None
     if not detach and not console_socket:
-        ours, theirs = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         pid = create.create(opts, cid, bundle, console_socket=console_socket,
                                console_fd=theirs.fileno() if theirs else -1, **create_args)

@@ -17,7 +17,7 @@ is set up. A failure kills what was forked and raises one ExecError
 """
 from __future__ import annotations
 
-from pyrunc.errors import ExecError
+from pyrunc.errors import ChildFailed, PeerGone, ExecError
 from pyrunc.process import spawn, sync
 
 
@@ -29,10 +29,10 @@ def spawn_exec(plan, ctx, *, place_in_cgroup, where) -> int:
             pid = spawn.until_pid(sock, kids, plan, place_in_cgroup)
             try:
                 msg = sync.recv(sock)
-            except sync.PeerGone:
+            except PeerGone:
                 return pid  # EOF: execve closed the child's end
             if msg.get("t") == sync.ERROR:
-                raise sync.ChildFailed(msg.get("msg"))
-            raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
+                raise ChildFailed(msg.get("msg"))
+            raise ChildFailed(f"sync: unexpected {msg.get('t')}")
     finally:
         sock.close()

@@ -7,11 +7,7 @@ start). Import-light, and imported eagerly by init: subprocess is all it needs.
 import subprocess
 
 from pyrunc import jsonio
-from pyrunc.errors import describe_oserror
-
-
-class HookFailed(Exception):
-    """One hook failed; str() is the one-line reason."""
+from pyrunc.errors import HookFailed, describe_oserror
 
 
 def run_hooks(phase, hooks, state, default_env=None):

@@ -9,13 +9,13 @@ A failure anywhere kills what was forked and raises one SpawnError.
 from __future__ import annotations
 
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
 
 from pyrunc.testhooks import guards as testguards
 from pyrunc.testhooks.crashpoint import reached
-from pyrunc.errors import SpawnError, describe_oserror
+from pyrunc.errors import ChildFailed, PeerGone, SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync
+from pyrunc.kernel.cpython import signal
 
 
 class Context:
@@ -32,7 +32,6 @@ class Context:
         # --console-socket): the child clears the pty's ONLCR (init/console.py)
         self.raw_console = raw_console
         self.hook_state = hook_state or {}
-        self.notify_fd = None
         self.host_pid = None  # ours as the host sees it, once stage-1/2 know it (for the seccomp agent)
 
 
@@ -141,9 +140,9 @@ def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
         sync.send(sock, sync.IDMAP_DONE)  # 3
         msg = sync.recv(sock)
     if msg.get("t") == sync.ERROR:
-        raise sync.ChildFailed(msg.get("msg"))
+        raise ChildFailed(msg.get("msg"))
     if msg.get("t") != sync.PID:
-        raise sync.ChildFailed(f"sync: unexpected {msg.get('t')}")
+        raise ChildFailed(f"sync: unexpected {msg.get('t')}")
     kids.target = int(msg["pid"])  # 4
     reached("create:after-pid")
     _reap(kids.stage1)
@@ -166,9 +165,9 @@ class failing_as:  # noqa: N801 - used as `with failing_as(...)`, like a context
         if kind is None:
             return False
         self.kids.kill()
-        if issubclass(kind, sync.ChildFailed):
+        if issubclass(kind, ChildFailed):
             raise self.error_class(f"{self.where}: {exc}") from None
-        if issubclass(kind, sync.PeerGone):
+        if issubclass(kind, PeerGone):
             raise self.error_class(f"{self.where}: {self.gone}") from None
         return False
 
@@ -201,9 +200,9 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placeme
                 elif kind == sync.READY:  # 7
                     return init_pid
                 elif kind == sync.ERROR:
-                    raise sync.ChildFailed(msg.get("msg"))
+                    raise ChildFailed(msg.get("msg"))
                 else:
-                    raise sync.ChildFailed(f"sync: unexpected {kind}")
+                    raise ChildFailed(f"sync: unexpected {kind}")
     finally:
         sock.close()
 
@@ -215,7 +214,7 @@ def _write_id_maps(pid, plan):
         try:
             procfs.write(f"/proc/{pid}/{name}", data)
         except OSError as exc:
-            raise sync.ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
+            raise ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
 
 
 def _reap(pid):

@@ -21,10 +21,10 @@ comments on both sides (spawn.py, init/stage1.py, init/stage2.py).
 Import-light: both sides use it, the child between fork and exec.
 """
 import os
-import _socket  # socket.py builds enums for every constant (~1.5 ms); this is its C half
 
 from pyrunc import jsonio
-from pyrunc.errors import describe_oserror
+from pyrunc.errors import ChildFailed, PeerGone, describe_oserror
+from pyrunc.kernel.cpython import socket
 
 GO = "go"
 IDMAP = "idmap"
@@ -38,13 +38,9 @@ ERROR = "error"
 MAX_MESSAGE = 65536
 
 
-class PeerGone(Exception):
-    """The other end closed the socket (it died or exited)."""
-
-
 def pair():
     """(parent end, child end); the parent's end is close-on-exec."""
-    a, b = _socket.socketpair(_socket.AF_UNIX, _socket.SOCK_SEQPACKET)
+    a, b = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     return a, b
 
 
@@ -68,10 +64,6 @@ def expect(sock, kind):
     if msg.get("t") == ERROR:
         raise ChildFailed(msg.get("msg", "unknown error"))
     raise ChildFailed(f"sync: expected {kind}, got {msg.get('t')}")
-
-
-class ChildFailed(Exception):
-    """The child reported a failure; str() is its one-line message."""
 
 
 def report_error(sock, message):

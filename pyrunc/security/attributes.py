@@ -1,6 +1,6 @@
 """Process attributes as values: process.ioPriority, process.scheduler,
-linux.personality and execCPUAffinity parsed into what the kernel takes, and
-whether an LSM is enabled.
+linux.personality parsed into what the kernel takes, and whether an LSM is
+enabled (execCPUAffinity's CPU lists: pyrunc.kernel.procfs.parse_cpu_list).
 
 Both sides use them: the parent checks a config with them before anything is
 made (pyrunc.config.checks.process), the child applies their results (pyrunc.init.apply_security).
@@ -53,39 +53,6 @@ def personality_value(cfg):
     if domain is None:
         raise ValueError(f"invalid personality domain {cfg.get('domain')}")
     return domain  # flags: ignored with a warning by the parent, as runc does
-
-
-MAX_CPU = 64 * 1024  # runc's sanity limit for a CPU number
-
-
-def parse_cpu_list(text):
-    """"0-3,5, 7-9" -> {0,1,2,3,5,7,8,9}; empty elements are allowed (runc).
-    ValueError when it names no CPU or is malformed."""
-    cpus = set()
-    for part in text.split(","):
-        part = part.strip()
-        if not part:
-            continue
-        lo, sep, hi = part.partition("-")
-        try:
-            start = int(lo.strip())
-            end = int(hi.strip()) if sep else start
-        except ValueError:
-            raise ValueError(f"invalid CPU list element {part!r}") from None
-        if start < 0 or end > MAX_CPU:
-            raise ValueError(f"CPU numbers must be 0..{MAX_CPU}")
-        if start > end:
-            raise ValueError(f"invalid range: {part}")
-        cpus.update(range(start, end + 1))
-    if not cpus:
-        raise ValueError(f"no members found in set {text!r}")
-    return cpus
-
-
-def initial_cpus(process: dict) -> set[int] | None:
-    """execCPUAffinity.initial as a CPU set (what `exec`'s stage-1 runs on), else None."""
-    aff = process.get("execCPUAffinity") or {}
-    return parse_cpu_list(aff["initial"]) if aff.get("initial") else None
 
 
 def lsm_enabled(name):

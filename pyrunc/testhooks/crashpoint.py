@@ -11,7 +11,8 @@ The same points are the phases `--debug` reports: the CLI sets `observer`
 to its log's debug (pyrunc.log), as runc logs each step of create.
 """
 import os
-import _signal as signal  # without signal.py and its enums (see pyrunc.kernel.signals)
+
+from pyrunc.kernel.cpython import signal
 
 _AT = os.environ.get("PYRUNC_CRASH_AT")
 _SIGNAL = signal.SIGSTOP if os.environ.get("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL

@@ -22,7 +22,7 @@ NODE_DIR = Path("/sys/devices/system/node")
 
 
 def _memory_nodes() -> list[int]:
-    from pyrunc.security.attributes import parse_cpu_list
+    from pyrunc.kernel.procfs import parse_cpu_list
     try:
         return sorted(parse_cpu_list((NODE_DIR / "has_memory").read_text().strip()))
     except (OSError, ValueError):

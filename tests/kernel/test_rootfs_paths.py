@@ -10,6 +10,7 @@ import os
 
 import pytest
 
+from pyrunc.errors import InitError
 from pyrunc.init import paths
 
 
@@ -61,5 +62,5 @@ def test_a_dangling_symlink_leaf_is_created_inside_the_root(root):
 def test_a_file_in_the_way_is_named(root):
     r, fd = root
     (r / "f").write_text("")
-    with pytest.raises(paths.InitError, match=r"^mkdir /f: not a directory$"):
+    with pytest.raises(InitError, match=r"^mkdir /f: not a directory$"):
         paths.mkdir_all(fd, "/f/sub")

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from pyrunc.errors import SecurityError
 from pyrunc.security import capabilities as capmod
 from pyrunc.init import apply_security as security
 from tests.kernel.security_helpers import capmask, in_child, status_fields
@@ -136,7 +137,7 @@ def test_effective_outside_permitted_is_a_one_line_error():
     def child():
         try:
             security.apply_capabilities(caps)
-        except security.SecurityError as exc:
+        except SecurityError as exc:
             return str(exc)
 
     assert in_child(child).ok() == "apply capabilities (capset): operation not permitted"
@@ -191,7 +192,7 @@ def test_scheduler_fifo_priority():
     def child():
         try:
             security.set_scheduler({"policy": "SCHED_FIFO", "priority": 10})
-        except security.SecurityError as exc:
+        except SecurityError as exc:
             return str(exc)
         return [os.sched_getscheduler(0), os.sched_getparam(0).sched_priority]
 
@@ -205,7 +206,7 @@ def test_scheduler_refusal_is_one_line():
     def child():
         try:
             security.set_scheduler({"policy": "SCHED_DEADLINE", "runtime": 1, "deadline": 0, "period": 0})
-        except security.SecurityError as exc:
+        except SecurityError as exc:
             return str(exc)
 
     assert in_child(child).ok() == "error setting scheduler: invalid argument"
@@ -249,7 +250,7 @@ def test_lsm_without_the_lsm_fails_like_runc():
     def child():
         try:
             security.apply_lsm(plan)
-        except security.SecurityError as exc:
+        except SecurityError as exc:
             return str(exc)
 
     assert in_child(child).ok() == "apparmor failed to apply profile: apparmor is not enabled on this host"

@@ -6,6 +6,7 @@ import os
 
 import pytest
 
+from pyrunc.errors import SecurityError
 from pyrunc.init import apply_security as security
 
 
@@ -22,7 +23,7 @@ def test_other_file_is_refused(tmp_path):
     path.write_text("x")
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        with pytest.raises(security.SecurityError) as exc:
+        with pytest.raises(SecurityError) as exc:
             security.check_procfs_fd(fd, str(path), "sysctl kernel.domainname")
     finally:
         os.close(fd)

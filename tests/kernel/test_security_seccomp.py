@@ -12,6 +12,7 @@ import socket
 import pyseccomp
 import pytest
 
+from pyrunc.errors import SecurityError
 from pyrunc.init import apply_security as security
 from pyrunc.security.seccomp.compile import compile_seccomp
 from tests import seccomp_testagent, support
@@ -211,7 +212,7 @@ def test_without_no_new_privs_and_without_cap_sys_admin_loading_fails():
         security.apply_capabilities(caps)
         try:
             security.load_seccomp(compiled)
-        except security.SecurityError as exc:
+        except SecurityError as exc:
             return str(exc)
         return "loaded"
 

@@ -27,6 +27,8 @@ def _main(argv, capsys):
     (["-b", "x", "-d", "-a", "-f", "-q"], ["-b", "x", "-d", "-a", "-f", "-q"]),  # real short flags stay
     (["-unknownflag"], ["-unknownflag"]),
     (["run", "--", "-bundle"], ["run", "--", "-bundle"]),  # nothing after -- is touched
+    (["update", "-cpu-share", "5", "-cpu-shares=6", "x"], ["update", "--cpu-share", "5", "--cpu-shares=6", "x"]),
+    (["-strict", "-stats", "-quiet", "-ignore-paused"], ["--strict", "--stats", "--quiet", "--ignore-paused"]),
 ])
 def test_normalize_argv(argv, want):
     assert cli.normalize_argv(argv) == want
@@ -121,3 +123,13 @@ def test_spec_and_refusal(tmp_path, capsys):
 def test_delete_force_missing_succeeds(tmp_path, capsys):
     code, _, err = _main(["--root", str(tmp_path), "delete", "--force", "nope"], capsys)
     assert code == 0 and err == ""
+
+
+def test_normalize_knows_every_option_of_the_table():
+    """runc's single-dash spelling works for every flag a verb has, the
+    names taken from the verb table (pyrunc.cli.verbs), not a list kept by hand."""
+    from pyrunc.cli import verbs
+    for verb in verbs.VERBS.values():
+        for o in verbs.GLOBALS + verb.options:
+            for name in (o.name, *o.aliases):
+                assert cli.normalize_argv([f"-{name}"]) == [f"--{name}"], (verb.name, name)

@@ -7,8 +7,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from pyrunc.cli.validate_cmd import validate
+from pyrunc.cli.clickapp import cli
 from tests.unit.test_config_messages import BASE
+
+validate = cli.commands["validate"]
 
 
 @pytest.fixture

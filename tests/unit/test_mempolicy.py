@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from pyrunc.kernel import mempolicy
-from pyrunc.errors import ConfigError
+from pyrunc.errors import ConfigError, PolicyError
 from pyrunc.plan import build
 
 
@@ -29,7 +29,7 @@ def test_preferred_takes_zero_or_more_nodes():
 
 @pytest.mark.parametrize("nodes", ["bad", "1-", "3-1", ",", "70000"])
 def test_bad_node_lists(nodes):
-    with pytest.raises(mempolicy.PolicyError) as err:
+    with pytest.raises(PolicyError) as err:
         mempolicy.compile_policy({"mode": "MPOL_BIND", "nodes": nodes})
     assert err.value.field == "nodes"
 

@@ -6,7 +6,7 @@ import pytest
 
 from pyrunc.security import capabilities as caps
 from pyrunc.config.checks import process as process_checks
-from pyrunc.security import attributes
+from pyrunc.kernel import procfs
 from pyrunc.errors import ConfigError
 
 
@@ -73,13 +73,13 @@ def test_mask():
 
 @pytest.mark.parametrize("text,cpus", [("0", {0}), ("0-2,5", {0, 1, 2, 5}), (" 1 , 3-4 ,", {1, 3, 4})])
 def test_cpu_list(text, cpus):
-    assert attributes.parse_cpu_list(text) == cpus
+    assert procfs.parse_cpu_list(text) == cpus
 
 
 @pytest.mark.parametrize("text", ["", ",", "a", "3-1", "-1", "70000"])
 def test_bad_cpu_list(text):
     with pytest.raises(ValueError):
-        attributes.parse_cpu_list(text)
+        procfs.parse_cpu_list(text)
 
 
 @pytest.mark.parametrize("cfg,message", [

@@ -14,7 +14,6 @@ import pytest
 from pyrunc.config.checks import seccomp as seccomp_checks
 from pyrunc.errors import ConfigError
 from pyrunc.security.seccomp import compile as sc
-from pyrunc.init import apply_security as child_security
 
 ALLOW = 0x7FFF0000
 X86_64 = pyseccomp.Arch.X86_64
@@ -364,18 +363,6 @@ def test_round_trip_through_json():
     c = compile_(syscalls=[{"names": ["getppid"], "action": "SCMP_ACT_ERRNO"}])
     back = sc.CompiledSeccomp.from_dict(json.loads(json.dumps(c.to_dict())))
     assert back == c
-
-
-def test_child_syscall_table_matches_libseccomp():
-    arches = {"x86_64": pyseccomp.Arch.X86_64, "aarch64": pyseccomp.Arch.AARCH64,
-              "riscv64": pyseccomp.Arch.RISCV64, "ppc64le": pyseccomp.Arch.PPC64LE,
-              "ppc64": pyseccomp.Arch.PPC64, "s390x": pyseccomp.Arch.S390X,
-              "i686": pyseccomp.Arch.X86, "i386": pyseccomp.Arch.X86, "armv7l": pyseccomp.Arch.ARM}
-    for machine, table in child_security.SYSCALLS.items():
-        if machine not in arches:
-            continue
-        for name, number in table.items():
-            assert pyseccomp.resolve_syscall(arches[machine], name) == number, (machine, name)
 
 
 def test_compiled_carries_native_seccomp_number():

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pyrunc.config.checks.namespaces import is_host_namespace
 from pyrunc.config.findings import error, jpath, show
+from pyrunc.errors import PolicyError
 from pyrunc.kernel import mempolicy
 from pyrunc.security.attributes import lsm_enabled
 
@@ -23,7 +24,7 @@ def check_memory_policy(cfg, ctx):
         return
     try:
         mempolicy.compile_policy(policy)
-    except mempolicy.PolicyError as exc:
+    except PolicyError as exc:
         yield error(f"linux.memoryPolicy.{exc.field}", exc.text)
 
 

@@ -12,6 +12,7 @@ import fcntl
 import os
 
 from pyrunc.config.findings import error, jpath, os_reason, show
+from pyrunc.kernel.flags import NAMESPACE_FLAGS
 
 
 def namespaces(cfg) -> list[dict]:
@@ -23,12 +24,10 @@ def has_ns(cfg, kind: str) -> bool:
     """Does the config list a `kind` namespace (or maybe meant one)?"""
     # an entry of no known type (the schema refuses it) may have meant this one:
     # say nothing rather than a second, misleading problem
-    return any(ns.get("type") in (kind, None) or ns.get("type") not in _CLONE_FLAG for ns in namespaces(cfg))
+    return any(ns.get("type") in (kind, None) or ns.get("type") not in NAMESPACE_FLAGS for ns in namespaces(cfg))
 
 
-_CLONE_FLAG = {"mount": 0x00020000, "cgroup": 0x02000000, "uts": 0x04000000, "ipc": 0x08000000,
-               "user": 0x10000000, "pid": 0x20000000, "network": 0x40000000, "time": 0x00000080}
-_NS_OF_FLAG = {v: k for k, v in _CLONE_FLAG.items()}
+_NS_OF_FLAG = {v: k for k, v in NAMESPACE_FLAGS.items()}
 NS_GET_NSTYPE = 0xB703   # _IO(0xb7, 0x3): which CLONE_NEW* a namespace file is (Linux 4.11+)
 
 

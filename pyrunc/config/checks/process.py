@@ -14,8 +14,8 @@ kernel, outside the runtime's bounding set) are warnings, as the spec asks:
 `validate` lists each; create and exec say them in runc's one line
 (report_capabilities, which also tells pyrunc.security.capabilities which
 names to leave out when it translates the rest to numbers).
-Import-light: struct, pyrunc.security.attributes and .capabilities (no
-ctypes, no python-prctl).
+Import-light: struct, pyrunc.security.attributes and .capabilities,
+pyrunc.kernel.procfs and .capnames (no ctypes, no python-prctl).
 """
 from __future__ import annotations
 
@@ -23,6 +23,8 @@ import struct
 
 from pyrunc.config.findings import ERROR, error, jpath, show, warning
 from pyrunc.errors import ConfigError
+from pyrunc.kernel import procfs
+from pyrunc.kernel.capnames import CAPABILITY_NUMBERS
 from pyrunc.security import attributes as attrs
 from pyrunc.security import capabilities as host_caps
 
@@ -63,23 +65,11 @@ def check_rlimits(cfg, ctx):
             yield error(f"{where}.soft", f"{rl['soft']} is above the hard limit {rl['hard']}")
 
 
-# capability numbers of Linux 5.9+ (include/uapi/linux/capability.h)
-CAPABILITIES = (
-    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID", "SETUID",
-    "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN", "NET_RAW",
-    "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE", "SYS_PACCT",
-    "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME", "SYS_TTY_CONFIG", "MKNOD",
-    "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP", "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG",
-    "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ", "PERFMON", "BPF", "CHECKPOINT_RESTORE",
-)
-_CAP_NUMBER = {f"CAP_{name}": i for i, name in enumerate(CAPABILITIES)}
-
-
 def capability_problem(cap, last_cap: int | None, grantable: set[int] | None) -> str | None:
     """Why this host cannot grant `cap`, or None. `last_cap`: the kernel's
     cap_last_cap; `grantable`: the runtime's bounding set (None: unknown)."""
     # exactly the kernel's spelling, as runc: "cap_chown" or "CHOWN" is unknown
-    number = _CAP_NUMBER.get(cap) if isinstance(cap, str) else None
+    number = CAPABILITY_NUMBERS.get(cap) if isinstance(cap, str) else None
     if number is None:
         return "is not a Linux capability"
     if last_cap is not None and number > last_cap:
@@ -173,7 +163,7 @@ def check_process_attributes(cfg, ctx=None):
         for key in ("initial", "final"):
             if aff.get(key):
                 try:
-                    attrs.parse_cpu_list(aff[key])
+                    procfs.parse_cpu_list(aff[key])
                 except ValueError as exc:
                     yield error(f"process.execCPUAffinity.{key}", str(exc))
     # runc's validator refuses a label for an LSM the host does not run;

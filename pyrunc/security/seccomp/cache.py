@@ -25,13 +25,7 @@ import os
 from pyrunc import jsonio
 from pyrunc.records import dataclass, field  # not dataclasses: ~13 ms per create (pyrunc.records)
 
-try:  # sha256 without hashlib's OpenSSL load (see pyrunc.config.cache)
-    from _sha256 import sha256
-except ImportError:  # pragma: no cover - depends on the interpreter
-    try:
-        from _sha2 import sha256
-    except ImportError:
-        from hashlib import sha256
+from pyrunc.kernel.cpython import sha256  # without hashlib's OpenSSL load
 
 MAX_ENTRIES = 64
 _LIB_DIRS = ("/lib", "/usr/lib", "/lib64", "/usr/lib64", "/usr/local/lib")

@@ -7,14 +7,10 @@ needs a host path. The connected socket's fd goes to the child, which sends
 the listener fd and `process_state()` on it right after loading the filter
 (pyrunc.init.seccomp_agent), then closes it. The parent closes its copy once
 the child is forked.
-
-`send_listener_fd()` is the same hand-over for a caller that holds the
-listener fd itself (e.g. got it with `pidfd_getfd`), as runc's parent does.
 """
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import socket
 
@@ -23,7 +19,6 @@ from pyrunc.init import seccomp_agent
 
 OCI_VERSION = "1.3.0"
 _STATE_KEYS = ("ociVersion", "id", "status", "pid", "bundle", "annotations")
-SYS_pidfd_getfd = 438  # same number on every architecture (since 5.6)
 
 
 def connect_agent(listener_path: str) -> int:
@@ -75,28 +70,3 @@ def process_state(container_state: dict, metadata: str = "", pid: int | None = N
         msg["pid"] = pid
         state["pid"] = pid
     return msg
-
-
-def send_listener_fd(listener_path: str, listener_fd: int, state: dict, pid: int) -> None:
-    fd = connect_agent(listener_path)
-    try:
-        seccomp_agent.send(fd, listener_fd, state, pid)
-    except OSError as exc:
-        raise PyruncError(f"seccomp: send the listener fd to {listener_path}: "
-                          f"{describe_oserror(exc)}") from exc
-    finally:
-        os.close(fd)
-
-
-def pidfd_getfd(pid: int, target_fd: int) -> int:
-    """A copy of another process's fd (needs ptrace rights over it)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(pid)
-    try:
-        fd = libc.syscall(SYS_pidfd_getfd, pidfd, target_fd, 0)
-        if fd < 0:
-            err = ctypes.get_errno()
-            raise OSError(err, os.strerror(err), f"pidfd_getfd {pid}:{target_fd}")
-        return fd
-    finally:
-        os.close(pidfd)
