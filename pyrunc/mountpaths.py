@@ -1,7 +1,7 @@
 """Config mount paths that spell out the host path of the rootfs.
 
 Place in the flow: used before the first fork, by pyrunc.plan (what the init
-mounts where) and by pyrunc.security.checks's /proc rule (which must judge the same
+mounts where) and by the /proc rule of pyrunc.config.checks.mounts (which must judge the same
 destination the init will use). Pure: no syscalls beyond realpath.
 
 runc takes a mount destination that starts with the rootfs's host path as

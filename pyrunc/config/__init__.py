@@ -3,7 +3,7 @@
 Flow (parent side, before anything exists — ARCHITECTURE "the parent does
 everything a user can make fail before the first fork"):
 
-    read bytes -> parse JSON -> schema (spec/) -> semantic checks
+    read bytes -> parse JSON -> schema (spec/) -> checks/ (every user-fixable rule)
                                   |
          verdict cache hit: skip  |  miss: compiled validator (fastcheck);
                                   |  only "invalid" goes to jsonschema for messages
@@ -22,23 +22,20 @@ one line (`config.json: process.args: must be a non-empty array`, plus
 warning finding is passed to `warn(line)` (default: `pyrunc: warning: <line>`
 on stderr). `cache_dir` (a directory under --root) enables the verdict cache:
 see pyrunc.config.cache. `pyrunc validate` uses `check_bundle`: the same
-pipeline (semantic.CHECKS), so validate accepts exactly what create accepts.
+pipeline (checks.pipeline.CHECKS), so validate accepts exactly what create accepts.
 
-Import-light on purpose: the package loads only stdlib os, json, errno and
-fcntl (sha256 comes from the interpreter's built-in module, not hashlib, which
-loads OpenSSL); jsonschema (50-70 ms) is imported by pyrunc.config.schema only
-for a config that is invalid, and by `pyrunc validate`.
+Import-light on purpose: importing the package loads nothing but
+pyrunc.config.findings, so `exec` can run pyrunc.config.checks.process
+alone; load() and check_bundle() import the pipeline when called (stdlib
+os, json, errno and fcntl; sha256 comes from the interpreter's built-in
+module, not hashlib, which loads OpenSSL); jsonschema (50-70 ms) is imported
+by pyrunc.config.schema only for a config that is invalid, and by `pyrunc
+validate`.
 """
 from __future__ import annotations
 
-import os
-
-from pyrunc.config import cache as _cache
-from pyrunc.config import schema as _schema
-from pyrunc.config import semantic as _semantic
 from pyrunc.config.findings import ERROR, SEVERITIES, STRICT, WARNING, Finding, summary
-from pyrunc.config.source import parse, read_bytes
-from pyrunc.errors import ConfigError, ConfigUnreadable
+from pyrunc.errors import ConfigError
 
 __all__ = ["load", "load_bundle", "check_bundle", "Loaded", "Finding", "ERROR", "WARNING", "STRICT", "SEVERITIES"]
 
@@ -71,6 +68,13 @@ def check_bundle(bundle_dir: str, *, cache_dir: str | None = None, strict: bool 
 
 
 def _check(bundle_dir, *, cache_dir=None, strict=False, thorough=False, debug=None):
+    import os
+
+    from pyrunc.config import cache as _cache
+    from pyrunc.config import schema as _schema
+    from pyrunc.config.checks import pipeline
+    from pyrunc.config.source import parse, read_bytes
+    from pyrunc.errors import ConfigUnreadable
     try:
         raw = read_bytes(bundle_dir)
     except ConfigUnreadable as exc:
@@ -91,12 +95,12 @@ def _check(bundle_dir, *, cache_dir=None, strict=False, thorough=False, debug=No
             found = _schema.check(doc)
         if not found and key is not None:
             _cache.remember_valid(cache_dir, key)
-    # The semantic rules read the host (rootfs, namespace files), so they are never
+    # The rules of checks/ read the host (rootfs, namespace files), so they are never
     # cached. They assume schema types: after schema errors they run best-effort,
     # so one report lists both kinds.
-    ctx = _semantic.Context(os.path.abspath(bundle_dir), cache_dir=cache_dir, debug=debug)
+    ctx = pipeline.Context(os.path.abspath(bundle_dir), cache_dir=cache_dir, debug=debug)
     if not any(f.path in _SECTIONS for f in found):
-        more = _semantic.check(doc, ctx, best_effort=bool(found))
+        more = pipeline.check(doc, ctx, best_effort=bool(found))
         found = found + [f for f in more if not _covered(f.path, found)]
     if strict:
         from pyrunc.config import strict as _strict
@@ -113,7 +117,7 @@ _SECTIONS = frozenset(("", "root", "process", "linux", "hooks", "mounts", "annot
 
 
 def _covered(path: str, schema_findings: list[Finding]) -> bool:
-    """A semantic finding at, below or above a place the schema already flagged
+    """A finding of checks/ at, below or above a place the schema already flagged
     says nothing new (process.ioPriority is bad because its .class is)."""
     for f in schema_findings:
         if not f.path or _within(path, f.path) or _within(f.path, path):
@@ -137,8 +141,8 @@ def load(bundle_dir: str, *, cache_dir: str | None = None, warn=None, debug=None
         raise ConfigError(summary(found), found)
     report = warn if warn is not None else _stderr_warning
     for finding in found:
-        # capabilities are reported once, in runc's one line, where they are
-        # resolved (pyrunc.security.capabilities); `validate` still lists each
+        # capabilities are reported once, in runc's one line, when create
+        # resolves them (checks.process.report_capabilities); `validate` lists each
         if finding.severity == WARNING and not finding.path.startswith("process.capabilities"):
             report(finding.text())
     return Loaded(cfg, ctx.seccomp)

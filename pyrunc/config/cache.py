@@ -4,7 +4,7 @@ validator, or importing jsonschema: 50-70 ms).
 
 Place in the flow: pyrunc.config asks `seen_valid()` before the schema step and
 calls `remember_valid()` after a clean pass. Only the schema verdict is cached:
-the semantic checks (rootfs exists, namespace files, kernel capabilities) look
+the rules of config/checks/ (rootfs exists, namespace files, kernel capabilities) look
 at the filesystem and the kernel, so they run on every create, hit or miss.
 
 An entry is a file `<cache_dir>/<key>` holding `<key>\\n`, where key =

@@ -28,11 +28,11 @@ class Field:
 # refused with one line by the validation pipeline (validate and create alike)
 REFUSED = (
     Field("linux.intelRdt", {"closID": "guaranteed"},
-          "no resctrl support: refused, as runc refuses it where resctrl is absent (config/linux_fields.py)"),
+          "no resctrl support: refused, as runc refuses it where resctrl is absent (config/checks/linux.py)"),
     Field("mounts[].uidMappings", [{"containerID": 0, "hostID": 100000, "size": 1}],
-          "idmapped mounts are not supported (config/linux_fields.py)"),
+          "idmapped mounts are not supported (config/checks/mounts.py)"),
     Field("mounts[].gidMappings", [{"containerID": 0, "hostID": 100000, "size": 1}],
-          "idmapped mounts are not supported (config/linux_fields.py)"),
+          "idmapped mounts are not supported (config/checks/mounts.py)"),
 )
 
 # accepted and not applied, as the spec allows; `validate --strict` names them
@@ -44,7 +44,7 @@ IGNORED = (
           "cannot be had); runc ignores the field too"),
     Field("linux.mountLabel", "system_u:object_r:container_file_t:s0",
           "an SELinux label, meaningless without SELinux; refused on a host that runs it "
-          "(config/linux_fields.py), since pyrunc cannot apply it"),
+          "(config/checks/linux.py), since pyrunc cannot apply it"),
 )
 
 

@@ -1,11 +1,13 @@
 """Findings: what validation found, each tied to a JSON path in config.json.
 
-Every check in pyrunc.config (JSON parsing, the schema, the semantic checks,
-the --strict listing) reports `Finding`s; `load_bundle` turns the errors into
+Every check in pyrunc.config (JSON parsing, the schema, the rules of
+pyrunc.config.checks, the --strict listing) reports `Finding`s; `load_bundle` turns the errors into
 one ConfigError and hands the warnings to its `warn` callback, `pyrunc
-validate` prints them all. Import-light: pyrunc.jsonio only.
+validate` prints them all. Import-light: os and pyrunc.jsonio only.
 """
 from __future__ import annotations
+
+import os
 
 from pyrunc import jsonio
 
@@ -67,8 +69,14 @@ def strict(path: str, message: str) -> Finding:
     return Finding(path, STRICT, message)
 
 
+def os_reason(exc: OSError) -> str:
+    """An OSError as the end of a finding: `no such file or directory`."""
+    text = exc.strerror or os.strerror(exc.errno or 0)
+    return text[:1].lower() + text[1:]
+
+
 def finding_of(exc) -> Finding:
-    """A ConfigError raised by a module the pipeline calls (pyrunc.security.seccomp.compile), as a finding.
+    """A ConfigError raised by a module the pipeline calls (libseccomp's refusals, through pyrunc.security.seccomp.compile), as a finding.
 
     Its message is `config.json: <path>: <text>`; the path is everything up to
     the first ": " after the file name.

@@ -1,6 +1,6 @@
 """The kernel's capability names and numbers (include/uapi/linux/capability.h).
 
-Place in the flow: the one definition. config/semantic.py warns about names
+Place in the flow: the one definition. config/checks/process.py warns about names
 that are not here, pyrunc.security.capabilities turns names into the numbers the child
 applies, `pyrunc features` lists them. Plain constants, no imports: the
 create path reads them.

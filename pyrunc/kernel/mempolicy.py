@@ -1,6 +1,6 @@
 """linux.memoryPolicy: the config's NUMA policy as set_mempolicy(2) takes it.
 
-Pure, both sides: the config checks (config/linux_fields.py) and plan.py
+Pure, both sides: the config checks (config/checks/linux.py) and plan.py
 use `compile_policy`, which raises PolicyError worded for the user; the
 container's init (init/stage2.py, init/exec_child.py) passes the result to
 kernel/syscalls.set_mempolicy just before execve, like runc, so the

@@ -220,11 +220,14 @@ def write_pid_file(path, pid):
 
 
 def resolve_capabilities(plan, cfg, warn, debug=None):
-    """Capability names to numbers in the parent (never in the child)."""
+    """Capability names to numbers in the parent (never in the child), after
+    runc's one warning line for the names this host cannot grant."""
     process = cfg.get("process") or {}
     if process.get("capabilities") is not None:
+        from pyrunc.config.checks import process as process_checks
         from pyrunc.security import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
+        skip = process_checks.report_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
 
 
 class _NoAgent:

@@ -204,8 +204,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             console_fd = theirs.detach()
     # with no --console-socket we are the console: no ONLCR, as runc's recvtty
     ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
-    from pyrunc.security import checks as process_security
-    initial = process_security.initial_cpus(process)
+    aff = process.get("execCPUAffinity") or {}
+    initial = procfs.parse_cpu_list(aff["initial"]) if aff.get("initial") else None
     if initial:
         # execCPUAffinity.initial: stage-1 inherits it (runc); `final` (or a
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
@@ -335,15 +335,20 @@ def _namespaces(linux: dict, init_pid: int):
 def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
     """Parent-side: the container's seccomp profile, the process's capabilities."""
     linux = cfg.get("linux") or {}
-    from pyrunc.security import checks as security
-    security.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
+    # the rules create ran (pyrunc.config.checks), without the rest of pyrunc.config:
+    # process.json is not a bundle, and the bundle's config.json may have changed since
+    from pyrunc.config.checks import process as process_checks
+    process_checks.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
     if linux.get("seccomp"):
+        from pyrunc.config.checks import seccomp as seccomp_checks
+        seccomp_checks.check_profile(linux["seccomp"])
         from pyrunc.security.seccomp import cache as seccomp_cache  # a hit skips libseccomp entirely
         plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
                                                     debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
         from pyrunc.security import capabilities
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], warn, debug=debug)
+        skip = process_checks.report_capabilities(process["capabilities"], warn)
+        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
 
 
 def _placement(record: dict, cgroup_opts):

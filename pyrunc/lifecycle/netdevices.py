@@ -11,7 +11,7 @@ namespace, not to ours). "The host" is the runtime's own network namespace.
 As runc (libcontainer/network_linux.go): each device is set down, moved and
 renamed in one request, its permanent global addresses are added again
 inside (the kernel drops addresses on a move), and it is set up there.
-Parent-side; checks of the names are config/linux_fields.py's.
+Parent-side; checks of the names are config/checks/linux.py's.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ linux.personality parsed into what the kernel takes, and whether an LSM is
 enabled (execCPUAffinity's CPU lists: pyrunc.kernel.procfs.parse_cpu_list).
 
 Both sides use them: the parent checks a config with them before anything is
-made (pyrunc.security.checks), the child applies their results (pyrunc.init.apply_security).
+made (pyrunc.config.checks.process), the child applies their results (pyrunc.init.apply_security).
 Kept apart from the child's module, which needs ctypes and python-prctl, so a
 parent can check a config without importing either (~4.5 ms): the child loads
 those itself after the fork, while the parent moves it into its cgroup.

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pyrunc.config.linux_fields import resctrl_mounted
+from pyrunc.config.checks.linux import resctrl_mounted
 from tests import support
 from tests.conformance import probe
 

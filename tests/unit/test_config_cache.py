@@ -121,8 +121,18 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_import_is_light():
-    mods = _modules_after("import pyrunc.config")
+    # the package imports its pipeline lazily: import that too
+    mods = _modules_after("import pyrunc.config, pyrunc.config.checks.pipeline")
     assert not {m for m in mods if m.split(".")[0] in ("jsonschema", "referencing", "click")}, mods
+
+
+def test_exec_runs_the_process_rules_without_the_rest_of_config():
+    """`exec` checks its process.json with checks/process.py (and the profile with
+    checks/seccomp.py): that must not load the pipeline, the schema or the caches."""
+    mods = _modules_after("import pyrunc.config.checks.process, pyrunc.config.checks.seccomp")
+    assert {m for m in mods if m.startswith("pyrunc.config")} == {
+        "pyrunc.config", "pyrunc.config.findings", "pyrunc.config.checks",
+        "pyrunc.config.checks.process", "pyrunc.config.checks.seccomp"}, mods
 
 
 def test_warm_cache_never_imports_jsonschema(setup):

@@ -187,7 +187,7 @@ CASES = [
     ("maskedPaths relative", setp("linux.maskedPaths", ["proc/kcore"]), 'config.json: linux.maskedPaths[0]: "proc/kcore" must be an absolute path'),
     ("readonlyPaths not array", setp("linux.readonlyPaths", "/proc"), "config.json: linux.readonlyPaths: must be an array, not a string"),
     ("personality domain", setp("linux.personality", {"domain": "LINUX64"}), 'config.json: linux.personality.domain: "LINUX64" is not one of LINUX, LINUX32'),
-    # (and intelRdt itself is refused: pyrunc.config.linux_fields)
+    # (and intelRdt itself is refused: pyrunc.config.checks.linux)
     ("memBwSchema", setp("linux.intelRdt", {"memBwSchema": "L3:0=ff"}), 'config.json: linux.intelRdt.memBwSchema: "L3:0=ff" is not a memory bandwidth schema starting with MB:'),
     ("memoryPolicy mode", setp("linux.memoryPolicy", {"mode": "MPOL_FAST"}), 'config.json: linux.memoryPolicy.mode: "MPOL_FAST" is not one of MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE, MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, MPOL_PREFERRED_MANY, MPOL_LOCAL'),
     ("netDevices name", setp("linux.netDevices", {"eth0": {"name": 23}}), "config.json: linux.netDevices.eth0.name: must be a string, not an integer"),

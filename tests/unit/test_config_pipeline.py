@@ -1,6 +1,6 @@
 """`validate` accepts a config exactly when create gets past validation (issue 14, item 5).
 
-Both run pyrunc.config's one pipeline of checks (semantic.CHECKS); this test
+Both run pyrunc.config's one pipeline of checks (checks.pipeline.CHECKS); this test
 holds them to it from the outside: each config goes through check_bundle (what
 `pyrunc validate` runs) and through create.prepare (everything create does
 before it makes anything: the checks, plan.build, seccomp, capabilities). The

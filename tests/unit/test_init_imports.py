@@ -94,8 +94,9 @@ def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
     ctypes or python-prctl (~4.5 ms); stage-1 imports pyrunc.init itself
     while the parent moves it into its cgroup (process/spawn.py)."""
     loaded = set()
-    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.create", "pyrunc.config", "pyrunc.plan",
-                   "pyrunc.security.checks", "pyrunc.security.capabilities", "pyrunc.process.spawn",
+    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.create", "pyrunc.config",
+                   "pyrunc.config.checks.pipeline", "pyrunc.plan",
+                   "pyrunc.config.checks.process", "pyrunc.security.capabilities", "pyrunc.process.spawn",
                    "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.lifecycle.activation"):
         loaded |= set(_loaded_by(module))
     assert not {"ctypes", "prctl", "_prctl", "pyrunc.init", "pyrunc.kernel.syscalls"} & loaded

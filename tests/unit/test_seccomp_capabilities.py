@@ -1,11 +1,12 @@
 """Capability names -> numbers (pyrunc.security.capabilities) and the parent-side
-checks of the other process security fields (pyrunc.security.checks)."""
+checks of the other process security fields (pyrunc.config.checks.process)."""
 from __future__ import annotations
 
 import pytest
 
 from pyrunc.security import capabilities as caps
-from pyrunc.security import checks as security
+from pyrunc.config.checks import process as process_checks
+from pyrunc.kernel import procfs
 from pyrunc.errors import ConfigError
 
 
@@ -21,23 +22,27 @@ def test_resolve_all_sets():
     got = caps.resolve_capabilities({
         "bounding": ["CAP_CHOWN", "CAP_KILL"], "effective": ["CAP_KILL"],
         "permitted": ["CAP_KILL", "CAP_CHOWN"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"],
-    }, last_cap=40, grantable=set(range(41)))
+    })
     assert got == {"bounding": [0, 5], "effective": [5], "permitted": [5, 0],
                    "inheritable": [5], "ambient": [5]}
 
 
 def test_missing_sets_are_empty_and_none_is_none():
-    assert caps.resolve_capabilities({}, last_cap=40, grantable=None) == {
+    assert caps.resolve_capabilities({}) == {
         s: [] for s in caps.SETS}
     assert caps.resolve_capabilities(None) is None
 
 
 def test_unknown_and_ungrantable_names_give_one_warning():
+    """The rule (pyrunc.config.checks.process) reports them in runc's one line and
+    names them; the translation leaves them out."""
     lines = []
-    got = caps.resolve_capabilities({
+    wanted = {
         "bounding": ["CAP_CHOWN", "CAP_NOPE", "CAP_CHECKPOINT_RESTORE", "CAP_SYS_RESOURCE"],
         "effective": ["CAP_NOPE", "cap_chown"],
-    }, lines.append, last_cap=39, grantable=set(range(41)) - {24})
+    }
+    skip = process_checks.report_capabilities(wanted, lines.append, last_cap=39, grantable=set(range(41)) - {24})
+    got = caps.resolve_capabilities(wanted, skip=skip)
     assert got["bounding"] == [0] and got["effective"] == []
     assert lines == ["ignoring unknown or unavailable capabilities: "
                      "[CAP_CHECKPOINT_RESTORE CAP_NOPE CAP_SYS_RESOURCE cap_chown]"]
@@ -48,9 +53,10 @@ def test_ambient_needs_permitted_and_inheritable():
     spec`'s config asks for ambient caps without inheritable ones."""
     warnings, debug = [], []
     got = caps.resolve_capabilities({"permitted": ["CAP_KILL", "CAP_CHOWN"], "inheritable": ["CAP_KILL"],
-                                     "ambient": ["CAP_KILL", "CAP_CHOWN"]}, warnings.append,
-                                    debug=debug.append, last_cap=40, grantable=set(range(41)))
+                                     "ambient": ["CAP_KILL", "CAP_CHOWN"]}, debug=debug.append)
     assert got["ambient"] == [5]
+    assert process_checks.report_capabilities({"ambient": ["CAP_KILL", "CAP_CHOWN"]}, warnings.append,
+                                              last_cap=40, grantable=set(range(41))) == frozenset()
     assert warnings == []
     assert debug == ["ignoring ambient capabilities that are not both permitted and inheritable: [CAP_CHOWN]"]
 
@@ -67,13 +73,13 @@ def test_mask():
 
 @pytest.mark.parametrize("text,cpus", [("0", {0}), ("0-2,5", {0, 1, 2, 5}), (" 1 , 3-4 ,", {1, 3, 4})])
 def test_cpu_list(text, cpus):
-    assert security.parse_cpu_list(text) == cpus
+    assert procfs.parse_cpu_list(text) == cpus
 
 
 @pytest.mark.parametrize("text", ["", ",", "a", "3-1", "-1", "70000"])
 def test_bad_cpu_list(text):
     with pytest.raises(ValueError):
-        security.parse_cpu_list(text)
+        procfs.parse_cpu_list(text)
 
 
 @pytest.mark.parametrize("cfg,message", [
@@ -98,19 +104,19 @@ def test_bad_cpu_list(text):
 ])
 def test_check_process_security_errors(cfg, message):
     with pytest.raises(ConfigError) as exc:
-        security.check_process_security(cfg)
+        process_checks.check_process_security(cfg)
     assert str(exc.value) == message
 
 
 def test_personality_flags_warn():
     lines = []
-    security.check_process_security({"linux": {"personality": {"domain": "LINUX", "flags": ["X"]}}},
+    process_checks.check_process_security({"linux": {"personality": {"domain": "LINUX", "flags": ["X"]}}},
                                     lines.append)
     assert lines == ["ignoring unsupported personality flags: [X]"]
 
 
 def test_valid_fields_pass():
-    security.check_process_security({"process": {
+    process_checks.check_process_security({"process": {
         "ioPriority": {"class": "IOPRIO_CLASS_IDLE"},
         "scheduler": {"policy": "SCHED_BATCH", "nice": 3, "flags": ["SCHED_FLAG_RESET_ON_FORK"]},
         "execCPUAffinity": {"initial": "0", "final": "0-1"}},

@@ -1,4 +1,5 @@
-"""pyrunc.security.seccomp.compile without the kernel: what compiles, what is a ConfigError,
+"""pyrunc.security.seccomp.compile without the kernel: what compiles, what is a ConfigError
+(the profile's rules: pyrunc.config.checks.seccomp; libseccomp's refusals: the compiler),
 and what the BPF decides — run through a small classic-BPF interpreter on
 made-up seccomp_data, so x86/x32/x86_64 paths are checked on any host."""
 from __future__ import annotations
@@ -10,6 +11,7 @@ import struct
 import pyseccomp
 import pytest
 
+from pyrunc.config.checks import seccomp as seccomp_checks
 from pyrunc.errors import ConfigError
 from pyrunc.security.seccomp import compile as sc
 
@@ -324,8 +326,16 @@ def test_wait_killable_recv_dropped_without_notify():
 ])
 def test_config_errors(prof, message):
     with pytest.raises(ConfigError) as exc:
-        sc.compile_seccomp(prof)
+        seccomp_checks.check_profile(prof)
     assert str(exc.value) == message
+
+
+def test_the_checks_know_the_names_the_compiler_maps():
+    """The rules (no pyseccomp) and the compiler (pyseccomp's values) name the same things."""
+    assert seccomp_checks.ACTIONS == set(sc.ACTIONS)
+    assert seccomp_checks.OPERATORS == set(sc.OPERATORS)
+    assert seccomp_checks.ARCHES == set(sc.ARCHES)
+    assert seccomp_checks.FLAGS == set(sc.FLAGS)
 
 
 def test_unsupported_arch_is_a_config_error():

@@ -1,15 +1,15 @@
-"""pyrunc.security.checks.proc_mount_problems: runc's rules for mounts at and under /proc."""
+"""pyrunc.config.checks.mounts.proc_mount_problems: runc's rules for mounts at and under /proc."""
 from __future__ import annotations
 
 import pytest
 
-from pyrunc.security.checks import proc_mount_problems
+from pyrunc.config.checks.mounts import proc_mount_problems
 
 
 def check_proc_mounts(cfg):
     """The first problem as the one line create prints."""
-    for _severity, path, message in proc_mount_problems(cfg):
-        raise ValueError(f"config.json: {path}: {message}")
+    for finding in proc_mount_problems(cfg):
+        raise ValueError(finding.text())
 
 
 def cfg(*mounts):

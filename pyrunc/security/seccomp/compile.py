@@ -1,10 +1,15 @@
 """OCI `linux.seccomp` -> a classic-BPF program, compiled in the parent.
 
-Place in the flow: `container` calls `compile_seccomp()` while preparing a
-create/run/exec (step 4 of ARCHITECTURE.md), before the first fork, so every
-mistake in the profile is a ConfigError the user sees as one line and nothing
-has been made yet. The result, `CompiledSeccomp`, is plain data (bytes + ints,
-JSON-able through `to_dict`); the child only hands the bytes to seccomp(2)
+Place in the flow: the last rule of pyrunc.config's pipeline
+(pyrunc.config.checks.seccomp) checks the profile, then compiles it through
+`compile_seccomp()` while create/run prepares (step 4 of ARCHITECTURE.md),
+before the first fork; `exec` checks and compiles the container's profile the
+same way. This module only compiles a checked profile: every name and value
+it looks up was validated there. What it can still refuse is what only
+libseccomp knows (an architecture it cannot add to the filter, a rule it
+will not take): a ConfigError, one line, nothing made yet. The result,
+`CompiledSeccomp`, is plain data (bytes + ints, JSON-able through
+`to_dict`); the child only hands the bytes to seccomp(2)
 (`pyrunc.init.apply_security.load_seccomp`), it never imports libseccomp.
 `pyrunc.security.seccomp.cache.compile_cached` keeps results across creates.
 
@@ -27,8 +32,7 @@ Behaviour follows runc (libcontainer/seccomp, specconv.SetupSeccomp):
   "-ENOSYS stub"), so glibc falls back from e.g. clone3 to clone;
 - NOTIFY: never as the default action, never on `write` or `sendmsg` (the
   child hands the listener fd over with them after loading the filter), and
-  only with a `listenerPath`.
-An unknown action, operator, architecture or flag is a ConfigError.
+  only with a `listenerPath` (rules of pyrunc.config.checks.seccomp).
 """
 from __future__ import annotations
 
@@ -154,12 +158,6 @@ FLAGS = {
 # More rules than this and libseccomp is asked for a binary-tree filter
 # (runc's threshold: libseccomp <= 2.5.4 misbehaves with the tree and 0 rules).
 _OPTIMIZE_ABOVE = 32
-_MAX_ARGS = 6
-# The child reports the listener fd after loading the filter: with sendmsg
-# to the agent (pyrunc.init.seccomp_agent) and write to the parent. If either
-# were NOTIFY, it would wait for an agent that has not got the fd yet.
-_NOTIFY_FORBIDDEN = frozenset({"write", "sendmsg"})
-_U64 = (1 << 64) - 1
 
 
 def known_arches() -> list[str]:
@@ -173,8 +171,9 @@ def known_arches() -> list[str]:
 def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> CompiledSeccomp | None:
     """Compile `linux.seccomp`; None when the config asks for no filter.
 
+    `linux_seccomp` has passed pyrunc.config.checks.seccomp.profile_problems.
     `warn`/`debug` take one line each (no trailing newline). Raises ConfigError
-    for anything the user must fix.
+    for what libseccomp refuses.
     """
     if not linux_seccomp:
         return None
@@ -182,12 +181,8 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
     syscalls = linux_seccomp.get("syscalls") or []
     if not default_name and not syscalls:
         return None  # runc: "assume seccomp disabled"
-    if not default_name:
-        raise ConfigError(f"{WHERE}.defaultAction: must be set when syscalls are given")
-    default_ret = _errno_ret(linux_seccomp.get("defaultErrnoRet"), f"{WHERE}.defaultErrnoRet")
-    default_action = _action(default_name, default_ret, f"{WHERE}.defaultAction")
-    if default_name == "SCMP_ACT_NOTIFY":
-        raise ConfigError(f"{WHERE}.defaultAction: SCMP_ACT_NOTIFY cannot be the default action")
+    default_ret = linux_seccomp.get("defaultErrnoRet")
+    default_action = ACTIONS[default_name](default_ret)
 
     flags, optional = _flags(linux_seccomp.get("flags"))
     arches = _arches(linux_seccomp.get("architectures") or [])
@@ -195,8 +190,6 @@ def compile_seccomp(linux_seccomp: dict | None, warn=None, *, debug=None) -> Com
 
     listener_path = linux_seccomp.get("listenerPath") or ""
     if uses_notify:
-        if not listener_path:
-            raise ConfigError(f"{WHERE}.listenerPath: must be set when a rule uses SCMP_ACT_NOTIFY")
         flags |= FLAG_NEW_LISTENER
         if flags & FLAG_TSYNC:
             # The kernel refuses TSYNC together with NEW_LISTENER unless told
@@ -275,44 +268,20 @@ class _Rule:
     where: str
 
 
-def _errno_ret(value, where):
-    if value is None:
-        return None
-    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
-        raise ConfigError(f"{where}: must be a non-negative integer")
-    # The kernel keeps 16 bits of SECCOMP_RET_DATA; errno values are small.
-    if value > 0xFFFF:
-        raise ConfigError(f"{where}: {value} does not fit in SECCOMP_RET_DATA (16 bits)")
-    return value
-
-
-def _action(name, errno_ret, where) -> int:
-    build = ACTIONS.get(name)
-    if build is None:
-        raise ConfigError(f"{where}: unknown action {name!r}")
-    return build(errno_ret)
-
-
 def _flags(names):
     if names is None:
         return FLAG_SPEC_ALLOW, FLAG_SPEC_ALLOW  # runc's default when flags is absent
     flags = 0
-    for i, name in enumerate(names):
-        bit = FLAGS.get(name)
-        if bit is None:
-            raise ConfigError(f"{WHERE}.flags[{i}]: unknown flag {name!r}")
-        flags |= bit
+    for name in names:
+        flags |= FLAGS[name]
     return flags, 0
 
 
 def _arches(names):
     out = []
     for name in names:
-        token = ARCHES.get(name)
-        if token is None:
-            raise ConfigError(f"{WHERE}.architectures: unknown architecture {name!r}")
-        if (token, name) not in out:
-            out.append((token, name))
+        if (ARCHES[name], name) not in out:
+            out.append((ARCHES[name], name))
     return out
 
 
@@ -321,45 +290,23 @@ def _rules(syscalls):
     uses_notify = False
     for i, entry in enumerate(syscalls):
         where = f"{WHERE}.syscalls[{i}]"
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: must be an object")
-        names = entry.get("names") or []
-        if not names:
-            raise ConfigError(f"{where}.names: must be a non-empty array")
-        action_name = entry.get("action")
-        action = _action(action_name, _errno_ret(entry.get("errnoRet"), f"{where}.errnoRet"),
-                         f"{where}.action")
-        if action_name == "SCMP_ACT_NOTIFY":
-            uses_notify = True
-            for name in _NOTIFY_FORBIDDEN.intersection(names):
-                raise ConfigError(f"{where}: SCMP_ACT_NOTIFY cannot be used for the {name} syscall")
-        args, split = _conditions(entry.get("args") or [], where)
-        for name in names:
-            if not isinstance(name, str) or not name:
-                raise ConfigError(f"{where}.names: empty syscall name")
+        action_name = entry["action"]
+        action = ACTIONS[action_name](entry.get("errnoRet"))
+        uses_notify = uses_notify or action_name == "SCMP_ACT_NOTIFY"
+        args, split = _conditions(entry.get("args") or [])
+        for name in entry["names"]:
             rules.append(_Rule(name, action, args, split, where))
     return rules, uses_notify
 
 
-def _conditions(args, where):
+def _conditions(args):
     conds = []
     seen = set()
     split = False
-    for j, arg in enumerate(args):
-        here = f"{where}.args[{j}]"
-        index = arg.get("index")
-        if not isinstance(index, int) or not 0 <= index < _MAX_ARGS:
-            raise ConfigError(f"{here}.index: must be 0..{_MAX_ARGS - 1}")
-        op = OPERATORS.get(arg.get("op"))
-        if op is None:
-            raise ConfigError(f"{here}.op: unknown operator {arg.get('op')!r}")
-        value = arg.get("value", 0)
-        value2 = arg.get("valueTwo", 0) or 0
-        for v, key in ((value, "value"), (value2, "valueTwo")):
-            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= _U64:
-                raise ConfigError(f"{here}.{key}: must be an unsigned 64-bit integer")
+    for arg in args:
+        index = arg["index"]
         # MASKED_EQ: value is the mask, valueTwo the datum (libseccomp's order)
-        conds.append(pyseccomp.Arg(index, op, value, value2))
+        conds.append(pyseccomp.Arg(index, OPERATORS[arg["op"]], arg.get("value", 0), arg.get("valueTwo", 0) or 0))
         split = split or index in seen
         seen.add(index)
     return conds, split

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from pyrunc.config import check_bundle, load_bundle
-from pyrunc.config import semantic
+from pyrunc.config.checks import bundle as bundle_checks, namespaces, pipeline
 from pyrunc.errors import ConfigError
 from tests.unit.test_config_messages import BASE
 
@@ -50,7 +50,7 @@ def test_unknown_capability_warns_not_fails(bundle):
 
 
 def test_capability_newer_than_kernel_warns(bundle, monkeypatch):
-    monkeypatch.setattr(semantic.Context, "cap_last_cap", property(lambda self: 37))
+    monkeypatch.setattr(pipeline.Context, "cap_last_cap", property(lambda self: 37))
     d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_BPF"]))
     assert _listed_warnings(d) == ['config.json: process.capabilities.bounding[0]: "CAP_BPF" is not known to this kernel; ignored']
 
@@ -103,13 +103,13 @@ def test_joining_namespaces_by_path(bundle):
                                        ("/proc/self/ns/pid", "pid"), ("/proc/self/ns/user", "user"),
                                        ("/proc/self/ns/uts", "uts")])
 def test_namespace_type_of(path, kind):
-    assert semantic.namespace_type_of(path) == kind
+    assert namespaces.namespace_type_of(path) == kind
 
 
 def test_namespace_type_of_plain_file(tmp_path):
     (tmp_path / "f").write_text("")
-    assert semantic.namespace_type_of(str(tmp_path / "f")) is None
-    assert semantic.namespace_type_of(str(tmp_path)) is None
+    assert namespaces.namespace_type_of(str(tmp_path / "f")) is None
+    assert namespaces.namespace_type_of(str(tmp_path)) is None
 
 
 def test_user_namespace_allows_mappings(bundle):
@@ -121,9 +121,9 @@ def test_user_namespace_allows_mappings(bundle):
 
 
 def test_semver_major():
-    assert semantic.semver_major("1.0.0-rc5+dev") == 1
-    assert semantic.semver_major("1.3") is None
-    assert semantic.semver_major("v1.0.0") is None
+    assert bundle_checks.semver_major("1.0.0-rc5+dev") == 1
+    assert bundle_checks.semver_major("1.3") is None
+    assert bundle_checks.semver_major("v1.0.0") is None
 
 
 def test_config_returned_unchanged(bundle):
@@ -135,3 +135,49 @@ def test_config_returned_unchanged(bundle):
 def test_newer_minor_version_warns(bundle):
     d = bundle(lambda c: c.update(ociVersion="1.4.0"))
     assert _warnings(d) == ['config.json: ociVersion: "1.4.0" is newer than runtime-spec 1.3.0; fields added since are ignored']
+
+
+def test_a_refused_seccomp_profile_costs_no_libseccomp(bundle):
+    """The profile's rules (checks/seccomp.py) decide before anything compiles:
+    a profile they refuse never loads pyseccomp, and create and validate word it alike."""
+    import subprocess
+    import sys
+    d = bundle(lambda c: c["linux"]["seccomp"].update(defaultAction="SCMP_ACT_NOTIFY"))
+    code = ("import sys\nfrom pyrunc.config import check_bundle\n"
+            f"_cfg, found = check_bundle({d!r})\n"
+            "print([f.text() for f in found]); print('pyseccomp' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.splitlines() == [
+        "['config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action']", "False"]
+    with pytest.raises(ConfigError) as exc:
+        load_bundle(d)
+    assert str(exc.value) == "config.json: linux.seccomp.defaultAction: SCMP_ACT_NOTIFY cannot be the default action"
+
+
+def test_capability_outside_the_runtimes_bounding_set_warns(bundle, monkeypatch):
+    """Create always said so (in runc's one line); `validate` now lists it too."""
+    monkeypatch.setattr(pipeline.Context, "grantable", property(lambda self: set(range(41)) - {24}))
+    d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_KILL", "CAP_SYS_RESOURCE"]))
+    assert _listed_warnings(d) == ['config.json: process.capabilities.bounding[1]: '
+                                   '"CAP_SYS_RESOURCE" is not in this runtime\'s bounding set; ignored']
+    assert _warnings(d) == []  # create: the one runc line, from report_capabilities
+
+
+@pytest.mark.requires("root")
+def test_validate_reads_the_real_bounding_set(bundle):
+    """`pyrunc validate` run without CAP_SYS_TIME in its bounding set (dropped
+    just for it) names that capability, as create would in runc's line."""
+    import subprocess
+    import sys
+
+    def drop():
+        import prctl
+        prctl.capbset_drop(prctl.CAP_SYS_TIME)
+    d = bundle(lambda c: c["process"]["capabilities"].update(bounding=["CAP_KILL", "CAP_SYS_TIME"]))
+    proc = subprocess.run([sys.executable, "-m", "pyrunc", "validate", "-b", d], capture_output=True,
+                          text=True, preexec_fn=drop)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == [
+        'warning: config.json: process.capabilities.bounding[1]: "CAP_SYS_TIME" is not in this '
+        "runtime's bounding set; ignored",
+        f"{d}: valid (1 warning)"]

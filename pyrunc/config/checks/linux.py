@@ -1,20 +1,18 @@
-"""Checks for fields that are applied outside the plan's usual paths, or
-not at all: memoryPolicy (set_mempolicy before execve), netDevices (moved
-into the container's network namespace by pyrunc.lifecycle.netdevices), intelRdt and
-idmapped mounts (refused: pyrunc has no resctrl support and makes no
-idmapped mounts), mountLabel (refused where SELinux runs). config/semantic.py folds CHECKS
-into its pipeline, so `validate` and `create` refuse the same configs.
+"""Rules for linux fields applied outside the plan's usual paths, or not at
+all: memoryPolicy (set_mempolicy before execve), netDevices (moved into the
+container's network namespace by pyrunc.lifecycle.netdevices), intelRdt
+(refused: pyrunc has no resctrl support), mountLabel (refused where SELinux
+runs). Part of pyrunc.config's one pipeline (checks/pipeline.py).
 
 Rules are runc's (libcontainer/configs/validate/validator.go) unless a
 comment says why not. Import-light: os and pyrunc.kernel.mempolicy.
 """
 from __future__ import annotations
 
-import os
-
-from pyrunc.kernel import mempolicy
-from pyrunc.errors import PolicyError
+from pyrunc.config.checks.namespaces import is_host_namespace
 from pyrunc.config.findings import error, jpath, show
+from pyrunc.errors import PolicyError
+from pyrunc.kernel import mempolicy
 from pyrunc.security.attributes import lsm_enabled
 
 IFNAMSIZ = 16  # with the NUL: a Linux interface name has at most 15 bytes
@@ -63,7 +61,7 @@ def check_net_devices(cfg, ctx):
     nets = [ns for ns in linux.get("namespaces") or [] if ns.get("type") == "network"]
     if not nets:
         yield error("linux.netDevices", "needs a network namespace: add {\"type\": \"network\"} to linux.namespaces")
-    elif nets[0].get("path") and _same_file(nets[0]["path"], "/proc/self/ns/net"):
+    elif nets[0].get("path") and is_host_namespace(nets[0]["path"], "net"):
         yield error("linux.netDevices", "cannot move devices into the host's own network namespace")
     seen: dict[str, str] = {}
     for host_name, dev in devices.items():
@@ -79,29 +77,9 @@ def check_net_devices(cfg, ctx):
         seen[target] = host_name
 
 
-def _same_file(a, b) -> bool:
-    try:
-        sa, sb = os.stat(a), os.stat(b)
-    except OSError:
-        return False
-    return (sa.st_dev, sa.st_ino) == (sb.st_dev, sb.st_ino)
-
-
-def check_mount_idmaps(cfg, ctx):
-    """mounts[].uidMappings ask for an idmapped mount, which pyrunc cannot make
-    (plan.py refuses the idmap options for the same reason)."""
-    for i, mount in enumerate(cfg.get("mounts") or []):
-        for field in ("uidMappings", "gidMappings"):
-            if mount.get(field) is not None:
-                yield error(jpath("mounts", i, field), "idmapped mounts are not supported")
-
-
 def check_mount_label(cfg, ctx):
     """Without SELinux a mount label means nothing (runc ignores it there, and
     `validate --strict` names it: config/coverage.py); with SELinux pyrunc
     would have to apply it, and cannot."""
     if (cfg.get("linux") or {}).get("mountLabel") and lsm_enabled("selinux"):
         yield error("linux.mountLabel", "pyrunc cannot apply SELinux mount labels")
-
-
-CHECKS = (check_memory_policy, check_net_devices, check_intel_rdt, check_mount_idmaps, check_mount_label)
