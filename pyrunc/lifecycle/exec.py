@@ -31,7 +31,7 @@ from pyrunc import jsonio
 from pyrunc.lifecycle import common
 from pyrunc.store import status as st
 from pyrunc.testhooks import guards as testguards
-from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
+from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import socket
 from pyrunc.kernel.flags import NAMESPACE_PROC_NAMES
@@ -122,6 +122,12 @@ def validate_process(p: dict) -> None:
         raise UsageError("process: cwd property must not be empty")
     if not os.path.isabs(cwd):
         raise UsageError("process: cwd must be an absolute path")
+    # what config/semantic.py checks for create: a --process file skips that pipeline
+    from pyrunc.plan import RLIMITS
+    for i, rl in enumerate(p.get("rlimits") or ()):
+        name = rl.get("type") if isinstance(rl, dict) else None
+        if name not in RLIMITS:
+            raise ConfigError(f"config.json: process.rlimits[{i}].type: unknown rlimit {name!r}")
 
 
 def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=(), tty=None,

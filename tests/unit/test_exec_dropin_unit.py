@@ -11,7 +11,7 @@ from pyrunc import features, plan as planner
 from pyrunc.lifecycle import activation
 from pyrunc.lifecycle import exec as ex
 from pyrunc.lifecycle import notify as notify_socket
-from pyrunc.errors import UsageError
+from pyrunc.errors import ConfigError, UsageError
 from tests import support
 
 BASE = {"args": ["sh"], "cwd": "/", "env": ["PATH=/bin", "TERM=xterm"], "terminal": True,
@@ -50,6 +50,16 @@ def test_user_flag_uid_only_keeps_gid():
 def test_validate_process(process, message):
     with pytest.raises(UsageError, match=message):
         ex.validate_process(process)
+
+
+def test_validate_process_rlimits():
+    """A --process file skips the config pipeline: its rlimit types are checked
+    here, in the words plan.build used before it assumed a validated config."""
+    with pytest.raises(ConfigError) as exc:
+        ex.validate_process({"args": ["x"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE"},
+                                                                    {"type": "RLIMIT_BOGUS"}]})
+    assert str(exc.value) == "config.json: process.rlimits[1].type: unknown rlimit 'RLIMIT_BOGUS'"
+    ex.validate_process({"args": ["x"], "cwd": "/", "rlimits": [{"type": "RLIMIT_LOCKS"}]})
 
 
 def test_missing_fields_come_from_the_container():
