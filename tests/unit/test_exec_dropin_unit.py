@@ -4,6 +4,7 @@ activation, the NOTIFY_SOCKET plan changes and the features document."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -93,21 +94,44 @@ def test_listen_fds(env, n):
 
 
 def test_activation_adds_env_and_keeps_fds():
-    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs",
-                        env=("PATH=/bin", "LISTEN_FDS=9"), preserve_fds=1)
-    assert activation.apply(plan, {"LISTEN_FDS": "2", "LISTEN_PID": "42"}, pid=42) == 2
+    n, env = activation.passed({"LISTEN_FDS": "2", "LISTEN_PID": "42"}, pid=42)
+    assert n == 2
+    assert activation.passed({}, pid=42) == (0, ())
+    cfg = {"process": {"args": ["sh"], "env": ["PATH=/bin", "LISTEN_FDS=9"]}, "root": {"path": "/b/rootfs"}}
+    plan = planner.build(cfg, "c", "/b", preserve_fds=n + 1, extra_env=env)
     assert plan.env == ("PATH=/bin", "LISTEN_FDS=2", "LISTEN_PID=1")
     assert plan.preserve_fds == 3  # the activation fds first, then --preserve-fds
 
 
+def test_activation_counts_into_the_plans_preserve_fds(tmp_path, monkeypatch):
+    from pyrunc.lifecycle import create
+    monkeypatch.setenv("LISTEN_FDS", "2")
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    checked = create.Checked({"process": {"args": ["sh"], "env": ["PATH=/bin"]}, "root": {"path": "rootfs"}})
+    plan = create.build_plan(checked, "c", str(tmp_path), preserve_fds=1)
+    assert plan.preserve_fds == 3
+    assert plan.env == ("PATH=/bin", "LISTEN_FDS=2", "LISTEN_PID=1")
+
+
 def test_notify_socket_plan(tmp_path):
-    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs", env=("PATH=/bin",))
-    assert not notify_socket.prepare(plan, str(tmp_path), environ={})
-    assert notify_socket.prepare(plan, str(tmp_path), environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    assert notify_socket.prepare(str(tmp_path), environ={}) == ((), ())
+    assert not (tmp_path / "notify").exists()
+    mounts, env = notify_socket.prepare(str(tmp_path), environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    cfg = {"process": {"args": ["sh"], "env": ["PATH=/bin"]}, "root": {"path": "/b/rootfs"}}
+    plan = planner.build(cfg, "c", "/b", extra_mounts=mounts, extra_env=env)
     mount = plan.mounts[-1]
     assert (mount.destination, mount.source, mount.bind) == ("/run/notify", str(tmp_path / "notify"), True)
     assert plan.env[-1] == "NOTIFY_SOCKET=/run/notify/notify.sock"
     assert (tmp_path / "notify").is_dir()
+
+
+def test_create_builds_the_notify_socket_into_the_plan(tmp_path):
+    from pyrunc.lifecycle import create
+    checked = create.Checked({"process": {"args": ["sh"], "env": ["NOTIFY_SOCKET=/old"]}, "root": {"path": "rootfs"}})
+    plan = create.build_plan(checked, "c", str(tmp_path), state_dir=str(tmp_path / "state"),
+                             environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    assert plan.env == ("NOTIFY_SOCKET=/run/notify/notify.sock",)
+    assert plan.mounts[-1].source == str(tmp_path / "state" / "notify")
 
 
 def test_features_document_is_valid_and_honest():

@@ -37,7 +37,7 @@ def test_bad_node_lists(nodes):
 
 
 def test_plan_words_the_refusal(tmp_path):
-    # the config pipeline's rule (config/linux_fields.py): plan.build assumes a validated config
+    # the config pipeline's rule (config/checks/linux.py): plan.build assumes a validated config
     cfg = {"ociVersion": "1.3.0", "root": {"path": "/"}, "process": {"args": ["true"], "cwd": "/"},
            "linux": {"memoryPolicy": {"mode": "MPOL_DEFAULT", "nodes": "0"}}}
     (tmp_path / "config.json").write_text(json.dumps(cfg))

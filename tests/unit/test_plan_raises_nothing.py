@@ -18,7 +18,7 @@ from tests import support
 
 PYRUNC = Path(__file__).resolve().parents[2] / "pyrunc"
 GOOD_FIXTURES = support.SHARED / "runtime-spec" / "test" / "config" / "good"
-# every type the spec lists, which config/semantic.py accepts
+# every type the spec lists, which config/checks/process.py accepts
 SPEC_RLIMITS = ("RLIMIT_AS", "RLIMIT_CORE", "RLIMIT_CPU", "RLIMIT_DATA", "RLIMIT_FSIZE", "RLIMIT_LOCKS",
                 "RLIMIT_MEMLOCK", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_NOFILE", "RLIMIT_NPROC",
                 "RLIMIT_RSS", "RLIMIT_RTPRIO", "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK")
