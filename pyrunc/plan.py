@@ -12,7 +12,6 @@ import resource
 from pyrunc.records import dataclass, field  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc import mountpaths
-from pyrunc.errors import ConfigError, PolicyError
 from pyrunc.kernel import flags as k
 from pyrunc.kernel.signals import signal_number  # noqa: F401 (moved; still plan.signal_number for callers)
 
@@ -46,6 +45,9 @@ RECURSIVE_ATTRS = {"rro", "rrw", "rnosuid", "rsuid", "rnodev", "rdev", "rnoexec"
 EXTENSION_OPTIONS = {"tmpcopyup"}  # a tmpfs starts with the image's contents there
 
 RLIMITS = {name: getattr(resource, name) for name in dir(resource) if name.startswith("RLIMIT_")}
+# the spec's list has it, Python's resource module does not: 10 in the kernel's
+# asm-generic/resource.h, which every architecture uses for it
+RLIMITS.setdefault("RLIMIT_LOCKS", 10)
 
 DEFAULT_DEVICES = (
     # path, type, major, minor, mode
@@ -101,8 +103,11 @@ class User:
     additional_gids: tuple = ()
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
+    """Everything the child does, decided before the first fork; built once by
+    build() and frozen: nothing patches it afterwards, and the child reads
+    only these fields."""
     container_id: str
     bundle: str
     rootfs: str
@@ -131,14 +136,14 @@ class Plan:
     console_size: tuple | None = None
     no_pivot: bool = False
     no_new_keyring: bool = False
-    preserve_fds: int = 0
+    preserve_fds: int = 0            # --preserve-fds plus the activation fds before them
     hooks_create_container: tuple = ()
     hooks_start_container: tuple = ()
     runtime_hooks_at_create: bool = False   # prestart/createRuntime present
-    # security: filled in from the security modules (parent-side compile)
+    # security: compiled in the parent (the config pipeline, capabilities.py)
     capabilities: dict | None = None
     no_new_privileges: bool = False
-    seccomp: object = None
+    seccomp: object = None           # a security.seccomp.compile.CompiledSeccomp
     apparmor_profile: str | None = None
     selinux_label: str | None = None
     io_priority: dict | None = None
@@ -154,67 +159,86 @@ class Plan:
 
 
 def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_keyring=False,
-          preserve_fds=0) -> Plan:
+          preserve_fds=0, seccomp=None, capabilities=None, cgroup_dirs=(), extra_env=(),
+          extra_mounts=(), rootfs=None, join_namespaces=None) -> Plan:
+    """The plan for a config pyrunc.config's pipeline accepted; raises nothing.
+
+    Besides the config, what the caller decided before: `seccomp` (the
+    pipeline's compiled filter), `capabilities` (resolved to numbers),
+    `cgroup_dirs` (the cgroup manager's, for `cgroup` mounts), `extra_env`
+    ("KEY=value" entries replacing the process's own KEY, appended in order:
+    socket activation, NOTIFY_SOCKET), `extra_mounts` (MountOps after the
+    config's), and an exec's `rootfs` and `join_namespaces` (the running
+    container's, replacing what the config would give).
+    """
     linux = cfg.get("linux") or {}
     process = cfg.get("process") or {}
     root = cfg.get("root") or {}
     roots = mountpaths.rootfs_forms(root.get("path", "rootfs"), bundle)
-    rootfs = roots[-1]   # resolved
-
     new_ns, join_ns = _namespaces(linux.get("namespaces") or [])
-    plan = Plan(container_id=container_id, bundle=bundle, rootfs=rootfs,
-                readonly_root=bool(root.get("readonly")), new_namespaces=new_ns,
-                join_namespaces=join_ns, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                preserve_fds=preserve_fds)
-    plan.rootfs_propagation = PROPAGATION_FLAGS.get(linux.get("rootfsPropagation") or "", 0)
-    plan.uid_map = _idmap(linux.get("uidMappings"))
-    plan.gid_map = _idmap(linux.get("gidMappings"))
-    plan.time_offsets = _time_offsets(linux.get("timeOffsets"))
-    plan.mounts = tuple(mount(m, bundle, roots) for m in cfg.get("mounts") or [])
-    plan.setup_dev = not any(m.destination == "/dev" and m.bind for m in plan.mounts)
-    plan.devices = tuple(_device(d) for d in linux.get("devices") or [])
-    plan.hostname = cfg.get("hostname")
-    plan.domainname = cfg.get("domainname")
-    plan.sysctl = tuple(sorted((linux.get("sysctl") or {}).items()))
-    plan.masked_paths = tuple(linux.get("maskedPaths") or ())
-    plan.readonly_paths = tuple(linux.get("readonlyPaths") or ())
-    plan.rlimits = tuple(_rlimit(r, i) for i, r in enumerate(process.get("rlimits") or []))
-    plan.oom_score_adj = process.get("oomScoreAdj")
-    plan.args = tuple(process.get("args") or ())
-    plan.env = tuple(process.get("env") or ())
-    plan.cwd = process.get("cwd") or "/"
+    if join_namespaces is not None:
+        new_ns, join_ns = (), tuple(join_namespaces)
+    mounts = tuple(mount(m, bundle, roots) for m in cfg.get("mounts") or []) + tuple(extra_mounts)
     u = process.get("user") or {}
-    plan.user = User(uid=u.get("uid", 0), gid=u.get("gid", 0), umask=u.get("umask"),
-                     additional_gids=tuple(u.get("additionalGids") or ()))
-    plan.terminal = bool(process.get("terminal"))
     size = process.get("consoleSize")
-    if size:
-        plan.console_size = (size.get("height", 0), size.get("width", 0))
     hooks = cfg.get("hooks") or {}
-    plan.hooks_create_container = tuple(hooks.get("createContainer") or ())
-    plan.hooks_start_container = tuple(hooks.get("startContainer") or ())
-    plan.runtime_hooks_at_create = bool(hooks.get("prestart") or hooks.get("createRuntime"))
-    plan.no_new_privileges = bool(process.get("noNewPrivileges"))
-    plan.apparmor_profile = process.get("apparmorProfile")
-    plan.selinux_label = process.get("selinuxLabel")
-    plan.io_priority = process.get("ioPriority")
-    plan.scheduler = process.get("scheduler")
-    plan.personality = linux.get("personality")
-    plan.exec_cpu_affinity = process.get("execCPUAffinity")
-    plan.memory_policy = _memory_policy(linux.get("memoryPolicy"))
-    plan.net_devices = tuple((name, (dev or {}).get("name") or name)
-                             for name, dev in (linux.get("netDevices") or {}).items())
-    return plan
+    return Plan(
+        container_id=container_id, bundle=bundle, rootfs=rootfs or roots[-1],  # resolved
+        readonly_root=bool(root.get("readonly")),
+        rootfs_propagation=PROPAGATION_FLAGS.get(linux.get("rootfsPropagation") or "", 0),
+        new_namespaces=new_ns, join_namespaces=join_ns,
+        uid_map=_idmap(linux.get("uidMappings")), gid_map=_idmap(linux.get("gidMappings")),
+        time_offsets=_time_offsets(linux.get("timeOffsets")),
+        mounts=mounts,
+        setup_dev=not any(m.destination == "/dev" and m.bind for m in mounts),
+        devices=tuple(_device(d) for d in linux.get("devices") or []),
+        hostname=cfg.get("hostname"), domainname=cfg.get("domainname"),
+        sysctl=tuple(sorted((linux.get("sysctl") or {}).items())),
+        masked_paths=tuple(linux.get("maskedPaths") or ()),
+        readonly_paths=tuple(linux.get("readonlyPaths") or ()),
+        rlimits=tuple(_rlimit(r) for r in process.get("rlimits") or []),
+        oom_score_adj=process.get("oomScoreAdj"),
+        args=tuple(process.get("args") or ()),
+        env=_with_env(tuple(process.get("env") or ()), extra_env),
+        cwd=process.get("cwd") or "/",
+        user=User(uid=u.get("uid", 0), gid=u.get("gid", 0), umask=u.get("umask"),
+                  additional_gids=tuple(u.get("additionalGids") or ())),
+        terminal=bool(process.get("terminal")),
+        console_size=(size.get("height", 0), size.get("width", 0)) if size else None,
+        no_pivot=no_pivot, no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+        hooks_create_container=tuple(hooks.get("createContainer") or ()),
+        hooks_start_container=tuple(hooks.get("startContainer") or ()),
+        runtime_hooks_at_create=bool(hooks.get("prestart") or hooks.get("createRuntime")),
+        capabilities=capabilities,
+        no_new_privileges=bool(process.get("noNewPrivileges")),
+        seccomp=seccomp,
+        apparmor_profile=process.get("apparmorProfile"),
+        selinux_label=process.get("selinuxLabel"),
+        io_priority=process.get("ioPriority"),
+        scheduler=process.get("scheduler"),
+        personality=linux.get("personality"),
+        exec_cpu_affinity=process.get("execCPUAffinity"),
+        cgroup_dirs=tuple(cgroup_dirs),
+        memory_policy=_memory_policy(linux.get("memoryPolicy")),
+        net_devices=tuple((name, (dev or {}).get("name") or name)
+                          for name, dev in (linux.get("netDevices") or {}).items()),
+    )
+
+
+def _with_env(env: tuple, extra: tuple) -> tuple:
+    """`env` with each "KEY=value" of `extra` replacing KEY's entries, appended in order."""
+    if not extra:
+        return env
+    keys = tuple(e.split("=", 1)[0] + "=" for e in extra)
+    return tuple(e for e in env if not e.startswith(keys)) + tuple(extra)
 
 
 def _memory_policy(cfg):
     if cfg is None:
         return None
     from pyrunc.kernel import mempolicy  # only for a config that has one
-    try:
-        return mempolicy.compile_policy(cfg)
-    except PolicyError as exc:
-        raise ConfigError(f"config.json: linux.memoryPolicy.{exc.field}: {exc.text}") from None
+    # (config/checks/linux.py refused every policy this would not compile)
+    return mempolicy.compile_policy(cfg)
 
 
 def _namespaces(entries):
@@ -287,8 +311,7 @@ def _device(d):
                     uid=d.get("uid", 0), gid=d.get("gid", 0))
 
 
-def _rlimit(r, i):
-    name = r.get("type")
-    if name not in RLIMITS:
-        raise ConfigError(f"config.json: process.rlimits[{i}].type: unknown rlimit {name!r}")
+def _rlimit(r):
+    # every type config/checks/process.py (or exec's validate_process) accepts
+    name = r["type"]
     return (name, RLIMITS[name], r.get("soft", 0), r.get("hard", 0))

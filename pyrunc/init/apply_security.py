@@ -104,8 +104,8 @@ class _SockFprog(Structure):
 def load_seccomp(compiled, ctx=None):
     """Load the precompiled filter into this process; the notify fd or None.
 
-    With a `ctx` that carries `seccomp_agent_fd` (a socket the parent already
-    connected to listenerPath) the fd is sent on to the agent at once, with
+    With a `ctx` (process/spawn.Context) whose `seccomp_agent_fd` is a socket
+    the parent already connected to listenerPath, the fd is sent on to the agent at once, with
     the ContainerProcessState the parent prepared (`seccomp_state`), and both
     fds are closed here; see pyrunc.security.seccomp.notify.
     """
@@ -140,11 +140,10 @@ def load_seccomp(compiled, ctx=None):
             continue
         _fail("load seccomp filter", err)
     fd = rc if flags & FLAG_NEW_LISTENER else None
-    agent = _field(ctx, "seccomp_agent_fd", -1) if ctx is not None else -1
-    if fd is not None and agent is not None and agent >= 0:
+    agent = ctx.seccomp_agent_fd if ctx is not None else -1
+    if fd is not None and agent >= 0:
         try:
-            seccomp_agent.send(agent, fd, _field(ctx, "seccomp_state") or {},
-                               pid=_field(ctx, "host_pid") or os.getpid())
+            seccomp_agent.send(agent, fd, ctx.seccomp_state or {}, pid=ctx.host_pid or os.getpid())
         except OSError as exc:
             _fail("send seccomp listener fd to the agent", exc.errno)
         finally:
@@ -264,12 +263,12 @@ def capset_raw(sets):
 
 def switch_user(plan):
     """Steps 4.x of the module docstring, with plan.user and plan.capabilities."""
-    caps = getattr(plan, "capabilities", None)
+    caps = plan.capabilities
     user = plan.user
     drop_bounding(caps)
     keep_caps(True)
     try:
-        _set_groups(tuple(getattr(user, "additional_gids", ()) or ()))
+        _set_groups(tuple(user.additional_gids))
         try:
             os.setgid(user.gid)
         except OSError as exc:
@@ -367,9 +366,9 @@ def set_exec_cpu_affinity(affinity):
 
 def prepare_process(plan):
     """Step 2: scheduler, I/O priority, personality (all optional in the plan)."""
-    set_scheduler(getattr(plan, "scheduler", None))
-    set_io_priority(getattr(plan, "io_priority", None))
-    set_personality(getattr(plan, "personality", None))
+    set_scheduler(plan.scheduler)
+    set_io_priority(plan.io_priority)
+    set_personality(plan.personality)
 
 
 # ---------------------------------------------------------------- LSMs
@@ -381,8 +380,8 @@ def apply_lsm(plan):
     that is not enabled fails (runc: "apparmor failed to apply profile",
     "selinux label is specified in config, but selinux is disabled").
     """
-    profile = getattr(plan, "apparmor_profile", None)
-    label = getattr(plan, "selinux_label", None)
+    profile = plan.apparmor_profile
+    label = plan.selinux_label
     if profile:
         _write_attr("apparmor", f"exec {profile}", "apparmor failed to apply profile")
     if label:

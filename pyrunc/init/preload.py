@@ -16,7 +16,6 @@ hooks = None  # pyrunc.process.hooks, once a plan with container-side hooks was 
 def for_plan(plan):
     """In stage-1, before the namespaces: load what this plan's child will use."""
     global hooks
-    if hooks is None and (getattr(plan, "hooks_create_container", ())
-                          or getattr(plan, "hooks_start_container", ())):
+    if hooks is None and (plan.hooks_create_container or plan.hooks_start_container):
         from pyrunc.process import hooks as module
         hooks = module

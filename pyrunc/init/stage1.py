@@ -22,7 +22,7 @@ The sequence (sync steps from process/sync.py):
 import os
 
 from pyrunc.testhooks import guards as testguards
-from pyrunc.init import rootfs, stage2
+from pyrunc.init import exec_child, rootfs, stage2
 from pyrunc.errors import InitError, describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.process import sync
@@ -35,7 +35,7 @@ def run(plan, sock, ctx):
         if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testhooks/guards.py)
             k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
-        if getattr(ctx, "fifo_path", None):
+        if ctx.fifo_path:
             # while we are still the caller's root: the state root may be
             # closed to a new user namespace's ids (runc hands its init an fd
             # for the same reason); stage-2 inherits it. Nothing else of the
@@ -97,7 +97,7 @@ def run(plan, sock, ctx):
                 # (the seccomp agent's ContainerProcessState needs it)
                 ctx.host_pid = int(got)
             # the container's init, or (pyrunc exec) init/exec_child.run
-            next_stage = getattr(ctx, "next_stage", None) or stage2.run
+            next_stage = exec_child.run if ctx.next_stage == "exec_child" else stage2.run
             next_stage(plan, sock, ctx)  # never returns
         sync.send(sock, sync.PID, pid=pid)  # 4
         os.write(hold_w, b"%d" % pid)  # releases stage-2 and tells it its host pid

@@ -33,7 +33,7 @@ def run(plan, sock, ctx):
         # visible: an O_PATH handle now (opened by stage-1, before any user
         # namespace), reopened for writing through /proc/self/fd after pivot;
         # the host's /proc/self/fd is kept only if the container's cannot do it
-        fifo = getattr(ctx, "fifo_fd", -1)
+        fifo = ctx.fifo_fd
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
         ctx.host_pid = host_pid  # for the seccomp agent (security.load_seccomp)
@@ -42,7 +42,7 @@ def run(plan, sock, ctx):
             _loopback_up()
         mount_ns = plan.has("mount")
         if mount_ns:
-            rootfs.prepare(plan, in_userns, getattr(ctx, "bind_trees", None))
+            rootfs.prepare(plan, in_userns, ctx.bind_trees)
         state = dict(ctx.hook_state, pid=host_pid, status="creating")
         if plan.runtime_hooks_at_create:
             sync.send(sock, sync.HOOKS)  # 5: the parent runs prestart + createRuntime

@@ -29,11 +29,11 @@ def listen_fds(environ=None, pid=None) -> int:
     return n
 
 
-def apply(plan, environ=None, pid=None) -> int:
-    """Keep the activation fds and tell the container about them; returns n."""
+def passed(environ=None, pid=None) -> tuple[int, tuple]:
+    """(n, env entries): the activation fds to keep (the plan's preserve_fds
+    counts them, before any --preserve-fds ones) and what the container's
+    environment gets; (0, ()) when nothing was handed to us."""
     n = listen_fds(environ, pid)
-    if n:
-        env = [e for e in plan.env if not e.startswith(("LISTEN_FDS=", "LISTEN_PID="))]
-        plan.env = tuple(env) + (f"LISTEN_FDS={n}", "LISTEN_PID=1")
-        plan.preserve_fds += n
-    return n
+    if not n:
+        return 0, ()
+    return n, (f"LISTEN_FDS={n}", "LISTEN_PID=1")

@@ -219,22 +219,25 @@ def write_pid_file(path, pid):
         raise PyruncError(f"pid file {path}: {describe_oserror(exc)}") from None
 
 
-def resolve_capabilities(plan, cfg, warn, debug=None):
-    """Capability names to numbers in the parent (never in the child), after
-    runc's one warning line for the names this host cannot grant."""
+def resolve_capabilities(cfg, warn, debug=None):
+    """The config's capability names as numbers, resolved in the parent
+    (never in the child), after runc's one warning line for the names this
+    host cannot grant; None when the config has none."""
     process = cfg.get("process") or {}
-    if process.get("capabilities") is not None:
-        from pyrunc.config.checks import process as process_checks
-        from pyrunc.security import capabilities
-        skip = process_checks.report_capabilities(process["capabilities"], warn)
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
+    if process.get("capabilities") is None:
+        return None
+    from pyrunc.config.checks import process as process_checks
+    from pyrunc.security import capabilities
+    skip = process_checks.report_capabilities(process["capabilities"], warn)
+    return capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
 
 
 class _NoAgent:
-    """The seccomp agent connection of a plan without SCMP_ACT_NOTIFY: nothing."""
+    """The seccomp agent connection of a plan without SCMP_ACT_NOTIFY: no
+    socket, no state (security.seccomp.notify.agent_connection's shape)."""
 
     def __enter__(self):
-        return None
+        return -1, None
 
     def __exit__(self, *_exc):
         return False

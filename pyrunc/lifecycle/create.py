@@ -1,13 +1,15 @@
 """`create`: from a bundle to an init waiting on the exec fifo.
 
 Place in the flow: the CLI and the API call create(); it runs the config
-pipeline (pyrunc.config: the same checks `validate` runs) and builds the plan
-before it makes anything, then acquires in order -- state dir, record, fifo,
-cgroup, console, the spawned init (pyrunc.process.spawn), network devices --
-each registering its undo on a Rollback, so a failed create leaves nothing
-behind. Heavy modules (config validation, seccomp, the child's code) load
+pipeline (pyrunc.config: the same checks `validate` runs) before it makes
+anything, then claims the state dir, describes the cgroup (its paths are
+fixed then) and builds the plan once, frozen, with every input it needs.
+Then it acquires in order -- record, fifo, cgroup, console, the spawned
+init (pyrunc.process.spawn), network devices -- each registering its undo
+on a Rollback, so a failed create leaves nothing behind. Heavy modules (config validation, seccomp, the child's code) load
 only here and in run/exec.
 """
+from __future__ import annotations
 
 import os
 
@@ -17,6 +19,7 @@ from pyrunc.lifecycle.common import (NO_AGENT, Rollback, cgroup_manager, check_p
                                      kill_cgroup_and_destroy, kill_quietly, quietly, resolve_capabilities,
                                      rootless_mode, run_hooks, state_for_hooks, write_pid_file)
 from pyrunc.log import rfc3339
+from pyrunc.records import dataclass
 from pyrunc.store import status as st
 from pyrunc.store.statedir import ContainerDir
 from pyrunc.testhooks.crashpoint import reached
@@ -34,20 +37,17 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
     check_preserved_fds(preserve_fds)
-    cfg, plan = prepare(opts, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                        preserve_fds=preserve_fds)
+    checked = check(opts, bundle)
+    cfg = checked.config
     where = f"container {cid}"
     with Rollback() as undo:
         cdir = ContainerDir.create(opts.root, cid)
         undo.callback(cdir.close)
         undo.callback(quietly, opts.log, cdir.remove)
         reached("create:after-statedir")
-        # LISTEN_FDS / NOTIFY_SOCKET pass-through (runc's; activation.py, notify_socket.py)
-        from pyrunc.lifecycle import activation
-        activation.apply(plan)
-        if os.environ.get("NOTIFY_SOCKET"):  # notify_socket imports socket.py: only when needed
-            from pyrunc.lifecycle import notify as notify_socket
-            notify_socket.prepare(plan, cdir.path)
+        mgr = cgroup_manager(opts, cid, cfg)  # describes the cgroup; nothing is made yet
+        plan = build_plan(checked, cid, bundle, state_dir=cdir.path, mgr=mgr, no_pivot=no_pivot,
+                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
         hooks_cfg = cfg.get("hooks") or {}
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
@@ -56,9 +56,6 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
             "namespaces": {t: p for t, p in plan.join_namespaces},
         }
-        mgr = cgroup_manager(opts, cid, cfg)
-        if mgr is not None:
-            plan.cgroup_dirs = _cgroup_dirs(mgr)  # the paths are fixed when the manager is made
         # a console_fd from `run` is its own: the runtime is the console and,
         # as runc's recvtty, wants no ONLCR; a --console-socket's owner decides
         raw_console = console_fd >= 0
@@ -67,8 +64,6 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             undo.callback(os.close, console_fd)
             reached("create:after-console")
         hook_state = state_for_hooks(record, st.CREATING)
-        ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
-                            close_in_child=(cdir.fileno(),), raw_console=raw_console)
 
         def before_placement():
             # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
@@ -82,7 +77,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             reached("create:after-record")
             old = os.umask(0)
             try:
-                os.mkfifo(ctx.fifo_path, 0o622)
+                os.mkfifo(cdir.fifo_path, 0o622)
             finally:
                 os.umask(old)
             reached("create:after-fifo")
@@ -102,12 +97,15 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                     raise SpawnError(f"{where}: {exc}") from None
 
         agent = NO_AGENT
-        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a seccomp.Compiled
+        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a CompiledSeccomp
             # SCMP_ACT_NOTIFY: the init sends its listener fd to the agent itself
             # (seccomp_notify imports socket.py and contextlib: only then)
             from pyrunc.security.seccomp import notify as seccomp_notify
-            agent = seccomp_notify.agent_connection(plan, ctx, hook_state)
-        with agent:
+            agent = seccomp_notify.agent_connection(plan, hook_state)
+        with agent as (agent_fd, agent_state):
+            ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
+                                close_in_child=(cdir.fileno(),), raw_console=raw_console,
+                                seccomp_agent_fd=agent_fd, seccomp_state=agent_state)
             init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
                                    run_create_hooks=run_create_hooks)
@@ -130,23 +128,58 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         return init_pid
 
 
-def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve_fds=0):
-    """(config, plan): all create decides before it makes anything.
+@dataclass(frozen=True)
+class Checked:
+    """A config the pipeline accepted, with what create compiled from it."""
+    config: dict
+    seccomp: object = None              # the pipeline's compiled filter
+    capabilities: dict | None = None    # resolved to numbers
+
+
+def check(opts, bundle) -> Checked:
+    """All create decides about the config before it makes anything.
 
     Every check of the config is pyrunc.config's pipeline, the one `validate`
     runs (it also compiles the seccomp filter; runc: unknown syscalls at debug
     level); what follows only translates. Raises ConfigError, nothing else a
     user's config can cause.
     """
-    from pyrunc import config, plan as planner
+    from pyrunc import config
     loaded = config.load(bundle, cache_dir=os.path.join(opts.root, ".cache"), warn=opts.log.warn,
                          debug=opts.log.debug)
-    cfg = loaded.config
-    plan = planner.build(cfg, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
-                         preserve_fds=preserve_fds)
-    plan.seccomp = loaded.seccomp
-    resolve_capabilities(plan, cfg, opts.log.warn, debug=opts.log.debug)
-    return cfg, plan
+    caps = resolve_capabilities(loaded.config, opts.log.warn, debug=opts.log.debug)
+    return Checked(loaded.config, loaded.seccomp, caps)
+
+
+def build_plan(checked, cid, bundle, *, state_dir=None, mgr=None, no_pivot=False,
+               no_new_keyring=False, preserve_fds=0, environ=None):
+    """The container's plan, built once with every input: the checked config,
+    the cgroup manager's dirs (fixed when it is made), and runc's pass-through
+    of LISTEN_FDS (activation.py) and NOTIFY_SOCKET (notify.py, which makes
+    its directory in `state_dir`) from `environ`."""
+    from pyrunc import plan as planner
+    from pyrunc.lifecycle import activation
+    env = os.environ if environ is None else environ
+    listen_fds, extra_env = activation.passed(env)
+    extra_mounts: tuple = ()
+    if state_dir is not None and env.get("NOTIFY_SOCKET"):
+        # notify.py imports socket.py: only when needed
+        from pyrunc.lifecycle import notify as notify_socket
+        extra_mounts, notify_env = notify_socket.prepare(state_dir, env)
+        extra_env += notify_env
+    return planner.build(checked.config, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
+                         preserve_fds=listen_fds + preserve_fds, seccomp=checked.seccomp,
+                         capabilities=checked.capabilities,
+                         cgroup_dirs=_cgroup_dirs(mgr) if mgr is not None else (),
+                         extra_env=extra_env, extra_mounts=extra_mounts)
+
+
+def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve_fds=0):
+    """(config, plan) as create gets them before it makes anything (no state
+    dir, no cgroup manager yet): check() and build_plan()."""
+    checked = check(opts, bundle)
+    return checked.config, build_plan(checked, cid, bundle, no_pivot=no_pivot,
+                                      no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
 
 
 def _cgroup_dirs(mgr):

@@ -3,9 +3,10 @@
 Where it sits: cli/exec_cmd.py parses runc's flags and calls `exec_process`;
 this module decides everything a user can get wrong before the first fork
 (the process object, the terminal/console-socket combination, the preserved
-fds, the container's status, its namespaces and cgroup), builds a plan with
-plan.build, compiles the container's seccomp profile, and hands the rest to
-process/exec_spawn.py (stage-1 joins, init/exec_child.py sets up and execs).
+fds, the container's status, its namespaces and cgroup), compiles the
+container's seccomp profile and the process's capabilities, builds the plan
+once with all of it (plan.build), and hands the rest to process/exec_spawn.py
+(stage-1 joins, init/exec_child.py sets up and execs).
 
 runc's rules, followed here:
 - `--process FILE` is the whole OCI process object; otherwise the container's
@@ -31,7 +32,7 @@ from pyrunc import jsonio
 from pyrunc.lifecycle import common
 from pyrunc.store import status as st
 from pyrunc.testhooks import guards as testguards
-from pyrunc.errors import ExecError, InvalidState, PyruncError, UsageError, describe_oserror
+from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import socket
 from pyrunc.kernel.flags import NAMESPACE_PROC_NAMES
@@ -122,6 +123,12 @@ def validate_process(p: dict) -> None:
         raise UsageError("process: cwd property must not be empty")
     if not os.path.isabs(cwd):
         raise UsageError("process: cwd must be an absolute path")
+    # what config/checks/process.py checks for create: a --process file skips that pipeline
+    from pyrunc.plan import RLIMITS
+    for i, rl in enumerate(p.get("rlimits") or ()):
+        name = rl.get("type") if isinstance(rl, dict) else None
+        if name not in RLIMITS:
+            raise ConfigError(f"config.json: process.rlimits[{i}].type: unknown rlimit {name!r}")
 
 
 def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=(), tty=None,
@@ -183,9 +190,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         raise UsageError("cannot use console socket if runc will not detach or allocate tty")
     _check_preserved_fds(preserve_fds)
 
-    plan = _plan(cfg, process, record, init_pid, preserve_fds)
-    _prepare_security(plan, cfg, process, opts.log.warn, cache_dir=os.path.join(opts.root, ".cache"),
-                      debug=opts.log.debug)
+    plan = _plan(cfg, process, record, init_pid, preserve_fds, opts.log.warn,
+                 cache_dir=os.path.join(opts.root, ".cache"), debug=opts.log.debug)
     place = _placement(record, cgroup)
 
     from pyrunc.process import exec_spawn, spawn
@@ -202,8 +208,6 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         else:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
-    # with no --console-socket we are the console: no ONLCR, as runc's recvtty
-    ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None)
     aff = process.get("execCPUAffinity") or {}
     initial = procfs.parse_cpu_list(aff["initial"]) if aff.get("initial") else None
     if initial:
@@ -212,12 +216,15 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         os.sched_setaffinity(0, initial)
     try:
         agent = common.NO_AGENT
-        if plan.seccomp is not None and plan.seccomp.uses_notify:
+        if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a CompiledSeccomp
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
             from pyrunc.security.seccomp import notify as seccomp_notify
-            agent = seccomp_notify.agent_connection(plan, ctx, common.state_for_hooks(record, "running"))
-        with agent:
+            agent = seccomp_notify.agent_connection(plan, common.state_for_hooks(record, "running"))
+        with agent as (agent_fd, agent_state):
+            # with no --console-socket we are the console: no ONLCR, as runc's recvtty
+            ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None, next_stage="exec_child",
+                                seccomp_agent_fd=agent_fd, seccomp_state=agent_state)
             pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
     finally:
         if console_fd >= 0:
@@ -303,19 +310,22 @@ def _check_preserved_fds(n: int) -> None:
                              f"fd {fd} is not open") from None
 
 
-def _plan(cfg: dict, process: dict, record: dict, init_pid: int, preserve_fds: int):
+def _plan(cfg: dict, process: dict, record: dict, init_pid: int, preserve_fds: int, warn,
+          cache_dir=None, debug=None):
+    """The exec'd process's plan, built once: the process part of the
+    container's config, its namespaces by path, its rootfs, seccomp profile
+    and the process's capabilities."""
     from pyrunc import plan as planner
     linux = cfg.get("linux") or {}
+    join = tuple(_namespaces(linux, init_pid))
+    seccomp, capabilities = _security(cfg, process, warn, cache_dir=cache_dir, debug=debug)
     # only the process part of a config: plan.build turns it into the same
-    # fields the init gets (rlimits, user, env, cwd, terminal, ...)
+    # fields the init gets (rlimits, user, env, cwd, terminal, oomScoreAdj, ...)
     mini = {"process": process, "root": {"path": record.get("rootfs") or "/"},
             "linux": {key: linux[key] for key in ("personality", "memoryPolicy") if linux.get(key)}}
-    plan = planner.build(mini, record["id"], record.get("bundle") or "/", preserve_fds=preserve_fds)
-    plan.rootfs = record.get("rootfs") or plan.rootfs
-    plan.join_namespaces = tuple(_namespaces(linux, init_pid))
-    plan.new_namespaces = ()
-    plan.oom_score_adj = process.get("oomScoreAdj")
-    return plan
+    return planner.build(mini, record["id"], record.get("bundle") or "/", preserve_fds=preserve_fds,
+                         rootfs=record.get("rootfs") or None, join_namespaces=join,
+                         seccomp=seccomp, capabilities=capabilities)
 
 
 def _namespaces(linux: dict, init_pid: int):
@@ -332,23 +342,26 @@ def _namespaces(linux: dict, init_pid: int):
         yield oci, f"/proc/{init_pid}/ns/{proc}"
 
 
-def _prepare_security(plan, cfg, process, warn, cache_dir=None, debug=None):
-    """Parent-side: the container's seccomp profile, the process's capabilities."""
+def _security(cfg, process, warn, cache_dir=None, debug=None):
+    """Parent-side: (the container's compiled seccomp profile, the process's
+    capabilities as numbers), each None when not given."""
     linux = cfg.get("linux") or {}
     # the rules create ran (pyrunc.config.checks), without the rest of pyrunc.config:
     # process.json is not a bundle, and the bundle's config.json may have changed since
     from pyrunc.config.checks import process as process_checks
     process_checks.check_process_security({"process": process}, warn)  # ioPriority, scheduler, LSMs, affinity
+    seccomp = capabilities = None
     if linux.get("seccomp"):
         from pyrunc.config.checks import seccomp as seccomp_checks
         seccomp_checks.check_profile(linux["seccomp"])
         from pyrunc.security.seccomp import cache as seccomp_cache  # a hit skips libseccomp entirely
-        plan.seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
-                                                    debug=debug)  # runc: unknown syscalls at debug level
+        seccomp = seccomp_cache.compile_cached(linux["seccomp"], warn, cache_dir=cache_dir,
+                                               debug=debug)  # runc: unknown syscalls at debug level
     if process.get("capabilities") is not None:
-        from pyrunc.security import capabilities
+        from pyrunc.security import capabilities as caps
         skip = process_checks.report_capabilities(process["capabilities"], warn)
-        plan.capabilities = capabilities.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
+        capabilities = caps.resolve_capabilities(process["capabilities"], skip=skip, debug=debug)
+    return seccomp, capabilities
 
 
 def _placement(record: dict, cgroup_opts):

@@ -35,19 +35,17 @@ def _address(path: str) -> str:
     return "\0" + path[1:] if path.startswith("@") else path
 
 
-def prepare(plan, state_dir: str, environ=None) -> bool:
-    """At create: the directory, its bind mount and the process's env."""
+def prepare(state_dir: str, environ=None) -> tuple[tuple, tuple]:
+    """At create, before the plan is built: (mounts, env) for it, after making
+    the directory; ((), ()) without NOTIFY_SOCKET."""
     if not host_socket(environ):
-        return False
+        return (), ()
     from pyrunc import plan as planner
     d = os.path.join(state_dir, DIR_NAME)
     os.makedirs(d, mode=0o755, exist_ok=True)
     mount = planner.mount({"destination": IN_CONTAINER_DIR, "source": d, "type": "bind",
                            "options": ["bind", "nosuid", "noexec", "nodev", "ro"]}, state_dir)
-    plan.mounts = tuple(plan.mounts) + (mount,)
-    env = [e for e in plan.env if not e.startswith("NOTIFY_SOCKET=")]
-    plan.env = tuple(env) + (f"NOTIFY_SOCKET={IN_CONTAINER_DIR}/{SOCKET_NAME}",)
-    return True
+    return (mount,), (f"NOTIFY_SOCKET={IN_CONTAINER_DIR}/{SOCKET_NAME}",)
 
 
 def bind(state_dir: str, environ=None) -> socket.socket | None:

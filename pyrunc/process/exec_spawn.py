@@ -3,7 +3,7 @@
 The same machinery as the init's spawn (spawn.py): stage-1 from
 init/stage1.py joins the container's namespaces by path (the plan lists them
 as join_namespaces, no new ones) and forks stage-2, which here is
-init/exec_child.py (passed as ctx.next_stage). Sync steps as in sync.py:
+init/exec_child.py (ctx.next_stage says so). Sync steps as in sync.py:
 
   1  parent -> stage1  go      stage-1 is in the container's cgroup
   4  stage1 -> parent  pid     the exec'd process's host pid; stage-1 exits
@@ -23,7 +23,7 @@ from pyrunc.process import spawn, sync
 
 def spawn_exec(plan, ctx, *, place_in_cgroup, where) -> int:
     """Fork, join, exec; returns the host pid once execve happened."""
-    sock, kids = spawn.fork_stage1(plan, ctx, next_stage="exec_child")
+    sock, kids = spawn.fork_stage1(plan, ctx)
     try:
         with spawn.failing_as(ExecError, where, kids, "the process exited unexpectedly during set-up"):
             pid = spawn.until_pid(sock, kids, plan, place_in_cgroup)

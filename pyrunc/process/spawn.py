@@ -16,23 +16,32 @@ from pyrunc.errors import ChildFailed, PeerGone, SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync
 from pyrunc.kernel.cpython import signal
+from pyrunc.records import dataclass, field
 
 
+@dataclass
 class Context:
-    """What the child needs besides the plan (inherited across fork)."""
+    """What the child needs besides the plan (inherited across fork).
 
-    def __init__(self, fifo_path=None, console_fd=-1, hook_state=None, close_in_child=(),
-                 raw_console=False):
-        self.fifo_path = fifo_path
-        # e.g. the container dir's lock: a copy held by the init would
-        # keep the lock taken until execve
-        self.close_in_child = close_in_child
-        self.console_fd = console_fd
-        # the runtime itself is the console (run/exec -t without
-        # --console-socket): the child clears the pty's ONLCR (init/console.py)
-        self.raw_console = raw_console
-        self.hook_state = hook_state or {}
-        self.host_pid = None  # ours as the host sees it, once stage-1/2 know it (for the seccomp agent)
+    The parent sets its fields at construction and never changes them; the
+    last three are declared here for the child, which fills them in on its
+    way (stage-1 for the stages after it)."""
+    fifo_path: str | None = None     # the exec fifo (create only)
+    console_fd: int = -1             # --console-socket's connection, or run/exec's own pty socket
+    # the runtime itself is the console (run/exec -t without
+    # --console-socket): the child clears the pty's ONLCR (init/console.py)
+    raw_console: bool = False
+    hook_state: dict = field(default_factory=dict)  # the state hooks get (createContainer, ...)
+    # e.g. the container dir's lock: a copy held by the init would keep the
+    # lock taken until execve; closed first thing after the fork
+    close_in_child: tuple = ()
+    next_stage: str = "stage2"       # what stage-1 forks: "stage2" (the init) or "exec_child"
+    seccomp_agent_fd: int = -1       # SCMP_ACT_NOTIFY: connected to the agent (seccomp/notify.py)
+    seccomp_state: dict | None = None  # the ContainerProcessState sent with the listener fd
+    # filled in by the child
+    fifo_fd: int = -1                # O_PATH of fifo_path, opened by stage-1 as the host's root
+    bind_trees: dict | None = None   # bind sources stage-1 took (init/rootfs.open_bind_sources)
+    host_pid: int | None = None      # ours as the host sees it (for the seccomp agent)
 
 
 class Children:
@@ -46,9 +55,9 @@ class Children:
         _kill(self.target, self.stage1)
 
 
-def fork_stage1(plan, ctx, next_stage="stage2"):
+def fork_stage1(plan, ctx):
     """Fork stage-1 (it waits for `go`); (parent's sync socket, Children).
-    After its namespaces, stage-1 forks `next_stage`: the container's init
+    After its namespaces, stage-1 forks ctx.next_stage: the container's init
     (init/stage2.py) or an exec'd process (init/exec_child.py).
 
     The child imports its own modules (pyrunc.init: _ctypes, python-prctl,
@@ -71,11 +80,9 @@ def fork_stage1(plan, ctx, next_stage="stage2"):
         # `delete --force` after a killed create) must find free at once
         for fd in ctx.close_in_child:
             os.close(fd)
-        ctx.close_in_child = ()
         close_inherited(plan, ctx, child_sock.fileno())
         try:
-            stage1, exec_child, stage2 = _child_modules(plan)
-            ctx.next_stage = exec_child.run if next_stage == "exec_child" else stage2.run
+            stage1 = _child_modules(plan)
         except BaseException as exc:  # noqa: BLE001 - to the parent, as one line
             sync.child_fail(child_sock, exc)
         stage1.run(plan, child_sock, ctx)  # never returns
@@ -90,13 +97,13 @@ def close_inherited(plan, ctx, sync_fd):
     The caller's fds (whatever it left inheritable) and pyrunc's own would
     otherwise stay open in a created container's init until execve, and be
     reachable there through /proc/<pid>/fd; runc's init holds only its exec
-    fifo. Kept: stdio, --preserve-fds and LISTEN_FDS (3..3+n-1, activation.py
-    counts the latter into plan.preserve_fds), the sync socket, the console
+    fifo. Kept: stdio, --preserve-fds and LISTEN_FDS (3..3+n-1: create's
+    build_plan counts the latter into plan.preserve_fds), the sync socket, the console
     socket and the seccomp agent's socket."""
     if testguards.off("close-fds"):
         return
-    keep = {sync_fd, getattr(ctx, "console_fd", -1), getattr(ctx, "seccomp_agent_fd", -1)}
-    first_free = 3 + getattr(plan, "preserve_fds", 0)
+    keep = {sync_fd, ctx.console_fd, ctx.seccomp_agent_fd}
+    first_free = 3 + plan.preserve_fds
     for name in os.listdir("/proc/self/fd"):
         fd = int(name)
         if fd >= first_free and fd not in keep:
@@ -115,9 +122,9 @@ def _import_child_modules(plan):
 
 def _child_modules(plan):
     """pyrunc.init, and what this plan's child needs besides (preload)."""
-    from pyrunc.init import exec_child, preload, stage1, stage2
+    from pyrunc.init import preload, stage1
     preload.for_plan(plan)
-    return stage1, exec_child, stage2
+    return stage1
 
 
 def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):

@@ -92,6 +92,15 @@ def test_rlimits(runtime, bundle):
     assert lines["Max core file size"][:2] == ["0", "0"]
 
 
+def test_rlimit_locks(runtime, bundle):
+    """A type the spec lists but Python's resource module lacks (plan.RLIMITS
+    once refused it after validation had accepted it)."""
+    bundle.config["process"]["rlimits"] = [{"type": "RLIMIT_LOCKS", "soft": 33, "hard": 44}]
+    got = probe.probe(runtime, bundle, {"limits": "cat /proc/self/limits"})
+    lines = {l[:26].strip(): l[26:].split() for l in got["limits"].splitlines()[1:]}
+    assert lines["Max file locks"][:2] == ["33", "44"]
+
+
 def test_oom_score_adj(runtime, bundle):
     # positive only: lowering it needs CAP_SYS_RESOURCE, which root lacks here
     bundle.config["process"]["oomScoreAdj"] = 512

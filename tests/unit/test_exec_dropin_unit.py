@@ -4,6 +4,7 @@ activation, the NOTIFY_SOCKET plan changes and the features document."""
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -11,7 +12,7 @@ from pyrunc import features, plan as planner
 from pyrunc.lifecycle import activation
 from pyrunc.lifecycle import exec as ex
 from pyrunc.lifecycle import notify as notify_socket
-from pyrunc.errors import UsageError
+from pyrunc.errors import ConfigError, UsageError
 from tests import support
 
 BASE = {"args": ["sh"], "cwd": "/", "env": ["PATH=/bin", "TERM=xterm"], "terminal": True,
@@ -52,6 +53,16 @@ def test_validate_process(process, message):
         ex.validate_process(process)
 
 
+def test_validate_process_rlimits():
+    """A --process file skips the config pipeline: its rlimit types are checked
+    here, in the words plan.build used before it assumed a validated config."""
+    with pytest.raises(ConfigError) as exc:
+        ex.validate_process({"args": ["x"], "cwd": "/", "rlimits": [{"type": "RLIMIT_NOFILE"},
+                                                                    {"type": "RLIMIT_BOGUS"}]})
+    assert str(exc.value) == "config.json: process.rlimits[1].type: unknown rlimit 'RLIMIT_BOGUS'"
+    ex.validate_process({"args": ["x"], "cwd": "/", "rlimits": [{"type": "RLIMIT_LOCKS"}]})
+
+
 def test_missing_fields_come_from_the_container():
     p = {"args": ["true"], "cwd": "/"}
     ex.inherit_from_container(p, BASE)
@@ -83,21 +94,44 @@ def test_listen_fds(env, n):
 
 
 def test_activation_adds_env_and_keeps_fds():
-    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs",
-                        env=("PATH=/bin", "LISTEN_FDS=9"), preserve_fds=1)
-    assert activation.apply(plan, {"LISTEN_FDS": "2", "LISTEN_PID": "42"}, pid=42) == 2
+    n, env = activation.passed({"LISTEN_FDS": "2", "LISTEN_PID": "42"}, pid=42)
+    assert n == 2
+    assert activation.passed({}, pid=42) == (0, ())
+    cfg = {"process": {"args": ["sh"], "env": ["PATH=/bin", "LISTEN_FDS=9"]}, "root": {"path": "/b/rootfs"}}
+    plan = planner.build(cfg, "c", "/b", preserve_fds=n + 1, extra_env=env)
     assert plan.env == ("PATH=/bin", "LISTEN_FDS=2", "LISTEN_PID=1")
     assert plan.preserve_fds == 3  # the activation fds first, then --preserve-fds
 
 
+def test_activation_counts_into_the_plans_preserve_fds(tmp_path, monkeypatch):
+    from pyrunc.lifecycle import create
+    monkeypatch.setenv("LISTEN_FDS", "2")
+    monkeypatch.setenv("LISTEN_PID", str(os.getpid()))
+    checked = create.Checked({"process": {"args": ["sh"], "env": ["PATH=/bin"]}, "root": {"path": "rootfs"}})
+    plan = create.build_plan(checked, "c", str(tmp_path), preserve_fds=1)
+    assert plan.preserve_fds == 3
+    assert plan.env == ("PATH=/bin", "LISTEN_FDS=2", "LISTEN_PID=1")
+
+
 def test_notify_socket_plan(tmp_path):
-    plan = planner.Plan(container_id="c", bundle="/b", rootfs="/b/rootfs", env=("PATH=/bin",))
-    assert not notify_socket.prepare(plan, str(tmp_path), environ={})
-    assert notify_socket.prepare(plan, str(tmp_path), environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    assert notify_socket.prepare(str(tmp_path), environ={}) == ((), ())
+    assert not (tmp_path / "notify").exists()
+    mounts, env = notify_socket.prepare(str(tmp_path), environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    cfg = {"process": {"args": ["sh"], "env": ["PATH=/bin"]}, "root": {"path": "/b/rootfs"}}
+    plan = planner.build(cfg, "c", "/b", extra_mounts=mounts, extra_env=env)
     mount = plan.mounts[-1]
     assert (mount.destination, mount.source, mount.bind) == ("/run/notify", str(tmp_path / "notify"), True)
     assert plan.env[-1] == "NOTIFY_SOCKET=/run/notify/notify.sock"
     assert (tmp_path / "notify").is_dir()
+
+
+def test_create_builds_the_notify_socket_into_the_plan(tmp_path):
+    from pyrunc.lifecycle import create
+    checked = create.Checked({"process": {"args": ["sh"], "env": ["NOTIFY_SOCKET=/old"]}, "root": {"path": "rootfs"}})
+    plan = create.build_plan(checked, "c", str(tmp_path), state_dir=str(tmp_path / "state"),
+                             environ={"NOTIFY_SOCKET": "/run/x.sock"})
+    assert plan.env == ("NOTIFY_SOCKET=/run/notify/notify.sock",)
+    assert plan.mounts[-1].source == str(tmp_path / "state" / "notify")
 
 
 def test_features_document_is_valid_and_honest():

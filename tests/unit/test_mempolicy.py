@@ -3,11 +3,13 @@ nodemask layout matters beyond node 0, which a one-node test host never
 reaches from the conformance tests."""
 from __future__ import annotations
 
+import json
+
 import pytest
 
+from pyrunc import config
 from pyrunc.kernel import mempolicy
 from pyrunc.errors import ConfigError, PolicyError
-from pyrunc.plan import build
 
 
 def test_mask_bits_and_maxnode():
@@ -34,8 +36,10 @@ def test_bad_node_lists(nodes):
     assert err.value.field == "nodes"
 
 
-def test_plan_words_the_refusal():
+def test_plan_words_the_refusal(tmp_path):
+    # the config pipeline's rule (config/checks/linux.py): plan.build assumes a validated config
     cfg = {"ociVersion": "1.3.0", "root": {"path": "/"}, "process": {"args": ["true"], "cwd": "/"},
            "linux": {"memoryPolicy": {"mode": "MPOL_DEFAULT", "nodes": "0"}}}
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ConfigError, match=r"^config.json: linux.memoryPolicy.nodes: MPOL_DEFAULT takes no nodes$"):
-        build(cfg, "c", "/tmp")
+        config.load(str(tmp_path))

@@ -173,10 +173,22 @@ def test_process_fields():
 
 
 def test_unknown_rlimit():
+    # the rule is the config pipeline's (plan.build assumes a validated config):
+    # test_plan_frozen.py checks that `validate` reports it
+    from pyrunc.config import ERROR, check_bundle
+    import json
+    import tempfile
     cfg = _cfg()
     cfg["process"]["rlimits"] = [{"type": "RLIMIT_BOGUS", "soft": 1, "hard": 1}]
-    with pytest.raises(ConfigError, match="RLIMIT_BOGUS"):
-        _build(cfg)
+    with tempfile.TemporaryDirectory() as d:
+        os.mkdir(os.path.join(d, "rootfs"))
+        with open(os.path.join(d, "config.json"), "w") as f:
+            json.dump(cfg, f)
+        with pytest.raises(ConfigError, match="RLIMIT_BOGUS"):
+            from pyrunc import config
+            config.load(d)
+        _doc, found = check_bundle(d, thorough=True)
+        assert any("RLIMIT_BOGUS" in x.text() for x in found if x.severity == ERROR)
 
 
 def test_hooks_split_by_where_they_run():

@@ -53,10 +53,8 @@ def test_send_passes_the_fd(tmp_path):
 def test_agent_connection_is_a_no_op_without_notify():
     plan = SimpleNamespace(seccomp=compile_seccomp({"defaultAction": "SCMP_ACT_ALLOW",
                                                     "syscalls": [{"names": ["read"], "action": "SCMP_ACT_ERRNO"}]}))
-    ctx = SimpleNamespace()
-    with seccomp_notify.agent_connection(plan, ctx, {}) as fd:
-        assert fd is None
-    assert not hasattr(ctx, "seccomp_agent_fd")
+    with seccomp_notify.agent_connection(plan, {}) as (fd, state):
+        assert fd == -1 and state is None
 
 
 def test_agent_connection_connects_and_closes(tmp_path):
@@ -67,12 +65,10 @@ def test_agent_connection_connects_and_closes(tmp_path):
     plan = SimpleNamespace(seccomp=compile_seccomp({
         "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": path, "listenerMetadata": "m",
         "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}))
-    ctx = SimpleNamespace()
     try:
-        with seccomp_notify.agent_connection(plan, ctx, {"id": "c", "status": "creating"}) as fd:
-            assert ctx.seccomp_agent_fd == fd and os.get_inheritable(fd)
-            assert ctx.seccomp_state["metadata"] == "m"
-        assert ctx.seccomp_agent_fd == -1
+        with seccomp_notify.agent_connection(plan, {"id": "c", "status": "creating"}) as (fd, state):
+            assert fd >= 0 and os.get_inheritable(fd)
+            assert state["metadata"] == "m"
         with pytest.raises(OSError):
             os.fstat(fd)
     finally:
@@ -84,6 +80,6 @@ def test_no_agent_is_one_line(tmp_path):
         "defaultAction": "SCMP_ACT_ALLOW", "listenerPath": str(tmp_path / "none.sock"),
         "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}))
     with pytest.raises(PyruncError) as exc:
-        with seccomp_notify.agent_connection(plan, SimpleNamespace(), {}):
+        with seccomp_notify.agent_connection(plan, {}):
             pass
     assert str(exc.value) == f"seccomp: connect to the agent at {tmp_path / 'none.sock'}: no such file or directory"

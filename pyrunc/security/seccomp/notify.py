@@ -36,23 +36,20 @@ def connect_agent(listener_path: str) -> int:
 
 
 @contextlib.contextmanager
-def agent_connection(plan, ctx, container_state: dict):
+def agent_connection(plan, container_state: dict):
     """Around the fork of a process whose filter uses NOTIFY: connect to the
-    agent, put the socket and the ContainerProcessState on `ctx` for the
-    child (pyrunc.init.apply_security.load_seccomp), close our copy afterwards.
-    A no-op for a plan without NOTIFY."""
-    compiled = getattr(plan, "seccomp", None)
+    agent and yield (socket fd, ContainerProcessState) for the child's
+    Context (pyrunc.init.apply_security.load_seccomp); close our copy
+    afterwards. (-1, None) for a plan without NOTIFY."""
+    compiled = plan.seccomp
     if compiled is None or not compiled.uses_notify:
-        yield None
+        yield -1, None
         return
     fd = connect_agent(compiled.listener_path)
-    ctx.seccomp_agent_fd = fd
-    ctx.seccomp_state = process_state(container_state, compiled.listener_metadata)
     try:
-        yield fd
+        yield fd, process_state(container_state, compiled.listener_metadata)
     finally:
         os.close(fd)
-        ctx.seccomp_agent_fd = -1
 
 
 def process_state(container_state: dict, metadata: str = "", pid: int | None = None) -> dict:
