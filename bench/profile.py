@@ -144,16 +144,16 @@ def wrap(mod, name, key):
             T[key] = T.get(key, 0.0) + time.perf_counter() - t
     setattr(mod, name, w)
 from pyrunc.kernel import cgroup_prepay
-cgroup_prepay.start()  # what fastcli does first for create (see kernel/cgroup_prepay.py)
+cgroup_prepay.start()  # what cli/fastparse does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import config, plan
 from pyrunc.lifecycle import common, create, delete, start
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
-T["import container, config, plan, spawn"] = time.perf_counter() - t0
+T["import lifecycle, config, plan, spawn"] = time.perf_counter() - t0
 wrap(config, "load", "validate + seccomp compile (config.load)")
 wrap(plan, "build", "plan.build")
-wrap(container, "resolve_capabilities", "capabilities")
+wrap(create, "resolve_capabilities", "capabilities")
 orig_mgr = create.cgroup_manager
 def mgr_wrapped(*a, **k):
     t = time.perf_counter()
@@ -173,8 +173,7 @@ create.cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
 import pyrunc.store.statedir as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
-wrap(container, "write_atomic", "state writes (temp + rename), create+start")
-wrap(container, "release", "start: fifo release -> execve")
+wrap(start, "release", "start: fifo release -> execve")
 opts = common.Options(root)
 if cache == "cold":
     import shutil; shutil.rmtree(os.path.join(root, ".cache"), ignore_errors=True)
