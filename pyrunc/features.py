@@ -132,7 +132,7 @@ def document() -> dict:
             "cgroup": {"v1": True, "v2": True, "systemd": True, "systemdUser": False,
                        "rdma": True},
             "seccomp": seccomp_features(),
-            # the init writes the profile / label (init/security.py) wherever
+            # the init writes the profile / label (init/apply_security.py) wherever
             # the host runs that LSM: support, not this host's state (runc: true)
             "apparmor": {"enabled": True},
             "selinux": {"enabled": True},

@@ -268,7 +268,7 @@ def _time_offsets(offsets):
 
 def mount(m, bundle, roots=()) -> MountOp:
     """One config mount (already validated) as the op the init performs (also
-    notify_socket's bind); `roots`: mountpaths.rootfs_forms, for paths that
+    lifecycle/notify.py's bind); `roots`: mountpaths.rootfs_forms, for paths that
     spell out the rootfs's host path."""
     # relative destinations are deprecated: taken from /
     dest = mountpaths.destination(m["destination"], roots)

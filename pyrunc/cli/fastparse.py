@@ -149,7 +149,7 @@ def program():
     """The `pyrunc` command (scripts/write-launcher): main(), then os._exit.
 
     A command about to exit has nothing to finalize: its state is on disk,
-    its flocks die with it, the one thread it may run (notify_socket's) is a
+    its flocks die with it, the one thread it may run (lifecycle/notify.py's) is a
     daemon. Tearing the interpreter down (modules, objects, GC) costs
     1.5-4 ms per call, paid on every create/start/state/kill/delete; runc's
     exit is free. The stdio buffers are flushed first."""

@@ -1,7 +1,7 @@
 """The kernel's syscall numbers, per architecture: the one table.
 
 Place in the flow: every call of a syscall glibc has no wrapper for
-(kernel/syscalls.py, init/security.py, cgroups/ebpf.py, features.py) takes
+(kernel/syscalls.py, init/apply_security.py, cgroups/ebpf.py, features.py) takes
 its number from `nr(name)`, in the parent and in the child between fork and
 exec. Numbers differ by architecture (155 is pivot_root on x86_64 and
 getpgid on arm64), so a number is never written anywhere else, and an

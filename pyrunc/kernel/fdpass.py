@@ -1,7 +1,7 @@
 """Passing one file descriptor over a unix socket (SCM_RIGHTS), by fd number.
 
 The pty master goes to the console socket or to `run` (init/console.py,
-runner.py), the seccomp listener to its agent (init/seccomp_agent.py).
+lifecycle/run.py), the seccomp listener to its agent (init/seccomp_agent.py).
 socket.py's send_fds/recv_fds would do, but importing socket.py builds its
 enums (~1.5 ms of every create, and memory in every waiting init); this is
 the same sendmsg/recvmsg on `_socket`, its C half. Child-side safe: no

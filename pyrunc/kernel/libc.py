@@ -3,7 +3,7 @@
 The one place pyrunc binds a C library (pyrunc.security.seccomp.compile's find_library shim
 only steers pyseccomp's own ctypes loading).
 
-Place in the flow: kernel/syscalls.py and init/security.py call libc through
+Place in the flow: kernel/syscalls.py and init/apply_security.py call libc through
 this module. They run in the parent and in the child between fork and exec.
 
 Why not `import ctypes`: the package defines some hundred classes and loads

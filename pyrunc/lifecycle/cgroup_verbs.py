@@ -1,7 +1,7 @@
 """`pause`, `resume`, `ps`, `update`, `stats` and `events`: the verbs that watch
 and change a container through its cgroup.
 
-Place in the flow: the CLI (cli/cgroup_cmds.py parses runc's flags and
+Place in the flow: the CLI (cli/verbs.py and cli/cgroup_cmds.py: runc's flags in,
 prints runc's output shapes) and the Python API (pyrunc.api) call these.
 Each loads the container's record (pyrunc.store), checks the status table
 for the operation, and acts on the cgroup manager rebuilt from state.json

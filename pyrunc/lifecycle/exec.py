@@ -1,6 +1,6 @@
 """`pyrunc exec`: a new process in a created or running container.
 
-Where it sits: cli/exec_cmd.py parses runc's flags and calls `exec_process`;
+Where it sits: cli/verbs.py parses runc's flags and calls `run_exec`, the API `exec_process`;
 this module decides everything a user can get wrong before the first fork
 (the process object, the terminal/console-socket combination, the preserved
 fds, the container's status, its namespaces and cgroup), compiles the

@@ -1,9 +1,9 @@
 """linux.netDevices: host network interfaces moved into the container's
 network namespace at create, and back out at delete.
 
-Place in the flow: container.create calls move_in() once the init is ready
+Place in the flow: lifecycle/create.py calls move_in() once the init is ready
 (its network namespace exists, it waits for `start`), before the state
-says `created`; the rollback and container.delete call move_out() while the
+says `created`; the rollback and lifecycle/delete.py call move_out() while the
 init still lives (afterwards its namespace is gone: the kernel destroys
 virtual devices with it and returns physical ones to the initial
 namespace, not to ours). "The host" is the runtime's own network namespace.

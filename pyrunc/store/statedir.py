@@ -23,7 +23,7 @@ def is_id(name: str) -> bool:
 
 STATE_FILE = "state.json"
 FIFO_NAME = "exec.fifo"
-# what a create may have put in its dir before state.json (notify_socket's dir,
+# what a create may have put in its dir before state.json (lifecycle/notify.py's dir,
 # the init's error file): the only names a dir without a record may hold
 HALF_MADE_NAMES = frozenset({FIFO_NAME, "notify", "init.err"})
 

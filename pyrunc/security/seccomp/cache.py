@@ -1,7 +1,7 @@
 """Compiled-seccomp cache: the same profile twice costs a file read, not a
 libseccomp compile.
 
-Place in the flow: `container`/`exec_process` call `compile_cached()` while
+Place in the flow: config/checks/seccomp.py (create, validate) and lifecycle/exec.py call `compile_cached()` while
 preparing a create/exec. On a hit it returns the CompiledSeccomp stored by an
 earlier create without importing pyseccomp or libseccomp (~10 ms) or running
 the compiler (~15-40 ms for podman's or Docker's ~430-name profile); on a miss
