@@ -85,15 +85,15 @@ NULL = Log()
 
 def setup(log):
     """The CLI's Log, made ready before a verb runs (runc's configLogrus):
-    --log opened, and with --debug each phase (pyrunc.testhooks.crashpoint) logged."""
+    --log opened, and with --debug each phase (pyrunc.testhooks) logged."""
     log.open()
     if log.debug_on:
-        from pyrunc.testhooks import crashpoint
+        from pyrunc import testhooks as crashpoint
         crashpoint.observer = lambda name: log.debug(name.replace(":", ": ", 1))
-    elif "pyrunc.testhooks.crashpoint" in sys.modules:
+    elif "pyrunc.testhooks" in sys.modules:
         # a process that runs the CLI in-process more than once (tests, a
         # tool) must not keep an earlier call's --debug
-        sys.modules["pyrunc.testhooks.crashpoint"].observer = None  # type: ignore[attr-defined]
+        sys.modules["pyrunc.testhooks"].observer = None  # type: ignore[attr-defined]
 
 
 def stdout_gone() -> bool:

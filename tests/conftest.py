@@ -82,7 +82,7 @@ def _no_debug_observer_left_behind():
     """An in-process CLI call with --debug sets a process-wide observer of
     the crash points (pyrunc.log.setup); the next test must not inherit it."""
     yield
-    from pyrunc.testhooks import crashpoint
+    from pyrunc import testhooks as crashpoint
     crashpoint.observer = None
 
 

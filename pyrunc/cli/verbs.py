@@ -16,8 +16,6 @@ longer ones, in the module `elsewhere()` names).
 Import-light: stdlib only at import time. A handler imports what its verb
 needs when it runs, so `pyrunc state` loads nothing of `run` or `exec`.
 """
-from __future__ import annotations
-
 import sys
 
 

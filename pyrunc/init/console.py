@@ -10,7 +10,7 @@ import os
 import stat
 import struct
 
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.init import apply_security as security
 from pyrunc.errors import InitError, describe_oserror
 from pyrunc.kernel import fdpass, syscalls as k

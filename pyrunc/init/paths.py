@@ -10,7 +10,7 @@ import errno
 import os
 import stat
 
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.errors import InitError
 from pyrunc.kernel import syscalls as k
 

@@ -18,7 +18,7 @@ import stat
 from pyrunc.init import copyup
 from pyrunc.init.paths import (create_file, ensure_target, fd_path, mkdir_all,
                                open_in_root, parent_dir_fd)
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.errors import InitError
 from pyrunc.kernel import procfs, syscalls as k
 from pyrunc.plan import DEFAULT_DEVICES, DEFAULT_SYMLINKS

@@ -21,7 +21,7 @@ The sequence (sync steps from process/sync.py):
 """
 import os
 
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.init import exec_child, rootfs, stage2
 from pyrunc.errors import InitError, describe_oserror
 from pyrunc.kernel import procfs, syscalls as k
@@ -32,7 +32,7 @@ def run(plan, sock, ctx):
     """Never returns: exits the process."""
     try:
         # (ctx.close_in_child is closed right after the fork, in process/spawn.py)
-        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testhooks/guards.py)
+        if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testhooks.py)
             k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
         if ctx.fifo_path:

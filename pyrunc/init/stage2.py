@@ -12,7 +12,7 @@ import resource
 import stat
 import struct
 
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.init import console, preload, rootfs
 from pyrunc.init import apply_security as security
 from pyrunc.errors import HookFailed, InitError, describe_oserror

@@ -17,7 +17,7 @@ from pyrunc.kernel.cpython import signal
 from pyrunc.log import NULL
 from pyrunc.store import status as st
 from pyrunc.store.statedir import ContainerDir, write_atomic
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 
 
 class Options:
@@ -25,7 +25,7 @@ class Options:
 
     def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
         self.root = root
-        testguards.load(root)  # test-only switches: see pyrunc/testhooks/guards.py
+        testguards.load(root)  # test-only switches: see pyrunc/testhooks.py
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless

@@ -22,7 +22,7 @@ from pyrunc.log import rfc3339
 from pyrunc.records import dataclass
 from pyrunc.store import status as st
 from pyrunc.store.statedir import ContainerDir
-from pyrunc.testhooks.crashpoint import reached
+from pyrunc.testhooks import reached
 
 
 def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=-1,

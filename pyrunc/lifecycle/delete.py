@@ -11,7 +11,7 @@ from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import signal
 from pyrunc.lifecycle.common import kill_cgroup, load, owns, quietly, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
-from pyrunc.testhooks.crashpoint import reached
+from pyrunc.testhooks import reached
 
 
 def delete(opts, cid, force=False):

@@ -31,7 +31,7 @@ import os
 from pyrunc import jsonio
 from pyrunc.lifecycle import common
 from pyrunc.store import status as st
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import socket

@@ -12,7 +12,7 @@ import os
 from pyrunc.errors import HookError, InvalidState, PyruncError
 from pyrunc.lifecycle.common import load, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
-from pyrunc.testhooks.crashpoint import reached
+from pyrunc.testhooks import reached
 
 
 def start(opts, cid, *, notify_in_background=False):

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import os
 
-from pyrunc.testhooks import guards as testguards
-from pyrunc.testhooks.crashpoint import reached
+from pyrunc import testhooks as testguards
+from pyrunc.testhooks import reached
 from pyrunc.errors import ChildFailed, PeerGone, SpawnError, describe_oserror
 from pyrunc.kernel import cgroup_prepay, procfs
 from pyrunc.process import sync

@@ -1,6 +1,6 @@
 """pyrunc SIGKILLed at every crash point of create, start and delete.
 
-PYRUNC_CRASH_AT=<point> (pyrunc/testhooks/crashpoint.py) makes the kill land at one
+PYRUNC_CRASH_AT=<point> (pyrunc/testhooks.py) makes the kill land at one
 named phase, deterministically. After each kill: `state` and `list` still
 work and tell the truth about the half-made container (`stopped` once its
 creator is dead, `creating` while a live pyrunc holds its lock), `delete

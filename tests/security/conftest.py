@@ -7,7 +7,7 @@ guarding line turned off: test_guards_are_load_bearing.py runs the replay
 again with PYRUNC_TEST_DISABLED_GUARDS=<name,...> and expects it to fail.
 That variable is read here only, by the tests: it makes the `runtime`
 fixture write pyrunc's test-only guards file into the test's private state
-root (pyrunc/testhooks/guards.py); pyrunc itself never reads the environment for it.
+root (pyrunc/testhooks.py); pyrunc itself never reads the environment for it.
 """
 from __future__ import annotations
 
@@ -29,7 +29,7 @@ def turn_guards_off(root) -> None:
     names = disabled_guards()
     if not names or support.is_runc():
         return
-    from pyrunc.testhooks import guards as testguards
+    from pyrunc import testhooks as testguards
     os.makedirs(root, mode=0o711, exist_ok=True)
     with open(os.path.join(root, testguards.GUARDS_FILE), "w") as f:
         f.write("\n".join(names) + "\n")

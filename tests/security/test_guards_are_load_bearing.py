@@ -3,7 +3,7 @@
 A replay that passes proves something only if it can fail. Where runc 1.1.5
 is vulnerable the replay is also xfail(strict) against runc; here, for every
 replay, pyrunc runs it again with its guarding line(s) turned off through the
-test-only switch (pyrunc/testhooks/guards.py, driven by tests/security/conftest.py)
+test-only switch (pyrunc/testhooks.py, driven by tests/security/conftest.py)
 and the replay must FAIL. Several defences are layered; where one alone still
 stops the attack, all the layers are turned off together and the case says so.
 """

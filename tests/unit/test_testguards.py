@@ -1,4 +1,4 @@
-"""The test-only guard switch (pyrunc/testhooks/guards.py) cannot be turned on by
+"""The test-only guard switch (pyrunc/testhooks.py) cannot be turned on by
 accident: only a root-owned file in a non-default state root, naming known
 guards, turns anything off, and it says so on stderr."""
 from __future__ import annotations
@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 
 
 @pytest.fixture(autouse=True)
@@ -51,7 +51,7 @@ def test_a_file_not_owned_by_root_is_ignored(tmp_path):
 
 def test_every_guard_is_used_in_pyrunc():
     import pathlib
-    src = "".join(p.read_text() for p in pathlib.Path(testguards.__file__).parent.parent.rglob("*.py")
+    src = "".join(p.read_text() for p in pathlib.Path(testguards.__file__).parent.rglob("*.py")
                   if p != pathlib.Path(testguards.__file__))
     unused = [g for g in testguards.GUARDS if f'off("{g}")' not in src]
     assert not unused, unused

@@ -15,7 +15,7 @@ import os
 from pyrunc import mountpaths
 from pyrunc.config.checks.namespaces import has_ns
 from pyrunc.config.findings import error, jpath, show, warning
-from pyrunc.testhooks import guards as testguards
+from pyrunc import testhooks as testguards
 
 
 def check_mounts(cfg, ctx):

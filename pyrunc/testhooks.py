@@ -1,5 +1,21 @@
-"""TEST ONLY: switch one named hardening guard off, so that the replay tests
-in tests/security/ can prove they fail without it.
+"""Hooks for pyrunc's own test suite, inert unless a test arms them: one
+module (the hot verbs load it, and a package of two would cost them a
+directory scan and a module more).
+
+1. Crash points. Deterministic crash points for the crash-safety tests.
+
+`reached("create:after-cgroup")` SIGKILLs this process when the environment
+says PYRUNC_CRASH_AT=create:after-cgroup, so a test can stop pyrunc at each
+phase of an operation and then check that `delete --force` finds and removes
+everything. PYRUNC_CRASH_SIGNAL=SIGSTOP stops it there instead, so a test can
+look at the half-made container while a live pyrunc still holds its lock.
+Costs one dict lookup when unset.
+
+The same points are the phases `--debug` reports: the CLI sets `observer`
+to its log's debug (pyrunc.log), as runc logs each step of create.
+
+2. Guard switches, TEST ONLY: switch one named hardening guard off, so that
+the replay tests in tests/security/ can prove they fail without it.
 
 A replay test that passes proves nothing unless it would fail against the
 vulnerable behaviour. Where no runc version at hand is vulnerable, the test
@@ -18,6 +34,24 @@ only looks at `DISABLED`: child-side, import-light.
 """
 import os
 
+from pyrunc.kernel.cpython import signal
+
+# -- 1. crash points ---------------------------------------------------------
+_AT = os.environ.get("PYRUNC_CRASH_AT")
+_SIGNAL = signal.SIGSTOP if os.environ.get("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL
+
+
+observer = None  # called with each point's name (the CLI's --debug)
+
+
+def reached(name):
+    if observer is not None:
+        observer(name)
+    if _AT == name:
+        os.kill(os.getpid(), _SIGNAL)
+
+
+# -- 2. guard switches (TEST ONLY) -------------------------------------------
 GUARDS_FILE = ".pyrunc-TEST-ONLY-disabled-guards"
 DEFAULT_ROOT = "/run/pyrunc"
 
