@@ -147,7 +147,8 @@ from pyrunc.kernel import cgroup_prepay
 cgroup_prepay.start()  # what cli/fastparse does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import config, plan
-from pyrunc.lifecycle import common, create, delete, start
+from pyrunc import lifecycle as common
+from pyrunc.lifecycle import create, delete, start
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
 T["import lifecycle, config, plan, spawn"] = time.perf_counter() - t0
@@ -171,7 +172,7 @@ def mgr_wrapped(*a, **k):
     return mgr
 create.cgroup_manager = mgr_wrapped
 wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup create)")
-import pyrunc.store.statedir as state_mod
+import pyrunc.store as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
 wrap(start, "release", "start: fifo release -> execve")
 opts = common.Options(root)

@@ -31,7 +31,7 @@ import os
 from typing import Iterator
 
 from pyrunc.errors import PyruncWarning, UsageError
-from pyrunc.lifecycle.common import Options
+from pyrunc.lifecycle import Options
 
 __all__ = ["Runtime", "Container", "State", "Validation"]
 
@@ -46,7 +46,7 @@ class Runtime:
     """
 
     def __init__(self, root: str | None = None, *, systemd_cgroup: bool = False, log=None):
-        from pyrunc.store.statedir import default_root
+        from pyrunc.store import default_root
         root = os.path.abspath(root) if root else default_root()
         self.options = Options(root, log=_log_for(log), systemd_cgroup=systemd_cgroup)
 
@@ -320,7 +320,7 @@ class Validation:
 
 
 def _check_id(id) -> None:
-    from pyrunc.store.statedir import check_id
+    from pyrunc.store import check_id
     if not isinstance(id, str):
         raise UsageError(f"container id must be a string, not {type(id).__name__}")
     check_id(id)

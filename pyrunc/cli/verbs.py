@@ -99,7 +99,7 @@ def need_id(cid):
     from pyrunc.errors import UsageError
     if not cid:
         raise UsageError("container id cannot be empty")
-    from pyrunc.store.statedir import check_id
+    from pyrunc.store import check_id
     check_id(cid)
     return cid
 
@@ -226,20 +226,54 @@ _BUNDLE = val("bundle", "b", default=".", help="path to the bundle")
 _CREATE = (val("preserve-fds", integer=True, default=0), Opt("no-new-keyring"), Opt("no-pivot"),
            val("console-socket"), val("pid-file"), _BUNDLE)
 
-VERBS = {v.name: v for v in (
-    Verb("state", "Print the state of a container.", (), _ID, state),
-    Verb("start", "Start a created container.", (), _ID, start),
-    Verb("kill", "Send a signal to a container's init (default SIGTERM).",
+class Table:
+    """The verbs by name, each entry built the first time it is asked for:
+    `pyrunc state` builds state's and no other (building all ~80 options costs
+    the hot verbs ~0.1 ms). A read-only mapping, in help order."""
+
+    def __init__(self, declared):
+        self._declared = declared         # name -> a function that builds its Verb
+        self._built = {}
+
+    def __contains__(self, name):
+        return name in self._declared
+
+    def __getitem__(self, name):
+        verb = self._built.get(name)
+        if verb is None:
+            verb = self._built[name] = self._declared[name]()
+        return verb
+
+    def __iter__(self):
+        return iter(self._declared)
+
+    def __len__(self):
+        return len(self._declared)
+
+    def keys(self):
+        return self._declared.keys()
+
+    def values(self):
+        return [self[name] for name in self._declared]
+
+    def items(self):
+        return [(name, self[name]) for name in self._declared]
+
+
+VERBS = Table({
+    "state": lambda: Verb("state", "Print the state of a container.", (), _ID, state),
+    "start": lambda: Verb("start", "Start a created container.", (), _ID, start),
+    "kill": lambda: Verb("kill", "Send a signal to a container's init (default SIGTERM).",
          (Opt("all", "a", help="signal all processes in the container", dest="all_processes"),),
          (Arg("container_id"), Arg("signal", default="SIGTERM")), kill),
-    Verb("delete", "Delete a container and everything it holds.",
+    "delete": lambda: Verb("delete", "Delete a container and everything it holds.",
          (Opt("force", "f", help="kill the container first if it runs"),), _ID, delete),
-    Verb("create", "Create a container.", _CREATE, _ID, create, prepay=True),
-    Verb("run", "Create and run a container.",
+    "create": lambda: Verb("create", "Create a container.", _CREATE, _ID, create, prepay=True),
+    "run": lambda: Verb("run", "Create and run a container.",
          _CREATE + (Opt("detach", "d"), Opt("keep"), Opt("no-subreaper")), _ID, run, prepay=True),
     # exec: the id, then the command verbatim (its options are its own); shims
     # call it for every `podman exec`, `ctr tasks exec` and Kubernetes exec probe
-    Verb("exec", "Execute a new process inside a container.", (
+    "exec": lambda: Verb("exec", "Execute a new process inside a container.", (
         val("console-socket", metavar="PATH", help="AF_UNIX socket to send the pty master to"),
         val("pid-file", metavar="FILE", help="write the process's pid here"),
         val("process", "p", metavar="FILE", help="an OCI process JSON; the other process flags are then ignored",
@@ -258,25 +292,25 @@ VERBS = {v.name: v for v in (
         val("cgroup", repeated=True, help="[controller:]path of a sub-cgroup to run in"),
         Opt("ignore-paused", help="allow exec in a paused container"),
     ), (Arg("container_id"), Arg("command", rest=True)), exec_, prepay=True),
-    Verb("list", "List containers.", (
+    "list": lambda: Verb("list", "List containers.", (
         val("format", "f", default="table", choices=("table", "json"), dest="fmt"),
         Opt("quiet", "q", help="print only the ids"),
     ), (), list_),
-    Verb("spec", "Create a new specification file (config.json).",
+    "spec": lambda: Verb("spec", "Create a new specification file (config.json).",
          (_BUNDLE, Opt("rootless", help="a config for a rootless container")), (), spec),
-    Verb("features", "Show the enabled features (runtime-spec features.md).", (), (), features),
-    Verb("validate", "Check a bundle's config.json against runtime-spec 1.3.0 without running it.", (
+    "features": lambda: Verb("features", "Show the enabled features (runtime-spec features.md).", (), (), features),
+    "validate": lambda: Verb("validate", "Check a bundle's config.json against runtime-spec 1.3.0 without running it.", (
         val("bundle", "b", default=".", show_default=True, metavar="DIR", help="bundle directory holding config.json"),
         Opt("strict", help="also list (and fail on) unknown fields, unknown annotation keys and other "
                            "platforms' sections"),
         val("format", default="text", choices=("text", "json"), show_default=True, help="output format", dest="fmt"),
     ), (), elsewhere("pyrunc.cli.validate_cmd", "run_validate")),
-    Verb("pause", "Suspend all processes in the container (cgroup freezer).", (), _ID, pause),
-    Verb("resume", "Resume all processes of a paused container.", (), _ID, resume),
-    Verb("ps", "List the processes in the container (json: a list of host pids).",
+    "pause": lambda: Verb("pause", "Suspend all processes in the container (cgroup freezer).", (), _ID, pause),
+    "resume": lambda: Verb("resume", "Resume all processes of a paused container.", (), _ID, resume),
+    "ps": lambda: Verb("ps", "List the processes in the container (json: a list of host pids).",
          (val("format", "f", default="table", help="table or json", dest="fmt"),),
          (Arg("container_id"), Arg("ps_args", rest=True)), elsewhere("pyrunc.cli.cgroup_cmds", "run_ps")),
-    Verb("update", "Update the resource limits of a container.", (
+    "update": lambda: Verb("update", "Update the resource limits of a container.", (
         val("resources", "r", help="a JSON file of linux.resources to apply ('-' for stdin)", dest="resources_file"),
         val("blkio-weight", help="per-cgroup block IO weight, 10 to 1000"),
         val("cpu-period", help="CPU CFS period (usecs)"),
@@ -296,11 +330,11 @@ VERBS = {v.name: v for v in (
         val("l3-cache-schema", hidden=True),
         val("mem-bw-schema", hidden=True),
     ), _ID, elsewhere("pyrunc.cli.cgroup_cmds", "run_update")),
-    Verb("events", "Display container events: OOM notifications and resource statistics.", (
+    "events": lambda: Verb("events", "Display container events: OOM notifications and resource statistics.", (
         val("interval", default="5s", help="stats collection interval (e.g. 5s, 500ms)"),
         Opt("stats", help="display the container's stats then exit"),
     ), _ID, elsewhere("pyrunc.cli.cgroup_cmds", "run_events")),
-)}
+})
 
 
 def prepay(verb, values):
@@ -315,7 +349,7 @@ def options(values, log):
     """lifecycle.common.Options from the global flags' values."""
     import os
 
-    from pyrunc.lifecycle.common import Options
-    from pyrunc.store.statedir import default_root
+    from pyrunc.lifecycle import Options
+    from pyrunc.store import default_root
     root = os.path.abspath(values["root"]) if values["root"] else default_root()
     return Options(root, log=log, systemd_cgroup=values["systemd-cgroup"], rootless=values["rootless"])

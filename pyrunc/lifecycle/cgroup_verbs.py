@@ -11,7 +11,7 @@ for the operation, and acts on the cgroup manager rebuilt from state.json
 import time
 
 from pyrunc.errors import InvalidState, PyruncError, UsageError
-from pyrunc.lifecycle.common import load, status_of
+from pyrunc.lifecycle import load, status_of
 from pyrunc.store import status as st
 
 # runc's answers for a stopped (not yet deleted) container; None: allowed,

@@ -15,13 +15,23 @@ import os
 
 from pyrunc.errors import HookError, PyruncError, SpawnError
 from pyrunc.kernel import procfs
-from pyrunc.lifecycle.common import (NO_AGENT, Rollback, cgroup_manager, check_preserved_fds, connect_console,
-                                     kill_cgroup_and_destroy, kill_quietly, quietly, resolve_capabilities,
-                                     rootless_mode, run_hooks, state_for_hooks, write_pid_file)
+from pyrunc.lifecycle.acquire import (
+    NO_AGENT,
+    Rollback,
+    cgroup_manager,
+    check_preserved_fds,
+    connect_console,
+    kill_cgroup_and_destroy,
+    kill_quietly,
+    resolve_capabilities,
+    rootless_mode,
+    write_pid_file,
+)
+from pyrunc.lifecycle import quietly, run_hooks, state_for_hooks
 from pyrunc.log import rfc3339
 from pyrunc.records import dataclass
 from pyrunc.store import status as st
-from pyrunc.store.statedir import ContainerDir
+from pyrunc.store import ContainerDir
 from pyrunc.testhooks import reached
 
 

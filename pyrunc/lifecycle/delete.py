@@ -9,7 +9,7 @@ import os
 from pyrunc.errors import ContainerNotFound, HookError, InvalidState
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import signal
-from pyrunc.lifecycle.common import kill_cgroup, load, owns, quietly, run_hooks, state_for_hooks, status_of
+from pyrunc.lifecycle import kill_cgroup, load, owns, quietly, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc.testhooks import reached
 

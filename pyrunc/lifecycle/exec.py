@@ -29,7 +29,8 @@ import copy
 import os
 
 from pyrunc import jsonio
-from pyrunc.lifecycle import common
+from pyrunc import lifecycle as common
+from pyrunc.lifecycle import acquire
 from pyrunc.store import status as st
 from pyrunc import testhooks as testguards
 from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
@@ -139,7 +140,7 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
     pyrunc.cli.fastparse both call this): the process's exit status, or ExecError
     `exec failed: ...` (exit 255, as runc) for any failure of exec itself;
     no container id at all is a UsageError (exit 1, as runc)."""
-    from pyrunc.store.statedir import check_id
+    from pyrunc.store import check_id
     if not container_id:
         # no arguments at all is a usage error, exit 1 (runc: "exec"
         # requires a minimum of 1 argument); everything after is exec's, 255
@@ -204,7 +205,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     console_fd = -1
     if terminal:
         if console_socket:
-            console_fd = common.connect_console(console_socket)
+            console_fd = acquire.connect_console(console_socket)
         else:
             ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
             console_fd = theirs.detach()
@@ -215,7 +216,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
         # reset to every CPU) is the child's, once in the cgroup (exec_child)
         os.sched_setaffinity(0, initial)
     try:
-        agent = common.NO_AGENT
+        agent = acquire.NO_AGENT
         if plan.seccomp is not None and plan.seccomp.uses_notify:  # type: ignore[attr-defined]  # a CompiledSeccomp
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
@@ -231,10 +232,10 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             os.close(console_fd)
     # the namespaces were opened by path: make sure they were still the init's
     if not procfs.is_alive(init_pid, record.get("pid_start")):
-        common.kill_quietly(pid)
+        acquire.kill_quietly(pid)
         raise InvalidState("container not running: its init exited during exec")
     if pid_file:
-        common.write_pid_file(pid_file, pid)
+        acquire.write_pid_file(pid_file, pid)
     if on_started is not None:
         on_started(pid)
     if detach:

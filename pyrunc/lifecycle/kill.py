@@ -8,7 +8,7 @@ import os
 from pyrunc.errors import InvalidState
 from pyrunc.kernel import procfs
 from pyrunc.kernel.cpython import signal
-from pyrunc.lifecycle.common import load, owns, status_of
+from pyrunc.lifecycle import load, owns, status_of
 from pyrunc.store import status as st
 
 

@@ -10,7 +10,7 @@ poststart hooks; with NOTIFY_SOCKET it then relays the container's READY
 import os
 
 from pyrunc.errors import HookError, InvalidState, PyruncError
-from pyrunc.lifecycle.common import load, run_hooks, state_for_hooks, status_of
+from pyrunc.lifecycle import load, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc.testhooks import reached
 

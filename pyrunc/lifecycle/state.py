@@ -5,9 +5,9 @@ imports nothing heavy.
 
 from pyrunc import SPEC_VERSION, jsonio
 from pyrunc.errors import ContainerNotFound, PyruncError
-from pyrunc.lifecycle.common import load, status_of
+from pyrunc.lifecycle import load, status_of
 from pyrunc.store import status as st
-from pyrunc.store.statedir import list_ids
+from pyrunc.store import list_ids
 
 
 def state(opts, cid):

@@ -69,7 +69,7 @@ def test_a_bad_log_is_a_usage_error(tmp_path):
 
 
 def test_root_defaults_to_the_clis_and_is_made_absolute(tmp_path, monkeypatch):
-    from pyrunc.store.statedir import default_root
+    from pyrunc.store import default_root
     assert Runtime().root == default_root()
     monkeypatch.chdir(tmp_path)
     assert Runtime(root="state").root == str(tmp_path / "state")

@@ -15,7 +15,8 @@ import os
 
 import pytest
 
-from pyrunc.lifecycle import common, create
+from pyrunc import lifecycle as common
+from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from tests import support
 

@@ -18,7 +18,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyrunc.lifecycle import common, create
+from pyrunc import lifecycle as common
+from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support

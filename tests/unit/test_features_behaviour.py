@@ -15,7 +15,8 @@ import json
 import pytest
 
 from pyrunc import features
-from pyrunc.lifecycle import common, create
+from pyrunc import lifecycle as common
+from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from pyrunc.errors import ConfigError
 from tests import support

@@ -1,34 +1,20 @@
-"""What every lifecycle verb shares: the global options, loading a
-container's record under its lock and deriving its status, the state hooks
-receive, the rollback stack of a create, and the parent's small acts that
-create, run and exec all do (console socket, pid file, cgroup manager).
+"""What create, run and exec acquire for a new process, and how a failed
+one gives it back: the rollback stack, the --console-socket connection, the
+--pid-file, the cgroup manager for the config, the capability numbers, the
+seccomp agent placeholder, and the --rootless and --preserve-fds checks.
 
-Place in the flow: below the verb modules (create.py, start.py, ...), above
-pyrunc.store (the state dir) and pyrunc.kernel. Import-light: `state`,
-`kill` and `delete` load it on every call under a shim.
+Place in the flow: called by lifecycle/create.py, run.py and exec.py before
+and around the spawn (pyrunc.process). Kept apart from pyrunc.lifecycle's
+own module so that the hot verbs (state, kill, start, delete) do not load it.
 """
 
 import os
 import stat
 
-from pyrunc import SPEC_VERSION
-from pyrunc.errors import HookError, HookFailed, PyruncError, describe_oserror
+from pyrunc.errors import PyruncError, describe_oserror
 from pyrunc.kernel.cpython import signal
-from pyrunc.log import NULL
-from pyrunc.store import status as st
-from pyrunc.store.statedir import ContainerDir, write_atomic
-from pyrunc import testhooks as testguards
-
-
-class Options:
-    """Global flags, passed explicitly (no global mutable option state)."""
-
-    def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
-        self.root = root
-        testguards.load(root)  # test-only switches: see pyrunc/testhooks.py
-        self.log = log
-        self.systemd_cgroup = systemd_cgroup
-        self.rootless = rootless
+from pyrunc.lifecycle import kill_cgroup, owns
+from pyrunc.store import write_atomic
 
 
 _TRUE = ("1", "t", "T", "TRUE", "true", "True")      # Go's strconv.ParseBool, as runc parses it
@@ -54,52 +40,6 @@ def check_preserved_fds(n):
             os.fstat(fd)
         except OSError:
             raise PyruncError(f"--preserve-fds {n}: file descriptor {fd} is not open") from None
-
-
-def load(opts, cid, lock=True):
-    """The container's state dir and record; `container does not exist` if absent."""
-    cdir = ContainerDir.open(opts.root, cid, lock=lock)
-    record = cdir.load()
-    if record is None:  # a create that has not written its record yet (or died first)
-        record = {"id": cid, "status": st.CREATING, "pid": 0}
-    return cdir, record
-
-
-def status_of(cdir, record):
-    """The container's status, derived from its record and the live system."""
-    return st.derive(record, cdir.has_fifo(), _frozen_probe(record or {}), cdir.held_elsewhere)
-
-
-def _frozen_probe(record):
-    def frozen():
-        rec = record.get("cgroup")
-        if not rec:
-            return False
-        from pyrunc import cgroups
-        try:
-            return cgroups.load_manager(rec).frozen()
-        except Exception:
-            return False
-    return frozen
-
-
-def state_for_hooks(record, status):
-    """The state JSON hooks and the seccomp agent receive (also exec's)."""
-    state = {"ociVersion": SPEC_VERSION, "id": record["id"], "status": status,
-             "pid": record.get("pid") or 0, "bundle": record.get("bundle", "")}
-    if record.get("annotations"):
-        state["annotations"] = record["annotations"]
-    return state
-
-
-def run_hooks(phase, entries, state):
-    if not entries:
-        return
-    from pyrunc.process import hooks
-    try:
-        hooks.run_hooks(phase, entries, state)
-    except HookFailed as exc:
-        raise HookError(str(exc)) from None
 
 
 class Rollback:
@@ -131,36 +71,6 @@ class Rollback:
         if error is not None:
             raise error
         return False
-
-
-def quietly(log, fn, *args):
-    """Run an undo step; its failure must not hide the error being unwound."""
-    try:
-        fn(*args)
-    except Exception as exc:  # noqa: BLE001 - reported, and the original error wins
-        log.warn(f"rollback: {exc}")
-
-
-def owns(cgroup_record):
-    """Did this container's create make its cgroup? (A systemd scope always is.)"""
-    return cgroup_record.get("owned", True) or cgroup_record.get("driver") == "systemd"
-
-
-def kill_cgroup(mgr, rec):
-    """Whatever else is in the cgroup (a container without its own pid
-    namespace, an exec'd process, a half-made container's init) goes too, but
-    only from a cgroup this container made: a cgroupsPath naming a shared,
-    pre-existing cgroup (even "/") must never kill other processes. Bounded,
-    as runc's destroy is: what cannot be killed in time makes the rmdir fail."""
-    if not owns(rec):
-        return
-    try:
-        if mgr.exists():
-            mgr.kill_all_and_wait(timeout=5.0)
-    except PyruncError:
-        raise
-    except OSError:
-        pass
 
 
 def kill_cgroup_and_destroy(mgr):
