@@ -144,7 +144,7 @@ def wrap(mod, name, key):
             T[key] = T.get(key, 0.0) + time.perf_counter() - t
     setattr(mod, name, w)
 from pyrunc.kernel import cgroup_prepay
-cgroup_prepay.start()  # what cli/fastparse does first for create (see kernel/cgroup_prepay.py)
+cgroup_prepay.start()  # what pyrunc.cli does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import config, plan
 from pyrunc import lifecycle as common

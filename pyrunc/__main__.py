@@ -1,4 +1,4 @@
 """`python -m pyrunc` is the same as the `pyrunc` command."""
-from pyrunc.cli.fastparse import main
+from pyrunc.cli import main
 
 main()

@@ -137,7 +137,7 @@ class HookFailed(Exception):
 
 
 def exit_code_for(exc: BaseException, log, debug: bool = False) -> int:
-    """The CLI's one catch point (pyrunc.cli.clickapp.main and pyrunc.cli.fastparse.main):
+    """The CLI's one catch point (pyrunc.cli.clickapp.main and pyrunc.cli.main):
     the exit code for what a verb raised, after its one line on stderr.
 
     A bug is `internal error: ...`, its traceback only with --debug (then

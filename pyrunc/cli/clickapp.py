@@ -1,5 +1,5 @@
 """The click CLI: help, usage errors, `--version`, and every argv the fast
-parser (pyrunc.cli.fastparse) does not vouch for.
+parser (pyrunc.cli) does not vouch for.
 
 Its commands are generated from the verb table (pyrunc.cli.verbs): click
 parses, the table's handler acts, so a verb's body exists once. Global flags
@@ -122,7 +122,7 @@ def register_verbs():
     No verb is optional: a module that fails to import is a broken pyrunc,
     and says so (`internal error: ...` from main's catch point, exit 1) even
     for `--help`, rather than leaving a test suite to take a failing verb
-    for an absent feature. (fastparse imports only the one it runs.)"""
+    for an absent feature. (pyrunc.cli imports only the one it runs.)"""
     import importlib
     for verb in verbs.VERBS.values():
         module = getattr(verb.handler, "module", None)

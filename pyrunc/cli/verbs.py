@@ -1,6 +1,6 @@
 """The one table of pyrunc's verbs: names, runc's flags, and each verb's body.
 
-Place in the flow: `pyrunc.cli.fastparse` (the `pyrunc` command, no click)
+Place in the flow: `pyrunc.cli` (the `pyrunc` command, no click)
 and `pyrunc.cli.clickapp` (click: help, usage errors, anything malformed)
 both parse argv against this table and call the same handler:
 
@@ -115,7 +115,7 @@ def _write(text):
     sys.stdout.write(text + "\n")
 
 
-# -- the lifecycle verbs: shims call these; fastparse must stay light for them ------
+# -- the lifecycle verbs: shims call these; the fast parser (pyrunc.cli) must stay light for them ------
 
 def state(opts, values, args, log):
     from pyrunc.lifecycle import state as state_verb

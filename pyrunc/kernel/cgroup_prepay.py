@@ -2,7 +2,7 @@
 other work to do.
 
 Place in the flow: create, run and exec call `start()` first, right after
-parsing their arguments (pyrunc.cli.fastparse, and the click commands in
+parsing their arguments (pyrunc.cli, and the click commands in
 pyrunc.cli). That is before their imports, the config, the plan and the fork.
 About 10 ms later they place stage-1 (or the exec'd process) in the
 container's cgroup.

@@ -137,7 +137,7 @@ def run_exec(opts, container_id, command, *, process_file=None, cwd=None, env=()
              process_label=None, detach=False, pid_file=None, console_socket=None,
              preserve_fds=0, cgroup=(), ignore_paused=False) -> int:
     """The `exec` verb, from parsed flags (pyrunc.cli's click command and
-    pyrunc.cli.fastparse both call this): the process's exit status, or ExecError
+    pyrunc.cli both call this): the process's exit status, or ExecError
     `exec failed: ...` (exit 255, as runc) for any failure of exec itself;
     no container id at all is a UsageError (exit 1, as runc)."""
     from pyrunc.store import check_id

@@ -42,7 +42,7 @@ def test_the_api_loads_on_first_use_without_click_or_jsonschema():
 
 
 def test_the_hot_cli_path_does_not_load_the_api():
-    loaded = _loaded_by("from pyrunc.cli.fastparse import main")
+    loaded = _loaded_by("from pyrunc.cli import main")
     assert "pyrunc.api" not in loaded
 
 

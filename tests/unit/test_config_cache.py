@@ -178,6 +178,6 @@ def test_shim_verbs_never_import_jsonschema(tmp_path, verb):
     proc = subprocess.run([sys.executable, "-X", "importtime", "-m", "pyrunc", "--root", str(tmp_path),
                            verb, "nosuch"], capture_output=True, text=True)
     loaded = {line.split("|")[-1].strip() for line in proc.stderr.splitlines() if line.startswith("import time:")}
-    assert f"pyrunc.lifecycle.{verb}" in loaded, proc.stderr[-2000:]  # the verb ran (via pyrunc.cli.fastparse)
+    assert f"pyrunc.lifecycle.{verb}" in loaded, proc.stderr[-2000:]  # the verb ran (via pyrunc.cli)
     assert not {m for m in loaded if m.split(".")[0] in ("jsonschema", "referencing")}
     assert not {m for m in loaded if m.startswith("pyrunc.config")}

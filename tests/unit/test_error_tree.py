@@ -16,8 +16,8 @@ OURS = {name for name in dir(errors)
         if isinstance(getattr(errors, name), type) and issubclass(getattr(errors, name), BaseException)}
 
 # records mirrors dataclasses, whose FrozenInstanceError is part of that API;
-# fastparse's _Fallback is a private control-flow signal, never an error
-STAY = {("pyrunc/records.py", "FrozenInstanceError"), ("pyrunc/cli/fastparse.py", "_Fallback")}
+# pyrunc.cli's _Fallback is a private control-flow signal, never an error
+STAY = {("pyrunc/records.py", "FrozenInstanceError"), ("pyrunc/cli/__init__.py", "_Fallback")}
 
 
 def _base_name(node):

@@ -1,4 +1,4 @@
-"""pyrunc.cli.fastparse, the click-free entry for every verb of the table
+"""pyrunc.cli, the click-free entry for every verb of the table
 (pyrunc.cli.verbs): it must know every option the click commands have, answer
 exactly as click's path does (stdout, stderr, exit code, the handler's call),
 hand everything else to click, and never load click or anything heavy for
@@ -15,7 +15,7 @@ import click
 import pytest
 
 from pyrunc.cli import clickapp as cli
-from pyrunc.cli import fastparse as fastcli
+import pyrunc.cli as fastcli
 from pyrunc.cli import verbs
 
 
@@ -188,7 +188,7 @@ def test_fast_path_takes_the_common_spellings(argv):
 def test_hot_verbs_import_nothing_heavy(tmp_path):
     code = (
         "import sys\n"
-        "from pyrunc.cli import fastparse as fastcli\n"
+        "import pyrunc.cli as fastcli\n"
         "for verb in (['state', 'x'], ['start', 'x'], ['kill', 'x', 'KILL'], ['delete', 'x']):\n"
         f"    try: fastcli.main(['--root', {str(tmp_path)!r}] + verb)\n"
         "    except SystemExit: pass\n"

@@ -94,7 +94,7 @@ def test_create_parent_leaves_ctypes_and_prctl_to_the_child():
     ctypes or python-prctl (~4.5 ms); stage-1 imports pyrunc.init itself
     while the parent moves it into its cgroup (process/spawn.py)."""
     loaded = set()
-    for module in ("pyrunc.cli.fastparse", "pyrunc.lifecycle.create", "pyrunc.config",
+    for module in ("pyrunc.cli", "pyrunc.lifecycle.create", "pyrunc.config",
                    "pyrunc.config.checks.pipeline", "pyrunc.plan",
                    "pyrunc.config.checks.process", "pyrunc.security.capabilities", "pyrunc.process.spawn",
                    "pyrunc.cgroups", "pyrunc.cgroups.v1", "pyrunc.lifecycle.activation"):

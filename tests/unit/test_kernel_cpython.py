@@ -41,11 +41,11 @@ assert "hashlib" not in sys.modules
 
 
 def test_hot_verbs_load_no_extension_they_do_not_use():
-    """state/start/kill/delete (pyrunc.cli.fastparse -> pyrunc.lifecycle.<verb>) must not
+    """state/start/kill/delete (pyrunc.cli -> pyrunc.lifecycle.<verb>) must not
     pay for _socket, _ctypes or sha256 (~0.3 ms each) through cpython.py."""
     probe = """
 import sys
-import pyrunc.cli.fastparse, pyrunc.lifecycle.state, pyrunc.lifecycle.start, pyrunc.lifecycle.kill, pyrunc.lifecycle.delete, pyrunc.kernel.signals
+import pyrunc.cli, pyrunc.lifecycle.state, pyrunc.lifecycle.start, pyrunc.lifecycle.kill, pyrunc.lifecycle.delete, pyrunc.kernel.signals
 print(" ".join(sorted(m for m in ("_socket", "_ctypes", "_sha256", "_sha2", "hashlib") if m in sys.modules)))
 """
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
