@@ -47,6 +47,7 @@ import _prctl  # python-prctl
 from pyrunc.errors import SecurityError
 from pyrunc.init import seccomp_agent
 from pyrunc.kernel import arch
+from pyrunc.kernel.flags import SECCOMP_FILTER_FLAG_NEW_LISTENER
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
                                 function, get_errno)
 from pyrunc.kernel.procfs import parse_cpu_list
@@ -70,7 +71,6 @@ PR_CAP_AMBIENT_RAISE = 2
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 SECCOMP_MODE_FILTER = 2
 SECCOMP_SET_MODE_FILTER = 1
-FLAG_NEW_LISTENER = 1 << 3
 
 CAP_SETS = ("bounding", "effective", "permitted", "inheritable", "ambient")
 
@@ -139,7 +139,7 @@ def load_seccomp(compiled, ctx=None):
             optional = 0
             continue
         _fail("load seccomp filter", err)
-    fd = rc if flags & FLAG_NEW_LISTENER else None
+    fd = rc if flags & SECCOMP_FILTER_FLAG_NEW_LISTENER else None
     agent = ctx.seccomp_agent_fd if ctx is not None else -1
     if fd is not None and agent >= 0:
         try:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pyrunc.config.findings import ERROR, error, finding_of, jpath
 from pyrunc.errors import ConfigError
+from pyrunc.kernel.flags import SECCOMP_CONFIG_FLAGS
 
 WHERE = "linux.seccomp"
 
@@ -34,10 +35,7 @@ ARCHES = frozenset({
     "SCMP_ARCH_PPC", "SCMP_ARCH_PPC64", "SCMP_ARCH_PPC64LE", "SCMP_ARCH_S390", "SCMP_ARCH_S390X",
     "SCMP_ARCH_SH", "SCMP_ARCH_SHEB", "SCMP_ARCH_PARISC", "SCMP_ARCH_PARISC64", "SCMP_ARCH_RISCV64",
 })
-FLAGS = frozenset({
-    "SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW",
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV",
-})
+FLAGS = frozenset(SECCOMP_CONFIG_FLAGS)
 MAX_ARGS = 6
 # The child reports the listener fd after loading the filter: with sendmsg
 # to the agent (pyrunc.init.seccomp_agent) and write to the parent. If either

@@ -43,6 +43,7 @@ import tempfile
 from pyrunc.records import dataclass  # dataclasses costs ~13 ms per create (pyrunc.records)
 
 from pyrunc.errors import ConfigError, describe_oserror
+from pyrunc.kernel import flags as kflags
 from pyrunc.security.seccomp.cache import CompiledSeccomp  # noqa: F401  (plain data; part of this module's contract)
 
 
@@ -141,19 +142,13 @@ ARCHES = {
     "SCMP_ARCH_RISCV64": pyseccomp.Arch.RISCV64,
 }
 
-# seccomp(2) filter flags (linux/seccomp.h)
-FLAG_TSYNC = 1 << 0
-FLAG_LOG = 1 << 1
-FLAG_SPEC_ALLOW = 1 << 2
-FLAG_NEW_LISTENER = 1 << 3
-FLAG_TSYNC_ESRCH = 1 << 4
-FLAG_WAIT_KILLABLE_RECV = 1 << 5
-FLAGS = {
-    "SECCOMP_FILTER_FLAG_TSYNC": FLAG_TSYNC,
-    "SECCOMP_FILTER_FLAG_LOG": FLAG_LOG,
-    "SECCOMP_FILTER_FLAG_SPEC_ALLOW": FLAG_SPEC_ALLOW,
-    "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": FLAG_WAIT_KILLABLE_RECV,
-}
+# seccomp(2) filter flags: defined once, in kernel/flags.py
+FLAG_TSYNC = kflags.SECCOMP_FILTER_FLAG_TSYNC
+FLAG_SPEC_ALLOW = kflags.SECCOMP_FILTER_FLAG_SPEC_ALLOW
+FLAG_NEW_LISTENER = kflags.SECCOMP_FILTER_FLAG_NEW_LISTENER
+FLAG_TSYNC_ESRCH = kflags.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
+FLAG_WAIT_KILLABLE_RECV = kflags.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+FLAGS = kflags.SECCOMP_CONFIG_FLAGS
 
 # More rules than this and libseccomp is asked for a binary-tree filter
 # (runc's threshold: libseccomp <= 2.5.4 misbehaves with the tree and 0 rules).
