@@ -216,7 +216,7 @@ def test_run_maps_root_inside_to_the_user_outside(user):
     user.assert_no_leftovers(cid)
 
 
-def test_lifecycle_in_the_default_root(user):
+def test_lifecycle_and_exec_in_the_default_root(user):
     cid = support.unique_id("rl")
     path, cfg = user.bundle(cid, ["sleep", "1000"])
     write(path, cfg)
@@ -230,6 +230,8 @@ def test_lifecycle_in_the_default_root(user):
         assert os.stat(f"/proc/{pid}").st_uid == user.uid  # root inside is the user outside
         assert user.run("start", cid).returncode == 0
         assert json.loads(user.run("state", cid).stdout)["status"] == "running"
+        proc = user.run("exec", cid, "cat", "/proc/self/uid_map")
+        assert proc.returncode == 0 and proc.stdout.split() == ["0", str(user.uid), "1"], proc.stderr
         listed = user.run("list", "--format", "json")
         assert [c["id"] for c in json.loads(listed.stdout)] == [cid], listed.stdout
         assert user.run("kill", cid, "KILL").returncode == 0
@@ -359,6 +361,21 @@ def test_a_limit_without_a_delegated_cgroup(user):
     proc = user.run("run", "--bundle", path, cid)
     _single_error(proc, "cannot set pids limit: container could not join or create cgroup" if support.is_runc()
                   else "cgroup v1: resource limits need root (linux.resources sets pids.max)")
+    user.assert_no_leftovers(cid)
+
+
+def test_a_named_cgroup_the_user_cannot_write(user):
+    """runc's rootless manager skips only a cgroup it picked: a cgroupsPath is a demand."""
+    cid = support.unique_id("rl")
+    path, cfg = user.bundle(cid)
+    cfg["linux"]["cgroupsPath"] = support.cgroup_path_for(cid)
+    write(path, cfg)
+    proc = user.run("run", "--bundle", path, cid)
+    if support.is_runc():  # runc: the mkdir's own error
+        assert proc.returncode != 0 and "permission denied" in proc.stderr, proc.stderr
+    else:
+        _single_error(proc, f"linux.cgroupsPath {support.cgroup_path_for(cid)}: ")
+        assert "is not writable by this user" in proc.stderr
     user.assert_no_leftovers(cid)
 
 
