@@ -275,7 +275,7 @@ def test_subordinate_ranges_are_mapped_through_newuidmap(user):
 
 
 @pytest.mark.skipif(support.is_runc(), reason="runc 1.1.5 remounts the bind read-only without the flags "
-                    "the kernel locked and gets EPERM (later runc keeps them)")
+                    "the kernel locked and gets EPERM (opencontainers/runc#1229)")
 def test_a_bind_mount_keeps_the_flags_the_kernel_locked(user):
     """A read-only bind of a directory on a nosuid,nodev,noexec mount: in the
     container's user namespace the kernel locks those flags, and the ro
@@ -303,7 +303,7 @@ def test_a_bind_mount_keeps_the_flags_the_kernel_locked(user):
 
 
 @pytest.mark.skipif(support.is_runc(), reason="runc 1.1.5 mounts sysfs as asked and fails with EPERM "
-                    "without a network namespace of its own (runc 1.2 falls back to a bind too)")
+                    "without a network namespace of its own (opencontainers/runc#3672)")
 def test_sysfs_without_a_network_namespace_is_the_hosts_bound(user):
     cid = support.unique_id("rl")
     path, cfg = user.bundle(cid, ["sh", "-c", "grep ' /sys ' /proc/self/mounts; ls /sys/kernel >/dev/null && echo ok"])
