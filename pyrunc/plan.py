@@ -178,7 +178,12 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
     new_ns, join_ns = _namespaces(linux.get("namespaces") or [])
     if join_namespaces is not None:
         new_ns, join_ns = (), tuple(join_namespaces)
-    mounts = tuple(mount(m, bundle, roots) for m in cfg.get("mounts") or []) + tuple(extra_mounts)
+    # a new user namespace cannot own a network namespace it did not make,
+    # and the kernel lets only that owner mount sysfs: bind the host's /sys
+    # (rootless podman's and `runc spec --rootless`'s answer)
+    sysfs_as_bind = "user" in new_ns and "network" not in new_ns
+    mounts = tuple(mount(_sysfs_bind(m) if sysfs_as_bind and m.get("type") == "sysfs" else m, bundle, roots)
+                   for m in cfg.get("mounts") or []) + tuple(extra_mounts)
     u = process.get("user") or {}
     size = process.get("consoleSize")
     hooks = cfg.get("hooks") or {}
@@ -300,6 +305,13 @@ def mount(m, bundle, roots=()) -> MountOp:
                    data=",".join(data), propagation=tuple(prop), bind=bind,
                    recursive_attrs=tuple(rattrs), cgroup=(fstype == "cgroup" and not bind),
                    copy_up=copy_up and fstype == "tmpfs" and not bind)
+
+
+def _sysfs_bind(m):
+    """A sysfs mount as a recursive read-only-if-asked bind of the host's /sys,
+    keeping the config's flags (the kernel keeps the ones it locked anyway)."""
+    flags = [o for o in m.get("options") or () if o in ("ro", "rw", "nosuid", "nodev", "noexec", "suid", "dev", "exec")]
+    return {"destination": m["destination"], "type": "bind", "source": "/sys", "options": ["rbind", *flags]}
 
 
 def _device(d):

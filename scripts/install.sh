@@ -15,8 +15,16 @@ if [ -n "$need_apt" ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_apt >/dev/null
 fi
 
+# The venv's interpreter must be one every user can run, or pyrunc is root's
+# alone (rootless use, README "Rootless"): pyenv's, in /root, is not.
+# scripts/shared-python finds one; a venv made from another is made again.
+python=$(python3 scripts/shared-python) || python=""
+if [ -x .venv/bin/python ] && [ -n "$python" ] && ! python3 scripts/shared-python --check .venv/bin/python 2>/dev/null; then
+  echo "install: .venv's interpreter cannot be run by other users: making .venv again from $python" >&2
+  rm -rf .venv
+fi
 if [ ! -x .venv/bin/python ]; then
-  python3 -m venv .venv
+  "${python:-python3}" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${PYRUNC_EXTRAS:-}"
 # the `pyrunc` command: python -I -S with explicit paths (scripts/write-launcher says why)

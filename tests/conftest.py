@@ -28,6 +28,22 @@ def _userns() -> bool:
         return False
 
 
+def _unprivileged_userns() -> bool:
+    """May a non-root user create a user namespace? The limit, and the
+    switches some kernels add (Debian's unprivileged_userns_clone, Ubuntu's
+    AppArmor restriction); an absent switch allows it."""
+    if not _userns():
+        return False
+    for path, allowed in (("/proc/sys/kernel/unprivileged_userns_clone", "1"),
+                          ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "0")):
+        try:
+            if open(path).read().strip() != allowed:
+                return False
+        except OSError:
+            pass
+    return True
+
+
 def _have(binary: str) -> bool:
     return shutil.which(binary) is not None
 
@@ -36,6 +52,9 @@ def _have(binary: str) -> bool:
 REQUIREMENTS = {
     "root": (lambda: os.geteuid() == 0, "needs root"),
     "userns": (_userns, "this kernel has user namespaces disabled"),
+    "unprivileged_userns": (_unprivileged_userns, "this kernel lets no unprivileged user create a user namespace"),
+    "uidmap": (lambda: _have("newuidmap") and _have("newgidmap"),
+               "newuidmap/newgidmap are not installed (scripts/deps/rootless.sh)"),
     "timens": (lambda: os.path.exists("/proc/self/ns/time"), "this kernel has no time namespace"),
     "cgroup_v1": (lambda: os.path.isdir("/sys/fs/cgroup/memory"), "needs cgroup v1 controllers (hybrid or legacy host)"),
     "cgroup_v2": (_cgroup2_unified, "needs a pure cgroup v2 host (runs in the tests/vm guest)"),

@@ -70,6 +70,16 @@ class Manager:
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self.dirs())
 
+    def writable(self) -> bool:
+        """May this process make (or use) every one of its dirs? A user's own,
+        delegated cgroup, or root; what rootless mode asks before it skips."""
+        for d in self.dirs():
+            while not os.path.isdir(d) and d not in ("/", ""):
+                d = os.path.dirname(d)
+            if not os.access(d, os.W_OK | os.X_OK):
+                return False
+        return True
+
     # -- lifecycle --------------------------------------------------------
 
     def destroy(self, timeout: float = 2.0) -> None:

@@ -111,6 +111,15 @@ def _no_warn(msg: str) -> None:
     pass
 
 
+def demanded(res: dict | None, version: str) -> list[str]:
+    """The files linux.resources would write, device rules aside (runc's
+    rootless manager ignores those): the limits a container without a cgroup
+    of its own cannot have."""
+    res = {k: v for k, v in (res or {}).items() if k != "devices"}
+    writes = plan_v2(res, DictProbe()) if version == "v2" else plan_v1(res, DictProbe())
+    return [w.file for w in writes]
+
+
 # ---------------------------------------------------------------------- v1
 
 

@@ -46,6 +46,11 @@ def open_bind_sources(plan):
     trees = {}
     if not ("user" in plan.new_namespaces and "mount" in plan.new_namespaces):
         return trees
+    if os.geteuid() != 0:
+        # rootless: open_tree(OPEN_TREE_CLONE) needs CAP_SYS_ADMIN over the host's
+        # mount namespace, and the container's root is this very user, who
+        # reaches the same paths from inside: bind by path
+        return trees
     try:
         for i, op in enumerate(plan.mounts):
             if not op.bind or op.cgroup:

@@ -9,7 +9,8 @@ The sequence (sync steps from process/sync.py):
       process, and the cgroup namespace, start from the container's cgroup
   join namespaces by path, the user namespace first (it grants the rest)
   with a new user and mount namespace: take the bind sources (open_tree) first
-  unshare a new user namespace alone, ask the parent for id maps (2, 3), become
+  unshare a new user namespace alone, ask the parent for id maps (2, 3; dumpable
+      meanwhile when rootless, so that the user's pyrunc may open them), become
       root in it, then unshare all other new namespaces in one call, so they
       are owned by the container's user namespace
   write time offsets before the first child is born (the kernel forbids later),
@@ -55,8 +56,16 @@ def run(plan, sock, ctx):
                 k.unshare(k.CLONE_NEWUSER)
             except OSError as exc:
                 raise InitError(f"unshare user namespace: {describe_oserror(exc)}") from None
+            # a non-dumpable process's /proc files belong to the host's root:
+            # a non-root parent could not open our uid_map. Dumpable just for
+            # the maps, as runc's nsexec (only the same user could use it)
+            rootless = os.geteuid() != 0 and not testguards.off("dumpable")
+            if rootless:
+                k.set_dumpable(True)
             sync.send(sock, sync.IDMAP)  # 2
             sync.expect(sock, sync.IDMAP_DONE)  # 3
+            if rootless:
+                k.set_dumpable(False)
         if plan.has("user"):
             try:
                 os.setresgid(0, 0, 0)

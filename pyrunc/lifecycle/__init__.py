@@ -26,11 +26,21 @@ class Options:
     """Global flags, passed explicitly (no global mutable option state)."""
 
     def __init__(self, root, log=NULL, systemd_cgroup=False, rootless="auto"):
-        self.root = root
-        testguards.load(root)  # test-only switches: see pyrunc/testhooks.py
+        # `root` may be the PyruncError saying why there is no default root
+        # (store.default_root): raised only by a verb that uses it, so
+        # `spec` works for a user without XDG_RUNTIME_DIR, as runc's does
+        self._root = root
+        if not isinstance(root, PyruncError):
+            testguards.load(root)  # test-only switches: see pyrunc/testhooks.py
         self.log = log
         self.systemd_cgroup = systemd_cgroup
         self.rootless = rootless
+
+    @property
+    def root(self):
+        if isinstance(self._root, PyruncError):
+            raise self._root
+        return self._root
 
 
 def load(opts, cid, lock=True):

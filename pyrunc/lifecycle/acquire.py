@@ -89,15 +89,34 @@ def kill_quietly(pid):
 
 
 def cgroup_manager(opts, cid, cfg):
-    """The cgroup driver for this container's config and --systemd-cgroup (also exec's)."""
+    """The cgroup driver for this container's config and --systemd-cgroup, or
+    None in rootless mode (pyrunc.rootless) when the cgroup is not the user's
+    to make: then, as runc's rootless manager, the container stays in the
+    caller's cgroup, which is fine only while the config sets no limit."""
     from pyrunc import cgroups
     linux = cfg.get("linux") or {}
-    return cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
-                               systemd=opts.systemd_cgroup, warn=opts.log.warn,
-                               # a listed device replaces runc's default rule for it
-                               linux_device_paths=[d.get("path") for d in linux.get("devices") or []],
-                               # org.systemd.property.* reach the systemd unit
-                               annotations=cfg.get("annotations"))
+    mgr = cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
+                              systemd=opts.systemd_cgroup, warn=opts.log.warn,
+                              # a listed device replaces runc's default rule for it
+                              linux_device_paths=[d.get("path") for d in linux.get("devices") or []],
+                              # org.systemd.property.* reach the systemd unit
+                              annotations=cfg.get("annotations"))
+    from pyrunc import rootless
+    if not rootless.rootless_cgroups(rootless_mode(opts.rootless), opts.systemd_cgroup) or mgr.writable():
+        return mgr
+    from pyrunc.cgroups import layout, resources
+    version = "v2" if layout.mode() == "v2" else "v1"
+    if linux.get("cgroupsPath"):
+        # runc skips only a cgroup it picked itself: a named one is a demand
+        raise PyruncError(f"cgroup {version}: linux.cgroupsPath {linux['cgroupsPath']}: "
+                          f"{mgr.dirs()[0]} is not writable by this user (leave cgroupsPath out)")
+    limits = resources.demanded(linux.get("resources"), version)
+    if limits:
+        need = "root" if version == "v1" else "a cgroup delegated to this user"
+        raise PyruncError(f"cgroup {version}: resource limits need {need} "
+                          f"(linux.resources sets {', '.join(limits)})")
+    opts.log.debug(f"rootless: no cgroup of its own for container {cid} ({mgr.dirs()[0]} is not writable)")
+    return None
 
 
 def connect_console(path):

@@ -40,9 +40,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
     """Create the container; returns its init pid. The init then waits on the fifo."""
     from pyrunc.process import spawn
 
-    if rootless_mode(opts.rootless):
-        # (another change implements rootless containers; until then say so, never half-do it)
-        raise PyruncError("--rootless true: rootless mode is not supported yet")
+    rootless_mode(opts.rootless)  # a bad --rootless fails before anything is made
     bundle = os.path.abspath(bundle)
     if not os.path.isdir(bundle):
         raise PyruncError(f"bundle {bundle}: no such directory")
@@ -57,7 +55,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
         reached("create:after-statedir")
         mgr = cgroup_manager(opts, cid, cfg)  # describes the cgroup; nothing is made yet
         plan = build_plan(checked, cid, bundle, state_dir=cdir.path, mgr=mgr, no_pivot=no_pivot,
-                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+                          no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
+                          own_cgroup=_own_cgroup_dirs() if mgr is None else ())
         hooks_cfg = cfg.get("hooks") or {}
         record = {
             "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
@@ -162,11 +161,12 @@ def check(opts, bundle) -> Checked:
 
 
 def build_plan(checked, cid, bundle, *, state_dir=None, mgr=None, no_pivot=False,
-               no_new_keyring=False, preserve_fds=0, environ=None):
+               no_new_keyring=False, preserve_fds=0, environ=None, own_cgroup=()):
     """The container's plan, built once with every input: the checked config,
     the cgroup manager's dirs (fixed when it is made), and runc's pass-through
     of LISTEN_FDS (activation.py) and NOTIFY_SOCKET (notify.py, which makes
-    its directory in `state_dir`) from `environ`."""
+    its directory in `state_dir`) from `environ`. Without a manager, a
+    `cgroup` mount shows `own_cgroup`'s dirs (rootless: _own_cgroup_dirs)."""
     from pyrunc import plan as planner
     from pyrunc.lifecycle import activation
     env = os.environ if environ is None else environ
@@ -180,7 +180,7 @@ def build_plan(checked, cid, bundle, *, state_dir=None, mgr=None, no_pivot=False
     return planner.build(checked.config, cid, bundle, no_pivot=no_pivot, no_new_keyring=no_new_keyring,
                          preserve_fds=listen_fds + preserve_fds, seccomp=checked.seccomp,
                          capabilities=checked.capabilities,
-                         cgroup_dirs=_cgroup_dirs(mgr) if mgr is not None else (),
+                         cgroup_dirs=_cgroup_dirs(mgr) if mgr is not None else own_cgroup,
                          extra_env=extra_env, extra_mounts=extra_mounts)
 
 
@@ -197,7 +197,21 @@ def _cgroup_dirs(mgr):
     the container: its own cgroup dirs only, never the host's tree. On a
     hybrid host, like runc, the v1 hierarchies only."""
     rec = mgr.record()
-    paths, root = rec.get("paths") or {}, rec.get("root") or "/sys/fs/cgroup"
+    return _mountable(rec.get("paths") or {}, rec.get("root") or "/sys/fs/cgroup")
+
+
+def _own_cgroup_dirs():
+    """What a rootless container without a cgroup of its own (acquire.cgroup_manager)
+    sees at a `cgroup` mount: the cgroups it lives in, pyrunc's own, as runc's."""
+    from pyrunc.cgroups import layout
+    own = layout.parse_proc_cgroup(layout.own_cgroups())
+    if layout.mode() == "v2":
+        return _mountable({"": layout.DEFAULT_ROOT + own.get("", "/")}, layout.DEFAULT_ROOT)
+    paths = {c: os.path.normpath(d) for c, d in layout.v1_paths(".").items()}
+    return _mountable(paths, layout.DEFAULT_ROOT)
+
+
+def _mountable(paths, root):
     if set(paths) == {""}:
         return (("", paths[""]),)
     out = {os.path.relpath(d, root).split("/")[0]: d for name, d in paths.items() if name}

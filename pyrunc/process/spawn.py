@@ -215,13 +215,43 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placeme
 
 
 def _write_id_maps(pid, plan):
-    for name, data in (("uid_map", plan.uid_map), ("gid_map", plan.gid_map)):
+    """Root writes both maps. A non-root user may write one mapping of its
+    own id (and gid_map only after setgroups is denied: the kernel's rule,
+    user_namespaces(7)); any other map goes through the setuid
+    newuidmap/newgidmap, which check it against /etc/subuid and /etc/subgid
+    (config/checks/rootless.py said so up front, as runc's nsexec does)."""
+    euid = os.geteuid()
+    for name, data, own in (("uid_map", plan.uid_map, euid), ("gid_map", plan.gid_map, os.getegid())):
         if not data:
             continue
+        triples = [line.split() for line in data.splitlines() if line.strip()]
         try:
-            procfs.write(f"/proc/{pid}/{name}", data)
+            if euid == 0 or (len(triples) == 1 and triples[0][1:] == [str(own), "1"]):
+                if euid != 0 and name == "gid_map":
+                    procfs.write(f"/proc/{pid}/setgroups", "deny")
+                procfs.write(f"/proc/{pid}/{name}", data)
+            else:
+                _map_with_tool(pid, name, triples)
         except OSError as exc:
             raise ChildFailed(f"write {name}: {describe_oserror(exc)}") from None
+
+
+def _map_with_tool(pid, name, triples):
+    import subprocess
+
+    from pyrunc import rootless
+    path = rootless.SUBUID if name == "uid_map" else rootless.SUBGID
+    tool = rootless.tool(path) or rootless.TOOLS[path]
+    argv = [tool, str(pid)] + [n for t in triples for n in t]
+    try:
+        done = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        raise ChildFailed(f"write {name}: {tool}: {exc}") from None
+    if done.returncode != 0:
+        said = done.stderr.decode(errors="replace").strip().splitlines()
+        raise ChildFailed(f"write {name}: {' '.join(argv)}: "
+                          f"{said[-1] if said else f'exit status {done.returncode}'}")
 
 
 def _reap(pid):

@@ -33,10 +33,25 @@ HALF_MADE_NAMES = frozenset({FIFO_NAME, "notify", "init.err"})
 
 
 def default_root() -> str:
-    if os.geteuid() == 0:
-        return "/run/pyrunc"
+    """--root's default, by runc's rule (shouldHonorXDGRuntimeDir): /run/pyrunc
+    for the host's root; `$XDG_RUNTIME_DIR/pyrunc` for any other user, and for
+    root in a user namespace when $USER is not root. A non-root user without a
+    usable XDG_RUNTIME_DIR gets one line saying so (runc would try /run/runc
+    and fail on its permissions later), never a shared directory in /tmp."""
     xdg = os.environ.get("XDG_RUNTIME_DIR")
-    return os.path.join(xdg, "pyrunc") if xdg else f"/tmp/pyrunc-{os.geteuid()}"
+    if os.geteuid() == 0:
+        if not (xdg and os.environ.get("USER") != "root"):
+            return "/run/pyrunc"
+        from pyrunc.rootless import in_user_namespace
+        if not in_user_namespace():
+            return "/run/pyrunc"
+    if not xdg:
+        raise PyruncError("XDG_RUNTIME_DIR is not set: a non-root user's containers live in "
+                          "$XDG_RUNTIME_DIR/pyrunc (set it, or pass --root DIR)")
+    if not (os.path.isabs(xdg) and os.path.isdir(xdg) and os.access(xdg, os.W_OK | os.X_OK)):
+        raise PyruncError(f"XDG_RUNTIME_DIR {xdg}: not a directory this user can write "
+                          "(set it to one, or pass --root DIR)")
+    return os.path.join(xdg, "pyrunc")
 
 
 def check_id(container_id: str) -> None:

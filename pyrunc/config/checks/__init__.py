@@ -12,6 +12,7 @@ create refuses, validate refuses too, with the same line.
                    other process attributes (also run by `exec` on its process.json)
     mounts.py      mounts, /proc mounts, bind sources, masked/readonly paths
     namespaces.py  linux.namespaces and what needs one (hostname, id maps, sysctl, ...)
+    rootless.py    run by a non-root user: a user namespace, id maps it may write
     resources.py   linux.resources and linux.devices, as the cgroup driver sees them
     linux.py       memoryPolicy, netDevices, intelRdt, mountLabel
     seccomp.py     linux.seccomp: the profile's rules, then its compilation

@@ -14,7 +14,9 @@ modules (see its __init__).
 """
 from __future__ import annotations
 
-from pyrunc.config.checks import bundle, linux, mounts, namespaces, process, resources, seccomp
+import os
+
+from pyrunc.config.checks import bundle, linux, mounts, namespaces, process, resources, rootless, seccomp
 from pyrunc.config.findings import ERROR, Finding
 
 
@@ -33,6 +35,8 @@ class Context:
         self.seccomp = None
         self._cap_last_cap = -2
         self._grantable: set[int] | None | bool = False
+        # run by a non-root user: the rules of checks/rootless.py apply (runc's RootlessEUID)
+        self.rootless = os.geteuid() != 0
 
     @property
     def cap_last_cap(self) -> int | None:
@@ -58,7 +62,8 @@ CHECKS = (
     bundle.check_oci_version, bundle.check_root, process.check_process, process.check_rlimits,
     process.check_capabilities, mounts.check_mounts, mounts.check_bind_sources, mounts.check_proc_mounts,
     bundle.check_hooks, bundle.check_annotations, namespaces.check_hostname, namespaces.check_namespaces,
-    namespaces.check_id_mappings, namespaces.check_time_offsets, namespaces.check_sysctl,
+    namespaces.check_id_mappings, rootless.check_user_namespace, rootless.check_id_ranges,
+    rootless.check_mount_ids, rootless.check_additional_gids, namespaces.check_time_offsets, namespaces.check_sysctl,
     resources.check_devices, mounts.check_path_lists, process.check_scheduler,
     process.check_process_attributes, resources.check_cgroup_resources,
     linux.check_memory_policy, linux.check_net_devices, linux.check_intel_rdt, mounts.check_mount_idmaps,
