@@ -30,8 +30,11 @@ def _as_nobody(argv):
         os.setgroups([])
         os.setresgid(NOBODY, NOBODY, NOBODY)
         os.setresuid(NOBODY, NOBODY, NOBODY)
-    return subprocess.run(argv, preexec_fn=drop, capture_output=True, text=True, cwd="/",
-                          env={"PATH": "/usr/bin:/bin"})
+    try:
+        return subprocess.run(argv, preexec_fn=drop, capture_output=True, text=True, cwd="/",
+                              env={"PATH": "/usr/bin:/bin"})
+    except PermissionError as exc:  # execve refused: the interpreter is out of reach (a shell's 126)
+        return subprocess.CompletedProcess(argv, 126, "", str(exc))
 
 
 @pytest.fixture
