@@ -40,10 +40,11 @@ def new_manager(container_id: str, cgroups_path: str | None, resources: dict | N
         return sd.new(container_id, cgroups_path, resources, root=root, version=version, warn=warn,
                       linux_device_paths=linux_device_paths, bus=bus, annotations=annotations,
                       mountinfo=mountinfo)
+    # A systemd-form path ("test.slice:cri-containerd:<id>", which containerd's
+    # CRI writes whenever the pod's parent is a slice) is, without
+    # --systemd-cgroup, a relative path like any other: runc (1.1 to 1.4)
+    # cleans it and puts it below its own cgroup, colons and all.
     inner = layout.inner_path(container_id, cgroups_path)
-    if ":" in (cgroups_path or "") and cgroups_path.count(":") == 2 and not cgroups_path.startswith("/"):
-        raise CgroupError(f"cgroup: cgroupsPath {cgroups_path!r} is in systemd form (slice:prefix:name): "
-                          "use --systemd-cgroup")
     prune_inner = layout.prunable_parents(inner)
     if version == "v2":
         from pyrunc.cgroups.v2 import V2Manager

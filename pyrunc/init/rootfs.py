@@ -1,9 +1,10 @@
 """Building the container's filesystem view, in the container's init (stage-2).
 
 Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
-  prepare()   make / a slave so nothing leaks to the host; bind the rootfs on
-              itself so pivot_root has a mount point; mounts from the config in
-              order; default devices and /dev links (needs /dev mounted first)
+  prepare()   make / a slave so nothing leaks to the host (rshared: shared, and
+              the rootfs's mount private); bind the rootfs on itself so
+              pivot_root has a mount point; mounts from the config in order;
+              default devices and /dev links (needs /dev mounted first)
   pivot()     pivot_root (or MS_MOVE + chroot), drop the old root
   finalize()  `ro` tmpfs and /dev mounts made read-only (prepare mounted them
               read-write: mount points, devices, links and the console go
@@ -83,13 +84,20 @@ def prepare(plan, in_userns, bind_trees=None):
     # us, ours never reach the host, and a bind of a host mount that is shared
     # (systemd makes / shared) cannot join the host's peer group. The config's
     # rootfsPropagation is applied to the new root after pivot_root.
+    # Except rshared (containerd's CRI sets it for a Bidirectional volume):
+    # as runc does, it goes on every mount first, so a bind of a shared host
+    # mount joins the host's peer group and what the container mounts below
+    # it reaches the host, as Bidirectional means.
+    both_ways = plan.rootfs_propagation == k.MS_SHARED | k.MS_REC
     try:
-        k.mount(None, "/", None, k.MS_SLAVE | k.MS_REC)
+        k.mount(None, "/", None, (k.MS_SHARED if both_ways else k.MS_SLAVE) | k.MS_REC)
     except OSError as exc:
-        raise _err("make / a slave mount", exc) from None
-    # (nothing is shared now, so pivot_root's rule that neither the new root
-    # nor its parent be shared holds without making anything private, which
-    # would cut binds of host mounts off from the host's mount events)
+        raise _err("make / a shared mount" if both_ways else "make / a slave mount", exc) from None
+    # (with nothing shared, pivot_root's rule that neither the new root nor
+    # its parent be shared holds without making anything private, which would
+    # cut binds of host mounts off from the host's mount events)
+    if both_ways:
+        _make_rootfs_holder_private(plan.rootfs)
     try:
         k.mount(plan.rootfs, plan.rootfs, "bind", k.MS_BIND | k.MS_REC)
     except OSError as exc:
@@ -115,6 +123,21 @@ def prepare(plan, in_userns, bind_trees=None):
         os.close(cwd)
     finally:
         os.close(rootfd)
+
+
+def _make_rootfs_holder_private(rootfs):
+    """The mount holding the rootfs made private (runc's rootfsParentMount*):
+    pivot_root refuses a shared parent, and the rootfs bind and every mount
+    below it would otherwise propagate to the host's peers."""
+    path = rootfs
+    while True:
+        try:
+            k.mount(None, path, None, k.MS_PRIVATE)
+            return
+        except OSError as exc:
+            if exc.errno != errno.EINVAL or path == "/":  # EINVAL: not a mount point
+                raise _err(f"make the mount holding rootfs {rootfs} private", exc) from None
+        path = os.path.dirname(path)
 
 
 def _mount_one(rootfd, op, plan, in_userns, tree=-1):
@@ -459,6 +482,9 @@ def _dev_links(rootfd):
 def pivot(plan):
     try:
         if plan.no_pivot:
+            # rshared left / shared: unmounts below it and the move onto it
+            # would propagate to the host's /
+            k.mount(None, "/", None, k.MS_SLAVE)
             hide_host_procfs_and_sysfs(plan.rootfs)
             os.chdir(plan.rootfs)
             k.mount(plan.rootfs, "/", None, k.MS_MOVE)
@@ -524,7 +550,8 @@ def hide_host_procfs_and_sysfs(rootfs):
                 points.append(point)
     for point in points:
         try:
-            # (everything is a slave already: nothing reaches the host)
+            # (a slave, if rshared left it shared: unmounting what is below it
+            # must not reach the host's)
             k.mount(None, point, None, k.MS_SLAVE | k.MS_REC)
         except FileNotFoundError:
             continue  # under one detached already

@@ -1,11 +1,13 @@
 """Conformance: the cgroup at the edges of a container's life: a target cgroup
 that is already frozen, `delete --force` and `kill --all` of a container whose
-cgroup still holds processes after its init is gone, and a realtime cpu budget
-under the default parent. Runs against runc too (PYRUNC_TEST_RUNTIME=runc)."""
+cgroup still holds processes after its init is gone, a realtime cpu budget
+under the default parent, and a systemd-form cgroupsPath without
+--systemd-cgroup (containerd's CRI). Runs against runc too (PYRUNC_TEST_RUNTIME=runc)."""
 from __future__ import annotations
 
 import os
 import subprocess
+import tempfile
 import time
 
 import pytest
@@ -200,3 +202,87 @@ def test_kill_all_of_a_stopped_guest_spares_the_shared_cgroups_owner(runtime, tm
         runtime.run("delete", "--force", guest)
         runtime.run("delete", "--force", owner)
     probe.assert_no_leftovers(runtime, owner, a.path)
+
+
+def _cgroup_hierarchies() -> list[str]:
+    """The host's cgroup mounts under /sys/fs/cgroup (every v1 hierarchy, the
+    hybrid cgroup2, or the one v2 tree)."""
+    return sorted({m.point for m in probe.parse_mountinfo(support.host_mounts())
+                   if m.fstype in ("cgroup", "cgroup2") and m.point.startswith(CG)})
+
+
+def _make_cgroup(hierarchy: str, rel: str) -> None:
+    """mkdir -p below a hierarchy; a new cpuset takes its parent's cpus and mems
+    (an empty one could not take a process)."""
+    d = hierarchy
+    for part in rel.strip("/").split("/"):
+        parent, d = d, os.path.join(d, part)
+        if os.path.isdir(d):
+            continue
+        os.mkdir(d)
+        for knob in ("cpuset.cpus", "cpuset.mems"):
+            if os.path.exists(os.path.join(d, knob)) and not open(os.path.join(d, knob)).read().strip():
+                with open(os.path.join(parent, knob)) as src, open(os.path.join(d, knob), "w") as dst:
+                    dst.write(src.read())
+
+
+def _run_from_cgroup(runtime, rel, *args):
+    """The runtime started in the cgroup `rel` of every hierarchy, as a shim
+    living in its own cgroup starts it (a relative cgroupsPath is below it)."""
+    hierarchies = _cgroup_hierarchies()
+
+    def join():
+        for h in hierarchies:
+            with open(os.path.join(h, rel.strip("/"), "cgroup.procs"), "w") as f:
+                f.write(str(os.getpid()))
+
+    with tempfile.TemporaryFile() as err:  # a file: the container keeps what it inherits
+        proc = subprocess.run(runtime.argv(*args), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=err, timeout=60, preexec_fn=join, env=probe.runtime_env(args))
+        err.seek(0)
+        proc.stderr = err.read().decode(errors="replace")
+    support.assert_no_traceback(proc.stderr)
+    return proc
+
+
+def test_systemd_form_cgroups_path_is_relative_without_systemd_cgroup(runtime, bundle):
+    """containerd's CRI writes cgroupsPath as slice:prefix:name whenever the
+    pod's parent is a slice, whatever its SystemdCgroup; without
+    --systemd-cgroup, runc takes it as a relative path below its own cgroup."""
+    cid = support.unique_id("sdf")
+    inner = f"test.slice:cri-containerd:{cid}"
+    base = f"/{support.TEST_CGROUP_PARENT}/{cid}"
+    own = f"{base}/rt"  # the caller's cgroup, as a shim's
+    hierarchies = _cgroup_hierarchies()
+    v2 = hierarchies == [CG]
+    # v1: below the caller's own cgroup; v2: below its parent (runc's fs2)
+    want = f"{base}/{inner}" if v2 else f"{own}/{inner}"
+    for h in hierarchies:
+        _make_cgroup(h, own)
+    try:
+        probe.prepare(bundle, cid, ["sleep", "313"])
+        bundle.config["linux"]["cgroupsPath"] = inner
+        bundle.write()
+        proc = _run_from_cgroup(runtime, own, "run", "-d", "-b", bundle.path, cid)
+        assert proc.returncode == 0, proc.stderr
+        inside = runtime.run("exec", cid, "cat", "/proc/1/cgroup", "/proc/self/cgroup", check=True).stdout
+        lines = [line.split(":", 2) for line in inside.splitlines()]
+        # every controller the container is confined by (v1) or its one v2 cgroup
+        checked = [path for _, ctrls, path in lines
+                   if (ctrls == "" if v2 else ctrls and not ctrls.startswith("name="))]
+        assert checked and all(path == want for path in checked), inside
+        made = [os.path.join(h, want.lstrip("/")) for h in hierarchies]
+        assert any(os.path.isdir(d) for d in made)
+        runtime.run("kill", cid, "9", check=True)
+        probe.wait_status(runtime, cid, "stopped")
+        runtime.run("delete", cid, check=True)
+        assert not [d for d in made if os.path.exists(d)], "delete left the container's cgroup"
+    finally:
+        runtime.run("delete", "--force", cid)
+        for h in hierarchies:
+            for rel in (own, base):
+                try:
+                    os.rmdir(os.path.join(h, rel.lstrip("/")))
+                except FileNotFoundError:
+                    pass
+    probe.assert_no_leftovers(runtime, cid, bundle.path)

@@ -8,12 +8,16 @@ Covers the containerd part of issue 7's acceptance list.
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
+import subprocess
 import time
 
 import pytest
 
 from tests import support
+from tests.conformance import probe
 
 pytestmark = [pytest.mark.requires("root", "containerd")]
 
@@ -155,3 +159,50 @@ def test_kill_signal_and_restart(containerd, need_verbs):
         _wait_status(containerd, cid, "STOPPED", "GONE", timeout=5)
         ctr("tasks", "delete", "--force", cid, check=False)
         ctr("containers", "delete", cid, check=False)
+
+
+def test_shim_kills_what_an_init_in_a_shared_pid_namespace_left_behind(containerd):
+    """The shim's KillAll (issue 17): when the init of a container without a
+    pid namespace of its own (a pod sharing one, or the host's) exits, the
+    shim calls `kill --all ID 9` on the now stopped container; what the init
+    left in its cgroup must die, and the call must not fail."""
+    cid = _id()
+    mark = f"PYRUNC_TEST_MARK=mark-{cid}"
+    # the pod's shared pid namespace: its init is the `sleep` unshare forks
+    holder = subprocess.Popen(["unshare", "--pid", "--fork", "--kill-child", "sleep", "120"])
+    ns_init = 0
+    try:
+        ns_init = probe.wait_for(lambda: _children(holder.pid), what="the pid namespace's init")[0]
+        containerd.ctr("run", "-d", "--null-io", *containerd.run_flags(), "--env", mark,
+                       "--with-ns", f"pid:/proc/{ns_init}/ns/pid", containerd.image, cid,
+                       "sh", "-c", "sleep 313 & sleep 1")
+        assert _wait_status(containerd, cid, "STOPPED") == "STOPPED"
+        probe.wait_for(lambda: not _running_with(mark), what="the left-behind sleep to be killed")
+        assert "killall failed" not in containerd.log_tail(200), containerd.log_tail(200)
+    finally:
+        containerd.ctr("tasks", "delete", "--force", cid, check=False)
+        containerd.ctr("containers", "delete", cid, check=False)
+        if ns_init:
+            os.kill(ns_init, signal.SIGKILL)  # the namespace's init, by pid (SIGTERM it ignores)
+        holder.kill()
+        holder.wait()
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            return [int(p) for p in f.read().split()]
+    except OSError:
+        return []
+
+
+def _running_with(env: str) -> list[int]:
+    """Live (not zombie) processes whose environment holds `env`."""
+    alive = []
+    for pid in support.live_pids_with_env(env):
+        try:
+            if open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z":
+                alive.append(pid)
+        except OSError:
+            continue
+    return alive

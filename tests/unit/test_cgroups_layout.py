@@ -127,7 +127,16 @@ def test_user_parent_is_not_prunable_up_front(tmp_path):
     assert rec["prune"] == []
 
 
-def test_systemd_form_without_systemd_flag_is_an_error(tmp_path):
-    fs = FakeCgroupFS(tmp_path, "v2")
-    with pytest.raises(CgroupError, match="systemd form"):
-        new_manager("c1", "system.slice:docker:abc", None, root=fs.root)
+@pytest.mark.parametrize("mode", ["hybrid", "v2"])
+def test_systemd_form_without_systemd_flag_is_a_relative_path(tmp_path, mode):
+    # containerd's CRI writes this form whatever its SystemdCgroup setting;
+    # runc's cgroupfs driver takes it as a relative path, colons and all
+    fs = FakeCgroupFS(tmp_path, mode)
+    rec = new_manager("c1", "test.slice:cri-containerd:abc", None, root=fs.root,
+                      proc_self_cgroup=OWN, mountinfo=fs.mountinfo).record()
+    if mode == "v2":
+        assert rec["paths"] == {"": f"{fs.root}/user.slice/s/test.slice:cri-containerd:abc"}
+    else:
+        assert rec["paths"]["memory"] == f"{fs.root}/memory/process_api/abc/test.slice:cri-containerd:abc"
+        assert rec["paths"]["devices"] == f"{fs.root}/devices/test.slice:cri-containerd:abc"
+    assert rec["prune"] == []   # the runtime's own cgroup is never ours to remove
