@@ -134,12 +134,12 @@ def run_in_pty(argv: list[str], *, env: dict | None = None, timeout: float = 30,
 def _settle(base, seconds=5.0):
     """Wait up to `seconds` for the processes that mention `base` to exit."""
     for _ in range(int(seconds * 10)):
-        if not _pids_mentioning(str(base)):
+        if not pids_mentioning(str(base)):
             return
         time.sleep(0.1)
 
 
-def _pids_mentioning(text: str) -> list[tuple[int, str]]:
+def pids_mentioning(text: str) -> list[tuple[int, str]]:
     """Live processes whose command line mentions `text` (our private dirs)."""
     hits = []
     me = os.getpid()
@@ -156,7 +156,7 @@ def _pids_mentioning(text: str) -> list[tuple[int, str]]:
     return hits
 
 
-def _mounts_under(path: Path) -> list[str]:
+def mounts_under(path: Path) -> list[str]:
     prefix = str(path)
     return [line for line in support.host_mounts().splitlines()
             if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
@@ -189,7 +189,7 @@ def _remove_plain_tree(ctrl_dir: str, top: str) -> None:
         d = os.path.dirname(d)
 
 
-def _remove_cgroup_tree(rel: str) -> list[str]:
+def remove_cgroup_tree(rel: str) -> list[str]:
     """rmdir `rel` in every hierarchy, deepest first; returns what would not go."""
     stuck: list[str] = []
     if not os.path.isdir(CGROUP_BASE):
@@ -352,8 +352,8 @@ class Podman:
         # exit command (`podman container cleanup`): a removed container's pair
         # may live on for a moment; only what outlives the grace is left behind
         _settle(self.base)
-        left += [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        left += [f"mount {m}" for m in _mounts_under(self.base)]
+        left += [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        left += [f"mount {m}" for m in mounts_under(self.base)]
         return left
 
     def teardown(self) -> list[str]:
@@ -362,9 +362,9 @@ class Podman:
         self.podman("rm", "--all", "--force", "--time", "0", check=False)
         self.podman("rmi", "--all", "--force", check=False)
         _settle(self.base)  # conmon exits right after its container; give it a moment
-        late = [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        late += [f"mount {m}" for m in _mounts_under(self.base)]
-        stuck = _remove_cgroup_tree(self.cgroup_parent)
+        late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        late += [f"mount {m}" for m in mounts_under(self.base)]
+        stuck = remove_cgroup_tree(self.cgroup_parent)
         if not late:  # never rm -rf a tree that still has something mounted in it
             shutil.rmtree(self.base, ignore_errors=True)
         self.traces.remove()
@@ -470,9 +470,9 @@ class Containerd:
             out = self.ctr(what, "ls", "-q", check=False)
             left += [f"{what[:-1]} {line}" for line in out.stdout.splitlines() if line.strip()]
         # shims carry our socket path in their argv; containers sit in the namespace's cgroups
-        left += [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))
+        left += [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))
                  if self.proc is None or pid != self.proc.pid]
-        left += [f"mount {m}" for m in _mounts_under(self.base)]
+        left += [f"mount {m}" for m in mounts_under(self.base)]
         return left
 
     def teardown(self) -> list[str]:
@@ -494,9 +494,9 @@ class Containerd:
                 left.append("containerd ignored SIGTERM")
         if self._log:
             self._log.close()
-        late = [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        late += [f"mount {m}" for m in _mounts_under(self.base)]
-        stuck = _remove_cgroup_tree(self.namespace)  # cgroupsPath is /<ns>/<id>
+        late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        late += [f"mount {m}" for m in mounts_under(self.base)]
+        stuck = remove_cgroup_tree(self.namespace)  # cgroupsPath is /<ns>/<id>
         if not late:
             shutil.rmtree(self.base, ignore_errors=True)
         self.traces.remove()
