@@ -162,7 +162,7 @@ def mounts_under(path: Path) -> list[str]:
             if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
 
 
-def _cgroup_mount_points() -> set[str]:
+def cgroup_mount_points() -> set[str]:
     points = set()
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -194,7 +194,7 @@ def remove_cgroup_tree(rel: str) -> list[str]:
     stuck: list[str] = []
     if not os.path.isdir(CGROUP_BASE):
         return stuck
-    mounted = _cgroup_mount_points()
+    mounted = cgroup_mount_points()
     for ctrl in sorted(os.listdir(CGROUP_BASE)):
         top = os.path.join(CGROUP_BASE, ctrl, rel.lstrip("/"))
         if not os.path.isdir(top):

@@ -23,6 +23,7 @@ import os
 import shutil
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from pathlib import Path
@@ -33,11 +34,13 @@ from cri_api.v1 import api_pb2_grpc
 
 from tests import support
 from tests.e2e import images
-from tests.e2e.clients import HostTraces, mounts_under, pids_mentioning, remove_cgroup_tree
-from tests.e2e.cri.netns import NetNS
+from tests.e2e.clients import (HostTraces, cgroup_mount_points, mounts_under, pids_mentioning,
+                               remove_cgroup_tree)
+from tests.e2e.cri.netns import NetNS, private_mount_ns
 from tests.e2e.cri.registry import Registry
 
-NAMESPACE = "k8s.io"  # containerd's namespace for everything the CRI makes
+NAMESPACE = "k8s.io"
+DAEMON_CGROUP = "daemon"  # containerd's (and its shims') cgroup, below the pods' parent  # containerd's namespace for everything the CRI makes
 CNI_BIN = "/usr/lib/cni"  # Debian's containernetworking-plugins
 # libcni's result cache: no containerd option moves it
 CNI_HOST_TRACES = ("/var/lib/cni/results", "/var/lib/cni")
@@ -65,6 +68,9 @@ class CriContainerd:
             self.binaries["pyrunc"] = Path(support.runtime_binary())
         self.runtime_roots = {h: base / "rt" / h for h in self.binaries}
         self.log_dir = base / "pod-logs"
+        # a shared mount in containerd's own mount namespace, for hostPath
+        # volumes with Bidirectional / HostToContainer propagation
+        self.shared_dir = base / "shared"
         # every pod's cgroup parent, under the suite's test parent
         self.cgroup_parent = f"/{support.TEST_CGROUP_PARENT}/cri-{uuid.uuid4().hex[:8]}"
         self.netns: NetNS | None = None
@@ -90,9 +96,19 @@ class CriContainerd:
         layer.unlink()
         config = self._write_config()
         self._log = open(self.base / "containerd.log", "wb")
+        procs = self._daemon_cgroup()
+
+        self.shared_dir.mkdir()
+
+        def confine():
+            self.netns.enter()
+            private_mount_ns(str(self.shared_dir))
+            for path in procs:  # "0": the writer, before it execs containerd
+                with open(path, "w") as f:
+                    f.write("0")
         self.proc = subprocess.Popen(["containerd", "--config", str(config)],
                                      stdin=subprocess.DEVNULL, stdout=self._log,
-                                     stderr=self._log, preexec_fn=self.netns.enter)
+                                     stderr=self._log, preexec_fn=confine)
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
         self.rt = api_pb2_grpc.RuntimeServiceStub(self.channel)
         self.img = api_pb2_grpc.ImageServiceStub(self.channel)
@@ -109,6 +125,29 @@ class CriContainerd:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"containerd's CRI did not come up:\n{self.log_tail()}")
             time.sleep(0.1)
+
+    def _daemon_cgroup(self) -> list[str]:
+        """Make DAEMON_CGROUP under our parent in every hierarchy; return the
+        cgroup.procs files to join. containerd and its shims live there, so
+        what a runtime takes as a path relative to its own cgroup (runc: the
+        systemd form `x.slice:cri-containerd:ID` without --systemd-cgroup)
+        lands under the test parent too, and is removed with it."""
+        rel = f"{self.cgroup_parent}/{DAEMON_CGROUP}".lstrip("/")
+        procs = []
+        for mount in sorted(cgroup_mount_points()):
+            if not mount.startswith("/sys/fs/cgroup"):
+                continue
+            path = mount
+            for part in rel.split("/"):
+                parent, path = path, os.path.join(path, part)
+                os.makedirs(path, exist_ok=True)
+                for knob in ("cpuset.cpus", "cpuset.mems"):  # v1 cpuset starts empty
+                    mine = os.path.join(path, knob)
+                    if os.path.exists(mine) and not open(mine).read().strip():
+                        with open(mine, "w") as f:
+                            f.write(open(os.path.join(parent, knob)).read())
+            procs.append(os.path.join(path, "cgroup.procs"))
+        return procs
 
     def _write_config(self) -> Path:
         cri = 'plugins."io.containerd.grpc.v1.cri"'
@@ -163,6 +202,25 @@ class CriContainerd:
             + runtimes)
         return config
 
+    def mounts(self) -> list[str]:
+        """containerd's mount table (its own namespace: rootfs overlays, shm,
+        netns files and the shims' and runtimes' mounts are there)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/mountinfo") as f:
+                return f.read().splitlines()
+        except (OSError, AttributeError):
+            return []
+
+    def in_daemon_mount_ns(self, code: str) -> None:
+        """Run python `code` (libc is `libc`) in containerd's mount namespace:
+        a fresh interpreter, single-threaded as setns(CLONE_NEWNS) needs."""
+        prologue = ("import ctypes, os\n"
+                    "libc = ctypes.CDLL(None, use_errno=True)\n"
+                    f"fd = os.open('/proc/{self.proc.pid}/ns/mnt', os.O_RDONLY)\n"
+                    "assert libc.setns(fd, 0x00020000) == 0, os.strerror(ctypes.get_errno())\n")
+        subprocess.run([sys.executable, "-I", "-c", prologue + code], check=True, timeout=30,
+                       stdin=subprocess.DEVNULL, capture_output=True)
+
     def log_tail(self, n: int = 30) -> str:
         try:
             return "\n".join((self.base / "containerd.log").read_text().splitlines()[-n:])
@@ -177,6 +235,9 @@ class CriContainerd:
                      for s in self.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items]
             left += [f"container {c.id} ({c.metadata.name})"
                      for c in self.rt.ListContainers(pb.ListContainersRequest(), timeout=10).containers]
+        left += [f"mount {line.split()[4]} (in containerd's namespace)" for line in self.mounts()
+                 if line.split()[4].startswith(str(self.base) + "/")
+                 and line.split()[4] != str(self.shared_dir)]
         for handler, root in self.runtime_roots.items():
             ns_root = root / NAMESPACE
             if ns_root.is_dir():
@@ -227,7 +288,8 @@ class CriContainerd:
                                   timeout=60).image_ref
 
     def run_pod(self, handler: str, *, host_network: bool = False,
-                share_pid: bool = False) -> "Pod":
+                share_pid: bool = False, privileged: bool = False,
+                sysctls: dict[str, str] | None = None, cgroup_parent: str = "") -> "Pod":
         """A pod as kubelet asks for one: its own network (CNI) or the host's
         (here: containerd's namespace), a pid namespace per container unless
         `share_pid` (shareProcessNamespace), and a hostname only with its own
@@ -240,8 +302,9 @@ class CriContainerd:
             metadata=pb.PodSandboxMetadata(name=name, uid=uuid.uuid4().hex, namespace="pyrunc-e2e"),
             hostname="" if host_network else name, log_directory=str(self.log_dir / name),
             linux=pb.LinuxPodSandboxConfig(
-                cgroup_parent=self.cgroup_parent,
-                security_context=pb.LinuxSandboxSecurityContext(namespace_options=options)))
+                cgroup_parent=cgroup_parent or self.cgroup_parent, sysctls=sysctls or {},
+                security_context=pb.LinuxSandboxSecurityContext(namespace_options=options,
+                                                                privileged=privileged)))
         resp = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=config, runtime_handler=handler),
                                      timeout=60)
         support.ISSUED_IDS.add(resp.pod_sandbox_id)  # its cgroup is this session's
@@ -273,7 +336,7 @@ class Pod:
         return _verbose_info(self.status())
 
     def create(self, command: list[str], *, args=(), security=None, resources=None,
-               name: str = "c") -> str:
+               mounts=(), name: str = "c") -> str:
         name = f"{name}-{uuid.uuid4().hex[:8]}"
         # kubelet repeats the pod's namespace modes in every container's
         # security context: that, not the sandbox's, is what containerd reads
@@ -282,7 +345,8 @@ class Pod:
         linux = pb.LinuxContainerConfig(security_context=security, resources=resources)
         config = pb.ContainerConfig(
             metadata=pb.ContainerMetadata(name=name), image=pb.ImageSpec(image=self.cri.image),
-            command=command, args=list(args), log_path=f"{name}.log", linux=linux)
+            command=command, args=list(args), log_path=f"{name}.log", linux=linux,
+            mounts=list(mounts))
         cid = self.rt.CreateContainer(pb.CreateContainerRequest(
             pod_sandbox_id=self.id, config=config, sandbox_config=self.config), timeout=60).container_id
         support.ISSUED_IDS.add(cid)
@@ -342,7 +406,7 @@ class Pod:
                 path = f"/sys/fs/cgroup/{ctrl}{self.cri.cgroup_parent}/{i}"
                 if os.path.isdir(path):
                     left.append(f"cgroup {path}")
-        left += [f"mount {line.split()[4]}" for line in support.host_mounts().splitlines()
+        left += [f"mount {line.split()[4]}" for line in self.cri.mounts()
                  if any(i in line for i in ids)]
         if netns and os.path.exists(netns):
             left.append(f"netns {netns}")

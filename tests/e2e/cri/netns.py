@@ -7,6 +7,8 @@ related of the CRI harness lives in it: the local registry on 127.0.0.1,
 containerd (hence its CNI plugins, whose bridge and host-side veths appear
 in containerd's namespace, and the runtimes it starts for host-network
 pods), and the test's own registry client (a thread that joins it).
+containerd also gets a mount namespace of its own (private_mount_ns), where
+the tests may make a shared mount without touching the host's propagation.
 """
 from __future__ import annotations
 
@@ -18,6 +20,8 @@ import struct
 import threading
 
 CLONE_NEWNET = 0x40000000
+CLONE_NEWNS = 0x00020000
+MS_SHARED = 1 << 20
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -81,3 +85,15 @@ class NetNS:
         if self.fd >= 0:
             os.close(self.fd)
             self.fd = -1
+
+
+def private_mount_ns(shared_dir: str) -> None:
+    """preexec_fn part: a new mount namespace for the child, with a tmpfs at
+    `shared_dir` made shared there (only there: the host's mounts were copied
+    as they are, private), as a hostPath with Bidirectional or
+    HostToContainer propagation needs."""
+    _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_libc.mount(b"tmpfs", shared_dir.encode(), b"tmpfs", 0, b"mode=755"),
+           f"mount tmpfs on {shared_dir}")
+    _check(_libc.mount(None, shared_dir.encode(), None, MS_SHARED, None),
+           f"make {shared_dir} shared")
