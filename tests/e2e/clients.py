@@ -407,6 +407,51 @@ class Podman:
         return run_in_pty(self.argv(*args), env=self.env, timeout=timeout)
 
 
+def containerd_config(base: Path, socket: Path, *, top: str = "", plugins: str = "") -> str:
+    """A containerd config.toml confined to `base`: own root, state and gRPC
+    socket, no ttrpc/debug/metrics listeners, and the opt dir in base (the
+    default would create /opt/containerd on the host). `top` adds top-level
+    keys, `plugins` more tables."""
+    return ("version = 2\n"
+            f'root = "{base / "root"}"\n'
+            f'state = "{base / "state"}"\n'
+            + top +
+            "[grpc]\n"
+            f'  address = "{socket}"\n'
+            "[ttrpc]\n"
+            '  address = ""\n'
+            "[debug]\n"
+            '  address = ""\n'
+            "[metrics]\n"
+            '  address = ""\n'
+            '[plugins."io.containerd.internal.v1.opt"]\n'
+            f'  path = "{base / "opt"}"\n'
+            + plugins)
+
+
+def log_tail(path: Path, n: int = 30) -> str:
+    """The last n lines of a daemon's log, for an error message."""
+    try:
+        return "\n".join(path.read_text().splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def stop_daemon(proc: subprocess.Popen, name: str, timeout: float = 15) -> list[str]:
+    """SIGTERM (a daemon's clean shutdown) to a process we started, by its
+    pid; SIGKILL if it does not exit in time. Returns what went wrong."""
+    if proc.poll() is not None:
+        return []
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return []
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return [f"{name} ignored SIGTERM"]
+
+
 class Containerd:
     """A private containerd (own root, state, socket; CRI off) and ctr against it."""
 
@@ -424,22 +469,8 @@ class Containerd:
     def setup(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
         config = self.base / "config.toml"
-        config.write_text(
-            "version = 2\n"
-            f'root = "{self.base / "root"}"\n'
-            f'state = "{self.base / "state"}"\n'
-            'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-            "[grpc]\n"
-            f'  address = "{self.socket}"\n'
-            "[ttrpc]\n"
-            '  address = ""\n'
-            "[debug]\n"
-            '  address = ""\n'
-            "[metrics]\n"
-            '  address = ""\n'
-            # the default would create /opt/containerd on the host
-            '[plugins."io.containerd.internal.v1.opt"]\n'
-            f'  path = "{self.base / "opt"}"\n')
+        config.write_text(containerd_config(
+            self.base, self.socket, top='disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'))
         self._log = open(self.base / "containerd.log", "wb")
         self.proc = subprocess.Popen(["containerd", "--config", str(config)],
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
@@ -459,10 +490,7 @@ class Containerd:
         archive.unlink()
 
     def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join((self.base / "containerd.log").read_text().splitlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.base / "containerd.log", n)
 
     def leftovers(self) -> list[str]:
         left = []
@@ -484,14 +512,7 @@ class Containerd:
             for line in self.ctr("containers", "ls", "-q", check=False).stdout.split():
                 self.ctr("containers", "delete", line, check=False)
             self.ctr("images", "rm", self.image, check=False)
-            # our containerd, by its pid; SIGTERM is its clean shutdown
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                left.append("containerd ignored SIGTERM")
+            left += stop_daemon(self.proc, "containerd")
         if self._log:
             self._log.close()
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]

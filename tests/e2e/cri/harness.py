@@ -2,13 +2,14 @@
 kubelet drives, aimed at two runtime handlers, `pyrunc` (the runtime under
 test) and `runc` (the control).
 
-Confined like the other e2e clients (tests/e2e/clients.py): containerd gets
-its own root, state, socket, opt dir, CNI config and runtime roots in a temp
-dir; the CRI's netns bind mounts go under its state dir. Everything it does
-on the network happens in a namespace the harness made (netns.py): CNI's
-bridge plugin makes its bridge and host-side veths in containerd's
-namespace, so they land there, and "host network" pods get that namespace
-too. Images come from a local registry on 127.0.0.1 in that namespace
+Confined like the other e2e clients (tests/e2e/clients.py), and more:
+containerd gets its own root, state, socket, opt dir, CNI config and runtime
+roots in a temp dir; its own network namespace (netns.py: CNI's bridge and
+host-side veths, the registry on 127.0.0.1 and "host network" pods all land
+there), its own mount namespace (container mounts stay out of the host's
+table; a shared tmpfs there serves the propagation tests) and its own cgroup
+under the pods' test parent (a runtime resolving a path relative to its own
+cgroup stays under pyrunc-test). Images come from the local registry
 (registry.py): the busybox image the tests pull and the sandbox ("pause")
 image, a static busybox `sleep`.
 
@@ -21,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -34,8 +34,8 @@ from cri_api.v1 import api_pb2_grpc
 
 from tests import support
 from tests.e2e import images
-from tests.e2e.clients import (HostTraces, cgroup_mount_points, mounts_under, pids_mentioning,
-                               remove_cgroup_tree)
+from tests.e2e.clients import (HostTraces, cgroup_mount_points, containerd_config, log_tail,
+                               mounts_under, pids_mentioning, remove_cgroup_tree, stop_daemon)
 from tests.e2e.cri.netns import NetNS, private_mount_ns
 from tests.e2e.cri.registry import Registry
 
@@ -173,20 +173,7 @@ class CriContainerd:
                 f'  Root = "{self.runtime_roots[handler]}"\n'
                 f"  SystemdCgroup = {'true' if _systemd_pid1() else 'false'}\n")
         config = self.base / "config.toml"
-        config.write_text(
-            "version = 2\n"
-            f'root = "{self.base / "root"}"\n'
-            f'state = "{self.base / "state"}"\n'
-            "[grpc]\n"
-            f'  address = "{self.socket}"\n'
-            "[ttrpc]\n"
-            '  address = ""\n'
-            "[debug]\n"
-            '  address = ""\n'
-            "[metrics]\n"
-            '  address = ""\n'
-            '[plugins."io.containerd.internal.v1.opt"]\n'
-            f'  path = "{self.base / "opt"}"\n'
+        config.write_text(containerd_config(self.base, self.socket, plugins=(
             f"[{cri}]\n"
             f'  sandbox_image = "{self.pause_image}"\n'
             # root here lacks CAP_SYS_RESOURCE: no negative oom_score_adj
@@ -199,7 +186,7 @@ class CriContainerd:
             f'  conf_dir = "{cni_conf}"\n'
             f"[{cri}.containerd]\n"
             '  default_runtime_name = "runc"\n'
-            + runtimes)
+            + runtimes)))
         return config
 
     def mounts(self) -> list[str]:
@@ -222,10 +209,7 @@ class CriContainerd:
                        stdin=subprocess.DEVNULL, capture_output=True)
 
     def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join((self.base / "containerd.log").read_text().splitlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.base / "containerd.log", n)
 
     # --- tear-down ------------------------------------------------------------------
     def leftovers(self) -> list[str]:
@@ -256,13 +240,7 @@ class CriContainerd:
                     self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
             except grpc.RpcError as exc:
                 left.append(f"clean-up through the CRI failed: {exc}")
-            self.proc.send_signal(signal.SIGTERM)  # ours, by pid: its clean shutdown
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                left.append("containerd ignored SIGTERM")
+            left += stop_daemon(self.proc, "containerd")
         if self.channel is not None:
             self.channel.close()
         if self._log:

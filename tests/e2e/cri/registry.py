@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from tests.e2e import images
+from tests.e2e.clients import log_tail, stop_daemon
 from tests.e2e.cri.netns import NetNS
 
 PORT = 5000  # a fresh namespace: every port is free
@@ -44,7 +45,7 @@ class Registry:
         while not self.netns.run(self._answers):
             if self.proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError("docker-registry did not come up:\n"
-                                   + (self.base / "registry.log").read_text()[-2000:])
+                                   + log_tail(self.base / "registry.log"))
             time.sleep(0.05)
 
     @staticmethod
@@ -85,15 +86,7 @@ class Registry:
             conn.close()
 
     def stop(self) -> list[str]:
-        left = []
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # ours, by pid
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                left.append("docker-registry ignored SIGTERM")
+        left = stop_daemon(self.proc, "docker-registry") if self.proc else []
         if self._log:
             self._log.close()
         return left
