@@ -20,7 +20,7 @@ import pytest
 
 from tests.e2e.cri.harness import handlers, pb
 
-pytestmark = [pytest.mark.requires("root", "containerd")]
+pytestmark = [pytest.mark.requires("root", "containerd", "cri")]
 
 # an init that exits 0 on SIGTERM, and one that ignores it (the grace period ends in SIGKILL)
 SERVE = ["sh", "-c", 'trap "exit 0" TERM; while :; do sleep 0.1; done']
@@ -419,3 +419,24 @@ def test_hostpath_bidirectional(cri, handler, request):
             pod.remove_container(c)
         pod.stop()
         pod.remove()
+
+
+@pytest.mark.parametrize("tty", [False, True], ids=["pipes", "tty"])
+def test_streaming_exec(cri, pod, tty):
+    """Exec through the CRI streaming server (kubectl exec's path): the shim
+    runs `RUNTIME exec`, with a console socket when a tty is asked for.
+    (With a tty, stdin too, as `kubectl exec -it`: containerd 1.6 copies a
+    tty exec's output only when stdin is attached, whatever the runtime.)"""
+    from tests.e2e.cri.streaming import exec_stream
+    cid = pod.run(SERVE)
+    url = pod.rt.Exec(pb.ExecRequest(
+        container_id=cid, cmd=["sh", "-c", "tty; echo to-err >&2; exit 5"], tty=tty,
+        stdin=tty, stdout=True, stderr=not tty), timeout=30).url
+    out, err, status = exec_stream(cri.netns, url)
+    assert status.get("status") == "Failure", status
+    causes = {c["reason"]: c["message"] for c in status["details"]["causes"]}
+    assert causes == {"ExitCode": "5"}, status
+    if tty:  # one stream: the terminal's (which turns \n into \r\n)
+        assert re.fullmatch(rb"/dev/pts/\d+\r\nto-err\r\n", out), (out, err, status)
+    else:
+        assert (out, err) == (b"not a tty\n", b"to-err\n")
