@@ -271,7 +271,7 @@ def test_shared_pid_namespace_pod(cri, handler):
         while _state(init) not in ("Z", "gone"):
             assert time.monotonic() < deadline + 5, "the container's init never exited"
             time.sleep(0.02)
-        gone = time.monotonic() + 1.0
+        gone = time.monotonic() + 1.5
         while (left := _live_in_pidns(inside, "sleep 313")) and time.monotonic() < gone:
             time.sleep(0.05)
         assert left == [], "the container's init exited and its background `sleep 313` lived on"
