@@ -131,7 +131,7 @@ def run_in_pty(argv: list[str], *, env: dict | None = None, timeout: float = 30,
     return rc, out.decode(errors="replace").replace("\r", "")
 
 
-def _settle(base, seconds=5.0):
+def settle(base, seconds=5.0):
     """Wait up to `seconds` for the processes that mention `base` to exit."""
     for _ in range(int(seconds * 10)):
         if not pids_mentioning(str(base)):
@@ -351,7 +351,7 @@ class Podman:
         # `podman rm --force` returns before the container's conmon has run its
         # exit command (`podman container cleanup`): a removed container's pair
         # may live on for a moment; only what outlives the grace is left behind
-        _settle(self.base)
+        settle(self.base)
         left += [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         left += [f"mount {m}" for m in mounts_under(self.base)]
         return left
@@ -361,7 +361,7 @@ class Podman:
         left = self.leftovers()
         self.podman("rm", "--all", "--force", "--time", "0", check=False)
         self.podman("rmi", "--all", "--force", check=False)
-        _settle(self.base)  # conmon exits right after its container; give it a moment
+        settle(self.base)  # conmon exits right after its container; give it a moment
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in mounts_under(self.base)]
         stuck = remove_cgroup_tree(self.cgroup_parent)

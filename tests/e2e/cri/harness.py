@@ -35,7 +35,8 @@ from cri_api.v1 import api_pb2_grpc
 from tests import support
 from tests.e2e import images
 from tests.e2e.clients import (HostTraces, cgroup_mount_points, containerd_config, log_tail,
-                               mounts_under, pids_mentioning, remove_cgroup_tree, stop_daemon)
+                               mounts_under, pids_mentioning, remove_cgroup_tree, settle,
+                               stop_daemon)
 from tests.e2e.cri.netns import NetNS, private_mount_ns
 from tests.e2e.cri.registry import Registry
 
@@ -247,6 +248,7 @@ class CriContainerd:
             self._log.close()
         if self.registry:
             left += self.registry.stop()
+        settle(self.base)  # the shims exit (and remove their sockets) just after containerd
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in mounts_under(self.base)]
         stuck = remove_cgroup_tree(self.cgroup_parent)
