@@ -63,6 +63,9 @@ REQUIREMENTS = {
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),
     "containerd": (lambda: _have("containerd") and _have("ctr"), "containerd is not installed"),
+    # tests/e2e/cri: a local registry and the CNI plugins (scripts/deps/cri.sh)
+    "cri": (lambda: _have("docker-registry") and os.path.exists("/usr/lib/cni/bridge"),
+            "docker-registry or the CNI plugins are not installed (scripts/deps/cri.sh)"),
     "qemu": (lambda: _have("qemu-system-x86_64"), "qemu-system-x86_64 is not installed"),
 }
 

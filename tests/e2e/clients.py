@@ -131,15 +131,15 @@ def run_in_pty(argv: list[str], *, env: dict | None = None, timeout: float = 30,
     return rc, out.decode(errors="replace").replace("\r", "")
 
 
-def _settle(base, seconds=5.0):
+def settle(base, seconds=5.0):
     """Wait up to `seconds` for the processes that mention `base` to exit."""
     for _ in range(int(seconds * 10)):
-        if not _pids_mentioning(str(base)):
+        if not pids_mentioning(str(base)):
             return
         time.sleep(0.1)
 
 
-def _pids_mentioning(text: str) -> list[tuple[int, str]]:
+def pids_mentioning(text: str) -> list[tuple[int, str]]:
     """Live processes whose command line mentions `text` (our private dirs)."""
     hits = []
     me = os.getpid()
@@ -156,13 +156,13 @@ def _pids_mentioning(text: str) -> list[tuple[int, str]]:
     return hits
 
 
-def _mounts_under(path: Path) -> list[str]:
+def mounts_under(path: Path) -> list[str]:
     prefix = str(path)
     return [line for line in support.host_mounts().splitlines()
             if line.split()[4] == prefix or line.split()[4].startswith(prefix + "/")]
 
 
-def _cgroup_mount_points() -> set[str]:
+def cgroup_mount_points() -> set[str]:
     points = set()
     with open("/proc/self/mountinfo") as f:
         for line in f:
@@ -189,12 +189,12 @@ def _remove_plain_tree(ctrl_dir: str, top: str) -> None:
         d = os.path.dirname(d)
 
 
-def _remove_cgroup_tree(rel: str) -> list[str]:
+def remove_cgroup_tree(rel: str) -> list[str]:
     """rmdir `rel` in every hierarchy, deepest first; returns what would not go."""
     stuck: list[str] = []
     if not os.path.isdir(CGROUP_BASE):
         return stuck
-    mounted = _cgroup_mount_points()
+    mounted = cgroup_mount_points()
     for ctrl in sorted(os.listdir(CGROUP_BASE)):
         top = os.path.join(CGROUP_BASE, ctrl, rel.lstrip("/"))
         if not os.path.isdir(top):
@@ -351,9 +351,9 @@ class Podman:
         # `podman rm --force` returns before the container's conmon has run its
         # exit command (`podman container cleanup`): a removed container's pair
         # may live on for a moment; only what outlives the grace is left behind
-        _settle(self.base)
-        left += [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        left += [f"mount {m}" for m in _mounts_under(self.base)]
+        settle(self.base)
+        left += [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        left += [f"mount {m}" for m in mounts_under(self.base)]
         return left
 
     def teardown(self) -> list[str]:
@@ -361,10 +361,10 @@ class Podman:
         left = self.leftovers()
         self.podman("rm", "--all", "--force", "--time", "0", check=False)
         self.podman("rmi", "--all", "--force", check=False)
-        _settle(self.base)  # conmon exits right after its container; give it a moment
-        late = [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        late += [f"mount {m}" for m in _mounts_under(self.base)]
-        stuck = _remove_cgroup_tree(self.cgroup_parent)
+        settle(self.base)  # conmon exits right after its container; give it a moment
+        late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        late += [f"mount {m}" for m in mounts_under(self.base)]
+        stuck = remove_cgroup_tree(self.cgroup_parent)
         if not late:  # never rm -rf a tree that still has something mounted in it
             shutil.rmtree(self.base, ignore_errors=True)
         self.traces.remove()
@@ -407,6 +407,51 @@ class Podman:
         return run_in_pty(self.argv(*args), env=self.env, timeout=timeout)
 
 
+def containerd_config(base: Path, socket: Path, *, top: str = "", plugins: str = "") -> str:
+    """A containerd config.toml confined to `base`: own root, state and gRPC
+    socket, no ttrpc/debug/metrics listeners, and the opt dir in base (the
+    default would create /opt/containerd on the host). `top` adds top-level
+    keys, `plugins` more tables."""
+    return ("version = 2\n"
+            f'root = "{base / "root"}"\n'
+            f'state = "{base / "state"}"\n'
+            + top +
+            "[grpc]\n"
+            f'  address = "{socket}"\n'
+            "[ttrpc]\n"
+            '  address = ""\n'
+            "[debug]\n"
+            '  address = ""\n'
+            "[metrics]\n"
+            '  address = ""\n'
+            '[plugins."io.containerd.internal.v1.opt"]\n'
+            f'  path = "{base / "opt"}"\n'
+            + plugins)
+
+
+def log_tail(path: Path, n: int = 30) -> str:
+    """The last n lines of a daemon's log, for an error message."""
+    try:
+        return "\n".join(path.read_text().splitlines()[-n:])
+    except OSError:
+        return ""
+
+
+def stop_daemon(proc: subprocess.Popen, name: str, timeout: float = 15) -> list[str]:
+    """SIGTERM (a daemon's clean shutdown) to a process we started, by its
+    pid; SIGKILL if it does not exit in time. Returns what went wrong."""
+    if proc.poll() is not None:
+        return []
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=timeout)
+        return []
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        return [f"{name} ignored SIGTERM"]
+
+
 class Containerd:
     """A private containerd (own root, state, socket; CRI off) and ctr against it."""
 
@@ -424,22 +469,8 @@ class Containerd:
     def setup(self) -> None:
         self.base.mkdir(parents=True, exist_ok=True)
         config = self.base / "config.toml"
-        config.write_text(
-            "version = 2\n"
-            f'root = "{self.base / "root"}"\n'
-            f'state = "{self.base / "state"}"\n'
-            'disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'
-            "[grpc]\n"
-            f'  address = "{self.socket}"\n'
-            "[ttrpc]\n"
-            '  address = ""\n'
-            "[debug]\n"
-            '  address = ""\n'
-            "[metrics]\n"
-            '  address = ""\n'
-            # the default would create /opt/containerd on the host
-            '[plugins."io.containerd.internal.v1.opt"]\n'
-            f'  path = "{self.base / "opt"}"\n')
+        config.write_text(containerd_config(
+            self.base, self.socket, top='disabled_plugins = ["io.containerd.grpc.v1.cri"]\n'))
         self._log = open(self.base / "containerd.log", "wb")
         self.proc = subprocess.Popen(["containerd", "--config", str(config)],
                                      stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log)
@@ -459,10 +490,7 @@ class Containerd:
         archive.unlink()
 
     def log_tail(self, n: int = 30) -> str:
-        try:
-            return "\n".join((self.base / "containerd.log").read_text().splitlines()[-n:])
-        except OSError:
-            return ""
+        return log_tail(self.base / "containerd.log", n)
 
     def leftovers(self) -> list[str]:
         left = []
@@ -470,9 +498,9 @@ class Containerd:
             out = self.ctr(what, "ls", "-q", check=False)
             left += [f"{what[:-1]} {line}" for line in out.stdout.splitlines() if line.strip()]
         # shims carry our socket path in their argv; containers sit in the namespace's cgroups
-        left += [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))
+        left += [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))
                  if self.proc is None or pid != self.proc.pid]
-        left += [f"mount {m}" for m in _mounts_under(self.base)]
+        left += [f"mount {m}" for m in mounts_under(self.base)]
         return left
 
     def teardown(self) -> list[str]:
@@ -484,19 +512,12 @@ class Containerd:
             for line in self.ctr("containers", "ls", "-q", check=False).stdout.split():
                 self.ctr("containers", "delete", line, check=False)
             self.ctr("images", "rm", self.image, check=False)
-            # our containerd, by its pid; SIGTERM is its clean shutdown
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-                left.append("containerd ignored SIGTERM")
+            left += stop_daemon(self.proc, "containerd")
         if self._log:
             self._log.close()
-        late = [f"process {pid}: {cmd}" for pid, cmd in _pids_mentioning(str(self.base))]
-        late += [f"mount {m}" for m in _mounts_under(self.base)]
-        stuck = _remove_cgroup_tree(self.namespace)  # cgroupsPath is /<ns>/<id>
+        late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
+        late += [f"mount {m}" for m in mounts_under(self.base)]
+        stuck = remove_cgroup_tree(self.namespace)  # cgroupsPath is /<ns>/<id>
         if not late:
             shutil.rmtree(self.base, ignore_errors=True)
         self.traces.remove()

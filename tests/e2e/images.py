@@ -3,7 +3,8 @@
 No registry is reachable, so both clients get their busybox image from the
 rootfs that bundles/build-rootfs.sh made: a plain layer tarball (podman
 imports it), and a hand-made OCI image layout tar around that same layer
-(`ctr images import` reads it). Everything is written into a directory the
+(`ctr images import` reads it), or the same blobs pushed to a local
+registry (tests/e2e/cri/). Everything is written into a directory the
 caller owns.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from tests import support
 
 IMAGE_NAME = "localhost/pyrunc-e2e/busybox:test"
+MANIFEST_TYPE = "application/vnd.oci.image.manifest.v1+json"
 
 
 def _reset(info: tarfile.TarInfo) -> tarfile.TarInfo:
@@ -50,35 +52,48 @@ def _json(obj) -> bytes:
     return json.dumps(obj, sort_keys=True, separators=(",", ":")).encode()
 
 
+def image_blobs(layer: Path, *, cmd=("/bin/sh",), entrypoint=()) -> tuple[dict[str, bytes], bytes]:
+    """The blobs of a one-layer image (layer, config) by digest, and its manifest.
+
+    What both an OCI layout tar and a registry push are made of."""
+    layer_bytes = layer.read_bytes()
+    layer_digest = "sha256:" + hashlib.sha256(layer_bytes).hexdigest()
+    image_config: dict = {"Cmd": list(cmd), "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]}
+    if entrypoint:
+        image_config["Entrypoint"] = list(entrypoint)
+    config_bytes = _json({
+        "architecture": "amd64", "os": "linux",
+        "config": image_config,
+        # uncompressed layer: its diff id is its own digest
+        "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+    })
+    config_digest = "sha256:" + hashlib.sha256(config_bytes).hexdigest()
+    manifest = _json({
+        "schemaVersion": 2,
+        "mediaType": MANIFEST_TYPE,
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": len(config_bytes)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": len(layer_bytes)}],
+    })
+    return {layer_digest: layer_bytes, config_digest: config_bytes}, manifest
+
+
 def oci_archive(dest: Path, layer: Path, name: str = IMAGE_NAME) -> Path:
     """An OCI image layout tar (oci-layout, index.json, blobs) with one layer."""
-    layer_bytes = layer.read_bytes()
+    blobs, manifest = image_blobs(layer)
     with tarfile.open(dest, "w", format=tarfile.PAX_FORMAT) as tar:
         for d in ("blobs", "blobs/sha256"):
             info = _reset(tarfile.TarInfo(d))
             info.type, info.mode = tarfile.DIRTYPE, 0o755
             tar.addfile(info)
-        layer_digest, layer_size = _blob(tar, layer_bytes)
-        config = {
-            "architecture": "amd64", "os": "linux",
-            "config": {"Cmd": ["/bin/sh"], "Env": ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]},
-            # uncompressed layer: its diff id is its own digest
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-        }
-        config_digest, config_size = _blob(tar, _json(config))
-        manifest = {
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": config_digest, "size": config_size},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": layer_digest, "size": layer_size}],
-        }
-        manifest_digest, manifest_size = _blob(tar, _json(manifest))
+        for data in blobs.values():
+            _blob(tar, data)
+        manifest_digest, manifest_size = _blob(tar, manifest)
         index = {
             "schemaVersion": 2,
             "manifests": [{
-                "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                "mediaType": MANIFEST_TYPE,
                 "digest": manifest_digest, "size": manifest_size,
                 "platform": {"architecture": "amd64", "os": "linux"},
                 # containerd names the image from this annotation
