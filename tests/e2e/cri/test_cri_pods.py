@@ -340,7 +340,7 @@ def test_privileged_pod_with_sysctls(cri, handler):
 
 
 @pytest.mark.parametrize("handler", handlers())
-def test_slice_cgroup_parent(cri, handler, request):
+def test_slice_cgroup_parent(cri, handler):
     """A pod whose cgroup parent ends in `.slice`: containerd writes the
     systemd form `PARENT:cri-containerd:ID` whatever SystemdCgroup says, and
     runc (without --systemd-cgroup) takes it as a path relative to its own
@@ -348,10 +348,6 @@ def test_slice_cgroup_parent(cri, handler, request):
     if os.path.isdir("/run/systemd/system"):
         pytest.skip("systemd is PID 1: the handlers run with SystemdCgroup = true, "
                     "where the systemd form is what it says")
-    if handler == "pyrunc":
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="issue 17 bug 1: pyrunc refuses a systemd-form cgroupsPath "
-                                 "without --systemd-cgroup"))
     pod = cri.run_pod(handler, cgroup_parent="pyrunc-cri.slice")
     try:
         res = pb.LinuxContainerResources(memory_limit_in_bytes=48 * MIB)
@@ -396,14 +392,9 @@ def test_hostpath_host_to_container(cri, pod):
 
 
 @pytest.mark.parametrize("handler", handlers())
-def test_hostpath_bidirectional(cri, handler, request):
+def test_hostpath_bidirectional(cri, handler):
     """A hostPath volume with Bidirectional propagation (rshared; privileged,
     as kubelet requires): a mount made in the container reaches the host."""
-    if handler == "pyrunc":
-        request.applymarker(pytest.mark.xfail(
-            strict=False, reason="issue 17 bug 2: pyrunc makes every mount a slave before "
-                                 "applying rootfsPropagation rshared, so the volume leaves the "
-                                 "host's peer group (shared:N master:M) and nothing propagates back"))
     pod = cri.run_pod(handler, privileged=True)
     sub = f"bidi-{handler}"
     try:
