@@ -199,3 +199,22 @@ def test_limits_are_dropped_on_cgroup_v1(rpodman):
         ours = _controllers(f.read())
     assert _controllers(proc.stdout) == ours, proc.stdout
     assert proc.stdout.splitlines()[-1] != str(64 * 1024 * 1024), proc.stdout
+
+
+def test_a_runtime_failure_is_one_line_and_leaves_nothing(rpodman):
+    """What the user may not do (lower its oom_score_adj) fails in the
+    runtime: podman shows one line, and the container, its processes and
+    its state dir are gone (--rm)."""
+    name = _name()
+    proc = rpodman.run("--rm", "--name", name, "--oom-score-adj", "-500", rpodman.image, "true", check=False)
+    assert proc.returncode == 126, proc
+    errors = [line for line in proc.stderr.splitlines() if "shared mount" not in line]
+    assert len(errors) == 1 and errors[0].startswith("Error: "), proc.stderr
+    support.assert_no_traceback(proc.stderr)
+    if not support.is_runc():  # runc 1.1.5: "can't get final child's PID from pipe: EOF"
+        assert "oom_score_adj: permission denied" in errors[0], errors
+    assert rpodman.podman("container", "exists", name, check=False).returncode == 1
+    _gone(name)
+    state_root = rpodman.user.xdg / support.runtime_name()
+    left = [p.name for p in state_root.iterdir() if not p.name.startswith(".")] if state_root.exists() else []
+    assert not left, left
