@@ -62,6 +62,8 @@ REQUIREMENTS = {
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),
+    # rootless podman's user-mode network (scripts/deps/rootless-podman.sh)
+    "slirp4netns": (lambda: _have("slirp4netns"), "slirp4netns is not installed (scripts/deps/rootless-podman.sh)"),
     "containerd": (lambda: _have("containerd") and _have("ctr"), "containerd is not installed"),
     # tests/e2e/cri: a local registry and the CNI plugins (scripts/deps/cri.sh)
     "cri": (lambda: _have("docker-registry") and os.path.exists("/usr/lib/cni/bridge"),

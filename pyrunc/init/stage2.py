@@ -12,6 +12,7 @@ import resource
 import stat
 import struct
 
+from pyrunc import rootless
 from pyrunc import testhooks as testguards
 from pyrunc.init import console, preload, rootfs
 from pyrunc.init import apply_security as security
@@ -37,7 +38,12 @@ def run(plan, sock, ctx):
         fd_dir = os.open("/proc/self/fd", os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
         host_pid = int(os.readlink("/proc/self"))
         ctx.host_pid = host_pid  # for the seccomp agent (security.load_seccomp)
-        in_userns = plan.has("user")
+        # devices are bound, not made, and host mounts' flags are locked,
+        # whether the user namespace is the container's own or the one the
+        # runtime already runs in (rootless podman runs us as root of its
+        # user namespace, with a config that asks for none: runc's
+        # RunningInUserNS || NEWUSER)
+        in_userns = plan.has("user") or rootless.in_user_namespace()
         if "network" in plan.new_namespaces:
             _loopback_up()
         mount_ns = plan.has("mount")

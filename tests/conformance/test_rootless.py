@@ -49,11 +49,12 @@ class User:
         """The default --root for this user: $XDG_RUNTIME_DIR/<runtime>."""
         return self.xdg / ("runc" if support.is_runc() else "pyrunc")
 
-    def run(self, *args, env=None, timeout=60, before=None) -> subprocess.CompletedProcess:
+    def run(self, *args, env=None, timeout=60, before=None, after=None) -> subprocess.CompletedProcess:
         """`runtime ARGS` as this user. Its stdout and stderr are files the user
         owns: a detached container keeps them, and runc chowns a container's
         stdio to the container's root, which only their owner may do.
-        `before()` runs in the forked child, still root, before it drops to the user."""
+        `before()` runs in the forked child, still root, before it drops to the
+        user; `after()` once it is the user."""
         environ = {"PATH": PATH, "HOME": str(self.base), "USER": self.name, "LOGNAME": self.name,
                    "XDG_RUNTIME_DIR": str(self.xdg)}
         environ.update(env or {})
@@ -70,6 +71,8 @@ class User:
                 os.setgroups([])
                 os.setresgid(self.gid, self.gid, self.gid)
                 os.setresuid(self.uid, self.uid, self.uid)
+                if after is not None:
+                    after()
 
             proc = subprocess.run([self.binary, *map(str, args)], preexec_fn=drop,
                                   env=environ, cwd=self.base, stdin=subprocess.DEVNULL,
@@ -315,6 +318,37 @@ def test_sysfs_without_a_network_namespace_is_the_hosts_bound(user):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.split()[3].startswith("ro,"), proc.stdout
     assert proc.stdout.splitlines()[-1] == "ok", proc.stdout
+    user.assert_no_leftovers(cid)
+
+
+def test_root_of_a_user_namespace_with_a_config_that_makes_none(user):
+    """What rootless podman does: the runtime runs as root of a user namespace
+    the user made (the user outside, mapped by itself), and the config asks
+    for no user namespace. Root there may not mknod: the devices are the
+    host's, bound (runc: RunningInUserNS)."""
+    from pyrunc.kernel import flags as kf
+    from pyrunc.kernel import syscalls as k
+
+    def become_root_of_a_user_namespace():
+        k.set_dumpable(True)  # setresuid cleared it: /proc/self would stay root's
+        k.unshare(kf.CLONE_NEWUSER)
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {user.uid} 1"), ("gid_map", f"0 {user.gid} 1")):
+            with open(f"/proc/self/{name}", "w") as f:
+                f.write(text)
+
+    cid = support.unique_id("rl")
+    path, cfg = user.bundle(cid, ["sh", "-c", "id -u; cat /proc/self/uid_map; ls -ln /dev/null; echo > /dev/null && echo written"])
+    cfg["linux"]["namespaces"] = [ns for ns in cfg["linux"]["namespaces"] if ns["type"] != "user"]
+    for field in ("uidMappings", "gidMappings"):
+        cfg["linux"].pop(field)
+    write(path, cfg)
+    proc = user.run("run", "--bundle", path, cid, after=become_root_of_a_user_namespace)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "0" and lines[1].split() == ["0", str(user.uid), "1"], proc.stdout
+    dev_null = lines[2].split()
+    assert dev_null[0].startswith("c") and dev_null[4:6] == ["1,", "3"], lines[2]
+    assert lines[3] == "written", proc.stdout
     user.assert_no_leftovers(cid)
 
 
