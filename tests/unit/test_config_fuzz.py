@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import tempfile
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +21,14 @@ from tests.unit.test_schema_oracle import COMMON, configs, mutants
 
 REPR_SIGNS = re.compile(r"Traceback|\bNone\b|\bTrue\b|\bFalse\b|<class|\{'|\['|'\]|object at 0x")
 BUNDLE = tempfile.mkdtemp(prefix="pyrunc-fuzz-")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _remove_bundle():
+    """One bundle dir for every example (hypothesis and function fixtures do
+    not mix); gone with the module, as every test leaves nothing behind."""
+    yield
+    shutil.rmtree(BUNDLE, ignore_errors=True)
 
 
 @st.composite
