@@ -27,6 +27,7 @@ if [ ! -x .venv/bin/python ]; then
   "${python:-python3}" -m venv .venv
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".${PYRUNC_EXTRAS:-}"
-# the `pyrunc` command: python -I -S with explicit paths (scripts/write-launcher says why)
+# the `pyrunc` command: python -I -S with explicit paths, and next to it pyrunc.bundle,
+# pyrunc's compiled modules in one file (scripts/write-launcher says why)
 .venv/bin/python scripts/write-launcher .venv/bin/pyrunc
 ln -sf "$top/.venv/bin/pyrunc" /usr/local/bin/pyrunc
