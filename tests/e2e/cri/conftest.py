@@ -9,17 +9,22 @@ from pathlib import Path
 
 import pytest
 
-# the CRI client's Python packages come with the [test] extras from PyPI;
-# an interpreter without them (the guest's Debian python) skips this
-# directory, saying so, instead of failing the whole collection
-pytest.importorskip("grpc", reason="grpcio is not installed (pip install -e '.[test]')")
-pytest.importorskip("cri_api", reason="container-runtime-interface-api is not installed (pip install -e '.[test]')")
+# the CRI client's Python packages come with the [test] extras from PyPI; an
+# interpreter without them (the guest's Debian python) must still collect the
+# rest of the suite: test_cri_pods.py skips itself, saying why (a skip raised
+# here would take the whole `tests` package with it on pytest 7)
+try:
+    from tests.e2e.cri.harness import CriContainerd, handlers
+except ImportError:
+    CriContainerd = None
 
-from tests.e2e.cri.harness import CriContainerd, handlers  # noqa: E402
+    def handlers():
+        return ["pyrunc"]
 
 
 @pytest.fixture(scope="module")
 def cri(_reaper):
+    assert CriContainerd is not None, "test_cri_pods.py skips itself without the CRI packages"
     # short and under /tmp: containerd's socket path must stay below 108 bytes
     client = CriContainerd(Path(tempfile.mkdtemp(prefix="pyrunc-cri-", dir="/tmp")))
     try:

@@ -15,10 +15,13 @@ import os
 import re
 import time
 
-import grpc
 import pytest
 
-from tests.e2e.cri.harness import handlers, pb
+# the CRI client: grpcio and container-runtime-interface-api, PyPI test extras
+grpc = pytest.importorskip("grpc", reason="grpcio is not installed (pip install -e '.[test]')")
+pytest.importorskip("cri_api", reason="container-runtime-interface-api is not installed (pip install -e '.[test]')")
+
+from tests.e2e.cri.harness import handlers, pb  # noqa: E402
 
 pytestmark = [pytest.mark.requires("root", "containerd", "cri")]
 
