@@ -17,11 +17,18 @@ import time
 
 import pytest
 
-# the CRI client: grpcio and container-runtime-interface-api, PyPI test extras
-grpc = pytest.importorskip("grpc", reason="grpcio is not installed (pip install -e '.[test]')")
-pytest.importorskip("cri_api", reason="container-runtime-interface-api is not installed (pip install -e '.[test]')")
+try:
+    import grpc
 
-from tests.e2e.cri.harness import handlers, pb  # noqa: E402
+    from tests.e2e.cri.harness import handlers, pb
+except ImportError:
+    # the CRI client (grpcio, container-runtime-interface-api) is a declared
+    # test dependency: missing on the host, the install is broken; the guest
+    # runs the suite with Debian's python, which has neither
+    if os.environ.get("PYRUNC_IN_GUEST") != "1":
+        raise
+    pytest.skip("the guest's Debian python has no grpcio or container-runtime-interface-api "
+                "(PyPI test extras)", allow_module_level=True)
 
 pytestmark = [pytest.mark.requires("root", "containerd", "cri")]
 
