@@ -147,7 +147,7 @@ from pyrunc.kernel import cgroup_prepay
 cgroup_prepay.start()  # what pyrunc.cli does first for create (see kernel/cgroup_prepay.py)
 t0 = time.perf_counter()
 from pyrunc import config, plan
-from pyrunc import lifecycle as common
+from pyrunc.lifecycle import Options
 from pyrunc.lifecycle import create, delete, start
 from pyrunc.process import spawn
 from pyrunc.kernel import procfs
@@ -175,7 +175,7 @@ wrap(spawn, "spawn", "fork -> init ready (spawn; has the record, fifo and cgroup
 import pyrunc.store as state_mod
 wrap(state_mod, "write_atomic", "state writes (temp + rename), create+start")
 wrap(start, "release", "start: fifo release -> execve")
-opts = common.Options(root)
+opts = Options(root)
 if cache == "cold":
     import shutil; shutil.rmtree(os.path.join(root, ".cache"), ignore_errors=True)
 t = time.perf_counter()

@@ -29,8 +29,7 @@ import copy
 import os
 
 from pyrunc import jsonio
-from pyrunc import lifecycle as common
-from pyrunc.lifecycle import acquire
+from pyrunc.lifecycle import acquire, load, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc import testhooks as testguards
 from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
@@ -168,9 +167,9 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     """Run the process; returns the exit code for the cli (0 when detached).
     pyrunc.api passes `process` (an OCI process object, as process_file
     holds one) and `on_started`, called with the process's host pid."""
-    cdir, record = common.load(opts, cid, lock=False)
+    cdir, record = load(opts, cid, lock=False)
     with cdir:
-        status = common.status_of(cdir, record)
+        status = status_of(cdir, record)
     if not (ignore_paused and status == st.PAUSED):
         st.require("exec", status)
     init_pid = record.get("pid") or 0
@@ -221,7 +220,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             # SCMP_ACT_NOTIFY: the exec'd process sends its listener fd to the agent
             # (runc's state for an exec: status running, the init's pid)
             from pyrunc.security.seccomp import notify as seccomp_notify
-            agent = seccomp_notify.agent_connection(plan, common.state_for_hooks(record, "running"))
+            agent = seccomp_notify.agent_connection(plan, state_for_hooks(record, "running"))
         with agent as (agent_fd, agent_state):
             # with no --console-socket we are the console: no ONLCR, as runc's recvtty
             ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None, next_stage="exec_child",

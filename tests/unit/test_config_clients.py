@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from pyrunc import lifecycle as common
+from pyrunc.lifecycle import Options
 from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from tests import support
@@ -65,7 +65,7 @@ def _passes(cfg, tmp_path):
     (bundle / "config.json").write_text(json.dumps(_localize(cfg, bundle)))
     _doc, found = check_bundle(str(bundle), strict=True, thorough=True)
     assert [f.text() for f in found if f.severity == ERROR] == []
-    create.prepare(common.Options(root=str(tmp_path / "state")), "client", str(bundle))
+    create.prepare(Options(root=str(tmp_path / "state")), "client", str(bundle))
     return found
 
 

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pyrunc import lifecycle as common
+from pyrunc.lifecycle import Options
 from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, check_bundle
 from pyrunc.errors import ConfigError
@@ -141,7 +141,7 @@ def _verdicts(bundle, cfg) -> tuple[bool, bool, list[str]]:
     (bundle / "config.json").write_text(json.dumps(cfg))
     _doc, found = check_bundle(str(bundle), thorough=True)
     errors = [f.text() for f in found if f.severity == ERROR]
-    opts = common.Options(root=str(bundle / "state"))
+    opts = Options(root=str(bundle / "state"))
     try:
         create.prepare(opts, "pipeline-test", str(bundle))
         created = True

@@ -15,7 +15,7 @@ import json
 import pytest
 
 from pyrunc import features
-from pyrunc import lifecycle as common
+from pyrunc.lifecycle import Options
 from pyrunc.lifecycle import create
 from pyrunc.config import ERROR, STRICT, check_bundle
 from pyrunc.errors import ConfigError
@@ -33,7 +33,7 @@ def prepare(tmp_path):
 
     def run(cfg):
         (tmp_path / "config.json").write_text(json.dumps(cfg))
-        return create.prepare(common.Options(root=str(tmp_path / "state")), "features", str(tmp_path))[1]
+        return create.prepare(Options(root=str(tmp_path / "state")), "features", str(tmp_path))[1]
     run.src = str(tmp_path / "src")
     return run
 
