@@ -106,14 +106,7 @@ class Runtime:
         """`pyrunc validate`: every finding about the bundle's config.json,
         without creating anything and without raising for a bad config (an
         unreadable or missing config.json is itself a finding)."""
-        from pyrunc.config import check_bundle
-        from pyrunc.errors import ConfigError
-        bundle_dir = os.path.abspath(bundle)
-        try:
-            _cfg, findings = check_bundle(bundle_dir, strict=strict, thorough=True)
-        except ConfigError as exc:
-            findings = exc.findings
-        return Validation(bundle_dir, strict, findings)
+        return validate(bundle, strict=strict)
 
     def features(self) -> dict:
         """`pyrunc features`: the runtime-spec features document of this host."""
@@ -317,6 +310,20 @@ class Validation:
 
     def __repr__(self) -> str:
         return f"Validation(valid={self.valid}, counts={self.counts})"
+
+
+def validate(bundle: str, *, strict: bool = False) -> Validation:
+    """The report `pyrunc validate` prints (cli/validate_cmd.py) and
+    Runtime.validate returns: every finding about the bundle's config.json,
+    an unreadable or missing one included; it raises for none of them."""
+    from pyrunc.config import check_bundle
+    from pyrunc.errors import ConfigError
+    bundle_dir = os.path.abspath(bundle)
+    try:
+        _cfg, findings = check_bundle(bundle_dir, strict=strict, thorough=True)
+    except ConfigError as exc:   # config.json unreadable: one finding about the file itself
+        findings = exc.findings
+    return Validation(bundle_dir, strict, findings)
 
 
 def _check_id(id) -> None:

@@ -1,7 +1,8 @@
 """`pyrunc validate`'s body (a handler of the verb table, pyrunc.cli.verbs):
 check a bundle's config.json without creating anything.
 
-Over pyrunc.config.check_bundle (the same checks create runs;
+Over pyrunc.api.validate, the report Runtime.validate returns, and so
+pyrunc.config.check_bundle (the same checks create runs;
 no verdict cache, and always jsonschema, the reference validator). Exit 0 when the
 bundle would be accepted (warnings allowed), 1 when not; with --strict, the
 things the spec lets a runtime ignore (unknown fields, unknown annotation
@@ -16,35 +17,19 @@ keys, other platforms' sections) are listed and also make it exit 1.
 from __future__ import annotations
 
 import json
-import os
 
-FORMAT_VERSION = 1
 TEXT_LIMIT = 50   # a config with thousands of broken entries should not flood a terminal
 
 
 def run_validate(opts, values, args, log) -> int:
     """`validate [-b DIR] [--strict] [--format text|json]`: 0 valid, 1 not."""
-    bundle, strict, fmt = values["bundle"], values["strict"], values["format"]
-    from pyrunc.config import ERROR, SEVERITIES, STRICT, WARNING, check_bundle
-    from pyrunc.errors import ConfigError
+    from pyrunc.api import validate
+    from pyrunc.config import ERROR, STRICT, WARNING
 
-    bundle_dir = os.path.abspath(bundle)
-    try:
-        _cfg, findings = check_bundle(bundle_dir, strict=strict, thorough=True)
-    except ConfigError as exc:   # config.json unreadable: one finding about the file itself
-        findings = exc.findings
-    counts = {sev: sum(1 for f in findings if f.severity == sev) for sev in SEVERITIES}
-    valid = counts[ERROR] == 0 and not (strict and counts[STRICT])
-
-    if fmt == "json":
-        print(json.dumps({
-            "format": FORMAT_VERSION,
-            "bundle": bundle_dir,
-            "valid": valid,
-            "strict": strict,
-            "counts": counts,
-            "findings": [f.to_json() for f in findings],
-        }, indent=2))
+    report = validate(values["bundle"], strict=values["strict"])
+    findings, counts, valid, bundle_dir = report.findings, report.counts, report.valid, report.bundle
+    if values["format"] == "json":
+        print(json.dumps(report.as_dict(), indent=2))
     else:
         for f in findings[:TEXT_LIMIT]:
             print(f"{f.severity}: {f.text()}")
