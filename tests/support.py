@@ -121,6 +121,16 @@ class Bundle:
         return self
 
 
+def apparmor_enabled() -> bool:
+    """runc's test (libcontainer/apparmor): securityfs knows AppArmor and
+    the module parameter says it is enabled."""
+    try:
+        with open("/sys/module/apparmor/parameters/enabled") as f:
+            return os.path.isdir("/sys/kernel/security/apparmor") and f.read().startswith("Y")
+    except OSError:
+        return False
+
+
 def cgroup_path_for(cid: str) -> str:
     return f"/{TEST_CGROUP_PARENT}/{cid}"
 

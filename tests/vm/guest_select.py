@@ -4,7 +4,7 @@ the default selection inside the cgroup v2 + systemd guest.
 The guest is slow (TCG: fork+exec is 20-70x the host's cost), so by default it
 runs only what needs it. With PYRUNC_VM_SELECT=1 (set by guest-job when no
 pytest arguments were given) a test is kept when it is marked
-`requires("cgroup_v2")`, `requires("systemd")` or `vm`, or when its node id
+`requires("cgroup_v2")`, `requires("systemd")`, `requires("apparmor")` or `vm`, or when its node id
 matches one of the fnmatch patterns in PYRUNC_VM_BASICS (comma separated;
 default: the lifecycle basics that differ on a pure v2 + systemd host -- the
 create/start/state/delete flow, which puts the container in a v2 cgroup, and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 import os
 
-GUEST_REQUIREMENTS = {"cgroup_v2", "systemd"}
+GUEST_REQUIREMENTS = {"cgroup_v2", "systemd", "apparmor"}
 DEFAULT_BASICS = "tests/conformance/test_lifecycle_cli.py::*,tests/conformance/test_lifecycle_mounts.py::*"
 
 

@@ -38,6 +38,7 @@ class FakeItem:
     (FakeItem("tests/kernel/test_x.py::t", [("requires", ("root", "cgroup_v2"))]), True),
     (FakeItem("tests/conformance/test_y.py::t", [("requires", ("systemd",))]), True),
     (FakeItem("tests/vm/test_guest_probe.py::t", [("vm", ())]), True),
+    (FakeItem("tests/conformance/test_security_apparmor.py::t", [("requires", ("root",)), ("requires", ("apparmor",))]), True),
     (FakeItem("tests/conformance/test_lifecycle_cli.py::test_create_start_state_delete"), True),
     (FakeItem("tests/conformance/test_lifecycle_mounts.py::test_rootfs_propagation[private]"), True),
     (FakeItem("tests/conformance/test_lifecycle_errors.py::t"), False),
