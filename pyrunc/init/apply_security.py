@@ -50,7 +50,7 @@ from pyrunc.kernel import arch
 from pyrunc.kernel.libc import (Structure, addressof, buffer, c_int, c_long, c_ulong, c_ushort, c_void_p,
                                 function, get_errno)
 from pyrunc.kernel.procfs import parse_cpu_list
-from pyrunc.security.attributes import IOPRIO_WHO_PROCESS, ioprio_value, lsm_enabled, personality_value, sched_attr
+from pyrunc.security.attributes import IOPRIO_WHO_PROCESS, ioprio_value, personality_value, sched_attr
 
 _syscall = function("syscall", c_long)
 _prctl_raw = function("prctl", c_int, (c_int, c_ulong, c_ulong, c_ulong, c_ulong))
@@ -374,11 +374,14 @@ def prepare_process(plan):
 # ---------------------------------------------------------------- LSMs
 
 def apply_lsm(plan):
-    """AppArmor profile / SELinux label for the next execve.
+    """AppArmor profile / SELinux label for the next execve: the kernel puts
+    the process under it when it execs the container's program.
 
-    This host (and our test machine) has no LSM; like runc, asking for one
-    that is not enabled fails (runc: "apparmor failed to apply profile",
-    "selinux label is specified in config, but selinux is disabled").
+    Whether the host runs the LSM was decided before the fork (the config
+    checks refuse the field where it does not, as runc's validator does):
+    here, after pivot_root, /sys is the container's and says nothing about
+    the host. A kernel that still says no (a profile that is not loaded, say)
+    fails the write, with runc's wording ("apparmor failed to apply profile").
     """
     profile = plan.apparmor_profile
     label = plan.selinux_label
@@ -389,8 +392,6 @@ def apply_lsm(plan):
 
 
 def _write_attr(lsm, value, what):
-    if not lsm_enabled(lsm):
-        raise SecurityError(f"{what}: {lsm} is not enabled on this host")
     # /proc/thread-self/attr/<lsm>/exec (per-LSM dir since 5.1), else attr/exec
     for path in (f"/proc/thread-self/attr/{lsm}/exec", "/proc/thread-self/attr/exec"):
         try:
