@@ -56,6 +56,16 @@ def personality_value(cfg):
 
 
 def lsm_enabled(name):
+    """Whether this host runs the LSM `name`. AppArmor answers in sysfs
+    (runc's test: the module parameter says Y), which is there even where
+    securityfs is not mounted: podman runs the runtime of a user-namespaced
+    container in a mount namespace without /sys/kernel/security."""
+    if name == "apparmor":
+        try:
+            with open("/sys/module/apparmor/parameters/enabled") as f:
+                return f.read().startswith("Y")
+        except OSError:
+            pass
     try:
         with open("/sys/kernel/security/lsm") as f:
             return name in f.read().split(",")
