@@ -65,7 +65,7 @@ REQUIREMENTS = {
     "cgroup_v1": (lambda: os.path.isdir("/sys/fs/cgroup/memory"), "needs cgroup v1 controllers (hybrid or legacy host)"),
     "cgroup_v2": (_cgroup2_unified, "needs a pure cgroup v2 host (runs in the tests/vm guest)"),
     "systemd": (_has_systemd, "needs systemd as PID 1 (runs in the tests/vm guest)"),
-    "apparmor": (_apparmor, "needs AppArmor enabled and apparmor_parser (the guest image does not load it yet: issue 16)"),
+    "apparmor": (_apparmor, "needs AppArmor enabled and apparmor_parser (runs in the tests/vm guest)"),
     "no_apparmor": (lambda: not support.apparmor_enabled(), "AppArmor is enabled on this host: nothing to refuse"),
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),

@@ -217,6 +217,21 @@ def remove_cgroup_tree(rel: str) -> list[str]:
     return stuck
 
 
+def _stop_slice(unit: str) -> list[str]:
+    """What is still in a systemd slice the test's podman used (its
+    containers' and conmons' scopes should be gone), then stop it: systemd
+    removes its cgroups (and kills what is left, which is ours)."""
+    path = subprocess.run(["systemctl", "show", "--property", "ControlGroup", "--value", unit],
+                          capture_output=True, text=True).stdout.strip()
+    stuck: list[str] = []
+    top = os.path.join(CGROUP_BASE, path.lstrip("/")) if path else ""
+    if top and os.path.isdir(top):
+        for dirpath, dirnames, _ in os.walk(top):
+            stuck += [f"{os.path.join(dirpath, d)}: still there" for d in dirnames if d.endswith(".scope")]
+    subprocess.run(["systemctl", "stop", unit], capture_output=True)
+    return stuck
+
+
 class OrphanReaper:
     """Makes this process the subreaper for what the clients daemonize.
 
@@ -317,8 +332,15 @@ class Podman:
         self.base = base
         self.runtime = runtime
         self.image = images.IMAGE_NAME
-        # one cgroup parent for everything this instance runs (conmon included)
-        self.cgroup_parent = f"/{support.TEST_CGROUP_PARENT}/podman-e2e-{uuid.uuid4().hex[:8]}"
+        # configured as on a stock host: where systemd is PID 1 podman's
+        # default cgroup manager is systemd's (the runtime gets
+        # --systemd-cgroup and "slice:libpod:ID" cgroup paths), cgroupfs elsewhere
+        self.cgroup_manager = "systemd" if os.path.isdir("/run/systemd/system") else "cgroupfs"
+        # one cgroup parent for everything this instance runs (conmon included):
+        # with systemd a slice of its own ('-' would nest it in another slice)
+        tag = uuid.uuid4().hex[:8]
+        self.cgroup_parent = (f"pyrunc_test_podman_e2e_{tag}.slice" if self.cgroup_manager == "systemd"
+                              else f"/{support.TEST_CGROUP_PARENT}/podman-e2e-{tag}")
         self.conf = base / "containers.conf"
         self.env = dict(os.environ, CONTAINERS_CONF=str(self.conf))
         self.traces = HostTraces([*DEFAULT_RUNTIME_ROOTS, *PODMAN_HOST_TRACES],
@@ -336,7 +358,7 @@ class Podman:
             # never the default bridge: it adds NAT rules and ip_forward on the host
             'netns = "none"\n'
             "[engine]\n"
-            'cgroup_manager = "cgroupfs"\n'
+            f'cgroup_manager = "{self.cgroup_manager}"\n'
             'events_logger = "file"\n'
             # conmon passes --log-format=json --log only to runtimes named here
             f'runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "{name}"]\n')
@@ -364,7 +386,10 @@ class Podman:
         settle(self.base)  # conmon exits right after its container; give it a moment
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in mounts_under(self.base)]
-        stuck = remove_cgroup_tree(self.cgroup_parent)
+        if self.cgroup_manager == "systemd":
+            stuck = _stop_slice(self.cgroup_parent)
+        else:
+            stuck = remove_cgroup_tree(self.cgroup_parent)
         if not late:  # never rm -rf a tree that still has something mounted in it
             shutil.rmtree(self.base, ignore_errors=True)
         self.traces.remove()
@@ -381,7 +406,7 @@ class Podman:
                 "--storage-driver", "overlay",
                 # no bind mount of the storage home onto itself: nothing to unmount later
                 "--storage-opt", "overlay.skip_mount_home=true",
-                "--cgroup-manager", "cgroupfs",
+                "--cgroup-manager", self.cgroup_manager,
                 "--events-backend", "file",
                 "--runtime", self.runtime,
                 *map(str, args)]

@@ -203,6 +203,26 @@ def test_info_reports_runtime(podman):
     assert version.startswith(f"{support.runtime_name()} version "), out
 
 
+@pytest.mark.requires("systemd", "apparmor")
+def test_stock_systemd_host_with_apparmor(podman, detached, need_verbs):
+    """podman as a Debian/Ubuntu host runs it: the systemd cgroup manager on
+    cgroup v2 and its default AppArmor profile, which the runtime must put the
+    container's process (and an exec'd one) under."""
+    need_verbs("exec")
+    host = json.loads(podman.podman("info", "--format", "json").stdout)["host"]
+    assert (host["cgroupManager"], host["cgroupVersion"]) == ("systemd", "v2"), host
+    assert host["security"]["apparmorEnabled"] is True, host["security"]
+    cid = podman.podman("inspect", "--format", "{{.Id}}", detached).stdout.strip()
+    cgroup = podman.podman("inspect", "--format", "{{.State.CgroupPath}}", detached).stdout.strip()
+    assert cgroup.endswith(f"/{podman.cgroup_parent}/libpod-{cid}.scope"), cgroup
+    pid = podman.podman("inspect", "--format", "{{.State.Pid}}", detached).stdout.strip()
+    with open(f"/proc/{pid}/attr/current") as f:
+        init_label = f.read().strip()
+    assert re.fullmatch(r"containers-default-[0-9.]+ \(enforce\)", init_label), init_label
+    exec_label = podman.podman("exec", detached, "cat", "/proc/self/attr/current").stdout.strip()
+    assert exec_label == init_label
+
+
 def test_kill_numeric_signal(podman):
     # podman sends `kill CID 10`: a numeric signal reaches the container's PID 1
     name = _name()

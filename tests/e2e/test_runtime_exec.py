@@ -333,7 +333,9 @@ def _host_cgroup_dirs(pid) -> dict[str, str]:
         for line in f:
             _, ctrls, path = line.rstrip("\n").split(":", 2)
             name = {"": "unified", "name=systemd": "systemd"}.get(ctrls, ctrls)
-            d = f"/sys/fs/cgroup/{name}{path}"
+            if ctrls == "" and os.path.exists("/sys/fs/cgroup/cgroup.controllers"):
+                name = ""  # pure v2: the one hierarchy is /sys/fs/cgroup itself
+            d = os.path.normpath(f"/sys/fs/cgroup/{name}{path}")
             if os.path.isdir(d):
                 dirs[ctrls] = d
     return dirs
@@ -346,12 +348,19 @@ def test_exec_into_a_sub_cgroup(runtime, running):
         for ctrls, d in _host_cgroup_dirs(init).items():
             os.mkdir(os.path.join(d, "sub"))
             made.append(os.path.join(d, "sub"))
-        proc = runtime.run("exec", "--cgroup", "pids:sub", running, "cat", "/proc/self/cgroup")
+        # v1: a sub-cgroup of one controller; v2 has one hierarchy and no
+        # controller prefix (runc: "--cgroup sub")
+        unified = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+        which = "sub" if unified else "pids:sub"
+        proc = runtime.run("exec", "--cgroup", which, running, "cat", "/proc/self/cgroup")
         assert proc.returncode == 0, proc.stderr
         lines = dict(line.split(":", 2)[1:] for line in proc.stdout.splitlines())
-        assert lines["pids"].endswith("/sub"), proc.stdout
-        assert not lines["memory"].endswith("/sub"), proc.stdout
-        bad = runtime.run("exec", "--cgroup", "pids:no-such-sub", running, "true")
+        if unified:
+            assert lines[""].endswith("/sub"), proc.stdout
+        else:
+            assert lines["pids"].endswith("/sub"), proc.stdout
+            assert not lines["memory"].endswith("/sub"), proc.stdout
+        bad = runtime.run("exec", "--cgroup", "no-such-sub" if unified else "pids:no-such-sub", running, "true")
         assert bad.returncode == 255
     finally:
         for d in reversed(made):

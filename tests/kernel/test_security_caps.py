@@ -244,6 +244,7 @@ def test_prepare_process_applies_all():
     assert in_child(child).ok() == [os.SCHED_BATCH, 3 << 13]
 
 
+@pytest.mark.requires("no_apparmor")
 def test_lsm_without_the_lsm_fails_like_runc():
     plan = SimpleNamespace(apparmor_profile="docker-default", selinux_label=None)
 

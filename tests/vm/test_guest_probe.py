@@ -1,5 +1,6 @@
 """The guest test bed proves itself: pure cgroup v2, systemd as PID 1 reachable
-over D-Bus, a v2 write that reads back, the runtime under test runnable.
+over D-Bus, AppArmor enabled, a v2 write that reads back, the runtime under
+test runnable.
 
 These run inside the tests/vm guest (tests/vm/run) and skip on a hybrid host.
 PYRUNC_VM_SELFTEST_FAIL=1 makes the v2 write assert a wrong value, so the host
@@ -36,6 +37,17 @@ def test_the_only_cgroup_hierarchy_is_v2():
     controllers = open(f"{CGROOT}/cgroup.controllers").read().split()
     for c in ("cpu", "memory", "pids", "io"):
         assert c in controllers
+
+
+@pytest.mark.skipif(os.environ.get("PYRUNC_VM_GUEST") != "1", reason="only the tests/vm guest promises AppArmor")
+def test_apparmor_is_enabled_with_the_packaged_profiles_loaded():
+    """As on a Debian install: the kernel's AppArmor is on, the apparmor
+    package's service loaded its profiles at boot, and apparmor_parser is
+    there for the tests' own (tests/conformance/test_security_apparmor.py)."""
+    assert support.apparmor_enabled()
+    with open("/sys/kernel/security/apparmor/profiles") as f:
+        assert f.read().splitlines(), "no profile loaded: did apparmor.service run?"
+    assert subprocess.run(["apparmor_parser", "--version"], capture_output=True).returncode == 0
 
 
 @pytest.mark.requires("systemd")

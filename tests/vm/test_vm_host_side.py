@@ -38,11 +38,28 @@ class FakeItem:
     (FakeItem("tests/kernel/test_x.py::t", [("requires", ("root", "cgroup_v2"))]), True),
     (FakeItem("tests/conformance/test_y.py::t", [("requires", ("systemd",))]), True),
     (FakeItem("tests/vm/test_guest_probe.py::t", [("vm", ())]), True),
+    (FakeItem("tests/conformance/test_security_apparmor.py::t", [("requires", ("root",)), ("requires", ("apparmor",))]), True),
     (FakeItem("tests/conformance/test_lifecycle_cli.py::test_create_start_state_delete"), True),
     (FakeItem("tests/conformance/test_lifecycle_mounts.py::test_rootfs_propagation[private]"), True),
     (FakeItem("tests/conformance/test_lifecycle_errors.py::t"), False),
     (FakeItem("tests/unit/test_cgroups_fakefs.py::t"), False),
     (FakeItem("tests/conformance/test_cgroups_resources.py::t", [("requires", ("root", "cgroup_v1"))]), False),
 ])
-def test_default_selection(item, kept):
+def test_quick_selection(item, kept):
+    """PYRUNC_VM_DIRS= : only what needs the guest and the lifecycle basics."""
     assert guest_select.wanted_in_guest(item, guest_select.patterns(guest_select.DEFAULT_BASICS)) is kept
+
+
+@pytest.mark.parametrize("nodeid,kept", [
+    ("tests/conformance/test_lifecycle_errors.py::t", True),
+    ("tests/robustness/test_robust_races.py::t", True),
+    ("tests/e2e/test_podman.py::t", True),
+    ("tests/kernel/test_cgroup_v1.py::t", True),
+    ("tests/unit/test_cgroups_fakefs.py::t", False),
+    ("tests/robustness/test_robust_fuzz_config.py::test_mutated_config_runs_or_fails_cleanly", False),
+])
+def test_default_selection_is_the_kernel_facing_directories(nodeid, kept):
+    basics = guest_select.patterns(guest_select.DEFAULT_BASICS)
+    dirs = guest_select.patterns(guest_select.DEFAULT_DIRS)
+    exclude = guest_select.patterns(guest_select.DEFAULT_EXCLUDE)
+    assert guest_select.wanted_in_guest(FakeItem(nodeid), basics, dirs, exclude) is kept
