@@ -67,6 +67,11 @@ REQUIREMENTS = {
     "systemd": (_has_systemd, "needs systemd as PID 1 (runs in the tests/vm guest)"),
     "apparmor": (_apparmor, "needs AppArmor enabled and apparmor_parser (runs in the tests/vm guest)"),
     "no_apparmor": (lambda: not support.apparmor_enabled(), "AppArmor is enabled on this host: nothing to refuse"),
+    # the guest's systemd pass (PYRUNC_TEST_SYSTEMD_CGROUP=1) gives every
+    # container a systemd-form cgroupsPath: a test that sets a cgroupfs one of
+    # its own is about the cgroupfs driver
+    "cgroupfs_driver": (lambda: not support.SYSTEMD_CGROUP,
+                        "sets a cgroupfs cgroupsPath of its own (this pass runs the systemd driver)"),
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),

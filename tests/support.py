@@ -84,6 +84,8 @@ class Runtime:
         self.binary = binary or runtime_binary()
 
     def argv(self, *args, global_args=()) -> list[str]:
+        if SYSTEMD_CGROUP and "--systemd-cgroup" not in global_args:
+            global_args = ("--systemd-cgroup", *global_args)
         return [self.binary, "--root", str(self.root), *global_args, *map(str, args)]
 
     def run(self, *args, check=False, timeout=60, global_args=(), **kw) -> subprocess.CompletedProcess:
@@ -131,7 +133,25 @@ def apparmor_enabled() -> bool:
         return False
 
 
+# PYRUNC_TEST_SYSTEMD_CGROUP=1 (the guest's second pass, tests/vm/guest-job):
+# every runtime call gets --systemd-cgroup and containers' cgroupsPath is in
+# systemd form, a scope in system.slice, as podman and containerd ask for it.
+SYSTEMD_CGROUP = os.environ.get("PYRUNC_TEST_SYSTEMD_CGROUP") == "1"
+SYSTEMD_TEST_PREFIX = "pyrunctest"
+
+
 def cgroup_path_for(cid: str) -> str:
+    """The cgroupsPath tests give a container (probe.prepare)."""
+    if SYSTEMD_CGROUP:
+        return f"system.slice:{SYSTEMD_TEST_PREFIX}:{cid}"
+    return f"/{TEST_CGROUP_PARENT}/{cid}"
+
+
+def cgroup_rel_for(cid: str) -> str:
+    """Where that cgroupsPath puts the container below a hierarchy's root, as
+    /proc/<pid>/cgroup shows it."""
+    if SYSTEMD_CGROUP:
+        return f"/system.slice/{SYSTEMD_TEST_PREFIX}-{cid}.scope"
     return f"/{TEST_CGROUP_PARENT}/{cid}"
 
 
@@ -156,16 +176,16 @@ def live_pids_with_env(marker: str) -> list[int]:
 
 
 def cgroup_dirs_named(name: str) -> list[str]:
-    hits = []
+    """A container's cgroup directories still there, under the test parent
+    or (systemd driver) as the test's scope in system.slice."""
     base = "/sys/fs/cgroup"
+    rels = (os.path.join(TEST_CGROUP_PARENT, name),
+            os.path.join("system.slice", f"{SYSTEMD_TEST_PREFIX}-{name}.scope"))
     if os.path.exists(os.path.join(base, "cgroup.controllers")):  # pure v2: one tree
-        d = os.path.join(base, TEST_CGROUP_PARENT, name)
-        return [d] if os.path.isdir(d) else []
-    for ctrl in os.listdir(base):
-        parent = os.path.join(base, ctrl, TEST_CGROUP_PARENT)
-        if os.path.isdir(os.path.join(parent, name)):
-            hits.append(os.path.join(parent, name))
-    return hits
+        tops = [base]
+    else:
+        tops = [os.path.join(base, ctrl) for ctrl in os.listdir(base)]
+    return [os.path.join(top, rel) for top in tops for rel in rels if os.path.isdir(os.path.join(top, rel))]
 
 
 def python() -> str:

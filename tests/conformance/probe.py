@@ -125,8 +125,9 @@ def runtime_env(args) -> dict:
 
 def cgroup_procs(cid: str) -> list[int]:
     """Pids in the container's pids cgroup, as the host sees them."""
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")  # one tree
     for d in support.cgroup_dirs_named(cid):
-        if "/pids/" in d or d.startswith("/sys/fs/cgroup/pyrunc-test"):
+        if v2 or "/pids/" in d:
             with open(os.path.join(d, "cgroup.procs")) as f:
                 return sorted(int(x) for x in f.read().split())
     return []

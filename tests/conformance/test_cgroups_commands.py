@@ -1,7 +1,10 @@
 """Conformance: linux.resources applied to the container's cgroup, read back on
 the host and from inside, and the cgroup verbs (ps, pause/resume, update,
-events, kill --all). Runs against runc too (PYRUNC_TEST_RUNTIME=runc): on this
-hybrid host both use their v1 (cgroupfs) driver."""
+events, kill --all). The same tests on every host class: on a hybrid or v1
+host they read the v1 files, on a pure v2 host (the tests/vm guest) the v2
+files the same request becomes (cpu.shares 512 -> cpu.weight 20, as runc
+converts), and with PYRUNC_TEST_SYSTEMD_CGROUP=1 through the systemd driver.
+Runs against runc too (PYRUNC_TEST_RUNTIME=runc)."""
 from __future__ import annotations
 
 import json
@@ -15,13 +18,29 @@ import pytest
 from tests import support
 from tests.conformance import probe
 
-pytestmark = [pytest.mark.requires("root"), pytest.mark.requires("cgroup_v1")]
+pytestmark = [pytest.mark.requires("root")]
 CG = "/sys/fs/cgroup"
+V2 = os.path.exists(f"{CG}/cgroup.controllers")
+v1_only = pytest.mark.requires("cgroup_v1")
 
 
-def host(ctrl: str, cid: str, name: str) -> str:
-    with open(f"{CG}/{ctrl}/{support.TEST_CGROUP_PARENT}/{cid}/{name}") as f:
+def cgroup_file(cid: str, name: str) -> str:
+    """The container's cgroup file `name` (its controller is the name's
+    prefix on v1: memory.max is v2's, memory.limit_in_bytes v1's)."""
+    rel = support.cgroup_rel_for(cid).lstrip("/")
+    if V2:
+        return f"{CG}/{rel}/{name}"
+    return f"{CG}/{name.split('.', 1)[0]}/{rel}/{name}"
+
+
+def host(cid: str, name: str) -> str:
+    with open(cgroup_file(cid, name)) as f:
         return f.read().strip()
+
+
+def on_host(v1, v2):
+    """What one request shows on this host's cgroup version: v1's or v2's."""
+    return v2 if V2 else v1
 
 
 def fresh_cgroup_files(ctrl: str) -> set[str]:
@@ -38,7 +57,10 @@ def fresh_cgroup_files(ctrl: str) -> set[str]:
 
 
 def blkio_weight_file() -> str | None:
-    """CFQ's blkio.weight, BFQ's blkio.bfq.weight, or None (neither scheduler)."""
+    """CFQ's blkio.weight, BFQ's blkio.bfq.weight, or None (neither scheduler,
+    or no v1 blkio hierarchy)."""
+    if V2:
+        return None
     files = fresh_cgroup_files("blkio")
     return next((f for f in ("blkio.weight", "blkio.bfq.weight") if f in files), None)
 
@@ -50,6 +72,25 @@ def hierarchy_id(ctrl: str) -> str:
         if ctrl in ctrls.split(","):
             return num
     raise AssertionError(f"{ctrl} is not in /proc/self/cgroup")
+
+
+def cgroup_line(cid: str) -> str:
+    """The line of the init's /proc/<pid>/cgroup that names its cgroup."""
+    rel = support.cgroup_rel_for(cid)
+    return f"0::{rel}" if V2 else f"{hierarchy_id('memory')}:memory:{rel}"
+
+
+def cpu_usage_ns(cid: str) -> int:
+    if V2:
+        stat = dict(line.split() for line in host(cid, "cpu.stat").splitlines())
+        return int(stat["usage_usec"]) * 1000
+    return int(host(cid, "cpuacct.usage"))
+
+
+def frozen(cid: str) -> bool:
+    if V2:
+        return host(cid, "cgroup.freeze") == "1"
+    return host(cid, "freezer.state") == "FROZEN"
 
 
 class Detached:
@@ -94,44 +135,53 @@ def detached(runtime, bundle, tmp_path):
         probe.assert_no_leftovers(runtime, c.cid)
 
 
-RESOURCES = {"memory": {"limit": 64 << 20, "reservation": 32 << 20, "swappiness": 10},
+RESOURCES = {"memory": {"limit": 64 << 20, "reservation": 32 << 20},
              "cpu": {"shares": 512, "quota": 30000, "period": 100000, "cpus": "0", "mems": "0"},
              "pids": {"limit": 50}}
+# what RESOURCES becomes on each version (v2: runc's conversions)
+APPLIED = on_host(
+    {"memory.limit_in_bytes": str(64 << 20), "memory.soft_limit_in_bytes": str(32 << 20),
+     "cpu.shares": "512", "cpu.cfs_quota_us": "30000", "cpu.cfs_period_us": "100000",
+     "cpuset.cpus": "0", "pids.max": "50"},
+    {"memory.max": str(64 << 20), "memory.low": str(32 << 20), "cpu.weight": "20",
+     "cpu.max": "30000 100000", "cpuset.cpus": "0", "pids.max": "50"})
 
 
 def host_resources() -> dict:
-    """RESOURCES plus a blkio weight where this host has a weight file."""
-    return {**RESOURCES, "blockIO": {"weight": 300}} if blkio_weight_file() else dict(RESOURCES)
+    """RESOURCES plus a blkio weight where this host has a weight file, and
+    v1's swappiness (v2 has none: runc ignores it there)."""
+    res = dict(RESOURCES)
+    if not V2:
+        res["memory"] = {**res["memory"], "swappiness": 10}
+    if blkio_weight_file():
+        res["blockIO"] = {"weight": 300}
+    return res
 
 
 def test_resources_are_applied_on_the_host(detached):
     weight_file = blkio_weight_file()
     c = detached(["sleep", "60"], host_resources(), start=False)
-    assert host("memory", c.cid, "memory.limit_in_bytes") == str(64 << 20)
-    assert host("memory", c.cid, "memory.soft_limit_in_bytes") == str(32 << 20)
-    assert host("memory", c.cid, "memory.swappiness") == "10"
-    assert host("cpu", c.cid, "cpu.shares") == "512"
-    assert host("cpu", c.cid, "cpu.cfs_quota_us") == "30000"
-    assert host("cpu", c.cid, "cpu.cfs_period_us") == "100000"
-    assert host("cpuset", c.cid, "cpuset.cpus") == "0"
-    assert host("pids", c.cid, "pids.max") == "50"
+    for name, value in APPLIED.items():
+        assert (name, host(c.cid, name)) == (name, value)
+    if not V2:
+        assert host(c.cid, "memory.swappiness") == "10"
+        devs = host(c.cid, "devices.list").splitlines()
+        assert "c 1:3 rwm" in devs and "c 136:* rwm" in devs and "a *:* rwm" not in devs
     if weight_file:
-        assert host("blkio", c.cid, weight_file) == "300"
-    devs = host("devices", c.cid, "devices.list").splitlines()
-    assert "c 1:3 rwm" in devs and "c 136:* rwm" in devs and "a *:* rwm" not in devs
+        assert host(c.cid, weight_file) == "300"
     # the init is in its final cgroup already at `created` (shims read this)
     pid = c.runtime.state(c.cid)["pid"]
-    lines = open(f"/proc/{pid}/cgroup").read().splitlines()
-    assert f"{hierarchy_id('memory')}:memory:/{support.TEST_CGROUP_PARENT}/{c.cid}" in lines
+    assert cgroup_line(c.cid) in open(f"/proc/{pid}/cgroup").read().splitlines()
 
 
+@v1_only
 def test_blkio_weight_follows_the_host(runtime, bundle, detached):
     """Applied where the host has CFQ's or BFQ's weight file; where it has
     neither, create fails naming blkio.bfq.weight, as runc 1.1 does."""
     weight_file = blkio_weight_file()
     if weight_file:
         c = detached(["true"], {"blockIO": {"weight": 300}}, start=False)
-        assert host("blkio", c.cid, weight_file) == "300"
+        assert host(c.cid, weight_file) == "300"
         return
     cid = support.unique_id("w")
     cfg = probe.prepare(bundle, cid, ["true"])
@@ -149,17 +199,22 @@ def test_blkio_weight_follows_the_host(runtime, bundle, detached):
 
 def test_resources_seen_from_inside(runtime, bundle):
     bundle.config["linux"]["resources"].update(host_resources())
+    if V2:
+        # the container's own cgroup as /sys/fs/cgroup, whatever the runtime
+        # mounts without a cgroup namespace
+        bundle.config["linux"]["namespaces"].append({"type": "cgroup"})
+        files = {"mem": "memory.max", "pids": "pids.max", "shares": "cpu.weight", "cpus": "cpuset.cpus"}
+    else:
+        files = {"mem": "memory/memory.limit_in_bytes", "pids": "pids/pids.max",
+                 "shares": "cpu/cpu.shares", "cpus": "cpuset/cpuset.cpus"}
     got = probe.probe(runtime, bundle, {
-        "mem": "cat /sys/fs/cgroup/memory/memory.limit_in_bytes",
-        "pids": "cat /sys/fs/cgroup/pids/pids.max",
-        "shares": "cat /sys/fs/cgroup/cpu/cpu.shares",
-        "cpus": "cat /sys/fs/cgroup/cpuset/cpuset.cpus",
+        **{key: f"cat /sys/fs/cgroup/{name}" for key, name in files.items()},
         "nproc": "grep -c ^processor /proc/cpuinfo; cat /proc/self/status | grep Cpus_allowed_list",
         "kmsg": "head -c1 /dev/kmsg >/dev/null 2>&1 && echo open || echo denied",
     })
     assert got["mem"] == str(64 << 20)
     assert got["pids"] == "50"
-    assert got["shares"] == "512"
+    assert got["shares"] == ("20" if V2 else "512")
     assert got["cpus"] == "0"
     assert got["nproc"].splitlines()[-1].split()[-1] == "0"   # affinity follows cpuset
     assert got["kmsg"] == "denied"                            # not in the default device list
@@ -174,9 +229,9 @@ def test_pids_limit_blocks_the_eleventh_process(detached):
     probe.wait_for(lambda: "spawned" in c.output(), what="the forks")
     assert c.output().count("started") == 8
     assert "can't fork" in c.output()
-    assert host("pids", c.cid, "pids.max") == "10"
+    assert host(c.cid, "pids.max") == "10"
     pids = json.loads(c.run("ps", "--format", "json", c.cid, check=True).stdout)
-    assert len(pids) == 9 and int(host("pids", c.cid, "pids.current")) == 9   # the subshell is gone
+    assert len(pids) == 9 and int(host(c.cid, "pids.current")) == 9   # the subshell is gone
 
 
 def test_ps_table_lists_the_containers_processes(detached):
@@ -189,39 +244,42 @@ def test_ps_table_lists_the_containers_processes(detached):
     assert out[1].split() == [str(pid), "sleep"]
 
 
-def usage(cid: str) -> int:
-    return int(host("cpuacct", cid, "cpuacct.usage"))
-
-
 def test_pause_freezes_a_busy_loop_and_resume_restarts_it(detached):
     c = detached(["sh", "-c", "while :; do :; done"])
-    probe.wait_for(lambda: usage(c.cid) > 50_000_000, what="cpu use")
+    probe.wait_for(lambda: cpu_usage_ns(c.cid) > 50_000_000, what="cpu use")
     c.run("pause", c.cid, check=True)
     assert c.runtime.state(c.cid)["status"] == "paused"
-    assert host("freezer", c.cid, "freezer.state") == "FROZEN"
-    t0 = usage(c.cid)
+    assert frozen(c.cid)
+    t0 = cpu_usage_ns(c.cid)
     time.sleep(0.5)
-    assert usage(c.cid) == t0
+    assert cpu_usage_ns(c.cid) == t0
     assert c.run("pause", c.cid).returncode != 0               # already paused (runc: "not running")
     c.run("resume", c.cid, check=True)
     assert c.runtime.state(c.cid)["status"] == "running"
-    probe.wait_for(lambda: usage(c.cid) > t0 + 50_000_000, what="cpu use after resume")
+    assert not frozen(c.cid)
+    probe.wait_for(lambda: cpu_usage_ns(c.cid) > t0 + 50_000_000, what="cpu use after resume")
     probe.stderr_says(c.run("resume", c.cid), "not paused")
+
+
+MEMORY_LIMIT = on_host("memory.limit_in_bytes", "memory.max")
 
 
 def test_update_changes_a_running_containers_limits(detached, tmp_path):
     c = detached(["sleep", "60"], {"memory": {"limit": 64 << 20}, "pids": {"limit": 50}})
     c.run("update", "--memory", "128M", c.cid, check=True)
-    assert host("memory", c.cid, "memory.limit_in_bytes") == str(128 << 20)
+    assert host(c.cid, MEMORY_LIMIT) == str(128 << 20)
     c.run("update", "--pids-limit", "20", "--cpu-share", "256", c.cid, check=True)
-    assert host("pids", c.cid, "pids.max") == "20"
-    assert host("cpu", c.cid, "cpu.shares") == "256"
+    assert host(c.cid, "pids.max") == "20"
+    assert host(c.cid, on_host("cpu.shares", "cpu.weight")) == on_host("256", "10")
     res = tmp_path / "res.json"
     res.write_text(json.dumps({"memory": {"limit": 96 << 20}, "cpu": {"quota": 20000, "period": 100000}}))
     c.run("update", "-r", str(res), c.cid, check=True)
-    assert host("memory", c.cid, "memory.limit_in_bytes") == str(96 << 20)
-    assert host("cpu", c.cid, "cpu.cfs_quota_us") == "20000"
-    assert host("pids", c.cid, "pids.max") == "20"            # untouched fields keep their value
+    assert host(c.cid, MEMORY_LIMIT) == str(96 << 20)
+    if V2:
+        assert host(c.cid, "cpu.max") == "20000 100000"
+    else:
+        assert host(c.cid, "cpu.cfs_quota_us") == "20000"
+    assert host(c.cid, "pids.max") == "20"            # untouched fields keep their value
 
 
 def test_memory_limit_oom_kill_is_reported_by_events(runtime, detached, tmp_path):
@@ -264,7 +322,8 @@ def test_events_stats_has_runcs_shape(detached):
     data = ev["data"]
     assert set(data) == STATS_DATA
     assert set(data["cpu"]) == {"usage", "throttling"}
-    assert {"total", "percpu", "kernel", "user"} <= set(data["cpu"]["usage"])
+    # v2 accounts no per-cpu usage (runc omits percpu there)
+    assert {"total", "kernel", "user"} | on_host({"percpu"}, set()) <= set(data["cpu"]["usage"])
     assert set(data["memory"]) <= STATS_MEMORY and {"usage", "swap", "kernel", "kernelTCP"} <= set(data["memory"])
     assert data["memory"]["usage"]["limit"] == 64 << 20 and {"limit", "failcnt"} <= set(data["memory"]["usage"])
     assert data["pids"] == {"current": 1, "limit": 30}

@@ -53,7 +53,7 @@ def test_run_into_a_frozen_v1_cgroup_fails_at_once(runtime, bundle):
                       "freezer.state", "FROZEN", "THAWED")
 
 
-@pytest.mark.requires("cgroup_v2")
+@pytest.mark.requires("cgroup_v2", "cgroupfs_driver")
 def test_run_into_a_frozen_v2_cgroup_fails_at_once(runtime, bundle):
     cid = support.unique_id("frz")
     _create_in_frozen(runtime, bundle, cid, f"{CG}/{support.TEST_CGROUP_PARENT}/{cid}",
@@ -78,7 +78,6 @@ def _left_running(cid):
             if not open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"]
 
 
-@pytest.mark.requires("cgroup_v1")
 def test_delete_force_kills_what_the_init_left_behind(runtime, bundle):
     cid = support.unique_id("bg")
     _detached_without_pidns(runtime, bundle, cid, "sleep 313 & exec true")
@@ -123,7 +122,6 @@ def test_delete_force_thaws_a_sub_cgroup_that_froze_itself(runtime, bundle):
             runtime.run("delete", "--force", cid)
 
 
-@pytest.mark.requires("cgroup_v1")
 def test_kill_all_reaches_what_a_stopped_init_left_behind(runtime, bundle):
     cid = support.unique_id("ka")
     _detached_without_pidns(runtime, bundle, cid, "sleep 313 & sleep 1")
@@ -179,7 +177,7 @@ def test_realtime_runtime_under_a_parent_the_runtime_makes(runtime, bundle):
             pass  # removed meanwhile by another session's clean-up, or still in use
 
 
-@pytest.mark.requires("cgroup_v1")
+@pytest.mark.requires("cgroupfs_driver")
 def test_kill_all_of_a_stopped_guest_spares_the_shared_cgroups_owner(runtime, tmp_path):
     """A stopped container that joined a cgroup another container made holds
     nothing there any more: kill --all must not reach the owner's processes."""
@@ -245,6 +243,7 @@ def _run_from_cgroup(runtime, rel, *args):
     return proc
 
 
+@pytest.mark.requires("cgroupfs_driver")
 def test_systemd_form_cgroups_path_is_relative_without_systemd_cgroup(runtime, bundle):
     """containerd's CRI writes cgroupsPath as slice:prefix:name whenever the
     pod's parent is a slice, whatever its SystemdCgroup; without

@@ -514,6 +514,9 @@ def test_preserve_fds_survive_from_create_to_start(runtime, bundle, tmp_path):
     runtime.run("delete", cid, check=True)
 
 
+# the id's '+' is no character of a systemd unit name: the systemd driver
+# (runc's too) cannot name a scope after it
+@pytest.mark.requires("cgroupfs_driver")
 def test_relative_pid_file_and_bundle_and_long_id(runtime, bundle, tmp_path):
     import subprocess
     cid = "Ab9_+.-" + "x" * 90 + support.unique_id("")
