@@ -36,7 +36,7 @@ _JOB_TIMEOUT = 30.0
 SYSTEMD_PRIVATE = "unix:path=/run/systemd/private"
 
 
-def _authenticated(address: str, uid: int, timeout: float = 1.0):
+def _authenticated(address: str, uid: int, timeout: float = 10.0):
     """A socket to `address` past D-Bus's SASL EXTERNAL as `uid`. jeepney
     would offer our euid, which is root's 0 in the user namespace rootless
     podman made; the bus compares the offer with SO_PEERCRED, that is the

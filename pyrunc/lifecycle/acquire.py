@@ -114,6 +114,12 @@ def cgroup_manager(opts, cid, cfg):
                               annotations=cfg.get("annotations"), bus=bus, bus_uid=bus_uid)
     if not is_rootless:
         return mgr
+    if bus is None and version == "v2" and not linux.get("cgroupsPath") and not mgr.writable():
+        # runc's place for a cgroup it names itself: the container id below
+        # the parent of the caller's own cgroup, which is the user's when the
+        # caller runs in a delegated subtree (a login's scope, say)
+        mgr = cgroups.new_manager(cid, cid, linux.get("resources"), warn=opts.log.warn,
+                                  linux_device_paths=[d.get("path") for d in linux.get("devices") or []])
     if bus_uid is not None or mgr.writable():
         mgr.mark_rootless()
         _check_delegated(mgr, linux.get("resources"), version)
