@@ -38,16 +38,54 @@ def in_user_namespace() -> bool:
         return False
 
 
+def outer_uid(uid: int | None = None, uid_map: str = "/proc/self/uid_map") -> int:
+    """`uid` (default: ours) as the parent user namespace sees it, through
+    our uid_map: what SO_PEERCRED tells a bus daemon outside about us. Root
+    of the user namespace rootless podman made is its user outside. An id
+    the map does not hold is the overflow uid, 65534."""
+    uid = os.geteuid() if uid is None else uid
+    try:
+        with open(uid_map) as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return uid
+    for line in lines:
+        try:
+            inside, outside, count = (int(x) for x in line.split())
+        except ValueError:
+            continue
+        if inside <= uid < inside + count:
+            return outside + uid - inside
+    return 65534
+
+
 def rootless_cgroups(mode, systemd: bool) -> bool:
     """runc's shouldUseRootlessCgroupManager. `mode`: True/False as given by
-    --rootless, None for auto: rootless for a non-root user, and for root in
-    a user namespace with the cgroupfs driver (runc asks the systemd user
-    manager for its owner with --systemd-cgroup: pyrunc has none, so root)."""
+    --rootless, None for auto: rootless for a non-root user; for root in a
+    user namespace, with the cgroupfs driver always, and with --systemd-cgroup
+    when the user outside is not root (runc asks the user bus for its
+    OwnerUID; that is the uid our uid_map gives root: `outer_uid`)."""
     if mode is not None:
         return mode
     if os.geteuid() != 0:
         return True
-    return not systemd and in_user_namespace()
+    if not in_user_namespace():
+        return False
+    return not systemd or outer_uid() != 0
+
+
+def user_bus_address() -> str | None:
+    """The user's D-Bus session bus, where its systemd user manager listens:
+    $DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus (runc's
+    DetectUserDbusSessionBusAddress, without asking systemctl); None when
+    neither is there."""
+    address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address:
+        return address
+    xdg = os.environ.get("XDG_RUNTIME_DIR")
+    if xdg and os.path.exists(os.path.join(xdg, "bus")):
+        return "unix:path=" + os.path.join(xdg, "bus")
+    return None
 
 
 def user_name(uid: int) -> str:

@@ -23,7 +23,7 @@ __all__ = ["new_manager", "load_manager", "CgroupError"]
 def new_manager(container_id: str, cgroups_path: str | None, resources: dict | None,
                 systemd: bool = False, warn=None, *, root: str | None = None,
                 linux_device_paths=(), proc_self_cgroup: str | None = None, bus=None,
-                annotations: dict | None = None, mountinfo: str | None = None):
+                annotations: dict | None = None, mountinfo: str | None = None, bus_uid: int | None = None):
     """Describe the container's cgroup; nothing on the host is touched yet.
 
     `root` (default /sys/fs/cgroup), `mountinfo` (the text of
@@ -32,6 +32,8 @@ def new_manager(container_id: str, cgroups_path: str | None, resources: dict | N
     config.json's linux.devices: a listed path replaces runc's default rule for
     it. `bus` (systemd only) is a D-Bus address for tests; `annotations`
     (systemd only) may carry runc's `org.systemd.property.<Name>` unit properties.
+    `bus_uid` (systemd only): rootless, through the user's own manager on
+    `bus`, authenticated as that uid; this asks the manager for its cgroup.
     """
     root = root or layout.DEFAULT_ROOT
     version = layout.mode(root)
@@ -39,7 +41,7 @@ def new_manager(container_id: str, cgroups_path: str | None, resources: dict | N
         from pyrunc.cgroups import systemd as sd
         return sd.new(container_id, cgroups_path, resources, root=root, version=version, warn=warn,
                       linux_device_paths=linux_device_paths, bus=bus, annotations=annotations,
-                      mountinfo=mountinfo)
+                      mountinfo=mountinfo, bus_uid=bus_uid)
     # A systemd-form path ("test.slice:cri-containerd:<id>", which containerd's
     # CRI writes whenever the pod's parent is a slice) is, without
     # --systemd-cgroup, a relative path like any other: runc (1.1 to 1.4)
@@ -72,7 +74,10 @@ def load_manager(record: dict, warn=None):
         return V1Manager(*args, None, prune, warn)
     if driver == "fs2":
         from pyrunc.cgroups.v2 import V2Manager
-        return V2Manager(*args, None, prune, warn)
+        mgr = V2Manager(*args, None, prune, warn)
+        if record.get("rootless"):
+            mgr.mark_rootless()
+        return mgr
     if driver == "systemd":
         from pyrunc.cgroups import systemd as sd
         return sd.load(record, warn)

@@ -25,6 +25,8 @@ class Manager:
     """The protocol the lifecycle core uses; drivers fill in the details."""
 
     driver = "?"
+    # runc's Rootless: the user's own cgroup, where a device filter cannot be attached
+    rootless = False
 
     def __init__(self, container_id: str, root: str, inner: str, paths: dict[str, str],
                  resources: dict | None = None, prune: list[str] | None = None, warn=None,
@@ -69,6 +71,22 @@ class Manager:
 
     def exists(self) -> bool:
         return any(os.path.isdir(d) for d in self.dirs())
+
+    def mark_rootless(self) -> None:
+        """A rootless container's cgroup (recorded, for the verbs after create)."""
+        self.rootless = True
+        self.extra["rootless"] = True
+
+    def delegated_controllers(self) -> list[str] | None:
+        """cgroup v2: the controllers the nearest existing ancestor of our
+        directory offers (a delegated subtree has those its owner got);
+        None on v1."""
+        if "" not in self.paths:
+            return None
+        d = self.paths[""]
+        while not os.path.isdir(d) and d not in ("/", ""):
+            d = os.path.dirname(d)
+        return (fsio.read_opt(d, "cgroup.controllers") or "").split()
 
     def writable(self) -> bool:
         """May this process make (or use) every one of its dirs? A user's own,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 
-from pyrunc.cgroups import layout
+from pyrunc.cgroups import fsio, layout
 from pyrunc.cgroups.base import Manager
 from pyrunc.cgroups.sdunit import (  # noqa: F401  (re-exported: the driver's vocabulary)
     ANNOTATION_PREFIX, DEFAULT_PREFIX, DEFAULT_SLICE, parse_gvariant, annotation_properties,
@@ -25,6 +25,8 @@ from pyrunc.cgroups.sdunit import (  # noqa: F401  (re-exported: the driver's vo
 from pyrunc.errors import CgroupError
 
 SYSTEM_BUS = "SYSTEM"
+# a rootless container's default slice, in the user's manager (runc's)
+USER_SLICE = "user.slice"
 _JOB_TIMEOUT = 30.0
 
 
@@ -34,14 +36,42 @@ _JOB_TIMEOUT = 30.0
 SYSTEMD_PRIVATE = "unix:path=/run/systemd/private"
 
 
-def _connect(address: str):
-    """A jeepney connection; systemd's private socket is peer-to-peer (no
-    bus daemon: no Hello, no AddMatch), the system bus is a bus."""
-    from jeepney.io.blocking import DBusConnection, open_dbus_connection
-    if address != SYSTEMD_PRIVATE:
-        return open_dbus_connection(bus=address), False
+def _authenticated(address: str, uid: int, timeout: float = 10.0):
+    """A socket to `address` past D-Bus's SASL EXTERNAL as `uid`. jeepney
+    would offer our euid, which is root's 0 in the user namespace rootless
+    podman made; the bus compares the offer with SO_PEERCRED, that is the
+    user's uid outside (runc's newUserSystemdDbus passes that uid too)."""
+    import socket
+    from binascii import hexlify
     from jeepney.bus import get_bus
-    from jeepney.io.blocking import DBusConnectionBase, prep_socket
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(timeout)
+        sock.connect(get_bus(address))
+        sock.sendall(b"\0AUTH EXTERNAL " + hexlify(str(uid).encode()) + b"\r\n")
+        reply = b""
+        while b"\r\n" not in reply:
+            chunk = sock.recv(1024)
+            if not chunk:
+                raise ConnectionResetError("the bus closed the connection during authentication")
+            reply += chunk
+        if not reply.startswith(b"OK "):
+            raise PermissionError(f"the bus refused uid {uid}: {reply.strip().decode(errors='replace')}")
+        sock.sendall(b"BEGIN\r\n")
+        sock.settimeout(None)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
+
+
+def _connect(address: str, uid: int):
+    """A jeepney connection; systemd's private socket is peer-to-peer (no
+    bus daemon: no Hello, no AddMatch), the system and user buses are buses."""
+    from jeepney.io.blocking import DBusConnection, DBusConnectionBase
+    sock = _authenticated(address, uid)
+    if address != SYSTEMD_PRIVATE:
+        return DBusConnection(sock, False), False
     from jeepney.io.common import MessageFilters
 
     class PeerConnection(DBusConnection):
@@ -49,7 +79,7 @@ def _connect(address: str):
             DBusConnectionBase.__init__(self, sock, False)
             self._filters = MessageFilters()
             self.unique_name = None
-    return PeerConnection(prep_socket(get_bus(address), False, timeout=1.0)), True
+    return PeerConnection(sock), True
 
 
 def candidates(address: str) -> list[str]:
@@ -63,20 +93,24 @@ def candidates(address: str) -> list[str]:
 class Bus:
     """systemd's Manager interface over a jeepney blocking connection."""
 
-    def __init__(self, address: str = SYSTEM_BUS):
+    def __init__(self, address: str = SYSTEM_BUS, uid: int | None = None, user: bool = False):
+        """`user`: `address` is the user's session bus, where its systemd
+        user manager listens; `uid`: whom to authenticate as (default: euid)."""
         from jeepney import DBusAddress, MatchRule
         from jeepney.bus_messages import message_bus
         from pyrunc.errors import describe_oserror
+        uid = os.geteuid() if uid is None else uid
         first = None
         for addr in candidates(address):
             try:
-                self.conn, peer = _connect(addr)
+                self.conn, peer = _connect(addr, uid)
                 break
-            except Exception as exc:  # OSError, or jeepney's plain Exceptions for addresses and auth
+            except Exception as exc:  # OSError, or jeepney's plain Exceptions for addresses
                 first = first or exc
         else:
-            cause = describe_oserror(first) if isinstance(first, OSError) else str(first)
-            raise CgroupError(f"cgroup systemd: connect to the D-Bus system bus: {cause}") from first
+            cause = describe_oserror(first) if isinstance(first, OSError) and first.errno else str(first)
+            where = f"the user's D-Bus session bus {address}" if user else "the D-Bus system bus"
+            raise CgroupError(f"cgroup systemd: connect to {where}: {cause}") from first
         # the destination is harmless on the peer-to-peer socket (systemctl sets it too)
         self.addr = DBusAddress("/org/freedesktop/systemd1", bus_name="org.freedesktop.systemd1",
                                 interface="org.freedesktop.systemd1.Manager")
@@ -92,6 +126,16 @@ class Bus:
 
     def close(self) -> None:
         self.conn.close()
+
+    def manager_cgroup(self) -> str:
+        """The manager's own cgroup (its ControlGroup property): for a user
+        manager typically /user.slice/user-UID.slice/user@UID.service."""
+        from jeepney import DBusAddress, new_method_call
+        props = DBusAddress(self.addr.object_path, bus_name=self.addr.bus_name,
+                            interface="org.freedesktop.DBus.Properties")
+        msg = new_method_call(props, "Get", "ss", ("org.freedesktop.systemd1.Manager", "ControlGroup"))
+        ((_, value),) = self._checked(self.conn.send_and_get_reply(msg, timeout=_JOB_TIMEOUT), "Get ControlGroup")
+        return value
 
     def _checked(self, reply, what: str):
         from jeepney import MessageType
@@ -147,24 +191,38 @@ class SystemdManager(Manager):
     driver = "systemd"
 
     def __init__(self, *args, unit: str, slice_: str, version: str, bus: str = SYSTEM_BUS,
-                 annotations: dict | None = None, **kw):
+                 annotations: dict | None = None, bus_uid: int | None = None,
+                 manager_cgroup: str | None = None, connection: Bus | None = None, **kw):
         super().__init__(*args, **kw)
         self.annotations = annotations or {}
         self.unit = unit
         self.slice = slice_
         self.version = version
         self.bus_address = bus
+        # rootless: the user's manager, reached as the user outside (bus_uid)
+        self.bus_uid = bus_uid
+        self.manager_cgroup = manager_cgroup
         self.extra.update({"unit": unit, "slice": slice_, "cgroup_version": version, "bus": bus})
+        if bus_uid is not None:
+            self.extra.update({"bus_uid": bus_uid, "manager_cgroup": manager_cgroup, "rootless": True})
+            self.rootless = True
         self.started = False
-        self._bus = None
+        self._bus = connection
         fs_cls = _fs_class(version)
         self.fs = fs_cls(self.container_id, self.root, self.inner, self.paths, self.resources,
                          self.prune, self.warn, self.linux_device_paths)
+        self.fs.rootless = self.rootless
 
     def bus(self) -> Bus:
         if self._bus is None:
-            self._bus = Bus(self.bus_address)
+            self._bus = Bus(self.bus_address, uid=self.bus_uid, user=self.bus_uid is not None)
         return self._bus
+
+    def delegated_controllers(self) -> list[str] | None:
+        if self.manager_cgroup is None:
+            return super().delegated_controllers()
+        # what was delegated to the user's manager, whatever it enabled so far
+        return (fsio.read_opt(self.root + self.manager_cgroup, "cgroup.controllers") or "").split()
 
     def is_slice(self) -> bool:
         return self.unit.endswith(".slice")
@@ -182,9 +240,14 @@ class SystemdManager(Manager):
                   ("IOAccounting" if self.version == "v2" else "BlockIOAccounting", ("b", True)),
                   ("TasksAccounting", ("b", True)), ("DefaultDependencies", ("b", False))]
         props += annotation_properties(self.annotations)
+        props += properties(self.resources, self.version, self.warn)
+        if self.rootless:
+            # a user manager cannot attach a device filter: the user
+            # namespace and the bound device nodes are the confinement
+            return props
         from pyrunc.cgroups import devices
         rules = devices.from_spec(self.resources.get("devices"), self.linux_device_paths)
-        return props + properties(self.resources, self.version, self.warn) + device_properties(rules, warn=self.warn)
+        return props + device_properties(rules, warn=self.warn)
 
     def create(self) -> None:
         # validate everything a user can get wrong now, before any fork
@@ -283,24 +346,40 @@ def _fs_class(version: str):
 
 
 def new(container_id, cgroups_path, resources, *, root, version, warn=None, linux_device_paths=(), bus=None,
-        annotations=None, mountinfo=None):
+        annotations=None, mountinfo=None, bus_uid=None):
+    """`bus_uid` set: rootless, through the user's manager on `bus` (its
+    session bus), as that uid. As runc's rootless systemd driver, the
+    default slice is then user.slice, below the manager's own cgroup, which
+    is asked for now (the only bus call before create)."""
     slice_, prefix, name = parse_path(container_id, cgroups_path)
+    connection = manager_cgroup = None
+    if bus_uid is not None:
+        if not (cgroups_path or "").split(":")[0]:
+            slice_ = USER_SLICE
+        connection = Bus(bus, uid=bus_uid, user=True)
+        try:
+            manager_cgroup = connection.manager_cgroup().rstrip("/")
+        except BaseException:
+            connection.close()
+            raise
     unit = unit_name(prefix, name)
-    inner = expand_slice(slice_).rstrip("/") + "/" + unit
+    inner = (manager_cgroup or "") + expand_slice(slice_).rstrip("/") + "/" + unit
     if version == "v2":
         paths = {"": root + inner}
     else:
         paths = layout.v1_paths(inner, root, mountinfo=mountinfo)
     return SystemdManager(container_id, root, inner, paths, resources, [], warn, linux_device_paths,
                           unit=unit, slice_=slice_, version=version, bus=bus or SYSTEM_BUS,
-                          annotations=annotations)
+                          annotations=annotations, bus_uid=bus_uid, manager_cgroup=manager_cgroup,
+                          connection=connection)
 
 
 def load(record: dict, warn=None) -> SystemdManager:
     try:
         mgr = SystemdManager(record["id"], record["root"], record["path"], record["paths"], None,
                              record.get("prune") or [], warn, (), unit=record["unit"], slice_=record["slice"],
-                             version=record.get("cgroup_version", "v2"), bus=record.get("bus", SYSTEM_BUS))
+                             version=record.get("cgroup_version", "v2"), bus=record.get("bus", SYSTEM_BUS),
+                             bus_uid=record.get("bus_uid"), manager_cgroup=record.get("manager_cgroup"))
     except KeyError as exc:
         raise CgroupError(f"cgroup: malformed systemd cgroup record in state: missing {exc}") from exc
     mgr.started = True

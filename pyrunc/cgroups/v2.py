@@ -95,7 +95,13 @@ class V2Manager(Manager):
         return devicefilter.build(devices.from_spec(rules_spec, self.linux_device_paths))
 
     def apply_devices(self, rules_spec) -> None:
-        self.device_installer(self.dir, self.device_program(rules_spec))
+        try:
+            self.device_installer(self.dir, self.device_program(rules_spec))
+        except (CgroupError, OSError):
+            # as runc: a user may not load a device filter, and the user
+            # namespace with bound device nodes confines the container
+            if not self.rootless:
+                raise
 
     def set(self, resources: dict) -> None:
         self._apply(resources or {}, update=True)

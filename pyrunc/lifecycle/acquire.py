@@ -92,20 +92,39 @@ def cgroup_manager(opts, cid, cfg):
     """The cgroup driver for this container's config and --systemd-cgroup, or
     None in rootless mode (pyrunc.rootless) when the cgroup is not the user's
     to make: then, as runc's rootless manager, the container stays in the
-    caller's cgroup, which is fine only while the config sets no limit."""
-    from pyrunc import cgroups
+    caller's cgroup, which is fine only while the config sets no limit.
+    Rootless on cgroup v2 with --systemd-cgroup, the user's own systemd
+    manager makes the cgroup (runc's rootless systemd driver)."""
+    from pyrunc import cgroups, rootless
+    from pyrunc.cgroups import layout
     linux = cfg.get("linux") or {}
+    is_rootless = rootless.rootless_cgroups(rootless_mode(opts.rootless), opts.systemd_cgroup)
+    version = "v2" if layout.mode() == "v2" else "v1"
+    bus, bus_uid = None, None
+    if is_rootless and opts.systemd_cgroup and version == "v2":
+        bus, bus_uid = rootless.user_bus_address(), rootless.outer_uid()
+        if bus is None:
+            raise PyruncError("cgroup systemd: rootless --systemd-cgroup needs the user's D-Bus session bus: "
+                              "set DBUS_SESSION_BUS_ADDRESS, or XDG_RUNTIME_DIR with its bus socket")
     mgr = cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
                               systemd=opts.systemd_cgroup, warn=opts.log.warn,
                               # a listed device replaces runc's default rule for it
                               linux_device_paths=[d.get("path") for d in linux.get("devices") or []],
                               # org.systemd.property.* reach the systemd unit
-                              annotations=cfg.get("annotations"))
-    from pyrunc import rootless
-    if not rootless.rootless_cgroups(rootless_mode(opts.rootless), opts.systemd_cgroup) or mgr.writable():
+                              annotations=cfg.get("annotations"), bus=bus, bus_uid=bus_uid)
+    if not is_rootless:
         return mgr
-    from pyrunc.cgroups import layout, resources
-    version = "v2" if layout.mode() == "v2" else "v1"
+    if bus is None and version == "v2" and not linux.get("cgroupsPath") and not mgr.writable():
+        # runc's place for a cgroup it names itself: the container id below
+        # the parent of the caller's own cgroup, which is the user's when the
+        # caller runs in a delegated subtree (a login's scope, say)
+        mgr = cgroups.new_manager(cid, cid, linux.get("resources"), warn=opts.log.warn,
+                                  linux_device_paths=[d.get("path") for d in linux.get("devices") or []])
+    if bus_uid is not None or mgr.writable():
+        mgr.mark_rootless()
+        _check_delegated(mgr, linux.get("resources"), version)
+        return mgr
+    from pyrunc.cgroups import resources
     if linux.get("cgroupsPath"):
         # runc skips only a cgroup it picked itself: a named one is a demand
         raise PyruncError(f"cgroup {version}: linux.cgroupsPath {linux['cgroupsPath']}: "
@@ -117,6 +136,26 @@ def cgroup_manager(opts, cid, cfg):
                           f"(linux.resources sets {', '.join(limits)})")
     opts.log.debug(f"rootless: no cgroup of its own for container {cid} ({mgr.dirs()[0]} is not writable)")
     return None
+
+
+def _check_delegated(mgr, res, version):
+    """A rootless container's limits need their controllers delegated to the
+    user (user@UID.service's Delegate=): one line naming the missing ones,
+    before anything is made, instead of a write that fails half-way."""
+    if version != "v2":
+        return
+    from pyrunc.cgroups import resources
+    delegated = mgr.delegated_controllers()
+    if delegated is None:
+        return
+    limits = [f for f in resources.demanded(res, version) if not f.startswith("cgroup.")]
+    missing = sorted({f.split(".")[0] for f in limits} - set(delegated))
+    if missing:
+        files = [f for f in limits if f.split(".")[0] in missing]
+        where = getattr(mgr, "manager_cgroup", None) or "this user's cgroup"
+        raise PyruncError(f"cgroup v2: linux.resources sets {', '.join(files)}, but controller "
+                          f"{' '.join(missing)} is not delegated to this user "
+                          f"({where} has: {' '.join(delegated) or 'none'})")
 
 
 def connect_console(path):

@@ -364,6 +364,20 @@ def _security(cfg, process, warn, cache_dir=None, debug=None):
     return seccomp, capabilities
 
 
+def _rootless_join(add):
+    """As runc: a rootless exec whose caller may not move a process into the
+    container's cgroup (moving needs write access to the common ancestor,
+    root's when the caller runs in root's cgroup) stays where it is."""
+    from pyrunc.errors import CgroupError
+
+    def place(pid):
+        try:
+            add(pid)
+        except CgroupError:
+            pass
+    return place
+
+
 def _placement(record: dict, cgroup_opts):
     """A function putting a pid in the container's cgroup, or a sub-cgroup of it.
 
@@ -377,6 +391,8 @@ def _placement(record: dict, cgroup_opts):
         return lambda pid: None
     from pyrunc import cgroups
     mgr = cgroups.load_manager(rec)
+    if not cgroup_opts and mgr.rootless:
+        return _rootless_join(mgr.add)
     if not cgroup_opts:
         return mgr.add
     subs: dict[str, str] = {}

@@ -5,7 +5,11 @@ subordinate id ranges Debian's useradd gives a new user, removed after) or
 to `nobody`, in the child subprocess forks (setuid/setgid before exec), and
 runs the runtime under test there with the environment a login gives:
 $XDG_RUNTIME_DIR (so the default --root is the user's), $USER, $HOME.
-The config is what `spec --rootless` writes for that user. The same tests
+The config is what `spec --rootless` writes for that user. Where systemd is
+PID 1 on cgroup v2 (the tests/vm guest), the user's systemd manager runs
+(tests/usersession.py): $XDG_RUNTIME_DIR is /run/user/UID with the user's
+bus, and `--systemd-cgroup` gets the container a delegated cgroup with
+limits. The same tests
 run against runc (PYRUNC_TEST_RUNTIME=runc); where runc 1.1.5 words a
 failure its own way, the expected text says so.
 """
@@ -23,7 +27,7 @@ from pathlib import Path
 
 import pytest
 
-from tests import support
+from tests import support, usersession
 from tests.conformance import probe
 
 pytestmark = [pytest.mark.requires("root", "unprivileged_userns")]
@@ -35,13 +39,19 @@ class User:
     """A non-root user, a directory of its own (its XDG_RUNTIME_DIR and
     bundles), and the runtime under test run as it."""
 
-    def __init__(self, name: str, base: Path):
+    def __init__(self, name: str, base: Path, session: dict | None = None):
+        """`session`: the environment of the user's running systemd manager
+        (usersession.start), whose runtime dir is then the user's."""
         pw = pwd.getpwnam(name)
         self.name, self.uid, self.gid = name, pw.pw_uid, pw.pw_gid
         self.base = base
-        self.xdg = base / "xdg"
-        self.xdg.mkdir(mode=0o700)
-        os.chown(self.xdg, self.uid, self.gid)
+        self.session = session or {}
+        if session:
+            self.xdg = Path(session["XDG_RUNTIME_DIR"])
+        else:
+            self.xdg = base / "xdg"
+            self.xdg.mkdir(mode=0o700)
+            os.chown(self.xdg, self.uid, self.gid)
         self.binary = support.runtime_binary()
 
     @property
@@ -49,14 +59,15 @@ class User:
         """The default --root for this user: $XDG_RUNTIME_DIR/<runtime>."""
         return self.xdg / ("runc" if support.is_runc() else "pyrunc")
 
-    def run(self, *args, env=None, timeout=60, before=None, after=None) -> subprocess.CompletedProcess:
+    def run(self, *args, env=None, timeout=60, before=None, after=None, wrap=()) -> subprocess.CompletedProcess:
         """`runtime ARGS` as this user. Its stdout and stderr are files the user
         owns: a detached container keeps them, and runc chowns a container's
         stdio to the container's root, which only their owner may do.
         `before()` runs in the forked child, still root, before it drops to the
-        user; `after()` once it is the user."""
+        user; `after()` once it is the user. `wrap`: the command that runs
+        the runtime (e.g. systemd-run)."""
         environ = {"PATH": PATH, "HOME": str(self.base), "USER": self.name, "LOGNAME": self.name,
-                   "XDG_RUNTIME_DIR": str(self.xdg)}
+                   "XDG_RUNTIME_DIR": str(self.xdg), **self.session}
         environ.update(env or {})
         environ = {k: v for k, v in environ.items() if v is not None}
         outs = []
@@ -74,7 +85,7 @@ class User:
                 if after is not None:
                     after()
 
-            proc = subprocess.run([self.binary, *map(str, args)], preexec_fn=drop,
+            proc = subprocess.run([*wrap, self.binary, *map(str, args)], preexec_fn=drop,
                                   env=environ, cwd=self.base, stdin=subprocess.DEVNULL,
                                   stdout=outs[0][0], stderr=outs[1][0], timeout=timeout)
             proc.stdout, proc.stderr = (Path(path).read_text(errors="replace") for _, path in outs)
@@ -107,6 +118,9 @@ class User:
                 d = hierarchy / parent / cid
                 if d.is_dir():
                     found.append(f"cgroup {d}")
+        if self.session:  # a scope of the user's manager, named after the container
+            found += [f"cgroup {d}" for d in usersession.manager_cgroup(self.uid).rglob(f"*{cid}*")
+                      if d.is_dir()]
         found += [f"process {pid}" for pid in support.live_pids_with_env(probe.marker(cid))]
         return found
 
@@ -131,16 +145,21 @@ def user():
     subprocess.run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", "--user-group", name],
                    check=True, capture_output=True)
     base = Path(tempfile.mkdtemp(prefix="pyrunc-rootless-", dir="/tmp"))
+    uid = pwd.getpwnam(name).pw_uid
+    session = False
     try:
         base.chmod(0o755)
-        u = User(name, base)
+        session = usersession.available()
+        u = User(name, base, session=usersession.start(uid) if session else None)
         if not _executable_by(u.binary, u.uid, u.gid):
             pytest.skip(f"{u.binary} cannot be run by other users: its interpreter is not theirs to "
                         "execute (scripts/install.sh builds the venv from one that is; README: Rootless)")
         yield u
     finally:
+        left = usersession.stop(uid) if session else []
         subprocess.run(["userdel", name], capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+    assert not left, left
 
 
 @pytest.fixture
@@ -386,15 +405,147 @@ def test_a_range_the_user_does_not_have(nobody):
     nobody.assert_no_leftovers(cid)
 
 
-@pytest.mark.requires("cgroup_v1")
 def test_a_limit_without_a_delegated_cgroup(user):
+    """The cgroupfs driver, run from a cgroup that is not the user's (root's
+    test process): no cgroup to put a limit in."""
     cid = support.unique_id("rl")
     path, cfg = user.bundle(cid)
     cfg["linux"]["resources"] = {"pids": {"limit": 10}}
     write(path, cfg)
     proc = user.run("run", "--bundle", path, cid)
-    _single_error(proc, "cannot set pids limit: container could not join or create cgroup" if support.is_runc()
-                  else "cgroup v1: resource limits need root (linux.resources sets pids.max)")
+    v2 = os.path.exists("/sys/fs/cgroup/cgroup.controllers")
+    if support.is_runc() and v2:  # runc: the mkdir's error, and how to avoid it
+        assert proc.returncode != 0 and "rootless needs no limits" in proc.stderr, proc.stderr
+    elif support.is_runc():
+        _single_error(proc, "cannot set pids limit: container could not join or create cgroup")
+    elif v2:
+        _single_error(proc, "cgroup v2: resource limits need a cgroup delegated to this user "
+                      "(linux.resources sets pids.max)")
+    else:
+        _single_error(proc, "cgroup v1: resource limits need root (linux.resources sets pids.max)")
+    user.assert_no_leftovers(cid)
+
+
+# -- the user's systemd manager: a delegated cgroup v2 (the guest) ---------------------
+
+def _limited_bundle(user, cid, script):
+    """A bundle with pids and memory limits, in a cgroup namespace of its own
+    so that /sys/fs/cgroup inside is the container's cgroup."""
+    path, cfg = user.bundle(cid, ["sh", "-c", script])
+    if {"type": "cgroup"} not in cfg["linux"]["namespaces"]:  # spec adds it on cgroup v2 only
+        cfg["linux"]["namespaces"].append({"type": "cgroup"})
+    cfg["linux"]["resources"] = {"pids": {"limit": 20}, "memory": {"limit": 64 << 20}}
+    return path, cfg
+
+
+@pytest.mark.requires("systemd", "cgroup_v2")
+def test_limits_through_the_users_systemd_manager(user):
+    """--systemd-cgroup, rootless: the scope is the user manager's
+    (user@UID.service/user.slice, runc's default slice for rootless), its
+    limits are seen inside, and it goes with the container."""
+    cid = support.unique_id("rl")
+    path, cfg = _limited_bundle(user, cid, "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max; "
+                                           "cat /proc/self/cgroup; sleep 1000")
+    write(path, cfg)
+    manager = usersession.manager_cgroup(user.uid)
+    proc = user.run("--systemd-cgroup", "create", "--bundle", path, cid)
+    try:
+        assert proc.returncode == 0, proc.stderr
+        pid = json.loads(user.run("state", cid).stdout)["pid"]
+        with open(f"/proc/{pid}/cgroup") as f:
+            where = f.read().strip().split("::", 1)[1]
+        scope = Path("/sys/fs/cgroup" + where)
+        assert scope.parent == manager / "user.slice", where
+        assert scope.name.endswith(f"{cid}.scope"), where
+        assert os.stat(scope).st_uid == user.uid   # the user's manager made it
+        assert (scope / "pids.max").read_text().strip() == "20"
+        assert user.run("start", cid).returncode == 0
+        proc = user.run("exec", cid, "sh", "-c", "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max")
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.split() == ["20", str(64 << 20)], proc.stdout
+        assert user.run("kill", cid, "KILL").returncode == 0
+        probe.wait_for(lambda: json.loads(user.run("state", cid).stdout)["status"] == "stopped",
+                       10, f"{cid} to stop")
+        proc = user.run("delete", cid)
+        assert proc.returncode == 0, proc.stderr
+        assert not scope.exists()
+    finally:
+        user.run("delete", "--force", cid)
+    user.assert_no_leftovers(cid)
+
+
+@pytest.mark.requires("systemd", "cgroup_v2")
+def test_run_sees_its_limits_inside(user):
+    cid = support.unique_id("rl")
+    path, cfg = _limited_bundle(user, cid, "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max")
+    write(path, cfg)
+    proc = user.run("--systemd-cgroup", "run", "--bundle", path, cid)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["20", str(64 << 20)], proc.stdout
+    user.assert_no_leftovers(cid)
+
+
+@pytest.mark.requires("systemd", "cgroup_v2")
+def test_cgroupfs_uses_a_cgroup_the_user_owns(user):
+    """Without --systemd-cgroup, run from a scope of the user's manager
+    (`systemd-run --user --scope`, as a login shell's processes are): the
+    parent of the caller's cgroup is the user's, so the container gets a
+    cgroup of its own there, with its limits (runc's fs2 driver)."""
+    cid = support.unique_id("rl")
+    path, cfg = _limited_bundle(user, cid, "cat /sys/fs/cgroup/pids.max /sys/fs/cgroup/memory.max")
+    write(path, cfg)
+    proc = user.run("run", "--bundle", path, cid,
+                    wrap=("systemd-run", "--user", "--scope", "--quiet", "-p", "Delegate=yes", "--"))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["20", str(64 << 20)], proc.stdout
+    user.assert_no_leftovers(cid)
+
+
+@pytest.mark.requires("systemd", "cgroup_v2")
+def test_systemd_cgroup_without_the_users_bus(user):
+    cid = support.unique_id("rl")
+    path, cfg = user.bundle(cid)
+    write(path, cfg)
+    xdg = user.base / "xdg-no-bus"
+    xdg.mkdir(mode=0o700)
+    os.chown(xdg, user.uid, user.gid)
+    proc = user.run("--systemd-cgroup", "run", "--bundle", path, cid,
+                    env={"DBUS_SESSION_BUS_ADDRESS": None, "XDG_RUNTIME_DIR": str(xdg)})
+    if support.is_runc():  # runc 1.1.5 asks `systemctl --user`, and says so in its own words
+        assert proc.returncode != 0, proc.stdout
+    else:
+        _single_error(proc, "cgroup systemd: rootless --systemd-cgroup needs the user's D-Bus session bus: "
+                      "set DBUS_SESSION_BUS_ADDRESS, or XDG_RUNTIME_DIR with its bus socket")
+    user.assert_no_leftovers(cid)
+    assert not list(xdg.glob(f"*/{cid}")), list(xdg.iterdir())
+
+
+# a limit per controller systemd's user@.service does not delegate by default
+_UNDELEGATED = {"cpuset": ({"cpu": {"cpus": "0"}}, "cpuset.cpus"),
+                "hugetlb": ({"hugepageLimits": [{"pageSize": "2MB", "limit": 2 << 20}]}, "hugetlb.2MB.max")}
+
+
+@pytest.mark.requires("systemd", "cgroup_v2")
+def test_a_limit_the_user_was_not_delegated(user):
+    """A controller user@UID.service was not delegated (its Delegate=): one
+    line, before any unit is started, and nothing left."""
+    delegated = usersession.delegated(user.uid)
+    missing = [c for c in _UNDELEGATED if c not in delegated and c in
+               Path("/sys/fs/cgroup/cgroup.controllers").read_text().split()]
+    if not missing:
+        pytest.skip(f"user@.service is delegated every controller tried here ({' '.join(delegated)})")
+    controller = missing[0]
+    resources, file = _UNDELEGATED[controller]
+    cid = support.unique_id("rl")
+    path, cfg = user.bundle(cid)
+    cfg["linux"]["resources"] = resources
+    write(path, cfg)
+    proc = user.run("--systemd-cgroup", "run", "--bundle", path, cid)
+    if support.is_runc():  # runc 1.1.5: the write's error
+        assert proc.returncode != 0 and file in proc.stderr, proc.stderr
+    else:
+        _single_error(proc, f"cgroup v2: linux.resources sets {file}, but controller {controller} is not "
+                      "delegated to this user")
     user.assert_no_leftovers(cid)
 
 

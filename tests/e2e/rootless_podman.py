@@ -4,9 +4,11 @@ The user is made with useradd (Debian's useradd gives a new user its
 /etc/subuid and /etc/subgid ranges) and removed with userdel, which takes
 those ranges away again. Its home and its XDG_RUNTIME_DIR (mode 0700) are
 directories in the test's base dir; podman's configuration is where a user
-keeps it ($HOME/.config/containers): cgroupfs (no systemd), the file events
-logger, vfs storage in the home (no mount to undo), slirp4netns as the
-network. podman runs in a forked child that drops to the user
+keeps it ($HOME/.config/containers): the file events logger, vfs storage in
+the home (no mount to undo), slirp4netns as the network; cgroupfs where
+systemd is not PID 1, else podman's default, systemd: the user's systemd
+manager is started (tests/usersession.py) and XDG_RUNTIME_DIR is its
+/run/user/UID, with the user's bus. podman runs in a forked child that drops to the user
 (setgroups/setresgid/setresuid) with a clean environment (HOME,
 XDG_RUNTIME_DIR, PATH), with `--runtime` the runtime under test.
 
@@ -27,6 +29,7 @@ import time
 import uuid
 from pathlib import Path
 
+from tests import usersession
 from tests.e2e import images
 from tests.e2e.clients import ClientError, OrphanReaper
 
@@ -34,6 +37,10 @@ PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 TUN = "/dev/net/tun"
 # Host-wide places a rootless podman or runtime might drop a file of the user's
 HOST_SCRATCH = ("/tmp", "/var/tmp", "/dev/shm", "/run")
+# podman's own start-up (scopes asked of the user's manager, the pause
+# process) is slow where fork/exec are (an emulated guest says how slow in
+# PYRUNC_TEST_TIME_SCALE): its commands get a few times longer there
+SLOW = min(max(float(os.environ.get("PYRUNC_TEST_TIME_SCALE", "1")), 1.0), 4.0)
 
 
 def subid_range(path: str, name: str, uid: int) -> tuple[int, int] | None:
@@ -78,6 +85,8 @@ class ThrowawayUser:
         self.subgid: tuple[int, int] = (0, 0)
         self.made = False
         self.scratch_before: set[str] = set()
+        # the user's systemd manager's environment, when it runs (start_session)
+        self.session: dict = {}
 
     def create(self) -> None:
         if shutil.which("useradd") is None:
@@ -89,7 +98,10 @@ class ThrowawayUser:
         pw = pwd.getpwnam(self.name)
         self.uid, self.gid = pw.pw_uid, pw.pw_gid
         self.base.chmod(0o755)  # the user must reach its home and runtime dir
-        for d, mode in ((self.home, 0o700), (self.xdg, 0o700)):
+        if usersession.available():
+            self.session = usersession.start(self.uid)
+            self.xdg = Path(self.session["XDG_RUNTIME_DIR"])
+        for d, mode in ((self.home, 0o700),) + (() if self.session else ((self.xdg, 0o700),)):
             d.mkdir(mode=mode)
             d.chmod(mode)
             os.chown(d, self.uid, self.gid)
@@ -105,6 +117,23 @@ class ThrowawayUser:
     def owns_uid(self, uid: int) -> bool:
         first, count = self.subuid
         return uid == self.uid or first <= uid < first + count
+
+    def session_process(self, pid: int) -> bool:
+        """The user's systemd manager or its bus (they run until stop_session)."""
+        if not self.session:
+            return False
+        try:
+            with open(f"/proc/{pid}/cgroup") as f:
+                where = f.read().strip().split("::", 1)[-1]
+        except OSError:
+            return False
+        manager = f"/user.slice/user-{self.uid}.slice/user@{self.uid}.service/"
+        return where.startswith(manager) and (where.endswith("/init.scope") or where.endswith("/dbus.service"))
+
+    def stop_session(self) -> list[str]:
+        left = usersession.stop(self.uid) if self.session else []
+        self.session = {}
+        return left
 
     def processes(self) -> list[tuple[int, str]]:
         """Live processes running as the user or one of its subordinate uids."""
@@ -176,8 +205,8 @@ class RootlessPodman:
             "[containers]\n"
             'netns = "slirp4netns"\n'
             "[engine]\n"
-            # no systemd here: no user manager to ask for a cgroup
-            'cgroup_manager = "cgroupfs"\n'
+            # no systemd, no user manager to ask for a cgroup: cgroupfs
+            + ("" if self.user.session else 'cgroup_manager = "cgroupfs"\n') +
             'events_logger = "file"\n'
             # conmon passes --log-format=json --log only to runtimes named here
             f'runtime_supports_json = ["crun", "runc", "kata", "runsc", "krun", "{name}"]\n')
@@ -225,7 +254,8 @@ class RootlessPodman:
         pause = self.pause_pid()
         others: list[tuple[int, str]] = []
         for _ in range(50):
-            others = [(pid, cmd) for pid, cmd in self.user.processes() if pid != pause]
+            others = [(pid, cmd) for pid, cmd in self.user.processes()
+                      if pid != pause and not self.user.session_process(pid)]
             if not others:
                 break
             time.sleep(0.1)
@@ -243,6 +273,7 @@ class RootlessPodman:
         left = self.leftovers() if self.user.made else []
         if self.user.made:
             self.podman("rm", "--all", "--force", "--time", "0", check=False)
+            left += self.user.stop_session()  # its manager kills what runs in it
             for pid, _ in self.user.processes():  # the pause process, and anything left
                 try:
                     os.kill(pid, signal.SIGKILL)
@@ -276,7 +307,8 @@ class RootlessPodman:
         os.setresuid(self.user.uid, self.user.uid, self.user.uid)
 
     def env(self) -> dict:
-        return {"HOME": str(self.user.home), "XDG_RUNTIME_DIR": str(self.user.xdg), "PATH": PATH}
+        return {"HOME": str(self.user.home), "XDG_RUNTIME_DIR": str(self.user.xdg), "PATH": PATH,
+                **self.user.session}
 
     def argv(self, *args) -> list[str]:
         return ["podman", "--runtime", self.runtime, *map(str, args)]
@@ -284,7 +316,7 @@ class RootlessPodman:
     def user_runs(self, argv, *, timeout=60, input=None) -> subprocess.CompletedProcess:
         """argv as the user, with podman's namespace set-up (_enter)."""
         return subprocess.run(argv, env=self.env(), cwd=self.user.home, preexec_fn=self._enter,
-                              capture_output=True, text=True, timeout=timeout, input=input,
+                              capture_output=True, text=True, timeout=timeout * SLOW, input=input,
                               stdin=None if input is not None else subprocess.DEVNULL)
 
     def podman(self, *args, check=True, timeout=60, input=None) -> subprocess.CompletedProcess:

@@ -97,6 +97,8 @@ class FakeSystemd:
         self.thread = threading.Thread(target=self._serve, daemon=True)
         self.thread.start()
         self.jobs = 0
+        self.auth_uids: list[int] = []   # the uids clients authenticated as
+        self.control_group = "/"         # the Manager's ControlGroup property
 
     def close(self):
         self.sock.close()
@@ -122,6 +124,7 @@ class FakeSystemd:
                     line, buf = buf.split(b"\r\n", 1)
                     line = line.lstrip(b"\0")
                     if line.startswith(b"AUTH"):
+                        self.auth_uids.append(int(bytes.fromhex(line.split()[-1].decode()).decode()))
                         conn.sendall(b"OK " + b"0" * 32 + b"\r\n")
                     elif line.startswith(b"NEGOTIATE_UNIX_FD"):
                         conn.sendall(b"AGREE_UNIX_FD\r\n")
@@ -156,6 +159,8 @@ class FakeSystemd:
         if member in self.fail:
             name, text = self.fail[member]
             return self._send(conn, new_error(msg, name, "s", (text,)), serial)
+        if member == "Get" and msg.body == ("org.freedesktop.systemd1.Manager", "ControlGroup"):
+            return self._send(conn, new_method_return(msg, "v", (("s", self.control_group),)), serial)
         if member in ("StartTransientUnit", "StopUnit"):
             self.jobs += 1
             job = f"/org/freedesktop/systemd1/job/{self.jobs}"
@@ -382,3 +387,39 @@ def test_rollback_of_a_never_started_unit_does_not_call_systemd(v2fs, fake_syste
     m.create()
     m.destroy()
     assert fake_systemd.calls == []
+
+
+def test_rootless_scope_is_the_user_managers(v2fs, fake_systemd, fake_rmdir):
+    """runc's rootless systemd driver: the user's bus, authenticated as the
+    user outside (not as root of podman's user namespace), the default slice
+    user.slice below the manager's own cgroup, no device filter."""
+    fake_systemd.control_group = "/user.slice/user-1000.slice/user@1000.service"
+    m = new_manager("abc", None, {"pids": {"limit": 20}, "devices": [{"allow": False, "access": "rwm"}]},
+                    systemd=True, root=v2fs.root, bus=f"unix:path={fake_systemd.path}", bus_uid=1000)
+    assert fake_systemd.auth_uids == [1000]
+    rec = m.record()
+    assert rec["paths"][""] == f"{v2fs.root}/user.slice/user-1000.slice/user@1000.service/user.slice/pyrunc-abc.scope"
+    assert rec["slice"] == "user.slice" and rec["bus_uid"] == 1000 and rec["rootless"]
+    m.create()
+    m.add(42)
+    (member, (name, _, props, _)), = [c for c in fake_systemd.calls if c[0] == "StartTransientUnit"]
+    props = dict(props)
+    assert props["Slice"] == ("s", "user.slice") and props["TasksMax"] == ("t", 20)
+    assert "DevicePolicy" not in props
+    again = load_manager(rec)      # delete, later: the same bus, as the same uid
+    again.destroy()
+    assert fake_systemd.auth_uids == [1000, 1000]
+
+
+def test_rootless_named_slice_is_kept(v2fs, fake_systemd):
+    fake_systemd.control_group = "/user.slice/user-1000.slice/user@1000.service"
+    m = new_manager("abc", "machine.slice:libpod:abc", None, systemd=True, root=v2fs.root,
+                    bus=f"unix:path={fake_systemd.path}", bus_uid=1000)
+    assert m.record()["path"] == "/user.slice/user-1000.slice/user@1000.service/machine.slice/libpod-abc.scope"
+
+
+def test_rootless_unreachable_user_bus_is_one_line(v2fs):
+    with pytest.raises(CgroupError, match="^cgroup systemd: connect to the user's D-Bus session bus "
+                                          "unix:path=/nonexistent/bus: "):
+        new_manager("abc", None, None, systemd=True, root=v2fs.root, bus="unix:path=/nonexistent/bus",
+                    bus_uid=1000)

@@ -10,18 +10,42 @@ from pyrunc.cgroups import resources
 from pyrunc.errors import PyruncError
 
 
-@pytest.mark.parametrize("mode, euid, userns, systemd, expected", [
-    (True, 0, False, False, True),      # --rootless true: as asked, even for root
-    (False, 1000, False, False, False),  # --rootless false: as asked
-    (None, 1000, False, False, True),    # auto: a user
-    (None, 0, False, False, False),      # auto: the host's root
-    (None, 0, True, False, True),        # auto: root in a user namespace (cgroupfs)
-    (None, 0, True, True, False),        # ... with --systemd-cgroup: a root-owned manager
+@pytest.mark.parametrize("mode, euid, userns, owner, systemd, expected", [
+    (True, 0, False, 0, False, True),       # --rootless true: as asked, even for root
+    (False, 1000, False, 1000, False, False),  # --rootless false: as asked
+    (None, 1000, False, 1000, False, True),   # auto: a user
+    (None, 0, False, 0, False, False),      # auto: the host's root
+    (None, 0, True, 1000, False, True),     # auto: root in a user namespace (cgroupfs)
+    (None, 0, True, 0, True, False),        # ... with --systemd-cgroup, root outside: root's manager
+    (None, 0, True, 1000, True, True),      # ... a user outside (rootless podman): the user's manager
 ])
-def test_rootless_cgroups_follows_runc(monkeypatch, mode, euid, userns, systemd, expected):
+def test_rootless_cgroups_follows_runc(monkeypatch, mode, euid, userns, owner, systemd, expected):
     monkeypatch.setattr(rootless.os, "geteuid", lambda: euid)
     monkeypatch.setattr(rootless, "in_user_namespace", lambda: userns)
+    monkeypatch.setattr(rootless, "outer_uid", lambda: owner)
     assert rootless.rootless_cgroups(mode, systemd) is expected
+
+
+@pytest.mark.parametrize("uid_map, uid, outer", [
+    ("0 1000 1\n1 100000 65536\n", 0, 1000),   # rootless podman's root: the user
+    ("0 1000 1\n1 100000 65536\n", 5, 100004),
+    ("0 0 4294967295\n", 0, 0),                # the initial namespace
+    ("0 1000 1\n", 7, 65534),                  # not mapped: the overflow uid
+])
+def test_outer_uid_reads_the_uid_map(tmp_path, uid_map, uid, outer):
+    f = tmp_path / "uid_map"
+    f.write_text(uid_map)
+    assert rootless.outer_uid(uid, str(f)) == outer
+
+
+def test_user_bus_address(monkeypatch, tmp_path):
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path=/x/bus")
+    assert rootless.user_bus_address() == "unix:path=/x/bus"
+    monkeypatch.delenv("DBUS_SESSION_BUS_ADDRESS")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path))
+    assert rootless.user_bus_address() is None       # no bus socket there
+    (tmp_path / "bus").touch()
+    assert rootless.user_bus_address() == f"unix:path={tmp_path}/bus"
 
 
 def test_subid_ranges_by_name_or_uid(tmp_path):
