@@ -67,6 +67,8 @@ REQUIREMENTS = {
     "systemd": (_has_systemd, "needs systemd as PID 1 (runs in the tests/vm guest)"),
     "apparmor": (_apparmor, "needs AppArmor enabled and apparmor_parser (runs in the tests/vm guest)"),
     "no_apparmor": (lambda: not support.apparmor_enabled(), "AppArmor is enabled on this host: nothing to refuse"),
+    "selinux": (support.selinux_enabled,
+                "needs SELinux enabled with a policy loaded (the tests/vm guest booted with PYRUNC_VM_LSM=selinux)"),
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),

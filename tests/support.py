@@ -131,6 +131,17 @@ def apparmor_enabled() -> bool:
         return False
 
 
+def selinux_enabled() -> bool:
+    """runc's test (go-selinux GetEnabled): a read-write selinuxfs at
+    /sys/fs/selinux and a process label other than "kernel" (a policy is loaded)."""
+    try:
+        if "rw" not in open("/proc/self/mountinfo").read().split(" /sys/fs/selinux ", 1)[1].split()[0].split(","):
+            return False
+        return open("/proc/self/attr/current").read().strip("\0\n") not in ("", "kernel")
+    except (OSError, IndexError):
+        return False
+
+
 def cgroup_path_for(cid: str) -> str:
     return f"/{TEST_CGROUP_PARENT}/{cid}"
 
