@@ -79,15 +79,9 @@ def test_without_a_profile_the_container_is_unconfined(runtime, bundle, profile)
 
 def test_exec_apparmor_confines_the_exec_process(runtime, bundle, profile):
     _files(bundle)
-    cid = support.unique_id("aa")
-    probe.prepare(bundle, cid, ["sleep", "1000"])
-    bundle.write()
-    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
-    try:
+    with probe.running(runtime, bundle, "aa") as cid:
         proc = probe.call(runtime, "exec", "--apparmor", profile, cid,
                           "sh", "-c", probe.script({**CHECKS, "init": "cat /proc/1/attr/current; echo"}))
-    finally:
-        runtime.run("delete", "--force", cid)
     assert proc.returncode == 0, proc.stderr
     got = probe.sections(proc.stdout)
     _assert_confined(got, profile)

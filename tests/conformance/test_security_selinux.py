@@ -131,7 +131,9 @@ def _with_python(bundle) -> None:
 
 def _inside(runtime, bundle, paths) -> dict:
     _with_python(bundle)
-    proc = probe.run(runtime, bundle, args=["/usr/bin/python3", "-I", "-c", INSIDE, str(nr("keyctl")), *paths])
+    # (a python3 start under TCG on a loaded machine can take a minute)
+    proc = probe.run(runtime, bundle, args=["/usr/bin/python3", "-I", "-c", INSIDE, str(nr("keyctl")), *paths],
+                     timeout=240)
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout: {proc.stdout}\nstderr: {proc.stderr}"
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
@@ -173,16 +175,10 @@ def test_without_labels_nothing_is_labelled(runtime, bundle):
 def test_exec_process_label_labels_the_exec_process(runtime, bundle):
     label, other = _process_label(), _process_label("c3,c4")
     bundle.config["process"]["selinuxLabel"] = label
-    cid = support.unique_id("se")
-    probe.prepare(bundle, cid, ["sleep", "1000"])
-    bundle.write()
-    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
-    try:
+    with probe.running(runtime, bundle, "se") as cid:
         flagged = probe.call(runtime, "exec", "--process-label", other, cid,
                              "sh", "-c", "cat /proc/self/attr/current; echo; cat /proc/1/attr/current")
         inherited = probe.call(runtime, "exec", cid, "cat", "/proc/self/attr/current")
-    finally:
-        runtime.run("delete", "--force", cid)
     assert flagged.returncode == 0, flagged.stderr
     assert [s.strip("\0") for s in flagged.stdout.split()] == [other, label], flagged.stdout
     assert inherited.returncode == 0, inherited.stderr
