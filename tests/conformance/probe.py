@@ -128,6 +128,20 @@ def running(runtime: support.Runtime, bundle: support.Bundle, prefix: str):
         runtime.run("delete", "--force", cid)
 
 
+def create_error(runtime: support.Runtime, bundle: support.Bundle, prefix: str) -> str:
+    """`create` of the bundle (running `true`) must fail with one error line
+    and leave nothing behind: returns that line."""
+    cid = support.unique_id(prefix)
+    prepare(bundle, cid, ["true"])
+    bundle.write()
+    proc = call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode != 0
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert_no_leftovers(runtime, cid, bundle.path)
+    return lines[0]
+
+
 def runtime_env(args) -> dict:
     """The runtime's environment, marked for the container that create/run
     makes: its processes carry our environment until they execve the
