@@ -146,6 +146,7 @@ class Plan:
     seccomp: object = None           # a security.seccomp.compile.CompiledSeccomp
     apparmor_profile: str | None = None
     selinux_label: str | None = None
+    mount_label: str | None = None   # linux.mountLabel where SELinux runs (rootfs.with_mount_label)
     io_priority: dict | None = None
     scheduler: dict | None = None
     personality: dict | None = None
@@ -219,6 +220,7 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
         seccomp=seccomp,
         apparmor_profile=process.get("apparmorProfile"),
         selinux_label=process.get("selinuxLabel"),
+        mount_label=_mount_label(linux),
         io_priority=process.get("ioPriority"),
         scheduler=process.get("scheduler"),
         personality=linux.get("personality"),
@@ -228,6 +230,17 @@ def build(cfg: dict, container_id: str, bundle: str, *, no_pivot=False, no_new_k
         net_devices=tuple((name, (dev or {}).get("name") or name)
                           for name, dev in (linux.get("netDevices") or {}).items()),
     )
+
+
+def _mount_label(linux: dict) -> str | None:
+    """linux.mountLabel, only where SELinux runs: elsewhere the label means
+    nothing and a `context=` option would fail the mount (runc's newer
+    go-selinux skips it there too; the config checks let it through)."""
+    label = linux.get("mountLabel")
+    if not label:
+        return None
+    from pyrunc.security.attributes import selinux_enabled  # only configs that carry one
+    return label if selinux_enabled() else None
 
 
 def _with_env(env: tuple, extra: tuple) -> tuple:

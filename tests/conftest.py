@@ -72,6 +72,8 @@ REQUIREMENTS = {
     # its own is about the cgroupfs driver
     "cgroupfs_driver": (lambda: not support.SYSTEMD_CGROUP,
                         "sets a cgroupfs cgroupsPath of its own (this pass runs the systemd driver)"),
+    "selinux": (support.selinux_enabled,
+                "needs SELinux enabled with a policy loaded (the tests/vm guest booted with PYRUNC_VM_LSM=selinux)"),
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),

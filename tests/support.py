@@ -133,6 +133,17 @@ def apparmor_enabled() -> bool:
         return False
 
 
+def selinux_enabled() -> bool:
+    """runc's test (go-selinux GetEnabled): a read-write selinuxfs at
+    /sys/fs/selinux and a process label other than "kernel" (a policy is loaded)."""
+    try:
+        if "rw" not in open("/proc/self/mountinfo").read().split(" /sys/fs/selinux ", 1)[1].split()[0].split(","):
+            return False
+        return open("/proc/self/attr/current").read().strip("\0\n") not in ("", "kernel")
+    except (OSError, IndexError):
+        return False
+
+
 # PYRUNC_TEST_SYSTEMD_CGROUP=1 (the guest's second pass, tests/vm/guest-job):
 # every runtime call gets --systemd-cgroup and containers' cgroupsPath is in
 # systemd form, a scope in system.slice, as podman and containerd ask for it.

@@ -19,10 +19,19 @@ from pyrunc.config.findings import jpath, strict
 
 
 class Field:
-    __slots__ = ("path", "example", "reason")
+    __slots__ = ("path", "example", "reason", "applied_with")
 
-    def __init__(self, path: str, example, reason: str):
+    def __init__(self, path: str, example, reason: str, applied_with: str | None = None):
         self.path, self.example, self.reason = path, example, reason
+        self.applied_with = applied_with  # an LSM where the field IS applied
+
+
+def ignored_here(field: Field) -> bool:
+    """Whether this host ignores an IGNORED field (one applied only with an LSM it lacks)."""
+    if field.applied_with is None:
+        return True
+    from pyrunc.security.attributes import lsm_enabled
+    return not lsm_enabled(field.applied_with)
 
 
 # refused with one line by the validation pipeline (validate and create alike)
@@ -43,8 +52,8 @@ IGNORED = (
           "hierarchical accounting is always on in current kernels (true is what they do, false "
           "cannot be had); runc ignores the field too"),
     Field("linux.mountLabel", "system_u:object_r:container_file_t:s0",
-          "an SELinux label, meaningless without SELinux; refused on a host that runs it "
-          "(config/checks/linux.py), since pyrunc cannot apply it"),
+          "an SELinux label, meaningless without SELinux (where SELinux runs it is applied: "
+          "init/rootfs.py)", applied_with="selinux"),
 )
 
 
@@ -79,6 +88,8 @@ def strict_findings(cfg) -> list:
     """The --strict listing of the IGNORED fields a config holds."""
     found = []
     for field in IGNORED:
+        if occurrences(cfg, field.path) and not ignored_here(field):
+            continue
         for where in occurrences(cfg, field.path):
             found.append(strict(where, f"not applied by pyrunc: {field.reason}"))
     return found

@@ -391,24 +391,40 @@ def apply_lsm(plan):
         _write_attr("selinux", label, "can't set process label")
 
 
+def set_key_label(label):
+    """SELinux label of the keys this thread creates next: the session
+    keyring the init joins right after (runc's SetKeyLabel before
+    JoinSessionKeyring), so the container's keyring carries its process
+    label, not the runtime's. SELinux forgets it at execve. No keycreate
+    attribute (no SELinux in this kernel, no /proc): nothing to do, as runc."""
+    if label:
+        _write_proc_attr("/proc/thread-self/attr/keycreate", label, "can't set key label")
+
+
 def _write_attr(lsm, value, what):
     # /proc/thread-self/attr/<lsm>/exec (per-LSM dir since 5.1), else attr/exec
     for path in (f"/proc/thread-self/attr/{lsm}/exec", "/proc/thread-self/attr/exec"):
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            _fail(f"{what}: open {path}", exc.errno)
-        try:
-            _check_procfs(fd, path, what)
-            os.write(fd, value.encode())
-        except OSError as exc:
-            _fail(f"{what}: write {path}", exc.errno)
-        finally:
-            os.close(fd)
-        return
+        if _write_proc_attr(path, value, what):
+            return
     raise SecurityError(f"{what}: no exec attribute in /proc/thread-self/attr")
+
+
+def _write_proc_attr(path, value, what):
+    """Write `value` to the procfs attribute `path`; False if there is none."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_NOFOLLOW)
+    except FileNotFoundError:
+        return False
+    except OSError as exc:
+        _fail(f"{what}: open {path}", exc.errno)
+    try:
+        _check_procfs(fd, path, what)
+        os.write(fd, value.encode())
+    except OSError as exc:
+        _fail(f"{what}: write {path}", exc.errno)
+    finally:
+        os.close(fd)
+    return True
 
 
 PROC_SUPER_MAGIC = 0x9FA0

@@ -10,6 +10,11 @@ Order (runc's prepareRootfs/finalizeRootfs; each step says why it is here):
               read-write: mount points, devices, links and the console go
               into them first), masked and read-only paths (need the
               container's /proc), then the read-only root last
+linux.mountLabel (plan.mount_label, set only where SELinux runs) labels the
+mounts runc labels: tmpfs (the config's, a v1 cgroup tmpfs, masked
+directories) and every other new filesystem but proc, sysfs and cgroup2
+(devpts...) with `context="LABEL"`; mqueue, whose mount takes no context=,
+gets the label on its root directory; bind mounts keep their own labels.
 Child-side, import-light.
 """
 import errno
@@ -165,6 +170,28 @@ def _open_source_in_root(rootfd, op):
         raise _err(f"mount {op.source} on {op.destination}", exc) from None
 
 
+def with_mount_label(data, label):
+    """Mount data with SELinux's `context=` for `label` (runc's go-selinux
+    FormatMountLabel): every file of the new mount gets that label. Quoted:
+    an MCS level has commas ("s0:c1,c2"), which the kernel keeps inside quotes."""
+    if not label:
+        return data
+    option = f'context="{label}"'
+    return f"{data},{option}" if data else option
+
+
+def _label_mount_root(rootfd, dest, label):
+    """mqueue takes no context= option: runc labels its root directory
+    instead (label.SetFileLabel), as an SELinux xattr."""
+    if not label:
+        return
+    fd = open_in_root(rootfd, dest)  # the new mount's root, not the covered directory
+    try:
+        os.setxattr(fd_path(fd), "security.selinux", label.encode())
+    finally:
+        os.close(fd)
+
+
 def _mount_config(rootfd, op, plan, in_userns, tree, source=-1):
     """`tree`: a detached copy of the bind source, `source`: an O_PATH fd of
     it (one below the rootfs); else the bind source is the host path."""
@@ -182,7 +209,7 @@ def _mount_config(rootfd, op, plan, in_userns, tree, source=-1):
         except OSError as exc:
             raise _err(f"mount {op.source} on {dest}", exc) from None
     if op.fstype == "tmpfs" and not op.bind:
-        return _mount_tmpfs(rootfd, op)
+        return _mount_tmpfs(rootfd, op, plan.mount_label)
     what = f"mount {op.source or op.fstype} on {dest}"
     target = _mount_point(rootfd, dest, is_dir, what)
     where = fd_path(target)
@@ -204,7 +231,12 @@ def _mount_config(rootfd, op, plan, in_userns, tree, source=-1):
                 k.mount(None, where, None, k.MS_BIND | k.MS_REMOUNT | extra)
         else:
             flags = op.flags & ~k.MS_RDONLY if readonly_later(op) else op.flags
-            k.mount(op.source or op.fstype, where, op.fstype, flags, op.data or None)
+            # SELinux kernels cannot label proc or sysfs; mqueue: below
+            labelled = op.fstype not in ("proc", "sysfs", "mqueue")
+            data = with_mount_label(op.data, plan.mount_label) if labelled else op.data
+            k.mount(op.source or op.fstype, where, op.fstype, flags, data or None)
+            if op.fstype == "mqueue":
+                _label_mount_root(rootfd, dest, plan.mount_label)
         if op.propagation:
             os.close(target)
             target = open_in_root(rootfd, dest)
@@ -232,13 +264,13 @@ def _mount_point(rootfd, dest, is_dir, what):
         raise _err(f"{what}: create mount point", exc) from None
 
 
-def _mount_tmpfs(rootfd, op):
+def _mount_tmpfs(rootfd, op, label=None):
     """A tmpfs keeps the mode of the directory it covers unless the config
     says `mode=` (runc and crun: an image's 0712 /data stays 0712, not 1777);
     with `tmpcopyup` it starts with that directory's contents."""
     dest = op.destination
     what = f"mount {op.source or op.fstype} on {dest}"
-    data = op.data
+    data = with_mount_label(op.data, label)
     try:
         existing = open_in_root(rootfd, dest)
     except FileNotFoundError:
@@ -355,7 +387,8 @@ def _mount_cgroup(rootfd, op, plan):
         return
     target = ensure_target(rootfd, op.destination, True)
     try:
-        k.mount("tmpfs", fd_path(target), "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC, "mode=755")
+        k.mount("tmpfs", fd_path(target), "tmpfs", k.MS_NOSUID | k.MS_NODEV | k.MS_NOEXEC,
+                with_mount_label("mode=755", plan.mount_label))
     except OSError as exc:
         raise _err(f"mount tmpfs on {op.destination}", exc) from None
     finally:
@@ -577,7 +610,7 @@ def finalize(plan):
     for path in plan.readonly_paths:
         _readonly(path)
     for path in plan.masked_paths:
-        _mask(path)
+        _mask(path, plan.mount_label)
     if plan.readonly_root:
         try:
             flags = os.statvfs("/").f_flag & _LOCKED
@@ -617,7 +650,7 @@ def _dev_null_ok(fd=None):
     return stat.S_ISCHR(st.st_mode) and os.major(st.st_rdev) == 1 and os.minor(st.st_rdev) == 3
 
 
-def _mask(path):
+def _mask(path, label=None):
     try:
         st = os.stat(path, follow_symlinks=False)
     except FileNotFoundError:
@@ -626,7 +659,7 @@ def _mask(path):
         raise _err(f"mask {path}", exc) from None
     try:
         if stat.S_ISDIR(st.st_mode):
-            k.mount("tmpfs", path, "tmpfs", k.MS_RDONLY, None)
+            k.mount("tmpfs", path, "tmpfs", k.MS_RDONLY, with_mount_label(None, label))
         else:
             # check and mount the same inode: an fd, not the path twice
             null = os.open("/dev/null", os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC)

@@ -86,6 +86,7 @@ def run(plan, sock, ctx):
         set_rlimits(plan.rlimits)
         apply_memory_policy(plan)
         if not plan.no_new_keyring:
+            security.set_key_label(plan.selinux_label)
             try:
                 k.join_session_keyring(None)
             except OSError:

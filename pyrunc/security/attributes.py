@@ -59,7 +59,10 @@ def lsm_enabled(name):
     """Whether this host runs the LSM `name`. AppArmor answers in sysfs
     (runc's test: the module parameter says Y), which is there even where
     securityfs is not mounted: podman runs the runtime of a user-namespaced
-    container in a mount namespace without /sys/kernel/security."""
+    container in a mount namespace without /sys/kernel/security. SELinux
+    answers as runc's go-selinux asks it: selinux_enabled()."""
+    if name == "selinux":
+        return selinux_enabled()
     if name == "apparmor":
         try:
             with open("/sys/module/apparmor/parameters/enabled") as f:
@@ -69,5 +72,31 @@ def lsm_enabled(name):
     try:
         with open("/sys/kernel/security/lsm") as f:
             return name in f.read().split(",")
+    except OSError:
+        return False
+
+
+def selinux_enabled():
+    """SELinux as runc (go-selinux GetEnabled) tells it: a read-write
+    selinuxfs is mounted and this process has a label other than "kernel"
+    (which is every process's until a policy is loaded). The LSM list alone
+    would say yes on a kernel that has SELinux but no policy, where labels
+    cannot be written."""
+    try:
+        with open("/proc/self/mountinfo", "rb") as f:
+            mounts = f.read()
+    except OSError:
+        return False
+    for line in mounts.splitlines():
+        left, sep, right = line.partition(b" - ")
+        fields = left.split()
+        if sep and right.split()[:1] == [b"selinuxfs"] and len(fields) > 5 \
+                and b"rw" in fields[5].split(b","):
+            break
+    else:
+        return False
+    try:
+        with open("/proc/self/attr/current", "rb") as f:
+            return f.read().rstrip(b"\0\n") not in (b"", b"kernel")
     except OSError:
         return False

@@ -13,6 +13,7 @@ Every container a test makes carries a unique environment marker, so
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -111,6 +112,34 @@ def run(runtime: support.Runtime, bundle: support.Bundle, cid: str | None = None
     bundle.write()
     kw.setdefault("env", runtime_env(("run", cid)))
     return runtime.run("run", "-b", bundle.path, *extra, cid, **kw)
+
+
+@contextlib.contextmanager
+def running(runtime: support.Runtime, bundle: support.Bundle, prefix: str):
+    """A container of the bundle running `sleep` (run -d) for the body to
+    exec into; yields its id, force-deleted afterwards."""
+    cid = support.unique_id(prefix)
+    prepare(bundle, cid, ["sleep", "1000"])
+    bundle.write()
+    call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    try:
+        yield cid
+    finally:
+        runtime.run("delete", "--force", cid)
+
+
+def create_error(runtime: support.Runtime, bundle: support.Bundle, prefix: str) -> str:
+    """`create` of the bundle (running `true`) must fail with one error line
+    and leave nothing behind: returns that line."""
+    cid = support.unique_id(prefix)
+    prepare(bundle, cid, ["true"])
+    bundle.write()
+    proc = call(runtime, "create", "-b", bundle.path, cid)
+    assert proc.returncode != 0
+    lines = error_lines(proc.stderr)
+    assert len(lines) == 1, proc.stderr
+    assert_no_leftovers(runtime, cid, bundle.path)
+    return lines[0]
 
 
 def runtime_env(args) -> dict:

@@ -17,7 +17,6 @@ import uuid
 
 import pytest
 
-from tests import support
 from tests.conformance import probe
 
 pytestmark = [pytest.mark.requires("root"), pytest.mark.requires("apparmor")]
@@ -79,15 +78,9 @@ def test_without_a_profile_the_container_is_unconfined(runtime, bundle, profile)
 
 def test_exec_apparmor_confines_the_exec_process(runtime, bundle, profile):
     _files(bundle)
-    cid = support.unique_id("aa")
-    probe.prepare(bundle, cid, ["sleep", "1000"])
-    bundle.write()
-    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
-    try:
+    with probe.running(runtime, bundle, "aa") as cid:
         proc = probe.call(runtime, "exec", "--apparmor", profile, cid,
                           "sh", "-c", probe.script({**CHECKS, "init": "cat /proc/1/attr/current; echo"}))
-    finally:
-        runtime.run("delete", "--force", cid)
     assert proc.returncode == 0, proc.stderr
     got = probe.sections(proc.stdout)
     _assert_confined(got, profile)
@@ -98,11 +91,4 @@ def test_exec_apparmor_confines_the_exec_process(runtime, bundle, profile):
 def test_a_profile_that_is_not_loaded_fails_create(runtime, bundle):
     name = f"pyrunc-test-absent-{uuid.uuid4().hex[:8]}"
     bundle.config["process"]["apparmorProfile"] = name
-    cid = support.unique_id("aa")
-    probe.prepare(bundle, cid, ["true"])
-    bundle.write()
-    proc = probe.call(runtime, "create", "-b", bundle.path, cid)
-    assert proc.returncode != 0
-    lines = probe.error_lines(proc.stderr)
-    assert len(lines) == 1 and "apparmor failed to apply profile" in lines[0], proc.stderr
-    probe.assert_no_leftovers(runtime, cid, bundle.path)
+    assert "apparmor failed to apply profile" in probe.create_error(runtime, bundle, "aa")

@@ -10,8 +10,8 @@ With PYRUNC_VM_SELECT=1 (set by guest-job when no pytest arguments were given)
 a test is kept when its file is under one of the PYRUNC_VM_DIRS (comma
 separated path prefixes; default DEFAULT_DIRS; empty: none) and matches none
 of PYRUNC_VM_EXCLUDE (default: the config fuzzer), when it is marked
-`requires("cgroup_v2")`, `requires("systemd")`, `requires("apparmor")` or
-`vm`, or when its node id matches one of the fnmatch patterns in
+`requires("cgroup_v2")`, `requires("systemd")`, `requires("apparmor")`,
+`requires("selinux")` (the PYRUNC_VM_LSM=selinux boot) or `vm`, or when its node id matches one of the fnmatch patterns in
 PYRUNC_VM_BASICS (comma separated; default: the lifecycle basics that differ
 on a pure v2 + systemd host -- the create/start/state/delete flow and the
 mounts; with PYRUNC_VM_DIRS= they make the quick selection of the guest's
@@ -24,7 +24,7 @@ from __future__ import annotations
 import fnmatch
 import os
 
-GUEST_REQUIREMENTS = {"cgroup_v2", "systemd", "apparmor"}
+GUEST_REQUIREMENTS = {"cgroup_v2", "systemd", "apparmor", "selinux"}
 DEFAULT_BASICS = "tests/conformance/test_lifecycle_cli.py::*,tests/conformance/test_lifecycle_mounts.py::*"
 DEFAULT_DIRS = "tests/conformance/,tests/security/,tests/robustness/,tests/kernel/,tests/e2e/,tests/vm/"
 # left out of the directories above: the config fuzzer's derandomized examples

@@ -1,5 +1,6 @@
 """The guest test bed proves itself: pure cgroup v2, systemd as PID 1 reachable
-over D-Bus, AppArmor enabled, a v2 write that reads back, the runtime under
+over D-Bus, AppArmor enabled (SELinux in the PYRUNC_VM_LSM=selinux boot), a v2
+write that reads back, the runtime under
 test runnable.
 
 These run inside the tests/vm guest (tests/vm/run) and skip on a hybrid host.
@@ -39,7 +40,11 @@ def test_the_only_cgroup_hierarchy_is_v2():
         assert c in controllers
 
 
-@pytest.mark.skipif(os.environ.get("PYRUNC_VM_GUEST") != "1", reason="only the tests/vm guest promises AppArmor")
+SELINUX_BOOT = os.environ.get("PYRUNC_VM_LSM") == "selinux"  # tests/vm/run passes PYRUNC_* in
+
+
+@pytest.mark.skipif(os.environ.get("PYRUNC_VM_GUEST") != "1" or SELINUX_BOOT,
+                    reason="only the tests/vm guest's default boot promises AppArmor")
 def test_apparmor_is_enabled_with_the_packaged_profiles_loaded():
     """As on a Debian install: the kernel's AppArmor is on, the apparmor
     package's service loaded its profiles at boot, and apparmor_parser is
@@ -48,6 +53,21 @@ def test_apparmor_is_enabled_with_the_packaged_profiles_loaded():
     with open("/sys/kernel/security/apparmor/profiles") as f:
         assert f.read().splitlines(), "no profile loaded: did apparmor.service run?"
     assert subprocess.run(["apparmor_parser", "--version"], capture_output=True).returncode == 0
+
+
+@pytest.mark.skipif(os.environ.get("PYRUNC_VM_GUEST") != "1" or not SELINUX_BOOT,
+                    reason="only the tests/vm guest booted with PYRUNC_VM_LSM=selinux promises SELinux")
+def test_selinux_is_enabled_permissive_with_the_policy_loaded_and_files_labelled():
+    """The SELinux boot: SELinux is the LSM (AppArmor is not), systemd loaded
+    Debian's policy, the guest is permissive as tests/vm/run asks, and the
+    image's files carry the labels build-guest gave them (no relabel at boot)."""
+    assert support.selinux_enabled()
+    assert not support.apparmor_enabled()
+    assert open("/sys/fs/selinux/enforce").read().strip() == "0"
+    assert open("/sys/fs/selinux/policyvers").read().strip().isdigit()
+    label = os.getxattr("/usr/bin/runc", "security.selinux").rstrip(b"\0").decode()
+    assert ":object_r:" in label and "unlabeled_t" not in label, label
+    assert open("/proc/1/attr/current").read().strip("\0\n") not in ("kernel", "")
 
 
 @pytest.mark.requires("systemd")

@@ -14,7 +14,7 @@ create refuses, validate refuses too, with the same line.
     namespaces.py  linux.namespaces and what needs one (hostname, id maps, sysctl, ...)
     rootless.py    run by a non-root user: a user namespace, id maps it may write
     resources.py   linux.resources and linux.devices, as the cgroup driver sees them
-    linux.py       memoryPolicy, netDevices, intelRdt, mountLabel
+    linux.py       memoryPolicy, netDevices, intelRdt
     seccomp.py     linux.seccomp: the profile's rules, then its compilation
 
 A rule is a function (cfg, ctx) -> Findings (pyrunc.config.findings); add one

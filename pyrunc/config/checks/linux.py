@@ -1,8 +1,8 @@
 """Rules for linux fields applied outside the plan's usual paths, or not at
 all: memoryPolicy (set_mempolicy before execve), netDevices (moved into the
 container's network namespace by pyrunc.lifecycle.netdevices), intelRdt
-(refused: pyrunc has no resctrl support), mountLabel (refused where SELinux
-runs). Part of pyrunc.config's one pipeline (checks/pipeline.py).
+(refused: pyrunc has no resctrl support). (mountLabel has no rule: applied
+where SELinux runs, ignored elsewhere, pyrunc.config.coverage.) Part of pyrunc.config's one pipeline (checks/pipeline.py).
 
 Rules are runc's (libcontainer/configs/validate/validator.go) unless a
 comment says why not. Import-light: os and pyrunc.kernel.mempolicy.
@@ -13,7 +13,6 @@ from pyrunc.config.checks.namespaces import is_host_namespace
 from pyrunc.config.findings import error, jpath, show
 from pyrunc.errors import PolicyError
 from pyrunc.kernel import mempolicy
-from pyrunc.security.attributes import lsm_enabled
 
 IFNAMSIZ = 16  # with the NUL: a Linux interface name has at most 15 bytes
 
@@ -75,11 +74,3 @@ def check_net_devices(cfg, ctx):
             # the kernel would refuse the second move half-way through the create
             yield error(f"{where}.name", f"{show(target)} is also the name of {seen[target]} in the container")
         seen[target] = host_name
-
-
-def check_mount_label(cfg, ctx):
-    """Without SELinux a mount label means nothing (runc ignores it there, and
-    `validate --strict` names it: config/coverage.py); with SELinux pyrunc
-    would have to apply it, and cannot."""
-    if (cfg.get("linux") or {}).get("mountLabel") and lsm_enabled("selinux"):
-        yield error("linux.mountLabel", "pyrunc cannot apply SELinux mount labels")

@@ -67,7 +67,6 @@ CHECKS = (
     resources.check_devices, mounts.check_path_lists, process.check_scheduler,
     process.check_process_attributes, resources.check_cgroup_resources,
     linux.check_memory_policy, linux.check_net_devices, linux.check_intel_rdt, mounts.check_mount_idmaps,
-    linux.check_mount_label,
 )
 # Run after CHECKS, only when they found no error (costly, and they assume a sane config).
 FINAL_CHECKS = (seccomp.check_seccomp,)
