@@ -151,6 +151,21 @@ SYSTEMD_CGROUP = os.environ.get("PYRUNC_TEST_SYSTEMD_CGROUP") == "1"
 SYSTEMD_TEST_PREFIX = "pyrunctest"
 
 
+# runc 1.1.5's cgroupfs driver on a cgroup v2 host removes the container's
+# cgroup with ONE rmdir (fs2 Destroy -> cgroups.RemovePath; only v1's
+# RemovePaths retries, runc 1.2 retries both: commit d3d7f7d85). Without a
+# pid namespace, destroy SIGKILLs the cgroup's processes but waits only for
+# its own children, so the rmdir races the killed (reparented) processes'
+# exit and fails EBUSY: delete logs it, exits 0, and the cgroup stays. The
+# systemd driver passes: stopping the scope waits for it to empty.
+RUNC_V2_RMDIR_GAP = ("runc 1.1.5 (cgroupfs driver, cgroup v2) rmdirs the cgroup once, right after the "
+                     "SIGKILL, without waiting for processes it did not fork: EBUSY, the cgroup stays")
+
+
+def runc_rmdirs_a_v2_cgroup_once() -> bool:
+    return is_runc() and os.path.exists("/sys/fs/cgroup/cgroup.controllers") and not SYSTEMD_CGROUP
+
+
 def cgroup_path_for(cid: str) -> str:
     """The cgroupsPath tests give a container (probe.prepare)."""
     if SYSTEMD_CGROUP:

@@ -78,6 +78,7 @@ def _left_running(cid):
             if not open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"]
 
 
+@pytest.mark.xfail(support.runc_rmdirs_a_v2_cgroup_once(), strict=True, reason=support.RUNC_V2_RMDIR_GAP)
 def test_delete_force_kills_what_the_init_left_behind(runtime, bundle):
     cid = support.unique_id("bg")
     _detached_without_pidns(runtime, bundle, cid, "sleep 313 & exec true")

@@ -217,6 +217,7 @@ def test_start_after_init_died_fails_without_hanging(runtime, bundle):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+@pytest.mark.xfail(support.runc_rmdirs_a_v2_cgroup_once(), strict=True, reason=support.RUNC_V2_RMDIR_GAP)
 def test_delete_force_without_pid_namespace_kills_every_process(runtime, bundle):
     """Without its own pid namespace the init's death does not take the other
     processes with it: delete --force must kill the whole cgroup."""
