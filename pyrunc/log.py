@@ -62,13 +62,11 @@ class Log:
 
     def error(self, msg):
         self._record("error", msg)
-        sys.stderr.write(msg + "\n")
-        sys.stderr.flush()
+        to_stderr(msg + "\n")
 
     def warn(self, msg):
         self._record("warning", msg)
-        sys.stderr.write(f"pyrunc: warning: {msg}\n")
-        sys.stderr.flush()
+        to_stderr(f"pyrunc: warning: {msg}\n")
 
     def debug(self, msg):
         if not self.debug_on:
@@ -76,8 +74,24 @@ class Log:
         if self.path:
             self._record("debug", msg)
         else:
-            sys.stderr.write(self._line("debug", msg) + "\n")
-            sys.stderr.flush()
+            to_stderr(self._line("debug", msg) + "\n")
+
+
+def to_stderr(text):
+    """Best effort: containerd's shim runs the runtime for a pod's sandbox
+    with a stderr it cannot write (EBADF), where runc, logging to --log only,
+    never notices. A message that cannot go there is dropped (the --log
+    record has it), and so is stderr itself: nothing may stay in its buffer
+    for the interpreter's flush at exit, which would turn the exit code
+    into 120."""
+    err = sys.stderr
+    if err is None:
+        return
+    try:
+        err.write(text)
+        err.flush()
+    except (OSError, ValueError):
+        sys.stderr = open(os.devnull, "w")
 
 
 NULL = Log()

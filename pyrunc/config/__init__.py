@@ -41,8 +41,8 @@ __all__ = ["load", "load_bundle", "check_bundle", "Loaded", "Finding", "ERROR", 
 
 
 def _stderr_warning(line: str) -> None:
-    import sys
-    print(f"pyrunc: warning: {line}", file=sys.stderr)
+    from pyrunc.log import to_stderr
+    to_stderr(f"pyrunc: warning: {line}\n")
 
 
 class Loaded:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 
 import pytest
 
@@ -377,6 +378,30 @@ def test_log_path_unusable_fails_at_start_up(runtime, tmp_path, verb):
     assert str(log) in text and "no such file or directory" in text, proc.stderr
     assert len(probe.error_lines(proc.stderr)) == 1, proc.stderr
     assert not (tmp_path / "missing-dir").exists()
+
+
+def test_unwritable_stderr_with_a_log_still_creates(runtime, bundle, tmp_path):
+    """containerd's shim runs the runtime for a pod's sandbox with a stderr
+    it cannot write (EBADF): a warning goes to --log, and create works, as
+    runc's does (issue 17, seen under the guest's systemd driver)."""
+    log = tmp_path / "warn.log"
+    cid = support.unique_id("nostderr")
+    cfg = probe.prepare(bundle, cid, ["sleep", "1000"])
+    # an unknown capability: create goes on, with a warning (runc and pyrunc)
+    cfg["process"]["capabilities"]["bounding"].append("CAP_NO_SUCH_THING")
+    bundle.write()
+    with open(os.devnull, "rb") as out, open(os.devnull) as read_only:
+        proc = subprocess.run(runtime.argv("create", "--bundle", bundle.path, cid,
+                                           global_args=("--log", log, "--log-format", "json")),
+                              stdin=subprocess.DEVNULL, stdout=out, stderr=read_only, timeout=60)
+    try:
+        assert proc.returncode == 0, probe.load_json_lines(log)
+        assert runtime.state(cid)["status"] == "created"
+        warnings = [r["msg"] for r in probe.load_json_lines(log) if r.get("level") in ("warning", "warn")]
+        assert any("CAP_NO_SUCH_THING" in w for w in warnings), probe.load_json_lines(log)
+    finally:
+        runtime.run("delete", "--force", cid)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
 def test_created_init_does_not_hold_the_log(runtime, bundle, tmp_path):

@@ -217,9 +217,9 @@ def remove_cgroup_tree(rel: str) -> list[str]:
     return stuck
 
 
-def _stop_slice(unit: str) -> list[str]:
-    """What is still in a systemd slice the test's podman used (its
-    containers' and conmons' scopes should be gone), then stop it: systemd
+def stop_slice(unit: str) -> list[str]:
+    """What is still in a systemd slice a test's client used (its
+    containers' scopes, and conmons', should be gone), then stop it: systemd
     removes its cgroups (and kills what is left, which is ours)."""
     path = subprocess.run(["systemctl", "show", "--property", "ControlGroup", "--value", unit],
                           capture_output=True, text=True).stdout.strip()
@@ -387,7 +387,7 @@ class Podman:
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in mounts_under(self.base)]
         if self.cgroup_manager == "systemd":
-            stuck = _stop_slice(self.cgroup_parent)
+            stuck = stop_slice(self.cgroup_parent)
         else:
             stuck = remove_cgroup_tree(self.cgroup_parent)
         if not late:  # never rm -rf a tree that still has something mounted in it

@@ -4,30 +4,18 @@ need containers, and the clean-up check: the module fails if containerd, the
 runtimes or the registry left anything behind."""
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 
 import pytest
 
-# the CRI client's Python packages come with the [test] extras from PyPI; in
-# the guest (Debian's python, without them) the rest of the suite must still
-# collect: test_cri_pods.py skips itself there, saying why (a skip raised
-# here would take the whole `tests` package with it on pytest 7)
-try:
-    from tests.e2e.cri.harness import CriContainerd, handlers
-except ImportError:
-    if os.environ.get("PYRUNC_IN_GUEST") != "1":
-        raise
-    CriContainerd = None
-
-    def handlers():
-        return ["pyrunc"]
+# the CRI client's Python packages: the [test] extras on the host, Debian's
+# grpcio/protobuf and the stubs' wheel in the guest (tests/vm/build-guest)
+from tests.e2e.cri.harness import CriContainerd, handlers
 
 
 @pytest.fixture(scope="module")
 def cri(_reaper):
-    assert CriContainerd is not None, "test_cri_pods.py skips itself without the CRI packages"
     # short and under /tmp: containerd's socket path must stay below 108 bytes
     client = CriContainerd(Path(tempfile.mkdtemp(prefix="pyrunc-cri-", dir="/tmp")))
     try:

@@ -15,7 +15,11 @@ image, a static busybox `sleep`.
 
 Host specifics are config, not code: root lacks CAP_SYS_RESOURCE here, so
 `restrict_oom_score_adj = true` (or even runc fails on the sandbox's
-negative oomScoreAdj); SystemdCgroup follows whether systemd is PID 1.
+negative oomScoreAdj); SystemdCgroup follows whether systemd is PID 1 (the
+kubeadm default there), and then the pods' cgroup parent is a slice of our
+own, as kubelet's `kubepods-*.slice` are: containerd writes cgroupsPath as
+`PARENT.slice:cri-containerd:ID` and the runtimes make a transient scope.
+Waits and deadlines stretch by PYRUNC_TEST_TIME_SCALE (the guest under TCG).
 """
 from __future__ import annotations
 
@@ -36,12 +40,19 @@ from tests import support
 from tests.e2e import images
 from tests.e2e.clients import (HostTraces, cgroup_mount_points, containerd_config, log_tail,
                                mounts_under, pids_mentioning, remove_cgroup_tree, settle,
-                               stop_daemon)
+                               stop_daemon, stop_slice)
 from tests.e2e.cri.netns import NetNS, private_mount_ns
 from tests.e2e.cri.registry import Registry
 
-NAMESPACE = "k8s.io"
-DAEMON_CGROUP = "daemon"  # containerd's (and its shims') cgroup, below the pods' parent  # containerd's namespace for everything the CRI makes
+NAMESPACE = "k8s.io"  # containerd's namespace for everything the CRI makes
+DAEMON_CGROUP = "daemon"  # containerd's (and its shims') cgroup, below the pods' parent
+# fork/exec under qemu TCG is 20-70x slower: tests/vm sets the factor
+TIME_SCALE = float(os.environ.get("PYRUNC_TEST_TIME_SCALE", "1"))
+
+
+def scaled(seconds: float) -> float:
+    """A wait or deadline calibrated on the host, stretched for this machine."""
+    return seconds * TIME_SCALE
 CNI_BIN = "/usr/lib/cni"  # Debian's containernetworking-plugins
 # libcni's result cache: no containerd option moves it
 CNI_HOST_TRACES = ("/var/lib/cni/results", "/var/lib/cni")
@@ -53,8 +64,17 @@ def handlers() -> list[str]:
     return ["runc"] if support.is_runc() else ["pyrunc", "runc"]
 
 
-def _systemd_pid1() -> bool:
+def systemd_pid1() -> bool:
+    """systemd is PID 1: the handlers run with SystemdCgroup = true."""
     return os.path.isdir("/run/systemd/system")
+
+
+def expand_slice(name: str) -> str:
+    """systemd's path for a slice: `a-b.slice` is `a.slice/a-b.slice`."""
+    if name == "-.slice":
+        return ""
+    parts = name[:-len(".slice")].split("-")
+    return "/".join("-".join(parts[:i + 1]) + ".slice" for i in range(len(parts)))
 
 
 class CriContainerd:
@@ -63,17 +83,22 @@ class CriContainerd:
     def __init__(self, base: Path):
         self.base = base
         self.socket = base / "containerd.sock"
-        self.binaries = {"pyrunc": support.REPO / ".venv" / "bin" / "pyrunc",
+        # the runtime under test (this checkout's, or the guest's launcher;
+        # runc when runc is under test) and runc, the control
+        self.binaries = {"pyrunc": Path(support.runtime_binary()),
                          "runc": Path(shutil.which("runc") or "runc")}
-        if support.is_runc():
-            self.binaries["pyrunc"] = Path(support.runtime_binary())
         self.runtime_roots = {h: base / "rt" / h for h in self.binaries}
         self.log_dir = base / "pod-logs"
         # a shared mount in containerd's own mount namespace, for hostPath
         # volumes with Bidirectional / HostToContainer propagation
         self.shared_dir = base / "shared"
-        # every pod's cgroup parent, under the suite's test parent
-        self.cgroup_parent = f"/{support.TEST_CGROUP_PARENT}/cri-{uuid.uuid4().hex[:8]}"
+        # every pod's cgroup parent: under the suite's test parent, or with
+        # systemd a slice of our own ('-' would nest it in another slice);
+        # containerd's own cgroup is under the test parent either way
+        tag = uuid.uuid4().hex[:8]
+        self.systemd = systemd_pid1()
+        self.daemon_parent = f"/{support.TEST_CGROUP_PARENT}/cri-{tag}"
+        self.cgroup_parent = f"pyrunc_test_cri_{tag}.slice" if self.systemd else self.daemon_parent
         self.netns: NetNS | None = None
         self.registry: Registry | None = None
         self.proc: subprocess.Popen | None = None
@@ -113,12 +138,12 @@ class CriContainerd:
         self.channel = grpc.insecure_channel(f"unix://{self.socket}")
         self.rt = api_pb2_grpc.RuntimeServiceStub(self.channel)
         self.img = api_pb2_grpc.ImageServiceStub(self.channel)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + scaled(30)
         while True:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"containerd exited {self.proc.returncode}:\n{self.log_tail()}")
             try:
-                status = self.rt.Status(pb.StatusRequest(), timeout=5)
+                status = self.rt.Status(pb.StatusRequest(), timeout=scaled(5))
                 if all(c.status for c in status.status.conditions):
                     break
             except grpc.RpcError:
@@ -133,7 +158,7 @@ class CriContainerd:
         what a runtime takes as a path relative to its own cgroup (runc: the
         systemd form `x.slice:cri-containerd:ID` without --systemd-cgroup)
         lands under the test parent too, and is removed with it."""
-        rel = f"{self.cgroup_parent}/{DAEMON_CGROUP}".lstrip("/")
+        rel = f"{self.daemon_parent}/{DAEMON_CGROUP}".lstrip("/")
         procs = []
         for mount in sorted(cgroup_mount_points()):
             if not mount.startswith("/sys/fs/cgroup"):
@@ -172,7 +197,7 @@ class CriContainerd:
                 f"[{cri}.containerd.runtimes.{handler}.options]\n"
                 f'  BinaryName = "{binary}"\n'
                 f'  Root = "{self.runtime_roots[handler]}"\n'
-                f"  SystemdCgroup = {'true' if _systemd_pid1() else 'false'}\n")
+                f"  SystemdCgroup = {'true' if self.systemd else 'false'}\n")
         config = self.base / "config.toml"
         config.write_text(containerd_config(self.base, self.socket, plugins=(
             f"[{cri}]\n"
@@ -190,6 +215,23 @@ class CriContainerd:
             + runtimes)))
         return config
 
+    def cgroups_path(self, cid: str) -> str:
+        """The cgroupsPath containerd writes for a container of our pods."""
+        if self.cgroup_parent.endswith(".slice"):
+            return f"{self.cgroup_parent}:cri-containerd:{cid}"
+        return f"{self.cgroup_parent}/{cid}"
+
+    def cgroup_dirs(self, cid: str) -> list[str]:
+        """Where the container's cgroup is, in every hierarchy: the systemd
+        driver's scope `cri-containerd-ID.scope` in the expanded slice, or
+        the cgroupfs path."""
+        if self.systemd:
+            rel = f"{expand_slice(self.cgroup_parent)}/cri-containerd-{cid}.scope"
+        else:
+            rel = f"{self.cgroup_parent.lstrip('/')}/{cid}"
+        return [os.path.join(m, rel) for m in sorted(cgroup_mount_points())
+                if m.startswith("/sys/fs/cgroup")]
+
     def mounts(self) -> list[str]:
         """containerd's mount table (its own namespace: rootfs overlays, shm,
         netns files and the shims' and runtimes' mounts are there)."""
@@ -206,7 +248,7 @@ class CriContainerd:
                     "libc = ctypes.CDLL(None, use_errno=True)\n"
                     f"fd = os.open('/proc/{self.proc.pid}/ns/mnt', os.O_RDONLY)\n"
                     "assert libc.setns(fd, 0x00020000) == 0, os.strerror(ctypes.get_errno())\n")
-        subprocess.run([sys.executable, "-I", "-c", prologue + code], check=True, timeout=30,
+        subprocess.run([sys.executable, "-I", "-c", prologue + code], check=True, timeout=scaled(30),
                        stdin=subprocess.DEVNULL, capture_output=True)
 
     def log_tail(self, n: int = 30) -> str:
@@ -217,9 +259,9 @@ class CriContainerd:
         left = []
         if self.rt is not None and self.proc and self.proc.poll() is None:
             left += [f"pod sandbox {s.id} ({s.metadata.name})"
-                     for s in self.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items]
+                     for s in self.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=scaled(10)).items]
             left += [f"container {c.id} ({c.metadata.name})"
-                     for c in self.rt.ListContainers(pb.ListContainersRequest(), timeout=10).containers]
+                     for c in self.rt.ListContainers(pb.ListContainersRequest(), timeout=scaled(10)).containers]
         left += [f"mount {line.split()[4]} (in containerd's namespace)" for line in self.mounts()
                  if line.split()[4].startswith(str(self.base) + "/")
                  and line.split()[4] != str(self.shared_dir)]
@@ -236,9 +278,9 @@ class CriContainerd:
         if self.proc and self.proc.poll() is None:
             try:
                 left = self.leftovers()
-                for s in self.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=10).items:
-                    self.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
-                    self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=30)
+                for s in self.rt.ListPodSandbox(pb.ListPodSandboxRequest(), timeout=scaled(10)).items:
+                    self.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=s.id), timeout=scaled(30))
+                    self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=s.id), timeout=scaled(30))
             except grpc.RpcError as exc:
                 left.append(f"clean-up through the CRI failed: {exc}")
             left += stop_daemon(self.proc, "containerd")
@@ -251,7 +293,8 @@ class CriContainerd:
         settle(self.base)  # the shims exit (and remove their sockets) just after containerd
         late = [f"process {pid}: {cmd}" for pid, cmd in pids_mentioning(str(self.base))]
         late += [f"mount {m}" for m in mounts_under(self.base)]
-        stuck = remove_cgroup_tree(self.cgroup_parent)
+        stuck = stop_slice(self.cgroup_parent) if self.systemd else []
+        stuck += remove_cgroup_tree(self.daemon_parent)
         if self.netns:
             self.netns.close()
         if not late:
@@ -265,7 +308,7 @@ class CriContainerd:
     # --- the CRI calls the tests make ------------------------------------------
     def pull(self) -> str:
         return self.img.PullImage(pb.PullImageRequest(image=pb.ImageSpec(image=self.image)),
-                                  timeout=60).image_ref
+                                  timeout=scaled(60)).image_ref
 
     def run_pod(self, handler: str, *, host_network: bool = False,
                 share_pid: bool = False, privileged: bool = False,
@@ -286,7 +329,7 @@ class CriContainerd:
                 security_context=pb.LinuxSandboxSecurityContext(namespace_options=options,
                                                                 privileged=privileged)))
         resp = self.rt.RunPodSandbox(pb.RunPodSandboxRequest(config=config, runtime_handler=handler),
-                                     timeout=60)
+                                     timeout=scaled(60))
         support.ISSUED_IDS.add(resp.pod_sandbox_id)  # its cgroup is this session's
         return Pod(self, handler, resp.pod_sandbox_id, config)
 
@@ -309,7 +352,7 @@ class Pod:
 
     def status(self):
         return self.rt.PodSandboxStatus(pb.PodSandboxStatusRequest(pod_sandbox_id=self.id,
-                                                                   verbose=True), timeout=30)
+                                                                   verbose=True), timeout=scaled(30))
 
     def info(self) -> dict:
         """containerd's verbose info: pid, runtimeSpec, ..."""
@@ -328,13 +371,13 @@ class Pod:
             command=command, args=list(args), log_path=f"{name}.log", linux=linux,
             mounts=list(mounts))
         cid = self.rt.CreateContainer(pb.CreateContainerRequest(
-            pod_sandbox_id=self.id, config=config, sandbox_config=self.config), timeout=60).container_id
+            pod_sandbox_id=self.id, config=config, sandbox_config=self.config), timeout=scaled(60)).container_id
         support.ISSUED_IDS.add(cid)
         self.made.append(cid)
         return cid
 
     def start(self, cid: str) -> None:
-        self.rt.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=60)
+        self.rt.StartContainer(pb.StartContainerRequest(container_id=cid), timeout=scaled(60))
 
     def run(self, command: list[str], **kw) -> str:
         cid = self.create(command, **kw)
@@ -343,13 +386,13 @@ class Pod:
 
     def container(self, cid: str):
         return self.rt.ContainerStatus(pb.ContainerStatusRequest(container_id=cid, verbose=True),
-                                       timeout=30)
+                                       timeout=scaled(30))
 
     def container_info(self, cid: str) -> dict:
         return _verbose_info(self.container(cid))
 
     def wait_exited(self, cid: str, timeout: float = 20):
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + scaled(timeout)
         while True:
             st = self.container(cid).status
             if st.state == pb.CONTAINER_EXITED or time.monotonic() > deadline:
@@ -357,23 +400,24 @@ class Pod:
             time.sleep(0.05)
 
     def exec_sync(self, cid: str, cmd: list[str], timeout: int = 20):
+        timeout = int(scaled(timeout))
         return self.rt.ExecSync(pb.ExecSyncRequest(container_id=cid, cmd=cmd, timeout=timeout),
-                                timeout=timeout + 10)
+                                timeout=timeout + scaled(10))
 
     def stop_container(self, cid: str, grace: int) -> None:
         self.rt.StopContainer(pb.StopContainerRequest(container_id=cid, timeout=grace),
-                              timeout=grace + 30)
+                              timeout=grace + scaled(30))
 
     def remove_container(self, cid: str) -> None:
-        self.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=30)
+        self.rt.RemoveContainer(pb.RemoveContainerRequest(container_id=cid), timeout=scaled(30))
         if cid in self.made:
             self.made.remove(cid)
 
     def stop(self) -> None:
-        self.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=self.id), timeout=60)
+        self.rt.StopPodSandbox(pb.StopPodSandboxRequest(pod_sandbox_id=self.id), timeout=scaled(60))
 
     def remove(self) -> None:
-        self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=self.id), timeout=60)
+        self.rt.RemovePodSandbox(pb.RemovePodSandboxRequest(pod_sandbox_id=self.id), timeout=scaled(60))
 
     def traces(self, ids, pids=(), netns: str | None = None) -> list[str]:
         """What the runtime left of these containers/sandbox: state dirs under
@@ -381,11 +425,8 @@ class Pod:
         left = []
         root = self.cri.runtime_roots[self.handler] / NAMESPACE
         left += [f"state dir {root / i}" for i in ids if (root / i).exists()]
-        for ctrl in os.listdir("/sys/fs/cgroup"):
-            for i in ids:
-                path = f"/sys/fs/cgroup/{ctrl}{self.cri.cgroup_parent}/{i}"
-                if os.path.isdir(path):
-                    left.append(f"cgroup {path}")
+        left += [f"cgroup {path}" for i in ids for path in self.cri.cgroup_dirs(i)
+                 if os.path.isdir(path)]
         left += [f"mount {line.split()[4]}" for line in self.cri.mounts()
                  if any(i in line for i in ids)]
         if netns and os.path.exists(netns):

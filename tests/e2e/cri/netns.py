@@ -22,6 +22,8 @@ import threading
 CLONE_NEWNET = 0x40000000
 CLONE_NEWNS = 0x00020000
 MS_SHARED = 1 << 20
+MS_SLAVE = 1 << 19
+MS_REC = 1 << 14
 SIOCGIFFLAGS = 0x8913
 SIOCSIFFLAGS = 0x8914
 IFF_UP = 0x1
@@ -89,10 +91,13 @@ class NetNS:
 
 def private_mount_ns(shared_dir: str) -> None:
     """preexec_fn part: a new mount namespace for the child, with a tmpfs at
-    `shared_dir` made shared there (only there: the host's mounts were copied
-    as they are, private), as a hostPath with Bidirectional or
-    HostToContainer propagation needs."""
+    `shared_dir` made shared there, as a hostPath with Bidirectional or
+    HostToContainer propagation needs. Everything else turns slave first:
+    where systemd made the host's mounts shared, the copies are their peers,
+    and the daemon's mounts (rootfs overlays, netns files, that tmpfs) would
+    land in the host's table."""
     _check(_libc.unshare(CLONE_NEWNS), "unshare(CLONE_NEWNS)")
+    _check(_libc.mount(None, b"/", None, MS_REC | MS_SLAVE, None), "make / rslave")
     _check(_libc.mount(b"tmpfs", shared_dir.encode(), b"tmpfs", 0, b"mode=755"),
            f"mount tmpfs on {shared_dir}")
     _check(_libc.mount(None, shared_dir.encode(), None, MS_SHARED, None),
