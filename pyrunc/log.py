@@ -5,8 +5,9 @@ any command, and an unusable path fails the command at once (exit 1) rather
 than swallowing every later record. `--log-format json` writes one
 {"level","msg","time"} object per line (containerd and conmon read the last
 "error" record back); `text` writes logrus-style `time="..." level=error
-msg="..."` lines. `--debug` records (the phases of create, ...) go to the
-log, or to stderr without one, as runc's logrus does. Import-light.
+msg="..."` lines. Warnings and `--debug` records (the phases of create,
+...) go to the log, or to stderr without one, as runc's logrus does; errors
+go to both. Import-light.
 """
 import os
 import sys
@@ -65,8 +66,13 @@ class Log:
         to_stderr(msg + "\n")
 
     def warn(self, msg):
-        self._record("warning", msg)
-        to_stderr(f"pyrunc: warning: {msg}\n")
+        """With --log the record only, as runc's logrus: a shim or conmon
+        hands create the container's own stdio, and a warning there would
+        become a line of the container's log."""
+        if self.path:
+            self._record("warning", msg)
+        else:
+            to_stderr(f"pyrunc: warning: {msg}\n")
 
     def debug(self, msg):
         if not self.debug_on:

@@ -404,6 +404,35 @@ def test_unwritable_stderr_with_a_log_still_creates(runtime, bundle, tmp_path):
     probe.assert_no_leftovers(runtime, cid, bundle.path)
 
 
+def test_warnings_go_to_the_log_not_the_containers_stderr(runtime, bundle, tmp_path):
+    """With --log a warning is a log record only, as runc's logrus writes
+    it: podman's conmon and containerd's shim give create the container's
+    own stderr, and a warning there becomes a line of the container's log
+    (a CRI log showed pyrunc's device warning, issue 17). Without --log it
+    is on stderr."""
+    cid = support.unique_id("warn")
+    cfg = probe.prepare(bundle, cid, ["true"])
+    cfg["process"]["capabilities"]["bounding"].append("CAP_NO_SUCH_THING")
+    bundle.write()
+    log, err = tmp_path / "warn.log", tmp_path / "stderr"
+
+    def create(*global_args) -> str:
+        with open(err, "w") as f:  # a file: the waiting init keeps what it inherits
+            proc = subprocess.run(runtime.argv("create", "--bundle", bundle.path, cid, global_args=global_args),
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=f, timeout=60)
+        try:
+            assert proc.returncode == 0, err.read_text()
+            return err.read_text()
+        finally:
+            runtime.run("delete", "--force", cid)
+            probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+    assert "CAP_NO_SUCH_THING" not in create("--log", log, "--log-format", "json")
+    warnings = [r["msg"] for r in probe.load_json_lines(log) if r.get("level") in ("warning", "warn")]
+    assert any("CAP_NO_SUCH_THING" in w for w in warnings), probe.load_json_lines(log)
+    assert "CAP_NO_SUCH_THING" in create()
+
+
 def test_created_init_does_not_hold_the_log(runtime, bundle, tmp_path):
     """The --log file is the runtime's: the container's init, waiting in
     `created`, holds no descriptor of it."""
