@@ -55,15 +55,26 @@ def bind(state_dir: str, environ=None) -> socket.socket | None:
     d = os.path.join(state_dir, DIR_NAME)
     if not os.path.isdir(d):
         return None  # created without NOTIFY_SOCKET: nothing was mounted
-    path = os.path.join(d, SOCKET_NAME)
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
+    # Through the directory's descriptor: under a deep --root the whole path
+    # is longer than a socket address may be (108 bytes), the short
+    # /proc/self/fd/N/notify.sock names the same place.
+    dirfd = os.open(d, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-    sock.bind(path)
-    # the container's user may be anyone: it must be able to send
-    os.chmod(path, 0o777)
+    try:
+        path = f"/proc/self/fd/{dirfd}/{SOCKET_NAME}"
+        try:
+            os.unlink(path)
+        except FileNotFoundError:
+            pass
+        sock.bind(path)
+        # the container's user may be anyone: it must be able to send
+        os.chmod(path, 0o777)
+    except OSError as exc:
+        sock.close()
+        from pyrunc.errors import PyruncError, describe_oserror
+        raise PyruncError(f"notify socket {os.path.join(d, SOCKET_NAME)}: {describe_oserror(exc)}") from None
+    finally:
+        os.close(dirfd)
     return sock
 
 

@@ -76,8 +76,24 @@ def test_listen_fds_for_another_pid_are_not_passed(runtime, bundle, tmp_path):
         runtime.run("delete", "--force", cid)
 
 
+def short_path(sock_path) -> str:
+    """A name for a socket that fits an address whatever the tmp directory's
+    depth (sun_path holds 108 bytes): through a descriptor of its directory,
+    kept open for the test's life."""
+    fd = os.open(os.path.dirname(str(sock_path)), os.O_PATH | os.O_DIRECTORY)
+    return f"/proc/self/fd/{fd}/{os.path.basename(str(sock_path))}"
+
+
+def skip_if_runc_cannot_bind(sock_path) -> None:
+    """runc 1.1.5 binds its notify socket by its whole path ("bind: invalid
+    argument" past 108 bytes); pyrunc binds it through the directory."""
+    if support.is_runc() and len(str(sock_path)) >= 108:
+        pytest.skip(f"runc binds the notify socket by its full path, {len(str(sock_path))} bytes here: too long")
+
+
 def test_notify_socket_ready_reaches_the_caller(runtime, bundle, tmp_path):
     cid = support.unique_id("ntf")
+    skip_if_runc_cannot_bind(runtime.root / cid / "notify" / "notify.sock")
     _bundle(bundle, cid, ["sh", "-c",
                           'echo "$NOTIFY_SOCKET"; '
                           'while [ ! -S "$NOTIFY_SOCKET" ]; do sleep 0.05; done; echo seen; '
@@ -103,7 +119,7 @@ def test_notify_socket_ready_reaches_the_caller(runtime, bundle, tmp_path):
         # what sd_notify inside the container does (busybox has no sender; the
         # socket is the one bind-mounted at $NOTIFY_SOCKET in the container)
         sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sender.sendto(b"READY=1", str(inner))
+        sender.sendto(b"READY=1", short_path(inner))
         sender.close()
         # runc sends READY=1 and then MAINPID=<init> (two datagrams)
         message = host.recv(4096).decode() + host.recv(4096).decode()
@@ -129,6 +145,7 @@ def test_notify_socket_ready_reaches_the_caller(runtime, bundle, tmp_path):
 def test_notify_socket_with_foreground_run(runtime, bundle, tmp_path):
     # `run` relays READY= while it waits for the container (runc: a goroutine)
     cid = support.unique_id("ntf")
+    skip_if_runc_cannot_bind(runtime.root / cid / "notify" / "notify.sock")
     _bundle(bundle, cid, ["sh", "-c", 'echo "$NOTIFY_SOCKET"; sleep 1000'])
     host_path = tmp_path / "host-notify.sock"
     host = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -147,7 +164,7 @@ def test_notify_socket_with_foreground_run(runtime, bundle, tmp_path):
             assert time.monotonic() < deadline, "the runtime never bound its notify socket"
             time.sleep(0.02)
         sender = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        sender.sendto(b"READY=1\nSTATUS=up", str(inner))
+        sender.sendto(b"READY=1\nSTATUS=up", short_path(inner))
         sender.close()
         message = host.recv(4096).decode() + host.recv(4096).decode()
         # the foreground runtime names itself: it lives and exits with the container
