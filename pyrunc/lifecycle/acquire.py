@@ -98,8 +98,11 @@ def cgroup_manager(opts, cid, cfg):
     from pyrunc import cgroups, rootless
     from pyrunc.cgroups import layout
     linux = cfg.get("linux") or {}
+    # a listed device replaces runc's default rule for it
+    device_paths = [d.get("path") for d in linux.get("devices") or []]
     is_rootless = rootless.rootless_cgroups(rootless_mode(opts.rootless), opts.systemd_cgroup)
-    version = "v2" if layout.mode() == "v2" else "v1"
+    # the host's cgroup version matters only to a rootless create: no statfs for root's
+    version = ("v2" if layout.mode() == "v2" else "v1") if is_rootless else None
     bus, bus_uid = None, None
     if is_rootless and opts.systemd_cgroup and version == "v2":
         bus, bus_uid = rootless.user_bus_address(), rootless.outer_uid()
@@ -108,8 +111,7 @@ def cgroup_manager(opts, cid, cfg):
                               "set DBUS_SESSION_BUS_ADDRESS, or XDG_RUNTIME_DIR with its bus socket")
     mgr = cgroups.new_manager(cid, linux.get("cgroupsPath"), linux.get("resources"),
                               systemd=opts.systemd_cgroup, warn=opts.log.warn,
-                              # a listed device replaces runc's default rule for it
-                              linux_device_paths=[d.get("path") for d in linux.get("devices") or []],
+                              linux_device_paths=device_paths,
                               # org.systemd.property.* reach the systemd unit
                               annotations=cfg.get("annotations"), bus=bus, bus_uid=bus_uid)
     if not is_rootless:
@@ -119,7 +121,7 @@ def cgroup_manager(opts, cid, cfg):
         # the parent of the caller's own cgroup, which is the user's when the
         # caller runs in a delegated subtree (a login's scope, say)
         mgr = cgroups.new_manager(cid, cid, linux.get("resources"), warn=opts.log.warn,
-                                  linux_device_paths=[d.get("path") for d in linux.get("devices") or []])
+                                  linux_device_paths=device_paths)
     if bus_uid is not None or mgr.writable():
         mgr.mark_rootless()
         _check_delegated(mgr, linux.get("resources"), version)
