@@ -188,6 +188,8 @@ def _label_mount_root(rootfd, dest, label):
     fd = open_in_root(rootfd, dest)  # the new mount's root, not the covered directory
     try:
         os.setxattr(fd_path(fd), "security.selinux", label.encode())
+    except OSError as exc:
+        raise _err(f"label {dest} {label}", exc) from None
     finally:
         os.close(fd)
 
