@@ -205,20 +205,39 @@ def test_list_container_stats(pod):
     assert stats[0].cpu.usage_core_nano_seconds.value > 0, stats[0]
 
 
-def test_missing_command_reports_the_runtimes_reason(pod):
-    """StartContainer fails; ContainerStatus carries the runtime's one-line
-    reason, and removing the container leaves nothing behind."""
-    cid = pod.create(["/no/such/command"])
+@pytest.mark.parametrize("failure", ["bad-command", "missing-mount-source"])
+@pytest.mark.parametrize("handler", handlers())
+def test_failed_start_reason_and_nothing_left(cri, handler, failure):
+    """A container that cannot start, in a pod of its own: ContainerStatus
+    carries the runtime's one-line reason, and after RemovePodSandbox nothing
+    is left (state dirs, cgroups, mounts, the netns, processes). A missing
+    mount source is a hostPath removed between CreateContainer (where
+    containerd makes missing hostPath directories) and StartContainer (where
+    the runtime is first called)."""
+    pod = cri.run_pod(handler)
+    info = pod.info()
+    netns = next(n.get("path") for n in info["runtimeSpec"]["linux"]["namespaces"]
+                 if n["type"] == "network")
+    if failure == "bad-command":
+        cid, named = pod.create(["/no/such/command"]), "/no/such/command"
+    else:
+        source = cri.base / f"vanishing-{handler}"
+        source.mkdir()
+        cid = pod.create(SERVE, mounts=[pb.Mount(container_path="/mnt/gone", host_path=str(source))])
+        source.rmdir()
+        named = str(source)
     with pytest.raises(grpc.RpcError) as err:
         pod.start(cid)
     st = pod.container(cid).status
     assert (st.state, st.reason) == (pb.CONTAINER_EXITED, "StartError"), st
-    assert "\n" not in st.message
-    assert "/no/such/command" in st.message, st.message
+    assert "\n" not in st.message, st.message
+    assert named in st.message, st.message
     assert re.search(r"no such file or directory|not found", st.message, re.I), st.message
     assert st.message in err.value.details() or err.value.details() in st.message
     pod.remove_container(cid)
-    assert pod.traces([cid]) == []
+    pod.stop()
+    pod.remove()
+    assert pod.traces([pod.id, cid], [info["pid"]], netns) == []
 
 
 def _state(pid: int) -> str:
