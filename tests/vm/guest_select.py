@@ -31,11 +31,6 @@ DEFAULT_DIRS = "tests/conformance/,tests/security/,tests/robustness/,tests/kerne
 # include 10000 createRuntime hooks, minutes of emulated fork/exec (>12 min
 # measured), and what it fuzzes (config validation) is the same on every host
 DEFAULT_EXCLUDE = "tests/robustness/test_robust_fuzz_config.py::*"
-# and the CRI suite (~10 min a handler under TCG): it runs in the guest when
-# named (`tests/vm/run tests/e2e/cri`), with SystemdCgroup = true; three of
-# its pyrunc tests still fail there under load, unexplained (issue 17), so it
-# stays out of the default selection -- and CI -- until they pass
-DEFAULT_EXCLUDE += ",tests/e2e/cri/*"
 
 
 def patterns(text: str) -> list[str]:
