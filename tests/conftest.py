@@ -74,6 +74,7 @@ REQUIREMENTS = {
                         "sets a cgroupfs cgroupsPath of its own (this pass runs the systemd driver)"),
     "selinux": (support.selinux_enabled,
                 "needs SELinux enabled with a policy loaded (the tests/vm guest booted with PYRUNC_VM_LSM=selinux)"),
+    "no_selinux": (lambda: not support.selinux_enabled(), "SELinux is enabled on this host: nothing to refuse"),
     "shared": (lambda: support.SHARED.is_dir(), "../shared is absent"),
     "runc": (lambda: _have("runc"), "runc is not installed"),
     "podman": (lambda: _have("podman"), "podman is not installed"),

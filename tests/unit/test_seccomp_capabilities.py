@@ -95,9 +95,9 @@ def test_bad_cpu_list(text):
      "config.json: linux.personality: invalid personality domain LINUX64"),
     ({"process": {"execCPUAffinity": {"initial": "3-1"}}},
      "config.json: process.execCPUAffinity.initial: invalid range: 3-1"),
-    ({"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}},
-     "config.json: process.selinuxLabel: selinux label is specified in config, "
-     "but selinux is disabled or not supported"),
+    pytest.param({"process": {"selinuxLabel": "system_u:system_r:container_t:s0"}},
+                 "config.json: process.selinuxLabel: selinux label is specified in config, "
+                 "but selinux is disabled or not supported", marks=pytest.mark.requires("no_selinux")),
     pytest.param({"process": {"apparmorProfile": "docker-default"}},
                  "config.json: process.apparmorProfile: apparmor profile is specified in config, "
                  "but apparmor is not enabled on this host", marks=pytest.mark.requires("no_apparmor")),
