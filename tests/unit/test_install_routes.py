@@ -80,3 +80,16 @@ def test_the_installed_command_loads_no_re_nor_click(installed, tmp_path, verb):
     assert "pyrunc.cli" in names, sorted(names)
     heavy = sorted(n for n in names for h in HEAVY if n == h or n.startswith(h + "."))
     assert not heavy, heavy
+
+
+
+def test_pyproject_lists_every_package_of_the_tree():
+    """pyproject.toml lists the packages by hand: a subpackage left out
+    installs (`pip install .`, not -e) a pyrunc whose create fails with
+    ModuleNotFoundError (pyrunc.config.checks was). Read from the file, not
+    the wheel: setuptools reuses an in-tree build/ that may hold it anyway."""
+    import tomllib
+    listed = set(tomllib.loads((support.REPO / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    tree = {".".join(p.parent.relative_to(support.REPO).parts)
+            for p in (support.REPO / "pyrunc").rglob("__init__.py")}
+    assert not tree - listed, sorted(tree - listed)
