@@ -93,3 +93,24 @@ def test_pyproject_lists_every_package_of_the_tree():
     tree = {".".join(p.parent.relative_to(support.REPO).parts)
             for p in (support.REPO / "pyrunc").rglob("__init__.py")}
     assert not tree - listed, sorted(tree - listed)
+
+
+def test_write_launcher_turns_a_pip_install_into_the_fast_command(installed, tmp_path):
+    """The fast path for a pip (or pipx) install, as README "Install" says:
+    scripts/write-launcher run with the install's own interpreter over its
+    bin/pyrunc. The command then runs `-I -S` (no site: no os, no .pth files)
+    from the install's site-packages, with the bundle beside it."""
+    python, command = installed / "bin" / "python", installed / "bin" / "pyrunc"
+    subprocess.run([str(python), str(support.REPO / "scripts" / "write-launcher"), str(command)],
+                   check=True, capture_output=True, timeout=120)
+    first = command.read_text().splitlines()[0]
+    assert first.split()[1:] == ["-IS"] and os.path.samefile(first[2:].split()[0], python), first
+    assert (installed / "bin" / "pyrunc.bundle").is_file()
+    proc = subprocess.run([*first[2:].split(), "-X", "importtime", str(command), "--root", str(tmp_path / "root"),
+                           "state", "nosuch"], capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 1 and "container does not exist" in proc.stderr, proc.stderr[-2000:]
+    names = {line.split("|")[-1].strip() for line in proc.stderr.splitlines()
+             if line.startswith("import time:") and "self [us]" not in line}
+    assert "pyrunc.cli" in names and not names & {"site", "os", "re"}, sorted(names)
+    # served from the install, not from this checkout
+    assert str(support.REPO / "pyrunc") not in command.read_text()
