@@ -10,7 +10,7 @@ The second half holds the exceptions one layer raises for the next to word
 because a caller always catches them and says where, before a user sees them.
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 
 class PyruncError(Exception):
@@ -167,7 +167,7 @@ def describe_oserror(exc: OSError) -> str:
     operation into strerror ("mount: ..."), and callers name the operation
     themselves. Import-light: the container's init uses it too."""
     if getattr(exc, "errno", None):
-        return os.strerror(exc.errno).lower()
+        return posix.strerror(exc.errno).lower()
     text = getattr(exc, "strerror", None) or str(exc)
     return text[:1].lower() + text[1:] if text else "unknown error"
 

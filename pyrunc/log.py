@@ -9,13 +9,13 @@ msg="..."` lines. Warnings and `--debug` records (the phases of create,
 ...) go to the log, or to stderr without one, as runc's logrus does; errors
 go to both. Import-light.
 """
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 import sys
 import time
 
 from pyrunc import jsonio
 
-_LOG_FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
+_LOG_FLAGS = posix.O_WRONLY | posix.O_APPEND | posix.O_CREAT | posix.O_CLOEXEC
 
 
 def rfc3339(ns=None):
@@ -38,7 +38,7 @@ class Log:
         if not self.path:
             return
         try:
-            os.close(os.open(self.path, _LOG_FLAGS, 0o644))
+            posix.close(posix.open(self.path, _LOG_FLAGS, 0o644))
         except OSError as exc:
             from pyrunc.errors import PyruncError, describe_oserror
             path, self.path = self.path, None
@@ -53,11 +53,11 @@ class Log:
         if not self.path:
             return
         try:
-            fd = os.open(self.path, _LOG_FLAGS, 0o644)
+            fd = posix.open(self.path, _LOG_FLAGS, 0o644)
             try:
-                os.write(fd, (self._line(level, msg) + "\n").encode())
+                posix.write(fd, (self._line(level, msg) + "\n").encode())
             finally:
-                os.close(fd)
+                posix.close(fd)
         except OSError:
             pass  # the log is best effort; stderr still carries the message
 
@@ -97,7 +97,7 @@ def to_stderr(text):
         err.write(text)
         err.flush()
     except (OSError, ValueError):
-        sys.stderr = open(os.devnull, "w")
+        sys.stderr = open("/dev/null", "w")
 
 
 NULL = Log()
@@ -136,8 +136,8 @@ def flush_stdout():
         sys.stdout.flush()
     except (BrokenPipeError, ValueError):
         try:
-            devnull = os.open(os.devnull, os.O_WRONLY | os.O_CLOEXEC)
-            os.dup2(devnull, sys.stdout.fileno())
-            os.close(devnull)
+            devnull = posix.open("/dev/null", posix.O_WRONLY | posix.O_CLOEXEC)
+            posix.dup2(devnull, sys.stdout.fileno())
+            posix.close(devnull)
         except (OSError, ValueError):
             pass

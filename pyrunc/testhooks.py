@@ -32,13 +32,14 @@ it says so on stderr. The tests write it into the private root each test gets.
 The set is read in the parent before it forks, so the child (pyrunc.init)
 only looks at `DISABLED`: child-side, import-light.
 """
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 from pyrunc.kernel.cpython import signal
+from pyrunc.kernel import posixos
 
 # -- 1. crash points ---------------------------------------------------------
-_AT = os.environ.get("PYRUNC_CRASH_AT")
-_SIGNAL = signal.SIGSTOP if os.environ.get("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL
+_AT = posixos.getenv("PYRUNC_CRASH_AT")
+_SIGNAL = signal.SIGSTOP if posixos.getenv("PYRUNC_CRASH_SIGNAL") == "SIGSTOP" else signal.SIGKILL
 
 
 observer = None  # called with each point's name (the CLI's --debug)
@@ -48,7 +49,7 @@ def reached(name):
     if observer is not None:
         observer(name)
     if _AT == name:
-        os.kill(os.getpid(), _SIGNAL)
+        posix.kill(posix.getpid(), _SIGNAL)
 
 
 # -- 2. guard switches (TEST ONLY) -------------------------------------------
@@ -81,21 +82,21 @@ def off(name):
 def load(root):
     """Read GUARDS_FILE from the state root `root` (see the module docstring)."""
     global DISABLED
-    if not root or os.path.abspath(root) == DEFAULT_ROOT:
+    if not root or posixos.abspath(root) == DEFAULT_ROOT:
         return
-    path = os.path.join(root, GUARDS_FILE)
+    path = posixos.join(root, GUARDS_FILE)
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_NOFOLLOW | posix.O_CLOEXEC)
     except OSError:
         return
     try:
-        if os.fstat(fd).st_uid != 0:
+        if posix.fstat(fd).st_uid != 0:
             return
-        text = os.read(fd, 4096).decode(errors="replace")
+        text = posix.read(fd, 4096).decode(errors="replace")
     finally:
-        os.close(fd)
+        posix.close(fd)
     names = frozenset(n.strip() for n in text.splitlines() if n.strip() in GUARDS)
     if names:
-        os.write(2, ("pyrunc: warning: TEST ONLY: guards turned off by %s: %s\n"
+        posix.write(2, ("pyrunc: warning: TEST ONLY: guards turned off by %s: %s\n"
                      % (path, ", ".join(sorted(names)))).encode())
     DISABLED = names

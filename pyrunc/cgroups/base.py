@@ -7,11 +7,12 @@ find what to remove, even after a crash), and rebuilt from that record by
 `load_manager` for `state`, `kill`, `ps`, `pause`, `events` and `delete`.
 """
 
-import os
+import posix  # not os: kill and delete never load it (pyrunc/kernel/posixos.py)
 import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.errors import CgroupError, describe_oserror
+from pyrunc.kernel import posixos
 
 RECORD_VERSION = 1
 _SIGKILL = 9
@@ -70,7 +71,7 @@ class Manager:
         return seen
 
     def exists(self) -> bool:
-        return any(os.path.isdir(d) for d in self.dirs())
+        return any(posixos.isdir(d) for d in self.dirs())
 
     def mark_rootless(self) -> None:
         """A rootless container's cgroup (recorded, for the verbs after create)."""
@@ -84,17 +85,17 @@ class Manager:
         if "" not in self.paths:
             return None
         d = self.paths[""]
-        while not os.path.isdir(d) and d not in ("/", ""):
-            d = os.path.dirname(d)
+        while not posixos.isdir(d) and d not in ("/", ""):
+            d = posixos.dirname(d)
         return (fsio.read_opt(d, "cgroup.controllers") or "").split()
 
     def writable(self) -> bool:
         """May this process make (or use) every one of its dirs? A user's own,
         delegated cgroup, or root; what rootless mode asks before it skips."""
         for d in self.dirs():
-            while not os.path.isdir(d) and d not in ("/", ""):
-                d = os.path.dirname(d)
-            if not os.access(d, os.W_OK | os.X_OK):
+            while not posixos.isdir(d) and d not in ("/", ""):
+                d = posixos.dirname(d)
+            if not posix.access(d, posix.W_OK | posix.X_OK):
                 return False
         return True
 
@@ -146,10 +147,10 @@ class Manager:
     def _procs_dir(self) -> str | None:
         for ctrl in self.procs_order:
             d = self.paths.get(ctrl)
-            if d and os.path.isdir(d):
+            if d and posixos.isdir(d):
                 return d
         for d in self.dirs():
-            if os.path.isdir(d):
+            if posixos.isdir(d):
                 return d
         return None
 
@@ -180,7 +181,7 @@ class Manager:
             self.signal_all(_SIGKILL)
             for pid in left:  # a process that left the pids hierarchy but not the others
                 try:
-                    os.kill(pid, _SIGKILL)
+                    posix.kill(pid, _SIGKILL)
                 except OSError:
                     pass
             time.sleep(delay)
@@ -204,7 +205,7 @@ class Manager:
         try:
             for pid in self.pids():
                 try:
-                    os.kill(pid, sig)
+                    posix.kill(pid, sig)
                 except ProcessLookupError:
                     continue
                 except OSError as exc:

@@ -2,28 +2,30 @@
 
 Every driver goes through these helpers so that a failure always reads the
 same way: `cgroup <controller>: <op> <file>=<value>: <cause>`, the message the
-cli prints for a failed `create` or `update`. Only `os` is used: this module is
-loaded by `state`, `kill` and `delete`, which must stay cheap.
+cli prints for a failed `create` or `update`. Only `posix` is used, not even
+`os`: this module is loaded by `kill` and `delete`, which must stay cheap
+(pyrunc/kernel/posixos.py).
 """
 
 import errno
-import os
+import posix  # not os: kill and delete never load it (pyrunc/kernel/posixos.py)
 import time
 
 from pyrunc.errors import CgroupError, describe_oserror
+from pyrunc.kernel import posixos
 
 
 def write(directory: str, name: str, value: str, controller: str | None = None) -> None:
     """Write one value to a cgroup file (no O_CREAT: cgroupfs files exist or fail)."""
-    path = os.path.join(directory, name)
+    path = posixos.join(directory, name)
     try:
         # O_TRUNC as runc does: harmless on cgroupfs, and needed on the plain
         # files of the fake cgroupfs the unit tests use.
-        fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC | os.O_TRUNC)
+        fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC | posix.O_TRUNC)
         try:
-            os.write(fd, value.encode())
+            posix.write(fd, value.encode())
         finally:
-            os.close(fd)
+            posix.close(fd)
     except OSError as exc:
         raise CgroupError(
             f"cgroup {controller or controller_of(name)}: write {name}={value}: {describe_oserror(exc)}"
@@ -31,7 +33,7 @@ def write(directory: str, name: str, value: str, controller: str | None = None) 
 
 
 def read(directory: str, name: str, controller: str | None = None) -> str:
-    path = os.path.join(directory, name)
+    path = posixos.join(directory, name)
     try:
         with open(path) as f:
             return f.read()
@@ -44,7 +46,7 @@ def read(directory: str, name: str, controller: str | None = None) -> str:
 def read_opt(directory: str, name: str) -> str | None:
     """The file's content, or None when it does not exist or cannot be read."""
     try:
-        with open(os.path.join(directory, name)) as f:
+        with open(posixos.join(directory, name)) as f:
             return f.read()
     except OSError:
         return None
@@ -78,7 +80,7 @@ def read_keyed(directory: str, name: str) -> dict[str, int]:
 
 
 def exists(directory: str, name: str) -> bool:
-    return os.path.exists(os.path.join(directory, name))
+    return posixos.exists(posixos.join(directory, name))
 
 
 def controller_of(filename: str) -> str:
@@ -96,13 +98,13 @@ def makedirs(path: str, controller: str) -> list[str]:
     for attempt in range(5):
         missing: list[str] = []
         p = path
-        while p and p != "/" and not os.path.isdir(p):
+        while p and p != "/" and not posixos.isdir(p):
             missing.append(p)
-            p = os.path.dirname(p)
+            p = posixos.dirname(p)
         try:
             for d in reversed(missing):
                 try:
-                    os.mkdir(d, 0o755)
+                    posix.mkdir(d, 0o755)
                 except FileExistsError:
                     continue
                 if d not in made:
@@ -123,10 +125,10 @@ def rmdir_tree(path: str, timeout: float = 2.0) -> None:
     (the kernel drains it), so EBUSY is retried with a short backoff, as runc's
     RemovePath does. A missing directory is success: destroy is idempotent.
     """
-    if not os.path.isdir(path):
+    if not posixos.isdir(path):
         return
     try:
-        children = [e.path for e in os.scandir(path) if e.is_dir(follow_symlinks=False)]
+        children = [e.path for e in posix.scandir(path) if e.is_dir(follow_symlinks=False)]
     except FileNotFoundError:
         return
     for child in children:
@@ -135,7 +137,7 @@ def rmdir_tree(path: str, timeout: float = 2.0) -> None:
     delay = 0.005
     while True:
         try:
-            os.rmdir(path)
+            posix.rmdir(path)
             return
         except FileNotFoundError:
             return
@@ -149,7 +151,7 @@ def rmdir_tree(path: str, timeout: float = 2.0) -> None:
 def rmdir_if_empty(path: str) -> bool:
     """rmdir that only succeeds on an empty cgroup (the kernel checks for us)."""
     try:
-        os.rmdir(path)
+        posix.rmdir(path)
         return True
     except OSError:
         return False
@@ -158,7 +160,7 @@ def rmdir_if_empty(path: str) -> bool:
 def procs(directory: str, recursive: bool = True) -> list[int]:
     """Pids in cgroup.procs of `directory` (and, recursively, its children)."""
     pids: list[int] = []
-    for d, subdirs, _ in (os.walk(directory) if recursive else [(directory, [], [])]):
+    for d in (posixos.walk_dirs(directory) if recursive else (directory,)):
         for line in (read_opt(d, "cgroup.procs") or "").split():
             try:
                 pids.append(int(line))

@@ -18,11 +18,8 @@ cgroupsPath semantics (runc 1.1 `specconv.CreateCgroupConfig`, `fs/paths.go`,
   `delete` prunes when it becomes empty.
 """
 
-import os
-import posixpath
-
 from pyrunc.errors import CgroupError
-from pyrunc.kernel import procfs
+from pyrunc.kernel import posixos, procfs
 
 DEFAULT_ROOT = "/sys/fs/cgroup"
 DEFAULT_PARENT = "pyrunc"
@@ -36,9 +33,9 @@ V1_CONTROLLERS = ("cpuset", "devices", "memory", "cpu", "cpuacct", "pids", "blki
 
 def mode(root: str = DEFAULT_ROOT) -> str:
     """'v2' (unified), 'hybrid' (v1 + controller-less cgroup2) or 'v1'."""
-    if os.path.exists(os.path.join(root, "cgroup.controllers")):
+    if posixos.exists(posixos.join(root, "cgroup.controllers")):
         return "v2"
-    if os.path.exists(os.path.join(root, "unified", "cgroup.controllers")):
+    if posixos.exists(posixos.join(root, "unified", "cgroup.controllers")):
         return "hybrid"
     return "v1"
 
@@ -133,6 +130,7 @@ def clean(path: str) -> str:
     """runc's utils.CleanPath: collapse `..` without escaping the root."""
     if path == "":
         return ""
+    import posixpath  # create's path (it loads os anyway); kill and delete never clean a path
     if posixpath.isabs(path):
         return posixpath.normpath(path).replace("//", "/")
     # a relative path is cleaned as if it were absolute, so `../x` stays inside
@@ -160,7 +158,7 @@ def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None 
         if ctrl not in mounts:
             continue
         mnt, mroot = mounts[ctrl]
-        if posixpath.isabs(inner):
+        if posixos.isabs(inner):
             paths[ctrl] = mnt + inner
         else:
             if own is None:
@@ -170,17 +168,17 @@ def v1_paths(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None 
             # of a subtree (a nested container's) shows them below its root
             if mroot != "/" and (base == mroot or base.startswith(mroot + "/")):
                 base = base[len(mroot):] or "/"
-            paths[ctrl] = posixpath.join(mnt + base.rstrip("/"), inner)
+            paths[ctrl] = posixos.join(mnt + base.rstrip("/"), inner)
     return paths
 
 
 def v2_path(inner: str, root: str = DEFAULT_ROOT, proc_self_cgroup: str | None = None) -> str:
-    if posixpath.isabs(inner):
+    if posixos.isabs(inner):
         return root + inner
     own = parse_proc_cgroup(proc_self_cgroup if proc_self_cgroup is not None else own_cgroups()).get("", "/")
     # our own cgroup most likely holds processes, so controllers could not be
     # enabled for a child of it ("no internal processes"): use its parent.
-    return posixpath.join(root + posixpath.dirname(own).rstrip("/"), inner)
+    return posixos.join(root + posixos.dirname(own).rstrip("/"), inner)
 
 
 def prunable_parents(inner: str) -> list[str]:

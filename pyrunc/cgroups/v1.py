@@ -6,12 +6,12 @@ does, so tools that only read the unified line of /proc/<pid>/cgroup see the
 container. `name=systemd` is joined too. Neither gets resources.
 """
 
-import os
 import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
+from pyrunc.kernel import posixos  # not os: kill and delete never load it
 
 _JOIN_ONLY = ("name=systemd", "")
 
@@ -22,7 +22,7 @@ class _Probe:
 
     def has(self, ctrl, name):
         d = self.paths.get(ctrl)
-        return bool(d) and os.path.exists(os.path.join(d, name))
+        return bool(d) and posixos.exists(posixos.join(d, name))
 
     def read(self, ctrl, name):
         d = self.paths.get(ctrl)
@@ -62,8 +62,8 @@ class V1Manager(Manager):
         # another tool may be empty too)
         # the hierarchy's root is the topmost directory with cpuset files
         chain = [self.paths["cpuset"]]
-        while os.path.exists(os.path.join(os.path.dirname(chain[0]), "cpuset.cpus")):
-            chain.insert(0, os.path.dirname(chain[0]))
+        while posixos.exists(posixos.join(posixos.dirname(chain[0]), "cpuset.cpus")):
+            chain.insert(0, posixos.dirname(chain[0]))
         for parent, d in zip(chain, chain[1:]):
             for name in ("cpuset.cpus", "cpuset.mems"):
                 if not (fsio.read_opt(d, name) or "").strip():
@@ -153,10 +153,10 @@ class V1Manager(Manager):
 
     def thaw_tree(self) -> None:
         top = self.paths.get("freezer")
-        if top is None or not os.path.isdir(top):
+        if top is None or not posixos.isdir(top):
             return
         # top-down: a child that froze itself stays frozen when its parent thaws
-        for d, _, _ in os.walk(top):
+        for d in posixos.walk_dirs(top):
             if (fsio.read_opt(d, "freezer.state") or "THAWED").strip() != "THAWED":
                 try:
                     fsio.write(d, "freezer.state", "THAWED", "freezer")

@@ -7,13 +7,13 @@ tree atomically where the kernel has it (5.14+); `cgroup.freeze` freezes.
 """
 from __future__ import annotations
 
-import os
 import time
 
 from pyrunc.cgroups import fsio
 from pyrunc.cgroups.base import Manager
 from pyrunc.errors import CgroupError
 from pyrunc.kernel.cpython import signal
+from pyrunc.kernel import posixos  # not os: kill and delete never load it
 
 
 def _default_installer(directory: str, program: bytes) -> None:
@@ -26,7 +26,7 @@ class _Probe:
         self.d = d
 
     def has(self, ctrl, name):
-        return os.path.exists(os.path.join(self.d, name))
+        return posixos.exists(posixos.join(self.d, name))
 
     def read(self, ctrl, name):
         return fsio.read_opt(self.d, name)
@@ -59,11 +59,12 @@ class V2Manager(Manager):
 
     def _delegate(self) -> None:
         """Enable controllers in subtree_control from the root down to our parent."""
-        rel = os.path.relpath(os.path.dirname(self.dir), self.root)
+        import posixpath  # create's path (it loads os anyway)
+        rel = posixpath.relpath(posixos.dirname(self.dir), self.root)
         chain = [self.root]
         if rel != ".":
             for part in rel.split("/"):
-                chain.append(os.path.join(chain[-1], part))
+                chain.append(posixos.join(chain[-1], part))
         for d in chain:
             available = (fsio.read_opt(d, "cgroup.controllers") or "").split()
             enabled = set((fsio.read_opt(d, "cgroup.subtree_control") or "").split())
@@ -131,9 +132,9 @@ class V2Manager(Manager):
         return (fsio.read_opt(self.dir, "cgroup.freeze") or "0").strip() == "1"
 
     def thaw_tree(self) -> None:
-        if not os.path.isdir(self.dir):
+        if not posixos.isdir(self.dir):
             return
-        for d, _, _ in os.walk(self.dir):
+        for d in posixos.walk_dirs(self.dir):
             if (fsio.read_opt(d, "cgroup.freeze") or "0").strip() == "1":
                 try:
                     fsio.write(d, "cgroup.freeze", "0", "freezer")
@@ -164,4 +165,4 @@ class V2Manager(Manager):
 
     def oom_event_file(self) -> str | None:
         """memory.events is modified (inotify IN_MODIFY) on every memory event."""
-        return os.path.join(self.dir, "memory.events")
+        return posixos.join(self.dir, "memory.events")

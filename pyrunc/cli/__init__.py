@@ -23,7 +23,7 @@ Import-light: stdlib and pyrunc.cli.verbs (stdlib only) until a verb runs;
 then pyrunc.errors, pyrunc.log and what that verb's handler imports.
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 import sys
 
 from pyrunc.cli.verbs import GLOBALS, VERBS, options, prepay
@@ -155,7 +155,7 @@ def main(argv=None):
 
 
 def program():
-    """The `pyrunc` command (scripts/write-launcher): main(), then os._exit.
+    """The `pyrunc` command (scripts/write-launcher): main(), then posix._exit.
 
     A command about to exit has nothing to finalize: its state is on disk,
     its flocks die with it, the one thread it may run (lifecycle/notify.py's) is a
@@ -172,4 +172,4 @@ def program():
             stream.flush()
         except (OSError, ValueError):
             pass  # a closed or broken pipe: nothing more to say there
-    os._exit(code)
+    posix._exit(code)  # noqa: SLF001 - os._exit itself; os is not loaded here

@@ -347,13 +347,12 @@ def prepay(verb, values):
 
 def options(values, log):
     """lifecycle.common.Options from the global flags' values."""
-    import os
-
     from pyrunc.errors import PyruncError
+    from pyrunc.kernel import posixos
     from pyrunc.lifecycle import Options
     from pyrunc.store import default_root
     try:
-        root = os.path.abspath(values["root"]) if values["root"] else default_root()
+        root = posixos.abspath(values["root"]) if values["root"] else default_root()
     except PyruncError as exc:  # said by the verbs that use a root (Options.root)
         root = exc
     return Options(root, log=log, systemd_cgroup=values["systemd-cgroup"], rootless=values["rootless"])

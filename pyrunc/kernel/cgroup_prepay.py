@@ -32,14 +32,16 @@ for this one; a forked child as the writer, 39.6 ms (most likely the
 copy-on-write faults of a parent that imports while that child lives).
 
 Here, not in pyrunc.cgroups: importing that package (layout, errors) before
-`start()` would delay the grace period by ~0.6 ms.
+`start()` would delay the grace period by ~0.6 ms; importing os, by ~1.2 ms
+(posix instead: the hot verbs and the CLI never load os, kernel/posixos.py).
 
 Best effort: if nothing can be opened or the kernel refuses the write
 (rootless, no cgroupfs, EBUSY on a cgroup v2 inner node), the thread ends
-silently and nothing changes for the caller. Import-light: os and thread.
+silently and nothing changes for the caller. Import-light: posix and thread.
 """
-import os
+import posix
 
+from pyrunc.kernel import posixos
 from pyrunc.kernel.cpython import thread
 
 ROOT = "/sys/fs/cgroup"
@@ -53,11 +55,11 @@ def own_procs_file():
     the v1 hierarchies, by their directory names, for a host without
     cgroup2."""
     try:
-        fd = os.open("/proc/self/cgroup", os.O_RDONLY | os.O_CLOEXEC)
+        fd = posix.open("/proc/self/cgroup", posix.O_RDONLY | posix.O_CLOEXEC)
         try:
-            lines = os.read(fd, 65536).decode("utf-8", "replace").splitlines()
+            lines = posix.read(fd, 65536).decode("utf-8", "replace").splitlines()
         finally:
-            os.close(fd)
+            posix.close(fd)
     except OSError:
         return None
     v2, v1 = [], []
@@ -74,7 +76,7 @@ def own_procs_file():
     candidates = v2 + v1  # the likeliest first: a failed open costs ~0.1 ms
     for directory in candidates:
         try:
-            return os.open(directory.rstrip("/") + "/cgroup.procs", os.O_WRONLY | os.O_CLOEXEC)
+            return posix.open(directory.rstrip("/") + "/cgroup.procs", posix.O_WRONLY | posix.O_CLOEXEC)
         except OSError:
             continue
     return None
@@ -92,13 +94,13 @@ def start(preserve_fds=0):
     caller passes, and ours, the lowest free number, could take one it named
     but did not open (create would then find it open and pass it on)."""
     global _finished, _threads_before
-    if _finished is not None or preserve_fds or "LISTEN_FDS" in os.environ:
+    if _finished is not None or preserve_fds or posixos.getenv("LISTEN_FDS") is not None:
         return
     fd = own_procs_file()
     if fd is None:
         return
     _threads_before = _thread_count()
-    pid = b"%d" % os.getpid()
+    pid = b"%d" % posix.getpid()
     running = thread.allocate_lock()
     running.acquire()
     finished = thread.allocate_lock()
@@ -107,22 +109,22 @@ def start(preserve_fds=0):
     def write():
         running.release()
         try:
-            os.write(fd, pid)  # blocks in the kernel, without the GIL
+            posix.write(fd, pid)  # blocks in the kernel, without the GIL
         except OSError:
             pass
         finally:
-            os.close(fd)
+            posix.close(fd)
             finished.release()
 
     try:
         thread.start_new_thread(write, ())
     except RuntimeError:  # no thread to be had: do without
-        os.close(fd)
+        posix.close(fd)
         return
     _finished = finished
     # pyrunc forks only single-threaded (ARCHITECTURE, principle 2): every
     # fork waits for the writer first, at most what is left of the grace period
-    os.register_at_fork(before=join)
+    posix.register_at_fork(before=join)
     # give the GIL to the thread until it is about to write; otherwise it
     # would wait for the switch interval (5 ms) behind our imports
     running.acquire()
@@ -150,11 +152,11 @@ def join():
     for _ in range(10000):
         if _thread_count() <= _threads_before:
             break
-        os.sched_yield()
+        posix.sched_yield()
 
 
 def _thread_count():
     try:
-        return len(os.listdir("/proc/self/task"))
+        return len(posix.listdir("/proc/self/task"))
     except OSError:
         return 0  # no /proc: join() then trusts `_finished` alone

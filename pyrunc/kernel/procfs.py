@@ -4,7 +4,7 @@ and the kernel's CPU/node list format ("0-3,7", as in Cpus_allowed_list),
 which execCPUAffinity and linux.memoryPolicy use too.
 Import-light; used by `state`, `kill`, `delete` on every call, and by the
 child (init/)."""
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 
 def start_time(pid):
@@ -30,18 +30,18 @@ def is_alive(pid, expected_start):
 
 def ns_inode(pid, name):
     try:
-        return os.stat(f"/proc/{pid}/ns/{name}").st_ino
+        return posix.stat(f"/proc/{pid}/ns/{name}").st_ino
     except OSError:
         return None
 
 
 def write(path, value):
     """Write a small value to a /proc file in one write(2), as procfs wants."""
-    fd = os.open(path, os.O_WRONLY | os.O_CLOEXEC)
+    fd = posix.open(path, posix.O_WRONLY | posix.O_CLOEXEC)
     try:
-        os.write(fd, value.encode() if isinstance(value, str) else value)
+        posix.write(fd, value.encode() if isinstance(value, str) else value)
     finally:
-        os.close(fd)
+        posix.close(fd)
 
 
 def unescape_mountinfo(field):

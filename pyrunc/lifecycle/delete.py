@@ -4,7 +4,7 @@ host, the cgroup, the state dir; then the poststop hooks. Hot: shims call it
 for every container; import-light.
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 from pyrunc.errors import ContainerNotFound, HookError, InvalidState
 from pyrunc.kernel import procfs
@@ -63,7 +63,7 @@ def _return_net_devices(opts, record):
 def _kill_and_wait(record, mgr, status):
     pid = record["pid"]
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = posix.pidfd_open(pid)
     except ProcessLookupError:
         pidfd = None
     try:
@@ -78,4 +78,4 @@ def _kill_and_wait(record, mgr, status):
             select.select([pidfd], [], [], 10.0)
     finally:
         if pidfd is not None:
-            os.close(pidfd)
+            posix.close(pidfd)

@@ -3,7 +3,7 @@ in its cgroup (also once the init is gone, as runc and containerd's shim
 expect). Hot: shims call it on every stop; import-light.
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 from pyrunc.errors import InvalidState
 from pyrunc.kernel import procfs
@@ -35,7 +35,7 @@ def kill(opts, cid, sig, all_processes=False):
 def _signal(record, sig):
     pid = record["pid"]
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = posix.pidfd_open(pid)
     except ProcessLookupError:
         raise InvalidState("container not running") from None
     try:
@@ -46,4 +46,4 @@ def _signal(record, sig):
     except ProcessLookupError:
         raise InvalidState("container not running") from None
     finally:
-        os.close(pidfd)
+        posix.close(pidfd)

@@ -7,12 +7,13 @@ poststart hooks; with NOTIFY_SOCKET it then relays the container's READY
 (pyrunc.lifecycle.notify).
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 from pyrunc.errors import HookError, InvalidState, PyruncError
 from pyrunc.lifecycle import load, run_hooks, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc.testhooks import reached
+from pyrunc.kernel import posixos
 
 
 def start(opts, cid, *, notify_in_background=False):
@@ -21,7 +22,7 @@ def start(opts, cid, *, notify_in_background=False):
         status = status_of(cdir, record)
         st.require("start", status)
         listener = None
-        if os.environ.get("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
+        if posixos.getenv("NOTIFY_SOCKET"):  # else bind() is a no-op: skip importing socket
             from pyrunc.lifecycle import notify as notify_socket
             listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         release(cdir, record)
@@ -47,30 +48,30 @@ def release(cdir, record):
     The init's pidfd is watched too: a dead init is an error, not a hang."""
     pid = record["pid"]
     try:
-        handle = os.open(cdir.fifo_path, os.O_PATH | os.O_CLOEXEC)
+        handle = posix.open(cdir.fifo_path, posix.O_PATH | posix.O_CLOEXEC)
     except FileNotFoundError:
         raise InvalidState("cannot start an already running container") from None
     reached("start:after-open")
     # unlink before opening for reading (which releases the init): if we die
     # from here on, the container is never again seen as `created` while it
     # runs, and a second `start` cannot block on a fifo nobody will write
-    os.unlink(cdir.fifo_path)
+    posix.unlink(cdir.fifo_path)
     reached("start:after-unlink")
     # the pidfd before the release: once released, the init may exec, exit and
     # be reaped by a subreaper (a shim) before we look, and pidfd_open would
     # then call a container that ran fine "exited before start"
     try:
-        pidfd = os.pidfd_open(pid)
+        pidfd = posix.pidfd_open(pid)
     except ProcessLookupError:
-        os.close(handle)
+        posix.close(handle)
         raise PyruncError(f"container {record['id']}: init process exited before start") from None
     try:
-        fifo = os.open(f"/proc/self/fd/{handle}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        fifo = posix.open(f"/proc/self/fd/{handle}", posix.O_RDONLY | posix.O_NONBLOCK | posix.O_CLOEXEC)
     except BaseException:
-        os.close(pidfd)
+        posix.close(pidfd)
         raise
     finally:
-        os.close(handle)
+        posix.close(handle)
     reached("start:after-reopen")
     data = b""
     import select  # start only
@@ -89,8 +90,8 @@ def release(cdir, record):
                 data += _read_all(fifo)
                 break
     finally:
-        os.close(fifo)
-        os.close(pidfd)
+        posix.close(fifo)
+        posix.close(pidfd)
     if b"E" in data:
         msg = data[data.index(b"E") + 1:].decode(errors="replace")
         raise PyruncError(f"container {record['id']}: {msg}")
@@ -104,7 +105,7 @@ def _read_all(fd):
     out = b""
     while True:
         try:
-            chunk = os.read(fd, 4096)
+            chunk = posix.read(fd, 4096)
         except BlockingIOError:
             return out
         if not chunk:

@@ -11,10 +11,11 @@ lock (flock), so commands on one id serialize. Import-light: `state`, `kill`
 and `delete` run constantly under shims.
 """
 
-import os
+import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
 
 from pyrunc import jsonio
 from pyrunc.errors import ContainerExists, ContainerNotFound, PyruncError, UsageError, describe_oserror
+from pyrunc.kernel import posixos
 
 # runc's ^[\w+-.]+$ as a set (`re` costs ~3 ms of every command); a leading
 # dot is refused too: dot-names under --root are ours (the validation cache)
@@ -38,9 +39,9 @@ def default_root() -> str:
     root in a user namespace when $USER is not root. A non-root user without a
     usable XDG_RUNTIME_DIR gets one line saying so (runc would try /run/runc
     and fail on its permissions later), never a shared directory in /tmp."""
-    xdg = os.environ.get("XDG_RUNTIME_DIR")
-    if os.geteuid() == 0:
-        if not (xdg and os.environ.get("USER") != "root"):
+    xdg = posixos.getenv("XDG_RUNTIME_DIR")
+    if posix.geteuid() == 0:
+        if not (xdg and posixos.getenv("USER") != "root"):
             return "/run/pyrunc"
         from pyrunc.rootless import in_user_namespace
         if not in_user_namespace():
@@ -48,10 +49,10 @@ def default_root() -> str:
     if not xdg:
         raise PyruncError("XDG_RUNTIME_DIR is not set: a non-root user's containers live in "
                           "$XDG_RUNTIME_DIR/pyrunc (set it, or pass --root DIR)")
-    if not (os.path.isabs(xdg) and os.path.isdir(xdg) and os.access(xdg, os.W_OK | os.X_OK)):
+    if not (posixos.isabs(xdg) and posixos.isdir(xdg) and posix.access(xdg, posix.W_OK | posix.X_OK)):
         raise PyruncError(f"XDG_RUNTIME_DIR {xdg}: not a directory this user can write "
                           "(set it to one, or pass --root DIR)")
-    return os.path.join(xdg, "pyrunc")
+    return posixos.join(xdg, "pyrunc")
 
 
 def check_id(container_id: str) -> None:
@@ -68,7 +69,7 @@ class ContainerDir:
         self.root = root
         self._locked = locked
         self.id = container_id
-        self.path = os.path.join(root, container_id)
+        self.path = posixos.join(root, container_id)
         self._fd = fd
 
     # -- opening ---------------------------------------------------------
@@ -77,17 +78,18 @@ class ContainerDir:
         """mkdir is the atomic claim on an id: one concurrent create wins."""
         check_id(container_id)
         try:
+            import os  # create's path: it loads os anyway
             os.makedirs(root, mode=0o711, exist_ok=True)
         except OSError as exc:
             raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
-        path = os.path.join(root, container_id)
+        path = posixos.join(root, container_id)
         try:
-            os.mkdir(path, 0o711)
+            posix.mkdir(path, 0o711)
         except FileExistsError:
             raise ContainerExists(container_id) from None
         except OSError as exc:
             raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
-        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        fd = posix.open(path, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
         import fcntl
         fcntl.flock(fd, fcntl.LOCK_EX)
         return cls(root, container_id, fd)
@@ -95,27 +97,27 @@ class ContainerDir:
     @classmethod
     def open(cls, root: str, container_id: str, *, lock: bool = True) -> "ContainerDir":
         check_id(container_id)
-        path = os.path.join(root, container_id)
+        path = posixos.join(root, container_id)
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+            fd = posix.open(path, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)
         except FileNotFoundError:
             raise ContainerNotFound(container_id) from None
         except NotADirectoryError:
             raise ContainerNotFound(container_id) from None
         except OSError as exc:
             raise PyruncError(f"container {container_id}: {path}: {describe_oserror(exc)}") from None
-        owner = os.fstat(fd).st_uid
-        if owner != os.geteuid():
+        owner = posix.fstat(fd).st_uid
+        if owner != posix.geteuid():
             # a record planted by someone else could name any pid or cgroup
             # for us to kill or remove: never act on it
-            os.close(fd)
+            posix.close(fd)
             raise PyruncError(f"container {container_id}: state directory {path} is owned by uid {owner}, "
-                              f"not {os.geteuid()}")
+                              f"not {posix.geteuid()}")
         if lock:
             import fcntl  # here, not at the top: `state` and `list` take no lock (fcntl: ~0.1 ms)
             fcntl.flock(fd, fcntl.LOCK_EX)
-            if os.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
-                os.close(fd)
+            if posix.fstat(fd).st_nlink == 0:  # deleted while we waited for the lock
+                posix.close(fd)
                 raise ContainerNotFound(container_id)
         return cls(root, container_id, fd, locked=lock)
 
@@ -136,7 +138,7 @@ class ContainerDir:
 
     def close(self) -> None:
         if self._fd >= 0:
-            os.close(self._fd)
+            posix.close(self._fd)
             self._fd = -1
 
     def __enter__(self):
@@ -147,14 +149,14 @@ class ContainerDir:
 
     # -- files -------------------------------------------------------------
     def file(self, name: str) -> str:
-        return os.path.join(self.path, name)
+        return posixos.join(self.path, name)
 
     @property
     def fifo_path(self) -> str:
         return self.file(FIFO_NAME)
 
     def has_fifo(self) -> bool:
-        return os.path.exists(self.fifo_path)
+        return posixos.exists(self.fifo_path)
 
     def load(self) -> dict | None:
         """state.json, or None while a create has not written it yet.
@@ -186,7 +188,7 @@ class ContainerDir:
         (almost) empty dir. Anything else was never a container (say, a
         mistyped --root naming a system dir): delete must not empty it."""
         try:
-            names = os.listdir(self.path)
+            names = posix.listdir(self.path)
         except OSError:
             return
         for name in sorted(names):
@@ -199,15 +201,15 @@ class ContainerDir:
 
     def remove(self) -> None:
         """Remove every file and the directory itself (we still hold the lock fd)."""
-        for name in os.listdir(self.path):
+        for name in posix.listdir(self.path):
             try:
-                os.unlink(os.path.join(self.path, name))
+                posix.unlink(posixos.join(self.path, name))
             except IsADirectoryError:
-                _rmtree(os.path.join(self.path, name))
+                _rmtree(posixos.join(self.path, name))
             except FileNotFoundError:
                 pass
         try:
-            os.rmdir(self.path)
+            posix.rmdir(self.path)
         except FileNotFoundError:
             pass
 
@@ -249,17 +251,17 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
     state lives in /run, which does not survive the power loss fsync guards
     against, and neither do the containers it describes; it cost 3-6 ms per
     write, several writes per create, on a disk-backed --root."""
-    tmp = f"{path}.tmp{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, mode)
+    tmp = f"{path}.tmp{posix.getpid()}"
+    fd = posix.open(tmp, posix.O_WRONLY | posix.O_CREAT | posix.O_TRUNC | posix.O_CLOEXEC, mode)
     try:
-        os.write(fd, data)
+        posix.write(fd, data)
     finally:
-        os.close(fd)
+        posix.close(fd)
     try:
-        os.rename(tmp, path)
+        posix.rename(tmp, path)
     except OSError:
         try:
-            os.unlink(tmp)
+            posix.unlink(tmp)
         except OSError:
             pass
         raise
@@ -267,9 +269,9 @@ def write_atomic(path: str, data: bytes, mode: int = 0o644) -> None:
 
 def list_ids(root: str) -> list[str]:
     try:
-        names = os.listdir(root)
+        names = posix.listdir(root)
     except FileNotFoundError:
         return []
     except OSError as exc:
         raise PyruncError(f"root {root}: {describe_oserror(exc)}") from None
-    return sorted(n for n in names if is_id(n) and os.path.isdir(os.path.join(root, n)))
+    return sorted(n for n in names if is_id(n) and posixos.isdir(posixos.join(root, n)))

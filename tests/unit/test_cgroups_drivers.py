@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import posix
 import signal
 
 import pytest
@@ -186,7 +187,7 @@ def _writes_fail_with_einval(monkeypatch, filename):
         if str(path).endswith(filename) and flags & os.O_WRONLY:
             raise OSError(22, "Invalid argument", path)
         return real_open(path, flags, *a)
-    monkeypatch.setattr("pyrunc.cgroups.fsio.os.open", failing_open)
+    monkeypatch.setattr("pyrunc.cgroups.fsio.posix.open", failing_open)
 
 
 def _fill_like_kernel(d, fs):
@@ -264,7 +265,7 @@ def test_v1_pids_signal_all_and_oom_count(v1fs, monkeypatch):
         f.write("13\n")
     assert m.pids() == [11, 12, 13]
     killed = []
-    monkeypatch.setattr(os, "kill", lambda pid, sig: killed.append((pid, sig)))
+    monkeypatch.setattr(posix, "kill", lambda pid, sig: killed.append((pid, sig)))
     m.signal_all(signal.SIGTERM)
     assert killed == [(11, signal.SIGTERM), (12, signal.SIGTERM), (13, signal.SIGTERM)]
     assert not m.frozen()                    # frozen while signalling, thawed after
@@ -330,7 +331,7 @@ def test_v2_freeze_waits_for_events(v2fs):
 def test_v2_sigkill_uses_cgroup_kill(v2fs, monkeypatch):
     m = new_manager("c1", "/t/c1", None, root=v2fs.root)
     m.create()
-    monkeypatch.setattr(os, "kill", lambda *a: pytest.fail("must not signal one by one"))
+    monkeypatch.setattr(posix, "kill", lambda *a: pytest.fail("must not signal one by one"))
     m.signal_all(signal.SIGKILL)
     assert v2fs.writes_to("t/c1")[-1] == ("cgroup.kill", "1")
 
@@ -412,7 +413,7 @@ def test_makedirs_survives_a_parent_pruned_under_it(tmp_path, monkeypatch):
             os.rmdir(os.path.dirname(path))
             raise FileNotFoundError(2, "No such file or directory", path)
         return real_mkdir(path, mode)
-    monkeypatch.setattr(fsio.os, "mkdir", racy_mkdir)
+    monkeypatch.setattr(fsio.posix, "mkdir", racy_mkdir)
     made = fsio.makedirs(str(tmp_path / "p" / "leaf"), "memory")
     assert os.path.isdir(tmp_path / "p" / "leaf") and made[-1].endswith("/p/leaf")
 
@@ -422,6 +423,6 @@ def test_signal_all_on_a_paused_container(v1fs, monkeypatch, sig, frozen_after):
     m = new_manager("c1", "/t/c1", None, root=v1fs.root)
     m.create()
     m.freeze()
-    monkeypatch.setattr(os, "kill", lambda pid, s: None)
+    monkeypatch.setattr(posix, "kill", lambda pid, s: None)
     m.signal_all(sig)
     assert m.frozen() is frozen_after   # SIGKILL must thaw: frozen tasks cannot die

@@ -149,7 +149,7 @@ def fake_rmdir(monkeypatch):
                     os.unlink(p)
         return real(path, *a, **kw)
 
-    monkeypatch.setattr(fsio.os, "rmdir", rmdir)
+    monkeypatch.setattr(fsio.posix, "rmdir", rmdir)
 
 
 def test_fake_hybrid_is_detected_as_hybrid(tmp_path):

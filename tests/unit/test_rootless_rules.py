@@ -82,7 +82,7 @@ def test_own_only():
     (1000, {"XDG_RUNTIME_DIR": "{xdg}"}, False, "{xdg}/pyrunc"),
 ])
 def test_default_root(monkeypatch, tmp_path, euid, env, userns, expected):
-    monkeypatch.setattr(store.os, "geteuid", lambda: euid)
+    monkeypatch.setattr(store.posix, "geteuid", lambda: euid)
     monkeypatch.setattr(rootless, "in_user_namespace", lambda: userns)
     for key in ("XDG_RUNTIME_DIR", "USER"):
         monkeypatch.delenv(key, raising=False)
@@ -97,7 +97,7 @@ def test_default_root(monkeypatch, tmp_path, euid, env, userns, expected):
     ("/nonexistent-xdg", "XDG_RUNTIME_DIR /nonexistent-xdg: not a directory this user can write"),
 ])
 def test_no_usable_xdg_runtime_dir_is_one_line(monkeypatch, xdg, says):
-    monkeypatch.setattr(store.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(store.posix, "geteuid", lambda: 1000)
     monkeypatch.delenv("XDG_RUNTIME_DIR", raising=False)
     if xdg:
         monkeypatch.setenv("XDG_RUNTIME_DIR", xdg)
