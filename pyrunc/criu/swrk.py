@@ -48,8 +48,9 @@ def run(req, *, log_path=None, stdio=(None, None, None), extra_fds=(), on_start=
     criu_resp dict. `stdio`: fds for CRIU's 0-2 (None: /dev/null; a restored
     process inherits CRIU's); `extra_fds` become its fds 4, 5, ... (for
     inherit_fd); `on_start(pid)` runs before the request is sent (restore puts
-    CRIU in the container's cgroup); `notify(script, pid, sock)` answers each
-    notification (raising fails the request). `show_log`: name the log in
+    CRIU in the container's cgroup); `notify(script, pid, fds)` answers each
+    notification (raising fails the request); `fds` are those that came with
+    it, closed afterwards unless the callback pops them. `show_log`: name the log in
     an error (not when it goes with a state dir the failure removes)."""
     import socket
     parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
@@ -104,25 +105,53 @@ def _converse(sock, req, notify, log_path, what, show_log):
     sock.send(wire.encode("criu_req", req))
     failure = None
     while True:
-        data = sock.recv(_MAX_MESSAGE)
+        data, fds = _receive(sock)
         if not data:
             raise CriuError(_failed(what, req, {}, log_path, show_log, "criu exited without an answer"))
         resp = wire.decode("criu_resp", data)
         if resp.get("type") != wire.NOTIFY:
+            _close(fds)
             break
         note = resp.get("notify") or {}
         ok = True
-        if failure is None and notify is not None:
-            try:
-                notify(note.get("script", ""), note.get("pid", 0), sock)
-            except PyruncError as exc:
-                failure, ok = exc, False
+        try:
+            if failure is None and notify is not None:
+                # the callback takes the fds it wants (orphan-pts-master's pty
+                # master comes with its notification) out of the list
+                notify(note.get("script", ""), note.get("pid", 0), fds)
+        except PyruncError as exc:
+            failure, ok = exc, False
+        finally:
+            _close(fds)
         sock.send(wire.encode("criu_req", {"type": wire.NOTIFY, "notify_success": ok}))
     if failure is not None:
         raise failure
     if not resp.get("success"):
         raise CriuError(_failed(what, req, resp, log_path, show_log))
     return resp
+
+
+def _receive(sock):
+    """One message and the fds that came with it (SCM_RIGHTS)."""
+    import array
+    import socket
+    space = socket.CMSG_SPACE(16 * array.array("i").itemsize)
+    data, ancdata, _flags, _addr = sock.recvmsg(_MAX_MESSAGE, space)
+    fds = []
+    for level, kind, payload in ancdata:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            got = array.array("i")
+            got.frombytes(payload[:len(payload) - len(payload) % got.itemsize])
+            fds += list(got)
+    return data, fds
+
+
+def _close(fds):
+    while fds:
+        try:
+            os.close(fds.pop())
+        except OSError:
+            pass
 
 
 def _failed(what, req, resp, log_path, show_log, reason=None):

@@ -94,7 +94,7 @@ def restore(opts, cid, bundle, values):
                 mgr.add(criu_pid)  # what CRIU restores lands in the container's cgroup
                 req_opts.update(_cgroup_roots(criu_pid))
 
-        def notify(script, pid, sock):
+        def notify(script, pid, fds):
             if script == "post-restore":
                 restored["pid"] = pid
                 undo.callback(kill_quietly, pid)
@@ -103,7 +103,7 @@ def restore(opts, cid, bundle, values):
                 if values.get("pid-file"):
                     write_pid_file(values["pid-file"], pid)
             elif script == "orphan-pts-master":
-                console.take(sock)
+                console.take(fds)
 
         from pyrunc.criu import swrk, wire
         swrk.run({"type": wire.RESTORE, "opts": req_opts}, log_path=os.path.join(work_path, "restore.log"),
@@ -233,11 +233,11 @@ class _Console:
         self.master = None
         self.undo = undo
 
-    def take(self, sock):
+    def take(self, fds):
         from pyrunc.kernel import fdpass
-        _data, fd = fdpass.recv_fd(sock)
-        if fd is None:
-            raise PyruncError("criu restore: orphan-pts-master without a file descriptor")
+        if not fds:
+            raise PyruncError("criu restore: orphan-pts-master came without the pty master")
+        fd = fds.pop(0)
         if self.socket_path:
             conn = connect_console(self.socket_path)
             try:

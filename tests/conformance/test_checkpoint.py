@@ -181,3 +181,36 @@ def test_features_advertises_checkpoint_where_criu_works(runtime):
         assert advertised, "runc advertises it wherever it was built with CRIU support"
     else:
         assert advertised == host.check()[0], host.check()
+
+
+@pytest.mark.requires("criu")
+def test_shell_job_with_a_terminal(runtime, bundle, tmp_path):
+    """A container on a pty: --shell-job dumps it with its terminal, and
+    restore hands the new pty's master to --console-socket (CRIU's orphan
+    pts master), where the restored process goes on writing."""
+    cid = support.unique_id("crtty")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /count.tmp; "
+                                                  "mv /count.tmp /count; echo tick-$i; sleep 0.1; done"])
+    cfg["root"]["readonly"] = False
+    cfg["process"]["terminal"] = True
+    bundle.write()
+    first = probe.ConsoleReceiver(tmp_path / "first.sock")
+    second = probe.ConsoleReceiver(tmp_path / "second.sock")
+    try:
+        probe.call(runtime, "run", "-d", "--console-socket", first.path, "--bundle", bundle.path, cid,
+                   check=True, timeout=SLOW)
+        probe.wait_for(lambda: b"tick-3" in first.output, 60, "ticks on the first terminal")
+        image = tmp_path / "image"
+        probe.call(runtime, "checkpoint", "--shell-job", "--image-path", image, cid, check=True, timeout=SLOW)
+        at = _count(bundle)
+        _restore(runtime, bundle, image, cid, "--shell-job", "--console-socket", second.path)
+        assert runtime.state(cid)["status"] == "running"
+        probe.wait_for(lambda: f"tick-{at + 2}".encode() in second.output, 60,
+                       f"tick-{at + 2} on the restored terminal")
+        assert b"tick-1\r" not in second.output and b"tick-1\n" not in second.output, second.output
+        _finish(runtime, cid, bundle)
+    finally:
+        runtime.run("delete", "--force", cid)
+        first.close()
+        second.close()
+
