@@ -214,3 +214,25 @@ def test_shell_job_with_a_terminal(runtime, bundle, tmp_path):
         first.close()
         second.close()
 
+
+def test_stdio_on_dev_null_is_the_containers_own(runtime, bundle):
+    """A host /dev/null as stdio (conmon's stdin, `run -d </dev/null`) is
+    replaced by the container's own, as runc's reOpenDevNull does: CRIU
+    cannot dump an fd on a mount outside the container (podman's checkpoint
+    failed with "Can't lookup mount=N for fd=0 path=/dev/null"). Detached,
+    so that the init inherits the runtime's stdio (runc's foreground run
+    gives it pipes of its own)."""
+    cid = support.unique_id("null")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", "m=$(awk '/^mnt_id:/ {print $2}' /proc/self/fdinfo/0); "
+                                                  "awk -v m=$m '$1 == m {found=1} END {print found ? \"VISIBLE\" "
+                                                  ": \"HIDDEN \" m}' /proc/self/mountinfo > /result.tmp; "
+                                                  "mv /result.tmp /result"])
+    cfg["root"]["readonly"] = False
+    bundle.write()
+    probe.call(runtime, "run", "-d", "--bundle", bundle.path, cid, check=True)   # stdin: the host's /dev/null
+    result = bundle.rootfs / "result"
+    probe.wait_for(result.exists, 30, "the container's answer")
+    assert result.read_text().strip() == "VISIBLE"
+    probe.wait_status(runtime, cid, "stopped")
+    probe.call(runtime, "delete", cid, check=True)
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
