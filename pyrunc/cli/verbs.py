@@ -343,6 +343,8 @@ VERBS = Table({
         val("pid-file", help="file to write the process id to"),
         Opt("no-subreaper", help="disable the use of the subreaper used to reap reparented processes"),
         Opt("no-pivot", help="do not use pivot root to jail process inside rootfs"),
+        val("lsm-profile", help="TYPE:NAME: the LSM profile of the restored process (podman's SELinux label)"),
+        val("lsm-mount-context", help="the SELinux mount context of the restored mounts"),
     ), _ID, restore),
     "pause": lambda: Verb("pause", "Suspend all processes in the container (cgroup freezer).", (), _ID, pause),
     "resume": lambda: Verb("resume", "Resume all processes of a paused container.", (), _ID, resume),

@@ -12,14 +12,10 @@ Place in the flow: called by pyrunc.lifecycle.checkpoint and .restore.
 import os
 
 from pyrunc.criu import wire
-from pyrunc.errors import PyruncError
+from pyrunc.errors import CriuError, PyruncError, WireError
 
 CRIU = "criu"
 _MAX_MESSAGE = 1 << 20
-
-
-class CriuError(PyruncError):
-    """CRIU refused or failed a request."""
 
 
 def _high(fd):
@@ -108,7 +104,10 @@ def _converse(sock, req, notify, log_path, what, show_log):
         data, fds = _receive(sock)
         if not data:
             raise CriuError(_failed(what, req, {}, log_path, show_log, "criu exited without an answer"))
-        resp = wire.decode("criu_resp", data)
+        try:
+            resp = wire.decode("criu_resp", data)
+        except WireError as exc:
+            raise CriuError(f"{what}: criu's answer is not a criu_resp: {exc}") from None
         if resp.get("type") != wire.NOTIFY:
             _close(fds)
             break

@@ -11,6 +11,8 @@ importable.
 Place in the flow: pyrunc.criu.swrk encodes criu_req and decodes criu_resp.
 """
 
+from pyrunc.errors import WireError
+
 # kinds: "i" int32 (varint, negatives as 10 bytes), "u" uint32/enum, "b" bool,
 # "s" string, or a message name; a trailing "*" marks a repeated field
 SCHEMA: dict = {
@@ -32,7 +34,8 @@ SCHEMA: dict = {
         34: ("manage_cgroups_mode", "u"), 37: ("external", "s*"), 38: ("empty_ns", "u"),
         39: ("join_ns", "join_namespace*"), 44: ("freeze_cgroup", "s"), 45: ("timeout", "u"),
         48: ("lazy_pages", "b"), 49: ("status_fd", "i"), 50: ("orphan_pts_master", "b"),
-        53: ("lsm_profile", "s"), 60: ("cgroup_yard", "s"), 64: ("network_lock", "u"),
+        53: ("lsm_profile", "s"), 60: ("cgroup_yard", "s"), 63: ("lsm_mount_context", "s"),
+        64: ("network_lock", "u"),
     },
     "criu_dump_resp": {1: ("restored", "b")},
     "criu_restore_resp": {1: ("pid", "i")},
@@ -56,10 +59,6 @@ TYPE_NAMES = {0: "EMPTY", 1: "DUMP", 2: "RESTORE", 3: "CHECK", 4: "PRE_DUMP", 5:
               12: "PAGE_SERVER_CHLD", 13: "SINGLE_PRE_DUMP"}
 # criu_cg_mode, by the name runc's --manage-cgroups-mode takes
 CG_MODES = {"ignore": 0, "none": 1, "props": 2, "soft": 3, "full": 4, "strict": 5}
-
-
-class WireError(ValueError):
-    """Bytes that are not a message of the schema."""
 
 
 def _varint(n: int) -> bytes:

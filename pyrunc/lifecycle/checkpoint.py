@@ -20,9 +20,6 @@ from pyrunc.store import status as st
 
 DESCRIPTORS = "descriptors.json"
 
-# runc's namespaceMapping, for --empty-ns
-NS_FLAGS = {"pid": 0x20000000, "network": 0x40000000, "mount": 0x00020000, "ipc": 0x08000000,
-            "uts": 0x04000000, "user": 0x10000000, "cgroup": 0x02000000}
 # runc's names for the namespaces CRIU takes as external ones (joined by path)
 EXTERNAL_NS = {"network": ("net", "extRootNetNS"), "pid": ("pid", "extRootPidNS")}
 
@@ -65,12 +62,14 @@ def cg_mode(name):
 
 
 def empty_ns(names):
-    flags = 0
+    """--empty-ns: the namespace types' clone flags (runc's namespaceMapping)."""
+    from pyrunc.kernel.flags import NAMESPACE_FLAGS
+    mask = 0
     for name in names:
-        if name not in NS_FLAGS:
+        if name not in NAMESPACE_FLAGS:
             raise PyruncError(f"--empty-ns {name}: namespace {name!r} is not supported")
-        flags |= NS_FLAGS[name]
-    return flags
+        mask |= NAMESPACE_FLAGS[name]
+    return mask
 
 
 def open_dir(path, what, create=False):

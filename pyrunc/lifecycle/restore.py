@@ -20,9 +20,9 @@ Place in the flow: the CLI calls restore(); pyrunc.criu talks to CRIU.
 import json
 import os
 
-from pyrunc.errors import PyruncError, describe_oserror
+from pyrunc.errors import HookError, PyruncError, describe_oserror
 from pyrunc.kernel import procfs
-from pyrunc.lifecycle import quietly
+from pyrunc.lifecycle import quietly, run_hooks, state_for_hooks
 from pyrunc.lifecycle.acquire import Rollback, cgroup_manager, connect_console, kill_cgroup_and_destroy, \
     kill_quietly, write_pid_file
 from pyrunc.lifecycle.checkpoint import DESCRIPTORS, EXTERNAL_NS, Flags, cgroup_binds, is_bind, open_dir
@@ -76,6 +76,9 @@ def restore(opts, cid, bundle, values):
         _make_mountpoints(cfg, rootfs)
         req_opts = dict(flags.common(), images_dir_fd=image_fd, work_dir_fd=work_fd, evasive_devices=True,
                         log_file="restore.log", rst_sibling=True, root=root, ext_mnt=_external_mounts(cfg, record.get("cgroup")))
+        for flag, field in (("lsm-profile", "lsm_profile"), ("lsm-mount-context", "lsm_mount_context")):
+            if values.get(flag):
+                req_opts[field] = values[flag]
         inherit = [{"key": key, "fd": n} for n, key in enumerate(fds) if "pipe:" in key]
         extra = []
         for ns in (cfg.get("linux") or {}).get("namespaces") or ():
@@ -95,7 +98,16 @@ def restore(opts, cid, bundle, values):
                 req_opts.update(_cgroup_roots(criu_pid))
 
         def notify(script, pid, fds):
-            if script == "post-restore":
+            if script == "setup-namespaces":
+                # runc's point for the hooks a create runs before the process
+                # starts: the restored tree's namespaces exist, nothing runs yet
+                state = dict(state_for_hooks(record, st.CREATING), pid=pid)
+                for phase in ("prestart", "createRuntime"):
+                    try:
+                        run_hooks(phase, hooks_cfg.get(phase), state)
+                    except HookError as exc:
+                        raise PyruncError(f"container {cid}: {exc}") from None
+            elif script == "post-restore":
                 restored["pid"] = pid
                 undo.callback(kill_quietly, pid)
                 record.update(status=st.RUNNING, pid=pid, pid_start=procfs.start_time(pid))

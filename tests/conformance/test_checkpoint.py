@@ -236,3 +236,29 @@ def test_stdio_on_dev_null_is_the_containers_own(runtime, bundle):
     probe.wait_status(runtime, cid, "stopped")
     probe.call(runtime, "delete", cid, check=True)
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.requires("criu")
+def test_restore_runs_the_prestart_hooks(runtime, bundle, tmp_path):
+    """As runc's: when CRIU has made the restored tree's namespaces
+    (setup-namespaces), the prestart and createRuntime hooks run with its pid."""
+    out = tmp_path / "hooks"
+    out.mkdir()
+    cid = support.unique_id("crhook")
+    cfg = probe.prepare(bundle, cid, ["sh", "-c", COUNTER])
+    cfg["root"]["readonly"] = False
+    cfg["hooks"] = {phase: [{"path": "/bin/sh", "args": ["sh", "-c", f"cat > {out}/{phase}.json"]}]
+                    for phase in ("prestart", "createRuntime")}
+    bundle.write()
+    probe.call(runtime, "run", "-d", "--bundle", bundle.path, cid, check=True, timeout=SLOW)
+    probe.wait_for(lambda: _count(bundle) >= 2, 60, "the container to count")
+    probe.call(runtime, "checkpoint", "--image-path", tmp_path / "image", cid, check=True, timeout=SLOW)
+    for f in out.iterdir():
+        f.unlink()
+    _restore(runtime, bundle, tmp_path / "image", cid)
+    pid = runtime.state(cid)["pid"]
+    for phase in ("prestart", "createRuntime"):
+        state = json.loads((out / f"{phase}.json").read_text())
+        assert state["id"] == cid and state["pid"] > 0, (phase, state)
+    assert pid > 0
+    _finish(runtime, cid, bundle)
