@@ -262,3 +262,31 @@ def test_restore_runs_the_prestart_hooks(runtime, bundle, tmp_path):
         assert state["id"] == cid and state["pid"] > 0, (phase, state)
     assert pid > 0
     _finish(runtime, cid, bundle)
+
+
+@pytest.mark.requires("criu")
+def test_restore_in_the_foreground(runtime, bundle, tmp_path):
+    """Without -d, restore stays as the restored init's reaper, exits with
+    its status and deletes the container, as `run` does."""
+    import subprocess
+    cid = _counting(runtime, bundle)
+    image = tmp_path / "image"
+    probe.call(runtime, "checkpoint", "--image-path", image, cid, check=True, timeout=SLOW)
+    at = _count(bundle)
+    with open(tmp_path / "restore.err", "w+") as err:
+        proc = subprocess.Popen(runtime.argv("restore", "--image-path", image, "--bundle", bundle.path, cid),
+                                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=err)
+        try:
+            def running():
+                got = runtime.run("state", cid)
+                return got.returncode == 0 and json.loads(got.stdout)["status"] == "running"
+            probe.wait_for(running, SLOW, "the restored container to run")
+            _goes_on_from(bundle, at)
+            probe.call(runtime, "kill", cid, "KILL", check=True)
+            assert proc.wait(60) == 137, (tmp_path / "restore.err").read_text()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    support.assert_no_traceback((tmp_path / "restore.err").read_text())
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
