@@ -69,6 +69,14 @@ class SpawnError(PyruncError):
     """The container process failed while being set up (reported by the child)."""
 
 
+class CriuError(PyruncError):
+    """CRIU refused or failed a checkpoint or restore (pyrunc.criu.swrk)."""
+
+
+class WireError(ValueError):
+    """Bytes that are not a CRIU RPC message of pyrunc.criu.wire's schema."""
+
+
 class ExecError(PyruncError):
     """`exec` could not start its process (runc exits 255 for this)."""
 

@@ -115,6 +115,11 @@ def annotations() -> dict:
         del pyseccomp
     except (ImportError, OSError, AttributeError):
         pass
+    # runc's key for checkpoint/restore; runc sets it wherever it was built
+    # with CRIU support, pyrunc only where CRIU works here (`criu check`)
+    from pyrunc.criu import host
+    if host.check()[0]:
+        out["org.opencontainers.runc.checkpoint.enabled"] = "true"
     return out
 
 

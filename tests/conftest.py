@@ -54,6 +54,23 @@ def _have(binary: str) -> bool:
     return shutil.which(binary) is not None
 
 
+_CRIU_CHECK: list = []
+
+
+def _criu_works() -> bool:
+    """`criu check` passes on this host (pyrunc.criu.host: CRIU's own probes
+    of the kernel); the skip reason is CRIU's first complaint."""
+    if not _CRIU_CHECK:
+        from pyrunc.criu import host
+        _CRIU_CHECK.extend(host.check())
+    return _CRIU_CHECK[0]
+
+
+def _criu_reason() -> str:
+    _criu_works()
+    return f"CRIU does not work on this host ({_CRIU_CHECK[1]}; runs in the tests/vm guest)"
+
+
 # name -> (predicate, reason shown when it is false)
 REQUIREMENTS = {
     "root": (lambda: os.geteuid() == 0, "needs root"),
@@ -85,6 +102,9 @@ REQUIREMENTS = {
     "cri": (lambda: _have("docker-registry") and os.path.exists("/usr/lib/cni/bridge"),
             "docker-registry or the CNI plugins are not installed (scripts/deps/cri.sh)"),
     "qemu": (lambda: _have("qemu-system-x86_64"), "qemu-system-x86_64 is not installed"),
+    # checkpoint/restore (scripts/deps/criu.sh): the reason is computed (a callable)
+    "criu": (_criu_works, _criu_reason),
+    "criu_binary": (lambda: _have("criu"), "criu is not installed (scripts/deps/criu.sh)"),
 }
 
 requires_cgroup_v2 = pytest.mark.requires("cgroup_v2")
@@ -96,7 +116,7 @@ def pytest_runtest_setup(item):
         for name in mark.args:
             pred, reason = REQUIREMENTS[name]
             if not pred():
-                pytest.skip(reason)
+                pytest.skip(reason() if callable(reason) else reason)
 
 
 @pytest.fixture

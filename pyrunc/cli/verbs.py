@@ -221,10 +221,35 @@ def resume(opts, values, args, log):
     cgroup_verbs.resume(opts, args[0])
 
 
+def checkpoint(opts, values, args, log):
+    from pyrunc.lifecycle import checkpoint as checkpoint_verb
+    checkpoint_verb.checkpoint(opts, need_id(args[0]), values)
+
+
+def restore(opts, values, args, log):
+    from pyrunc.lifecycle import restore as restore_verb
+    return restore_verb.restore(opts, need_id(args[0]), values["bundle"], values)
+
+
 _BUNDLE = val("bundle", "b", default=".", help="path to the bundle")
 # in the order `create --help` has always listed them
 _CREATE = (val("preserve-fds", integer=True, default=0), Opt("no-new-keyring"), Opt("no-pivot"),
            val("console-socket"), val("pid-file"), _BUNDLE)
+
+# runc's CRIU options, shared by checkpoint and restore
+_CRIU = (
+    val("image-path", help="path for saving criu image files (default: ./checkpoint)"),
+    val("work-path", help="path for saving work files and logs"),
+    Opt("tcp-established", help="allow open tcp connections"),
+    Opt("ext-unix-sk", help="allow external unix sockets"),
+    Opt("shell-job", help="allow shell jobs"),
+    Opt("lazy-pages", help="use userfaultfd to lazily restore memory pages"),
+    Opt("file-locks", help="handle file locks, for safety"),
+    val("manage-cgroups-mode", help="cgroups mode: soft|full|strict|props|ignore (default: soft)"),
+    val("empty-ns", repeated=True, help="create a namespace, but don't restore its properties"),
+    Opt("auto-dedup", help="enable auto deduplication of memory images"),
+)
+
 
 class Table:
     """The verbs by name, each entry built the first time it is asked for:
@@ -305,6 +330,22 @@ VERBS = Table({
                            "platforms' sections"),
         val("format", default="text", choices=("text", "json"), show_default=True, help="output format", dest="fmt"),
     ), (), elsewhere("pyrunc.cli.validate_cmd", "run_validate")),
+    "checkpoint": lambda: Verb("checkpoint", "Checkpoint a running container (CRIU).", _CRIU + (
+        val("parent-path", help="path for previous criu image files in pre-dump"),
+        Opt("leave-running", help="leave the process running after checkpointing"),
+        val("page-server", help="ADDRESS:PORT of the page server"),
+        Opt("pre-dump", help="dump container's memory information only, leave the container running after this"),
+    ), _ID, checkpoint),
+    "restore": lambda: Verb("restore", "Restore a container from a previous checkpoint (CRIU).", _CRIU + (
+        val("console-socket", help="AF_UNIX socket to send the pty master to"),
+        _BUNDLE,
+        Opt("detach", "d", help="detach from the container's process"),
+        val("pid-file", help="file to write the process id to"),
+        Opt("no-subreaper", help="disable the use of the subreaper used to reap reparented processes"),
+        Opt("no-pivot", help="do not use pivot root to jail process inside rootfs"),
+        val("lsm-profile", help="TYPE:NAME: the LSM profile of the restored process (podman's SELinux label)"),
+        val("lsm-mount-context", help="the SELinux mount context of the restored mounts"),
+    ), _ID, restore),
     "pause": lambda: Verb("pause", "Suspend all processes in the container (cgroup freezer).", (), _ID, pause),
     "resume": lambda: Verb("resume", "Resume all processes of a paused container.", (), _ID, resume),
     "ps": lambda: Verb("ps", "List the processes in the container (json: a list of host pids).",

@@ -604,8 +604,10 @@ def hide_host_procfs_and_sysfs(rootfs):
 
 
 def finalize(plan):
-    """After pivot: `ro` mounts prepare() left writable, masked and
-    read-only paths, a read-only root, then rootfsPropagation."""
+    """After pivot: stdio on the host's /dev/null moved to the container's,
+    `ro` mounts prepare() left writable, masked and read-only paths, a
+    read-only root, then rootfsPropagation."""
+    reopen_dev_null()
     for op in plan.mounts:
         if readonly_later(op):
             _remount_readonly(op)
@@ -627,6 +629,32 @@ def finalize(plan):
             k.mount(None, "/", None, plan.rootfs_propagation)
         except OSError as exc:
             raise _err("set rootfs propagation", exc) from None
+
+
+def reopen_dev_null():
+    """Stdio that is a /dev/null (a podman's conmon, `run -d </dev/null`)
+    is the host's, on a mount the container cannot see: CRIU cannot dump a
+    file it cannot find a mount for. As runc's reOpenDevNull, such an fd
+    becomes the container's own /dev/null (when that is the real 1:3)."""
+    try:
+        null = os.open("/dev/null", os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC)
+    except OSError:
+        return  # no /dev/null of its own: stdio stays as given
+    try:
+        if not _dev_null_ok(null):
+            return
+        for fd in range(3):
+            try:
+                st = os.fstat(fd)
+            except OSError:
+                continue
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.fstat(null).st_rdev:
+                try:
+                    os.dup2(null, fd)
+                except OSError as exc:
+                    raise _err(f"reopen /dev/null as fd {fd}", exc) from None
+    finally:
+        os.close(null)
 
 
 def _readonly(path):

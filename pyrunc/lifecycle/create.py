@@ -79,7 +79,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             # The cgroup's mkdirs also wait there for the grace period
             # kernel/cgroup_prepay.py started (that write holds the kernel's
             # cgroup_mutex until then); runc too forks before it applies cgroups
-            record.update(owner=_owner(), creator={"pid": os.getpid(), "start": procfs.start_time(os.getpid())})
+            record.update(owner=owner(), creator={"pid": os.getpid(), "start": procfs.start_time(os.getpid())})
             if mgr is not None:
                 record["cgroup"] = mgr.record()
             cdir.save(record)  # before any acquisition: a later delete finds all of it
@@ -193,10 +193,14 @@ def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve
 
 
 def _cgroup_dirs(mgr):
+    return cgroup_mount_dirs(mgr.record())
+
+
+def cgroup_mount_dirs(rec):
     """(name under /sys/fs/cgroup, host dir) pairs for a `cgroup` mount inside
-    the container: its own cgroup dirs only, never the host's tree. On a
-    hybrid host, like runc, the v1 hierarchies only."""
-    rec = mgr.record()
+    the container with the cgroup record `rec`: its own cgroup dirs only,
+    never the host's tree. On a hybrid host, like runc, the v1 hierarchies
+    only. (Also what checkpoint and restore declare as CRIU's external mounts.)"""
     return _mountable(rec.get("paths") or {}, rec.get("root") or "/sys/fs/cgroup")
 
 
@@ -218,7 +222,7 @@ def _mountable(paths, root):
     return tuple(sorted(out.items()))
 
 
-def _owner():
+def owner():
     import pwd  # create only: state, kill and delete never need it
     try:
         return pwd.getpwuid(os.geteuid()).pw_name

@@ -46,17 +46,17 @@ def run(opts, cid, bundle, *, detach, keep, subreaper=True, console_socket=None,
     if not detach:
         # before start: a signal that arrives while start runs must reach the
         # container, not kill us and orphan it
-        _forward_signals(pid)
+        forward_signals(pid)
     try:
         start.start(opts, cid, notify_in_background=not detach)
     except BaseException:
-        _cleanup(opts, cid)
+        cleanup(opts, cid)
         raise
     if detach:
         return 0
     status = wait(pid, master)
     if not keep:
-        _cleanup(opts, cid)
+        cleanup(opts, cid)
     return status
 
 
@@ -72,7 +72,7 @@ def receive_master(sock):
     return master
 
 
-def _forward_signals(pid):
+def forward_signals(pid):
     def forward(signum, _frame):
         try:
             os.kill(pid, signum)
@@ -179,7 +179,7 @@ def _write_all(fd, data):
         data = data[n:]
 
 
-def _cleanup(opts, cid):
+def cleanup(opts, cid):
     try:
         delete.delete(opts, cid, force=True)
     except Exception as exc:  # the run's own status matters more; say why cleanup failed

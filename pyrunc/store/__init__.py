@@ -242,6 +242,14 @@ def _record_problem(data, container_id) -> str | None:
 
 def _rmtree(path: str) -> None:
     import shutil
+    if os.path.ismount(path):
+        # restore's criu-root (the rootfs bound for CRIU), left by a restore
+        # that was killed: never recurse into the rootfs through it
+        from pyrunc.kernel import flags, syscalls
+        try:
+            syscalls.umount2(path, flags.MNT_DETACH)
+        except OSError:
+            return
     shutil.rmtree(path, ignore_errors=True)
 
 
