@@ -241,6 +241,7 @@ def _record_problem(data, container_id) -> str | None:
 
 
 def _rmtree(path: str) -> None:
+    import os  # loaded by shutil anyway
     import shutil
     if os.path.ismount(path):
         # restore's criu-root (the rootfs bound for CRIU), left by a restore
