@@ -164,10 +164,13 @@ class CriContainerd:
             if not mount.startswith("/sys/fs/cgroup"):
                 continue
             path = mount
+            v1 = not os.path.exists(os.path.join(mount, "cgroup.controllers"))
             for part in rel.split("/"):
                 parent, path = path, os.path.join(path, part)
                 os.makedirs(path, exist_ok=True)
-                for knob in ("cpuset.cpus", "cpuset.mems"):  # v1 cpuset starts empty
+                # a v1 cpuset starts empty (v2's empty one means "the parent's";
+                # its root has no such file)
+                for knob in ("cpuset.cpus", "cpuset.mems") if v1 else ():
                     mine = os.path.join(path, knob)
                     if os.path.exists(mine) and not open(mine).read().strip():
                         with open(mine, "w") as f:
