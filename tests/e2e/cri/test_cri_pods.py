@@ -313,12 +313,17 @@ def test_oom_killed_reported(pod):
     """A container over its memory limit: the shim sees the cgroup's OOM
     event and the CRI reports reason OOMKilled."""
     res = pb.LinuxContainerResources(memory_limit_in_bytes=16 * MIB)
-    # the shell's own string doubles until the cgroup's limit stops it; after
-    # a pause, because the shim watches for OOM events only once `start` has
-    # returned, and an OOM before that is reported as plain Error (seen with
-    # runc as with pyrunc: 1 in 8 without the pause)
-    cid = pod.run(["sh", "-c", "sleep 0.3; x=0123456789abcdef; while :; do x=$x$x; done"],
-                  resources=res)
+    # the shell's own string doubles until the cgroup's limit stops it, once
+    # the test says go: the shim watches for OOM events only once `start` has
+    # returned (StartContainer's answer comes after), and an OOM before that
+    # is reported as plain Error (runc as pyrunc: 1 in 8 with no wait on the
+    # host; a fixed 0.3 s pause was too short in the guest under TCG)
+    cid = pod.run(["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.05; done; "
+                   "x=0123456789abcdef; while :; do x=$x$x; done"], resources=res)
+    try:
+        pod.exec_sync(cid, ["touch", "/tmp/go"])
+    except grpc.RpcError:
+        pass  # the OOM kill may end the container while the exec is reported
     st = pod.wait_exited(cid, timeout=30)
     assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 137, "OOMKilled"), st
 
