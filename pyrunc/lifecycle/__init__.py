@@ -70,6 +70,21 @@ def _frozen_probe(record):
     return frozen
 
 
+def container_config(record):
+    """The container's config.json as create read it (validated back then):
+    what exec and checkpoint read of a running container's bundle."""
+    from pyrunc import jsonio
+    from pyrunc.errors import describe_oserror
+    from pyrunc.kernel.posixos import join
+    path = join(record.get("bundle") or "", "config.json")
+    try:
+        with open(path, "rb") as f:
+            return jsonio.loads(f.read())
+    except (OSError, ValueError) as exc:
+        why = describe_oserror(exc) if isinstance(exc, OSError) else "invalid JSON"
+        raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None
+
+
 def state_for_hooks(record, status):
     """The state JSON hooks and the seccomp agent receive (also exec's)."""
     state = {"ociVersion": SPEC_VERSION, "id": record["id"], "status": status,

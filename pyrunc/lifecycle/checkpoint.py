@@ -15,7 +15,7 @@ import json
 import os
 
 from pyrunc.errors import PyruncError, describe_oserror
-from pyrunc.lifecycle import load, status_of
+from pyrunc.lifecycle import container_config, load, status_of
 from pyrunc.store import status as st
 
 DESCRIPTORS = "descriptors.json"
@@ -82,15 +82,6 @@ def open_dir(path, what, create=False):
         raise PyruncError(f"{what} {path}: {describe_oserror(exc)}") from None
 
 
-def bundle_config(record):
-    path = os.path.join(record.get("bundle") or "", "config.json")
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError) as exc:
-        raise PyruncError(f"container {record['id']}: {path}: {exc}") from None
-
-
 def is_bind(m):
     return m.get("type") == "bind" or bool({"bind", "rbind"} & set(m.get("options") or ()))
 
@@ -106,7 +97,7 @@ def checkpoint(opts, cid, values):
         status = status_of(cdir, record)
         if status not in (st.RUNNING, st.PAUSED):
             raise PyruncError(f"Container cannot be checkpointed in {status} state")
-        cfg = bundle_config(record)
+        cfg = container_config(record)
         linux = cfg.get("linux") or {}
         pid = record["pid"]
         work_path = os.path.abspath(flags.work_path) if flags.work_path else os.path.join(cdir.path, "criu.work")
@@ -118,7 +109,11 @@ def checkpoint(opts, cid, values):
             for ns in linux.get("namespaces") or ():
                 if ns.get("type") in EXTERNAL_NS and ns.get("path"):
                     kind, key = EXTERNAL_NS[ns["type"]]
-                    ino = os.stat(ns["path"]).st_ino
+                    try:
+                        ino = os.stat(ns["path"]).st_ino
+                    except OSError as exc:
+                        raise PyruncError(f"container {cid}: namespace {ns['path']}: "
+                                          f"{describe_oserror(exc)}") from None
                     req_opts.setdefault("external", []).append(f"{kind}[{ino}]:{key}")
             freezer = _freezer(record)
             if freezer:

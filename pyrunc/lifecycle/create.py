@@ -58,13 +58,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                           no_new_keyring=no_new_keyring, preserve_fds=preserve_fds,
                           own_cgroup=_own_cgroup_dirs() if mgr is None else ())
         hooks_cfg = cfg.get("hooks") or {}
-        record = {
-            "id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
-            "bundle": bundle, "rootfs": plan.rootfs, "created": rfc3339(),
-            "annotations": cfg.get("annotations") or {},
-            "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
-            "namespaces": {t: p for t, p in plan.join_namespaces},
-        }
+        record = new_record(cid, bundle, plan.rootfs, cfg, plan.join_namespaces)
         # a console_fd from `run` is its own: the runtime is the console and,
         # as runc's recvtty, wants no ONLCR; a --console-socket's owner decides
         raw_console = console_fd >= 0
@@ -190,6 +184,17 @@ def prepare(opts, cid, bundle, *, no_pivot=False, no_new_keyring=False, preserve
     checked = check(opts, bundle)
     return checked.config, build_plan(checked, cid, bundle, no_pivot=no_pivot,
                                       no_new_keyring=no_new_keyring, preserve_fds=preserve_fds)
+
+
+def new_record(cid, bundle, rootfs, cfg, join_namespaces=()):
+    """The state record a create (or a restore) starts from: creating, no
+    pid yet; the hooks kept are those a later verb runs."""
+    hooks_cfg = cfg.get("hooks") or {}
+    return {"id": cid, "status": st.CREATING, "pid": 0, "pid_start": None,
+            "bundle": bundle, "rootfs": rootfs, "created": rfc3339(),
+            "annotations": cfg.get("annotations") or {},
+            "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
+            "namespaces": dict(join_namespaces)}
 
 
 def _cgroup_dirs(mgr):

@@ -29,7 +29,7 @@ import copy
 import os
 
 from pyrunc import jsonio
-from pyrunc.lifecycle import acquire, load, state_for_hooks, status_of
+from pyrunc.lifecycle import acquire, container_config, load, state_for_hooks, status_of
 from pyrunc.store import status as st
 from pyrunc import testhooks as testguards
 from pyrunc.errors import ConfigError, ExecError, InvalidState, PyruncError, UsageError, describe_oserror
@@ -173,7 +173,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
     if not (ignore_paused and status == st.PAUSED):
         st.require("exec", status)
     init_pid = record.get("pid") or 0
-    cfg = _container_config(record)
+    cfg = container_config(record)
     base = cfg.get("process") or {}
     if process_file or process is not None:
         process = load_process_file(process_file) if process_file else copy.deepcopy(process)
@@ -277,17 +277,6 @@ class _SignalRelay:
         self.pid = pid
         while self.pending:
             self._send(self.pending.pop(0))
-
-
-def _container_config(record: dict) -> dict:
-    """The container's config.json as create read it (validated back then)."""
-    path = os.path.join(record.get("bundle") or "", "config.json")
-    try:
-        with open(path, "rb") as f:
-            return jsonio.loads(f.read())
-    except (OSError, ValueError) as exc:
-        why = describe_oserror(exc) if isinstance(exc, OSError) else "invalid JSON"
-        raise PyruncError(f"container {record.get('id')}: {path}: {why}") from None
 
 
 def inherit_from_container(process: dict, base: dict) -> None:

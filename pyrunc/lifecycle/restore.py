@@ -26,7 +26,6 @@ from pyrunc.lifecycle import quietly, run_hooks, state_for_hooks
 from pyrunc.lifecycle.acquire import Rollback, cgroup_manager, connect_console, kill_cgroup_and_destroy, \
     kill_quietly, write_pid_file
 from pyrunc.lifecycle.checkpoint import DESCRIPTORS, EXTERNAL_NS, Flags, cgroup_binds, is_bind, open_dir
-from pyrunc.log import rfc3339
 from pyrunc.store import ContainerDir
 from pyrunc.store import status as st
 
@@ -55,10 +54,7 @@ def restore(opts, cid, bundle, values):
         mgr = cgroup_manager(opts, cid, cfg)
         rootfs = os.path.join(bundle, (cfg.get("root") or {}).get("path") or "rootfs")
         hooks_cfg = cfg.get("hooks") or {}
-        record = {"id": cid, "status": st.CREATING, "pid": 0, "pid_start": None, "bundle": bundle,
-                  "rootfs": rootfs, "created": rfc3339(), "annotations": cfg.get("annotations") or {},
-                  "hooks": {k: hooks_cfg[k] for k in ("poststart", "poststop") if hooks_cfg.get(k)},
-                  "namespaces": {}, "owner": create.owner()}
+        record = dict(create.new_record(cid, bundle, rootfs, cfg), owner=create.owner())
         if mgr is not None:
             record["cgroup"] = mgr.record()
         cdir.save(record)
@@ -89,7 +85,7 @@ def restore(opts, cid, bundle, values):
                 inherit.append({"key": EXTERNAL_NS[ns["type"]][1], "fd": 3 + len(extra)})
         if inherit:
             req_opts["inherit_fd"] = inherit
-        console = _Console(values.get("console-socket"), detach, undo)
+        console = _Console(values.get("console-socket"))
         restored = {}
 
         def on_start(criu_pid):
@@ -240,10 +236,9 @@ def _open_ns(path):
 class _Console:
     """The restored pty master: to --console-socket, or kept for us to proxy."""
 
-    def __init__(self, socket_path, detach, undo):
+    def __init__(self, socket_path):
         self.socket_path = socket_path
         self.master = None
-        self.undo = undo
 
     def take(self, fds):
         from pyrunc.kernel import fdpass
