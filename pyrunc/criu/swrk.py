@@ -12,7 +12,7 @@ Place in the flow: called by pyrunc.lifecycle.checkpoint and .restore.
 import os
 
 from pyrunc.criu import wire
-from pyrunc.errors import CriuError, PyruncError, WireError
+from pyrunc.errors import CriuError, PyruncError, WireError, describe_oserror
 
 CRIU = "criu"
 _MAX_MESSAGE = 1 << 20
@@ -65,7 +65,7 @@ def run(req, *, log_path=None, stdio=(None, None, None), extra_fds=(), on_start=
         try:
             pid = os.posix_spawnp(CRIU, [CRIU, "swrk", "3"], os.environ, file_actions=actions)
         except OSError as exc:
-            raise CriuError(f"{what}: cannot run {CRIU}: {os.strerror(exc.errno or 0).lower()}") from None
+            raise CriuError(f"{what}: cannot run {CRIU}: {describe_oserror(exc)}") from None
     finally:
         for fd in opened:
             os.close(fd)
@@ -157,6 +157,6 @@ def _failed(what, req, resp, log_path, show_log, reason=None):
     kind = wire.TYPE_NAMES.get(req.get("type", 0), "?").lower().replace("_", "-")
     if reason is None:
         reason = (log_path and first_error(log_path)) or resp.get("cr_errmsg") \
-            or (os.strerror(resp["cr_errno"]).lower() if resp.get("cr_errno") else "failed")
+            or (describe_oserror(OSError(resp["cr_errno"], "")) if resp.get("cr_errno") else "failed")
     where = f" (log: {log_path})" if show_log and log_path and os.path.exists(log_path) else ""
     return f"{what}: criu {kind}: {reason}{where}"

@@ -643,12 +643,13 @@ def reopen_dev_null():
     try:
         if not _dev_null_ok(null):
             return
+        rdev = os.fstat(null).st_rdev
         for fd in range(3):
             try:
                 st = os.fstat(fd)
             except OSError:
                 continue
-            if stat.S_ISCHR(st.st_mode) and st.st_rdev == os.fstat(null).st_rdev:
+            if stat.S_ISCHR(st.st_mode) and st.st_rdev == rdev:
                 try:
                     os.dup2(null, fd)
                 except OSError as exc:
