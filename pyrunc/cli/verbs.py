@@ -378,12 +378,15 @@ VERBS = Table({
 })
 
 
-def prepay(verb, values):
+def prepay(verb, values, systemd_cgroup=False):
     """create, run and exec place a process in a cgroup soon: start the
     kernel's wait for that now, before their imports (pyrunc.kernel.cgroup_prepay)."""
     if verb.prepay:
         from pyrunc.kernel import cgroup_prepay
-        cgroup_prepay.start(values["preserve-fds"])
+        # create and run with cgroupfs place stage-1 with no wait at all where
+        # the kernel allows (kernel/clone_into.py); exec and systemd's unit still wait
+        cgroup_prepay.start(values["preserve-fds"],
+                            self_placing=verb.name != "exec" and not systemd_cgroup)
 
 
 def options(values, log):
