@@ -383,10 +383,9 @@ def prepay(verb, values, systemd_cgroup=False):
     kernel's wait for that now, before their imports (pyrunc.kernel.cgroup_prepay)."""
     if verb.prepay:
         from pyrunc.kernel import cgroup_prepay
-        # create and run with cgroupfs place stage-1 with no wait at all where
-        # the kernel allows (kernel/clone_into.py); exec and systemd's unit still wait
-        cgroup_prepay.start(values["preserve-fds"],
-                            self_placing=verb.name != "exec" and not systemd_cgroup)
+        # with cgroupfs, stage-1 joins the cgroup with no wait at all where the
+        # kernel allows (kernel/clone_into.py); systemd's unit and exec --cgroup still wait
+        cgroup_prepay.start(values["preserve-fds"], self_placing=not systemd_cgroup and not values.get("cgroup"))
 
 
 def options(values, log):

@@ -27,8 +27,8 @@ What `fork_into` keeps of os.fork(): CPython's fork protocol around the
 system call (PyOS_BeforeFork: the at-fork hooks, the import lock;
 PyOS_AfterFork_Child/Parent), called with the GIL held, as os.fork() does.
 What it leaves out is glibc's fork wrapper: glibc's own at-fork handlers
-(pyrunc forks only single-threaded, ARCHITECTURE principle 2, so no other
-thread holds a libc lock) and the thread id glibc caches (glibc >= 2.35
+(so it refuses a process with other threads, one of which could hold a
+libc lock; the CLI forks only single-threaded, ARCHITECTURE principle 2) and the thread id glibc caches (glibc >= 2.35
 signals itself by gettid(), not by that cache; stage-1 forks its own
 children with os.fork(), which sets theirs).
 """
@@ -58,6 +58,10 @@ def fork_into(cgroup_dir):
     parent, 0 in the child, as os.fork(). OSError when the kernel refuses
     (no clone3 or CLONE_INTO_CGROUP, a cgroup that may hold no processes,
     no permission, gone); the caller then forks and places the child itself."""
+    if len(posix.listdir("/proc/self/task")) != 1:
+        # another thread may hold a libc lock (malloc's) that glibc's fork
+        # would have taken for us: an API caller's thread, say
+        raise OSError(0, "clone3: this process has other threads; forking the usual way")
     from pyrunc.kernel import libc
     api = _python_api(libc)
     fd = posix.open(cgroup_dir, posix.O_RDONLY | posix.O_DIRECTORY | posix.O_CLOEXEC)

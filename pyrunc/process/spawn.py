@@ -98,6 +98,15 @@ def fork_stage1(plan, ctx, into=None):
     return parent_sock, kids
 
 
+def placing_itself(self_placement, ctx, add):
+    """For a manager's self_placement (cgroups/base.py): (the cgroup2
+    directory to fork stage-1 into, what the parent still places: that
+    directory alone, through `add(pid, only)`, when the kernel refused the
+    fork into it). Tells stage-1 the v1 `tasks` files to join itself."""
+    into, ctx.cgroup_tasks = self_placement
+    return into, lambda pid: add(pid, ("",))
+
+
 def _fork(into):
     """(pid, placed): into the cgroup2 directory `into` when the kernel
     allows it, else a plain fork, which the caller's write then places."""
@@ -152,7 +161,8 @@ def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
     reached("create:after-fork")
     if before_placement is not None:
         before_placement()
-    place_in_cgroup(kids.stage1)
+    if not kids.placed:
+        place_in_cgroup(kids.stage1)
     reached("create:after-cgroup-add")
     try:
         sync.send(sock, sync.GO)  # 1
@@ -220,12 +230,7 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placeme
         if before_placement is not None:
             before_placement()
             before_placement = None
-        into, ctx.cgroup_tasks = self_placement
-        place_v2_only = place_in_cgroup
-
-        def place_in_cgroup(pid):
-            if into is not None and not kids.placed:
-                place_v2_only(pid, ("",))
+        into, place_in_cgroup = placing_itself(self_placement, ctx, place_in_cgroup)
     elif before_placement is not None and cgroup_prepay.pending():
         # the fork would wait for the grace period (fork_stage1): import for
         # the child and do the parent's part now; its mkdirs end with it
