@@ -130,8 +130,28 @@ class Manager:
         if where:
             raise CgroupError(f"cgroup freezer: {where}: container's cgroup unexpectedly frozen")
 
-    def add(self, pid: int) -> None:
+    def self_placement(self):
+        """How stage-1 can join this cgroup without the kernel's grace
+        period (pyrunc.kernel.clone_into): (the cgroup2 directory to fork
+        into, or None; ((controller, v1 `tasks` file, required), ...)), or
+        None where the parent must place it (add): the systemd driver (the
+        unit's start moves the pid), rootless, a kernel before 6.0."""
+        from pyrunc.kernel import clone_into
+        if self.driver not in ("fs", "fs2") or self.rootless or not clone_into.free():
+            return None
+        tasks, seen = [], set()
         for ctrl, d in self.paths.items():
+            if ctrl and d not in seen:
+                seen.add(d)
+                # runc ignores the named hierarchy's failures (add)
+                tasks.append((ctrl, posixos.join(d, "tasks"), ctrl != "name=systemd"))
+        return self.paths.get(""), tuple(tasks)
+
+    def add(self, pid: int, only: tuple[str, ...] | None = None) -> None:
+        """Write `pid` into cgroup.procs of every hierarchy (or of `only`'s)."""
+        for ctrl, d in self.paths.items():
+            if only is not None and ctrl not in only:
+                continue
             try:
                 fsio.write(d, "cgroup.procs", str(pid), ctrl or "cgroup2")
             except CgroupError:

@@ -256,10 +256,10 @@ class SystemdManager(Manager):
         if self.is_slice():
             self._start(None)
 
-    def add(self, pid: int) -> None:
+    def add(self, pid: int, only: tuple[str, ...] | None = None) -> None:
         if not self.started and not self.is_slice():
             self._start(pid)
-        self.fs.add(pid)
+        self.fs.add(pid, only)
 
     def _start(self, pid: int | None) -> None:
         self.bus().start_transient(self.unit, self._unit_props(pid))

@@ -140,7 +140,7 @@ def main(argv=None):
     except _Fallback:
         from pyrunc.cli.clickapp import main as click_main
         return click_main(argv)
-    prepay(verb, values)  # before the imports below: the kernel's wait runs meanwhile
+    prepay(verb, values, g["systemd-cgroup"])  # before the imports below: the kernel's wait runs meanwhile
     from pyrunc.errors import exit_code_for
     from pyrunc.log import Log, flush_stdout, setup
     log = Log(g["log"], g["log-format"], g["debug"])

@@ -84,7 +84,7 @@ def command(verb):
     def callback(**kw):
         obj = click.get_current_context().obj
         values = _values(verb.options, kw)
-        verbs.prepay(verb, values)
+        verbs.prepay(verb, values, bool(obj and obj.opts.systemd_cgroup))
         # obj is None only when a test invokes the command on its own (click.testing)
         code = verb.handler(obj.opts if obj else None, values, [kw[a.name] for a in verb.args],
                             obj.log if obj else Log())

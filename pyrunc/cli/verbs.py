@@ -378,12 +378,14 @@ VERBS = Table({
 })
 
 
-def prepay(verb, values):
+def prepay(verb, values, systemd_cgroup=False):
     """create, run and exec place a process in a cgroup soon: start the
     kernel's wait for that now, before their imports (pyrunc.kernel.cgroup_prepay)."""
     if verb.prepay:
         from pyrunc.kernel import cgroup_prepay
-        cgroup_prepay.start(values["preserve-fds"])
+        # with cgroupfs, stage-1 joins the cgroup with no wait at all where the
+        # kernel allows (kernel/clone_into.py); systemd's unit and exec --cgroup still wait
+        cgroup_prepay.start(values["preserve-fds"], self_placing=not systemd_cgroup and not values.get("cgroup"))
 
 
 def options(values, log):

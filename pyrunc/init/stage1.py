@@ -5,8 +5,10 @@ Why a second fork: unshare(CLONE_NEWPID) and CLONE_NEWTIME only apply to the
 caller's children, so the process that unshares cannot itself be PID 1.
 The sequence (sync steps from process/sync.py):
   non-dumpable first (nothing may ptrace us or open our /proc files, CVE-2019-5736)
-  wait for `go` (1): the parent has put us in the cgroup, so every later
-      process, and the cgroup namespace, start from the container's cgroup
+  wait for `go` (1): the parent has put us in the cgroup (or we were born
+      in its cgroup2 directory and now move ourselves into the v1 ones:
+      kernel/clone_into.py), so every later process, and the cgroup
+      namespace, start from the container's cgroup
   join namespaces by path, the user namespace first (it grants the rest)
   with a new user and mount namespace: take the bind sources (open_tree) first
   unshare a new user namespace alone, ask the parent for id maps (2, 3; dumpable
@@ -25,7 +27,7 @@ import os
 from pyrunc import testhooks as testguards
 from pyrunc.init import exec_child, rootfs, stage2
 from pyrunc.errors import InitError, describe_oserror
-from pyrunc.kernel import procfs, syscalls as k
+from pyrunc.kernel import clone_into, procfs, syscalls as k
 from pyrunc.process import sync
 
 
@@ -36,6 +38,8 @@ def run(plan, sock, ctx):
         if not testguards.off("dumpable"):  # (a test-only switch: pyrunc/testhooks.py)
             k.set_dumpable(False)
         sync.expect(sock, sync.GO)  # 1
+        if ctx.cgroup_tasks:  # the parent left the v1 hierarchies to us (kernel/clone_into.py)
+            clone_into.join_v1(ctx.cgroup_tasks)
         if ctx.fifo_path:
             # while we are still the caller's root: the state root may be
             # closed to a new user namespace's ids (runc hands its init an fd

@@ -87,15 +87,22 @@ _finished = None
 _threads_before = 1  # the process's own threads, which join() does not wait for
 
 
-def start(preserve_fds=0):
+def start(preserve_fds=0, self_placing=False):
     """Start the grace period in a thread; returns at once.
 
     Not with --preserve-fds or LISTEN_FDS: those name fds 3, 4, ... that the
     caller passes, and ours, the lowest free number, could take one it named
-    but did not open (create would then find it open and pass it on)."""
+    but did not open (create would then find it open and pass it on).
+    Not when the caller will place its child itself (`self_placing`) where
+    that takes no grace period (kernel/clone_into.py): then this write's
+    wait would only hold up the cgroup's mkdirs (it holds cgroup_mutex)."""
     global _finished, _threads_before
     if _finished is not None or preserve_fds or posixos.getenv("LISTEN_FDS") is not None:
         return
+    if self_placing:
+        from pyrunc.kernel import clone_into
+        if clone_into.free():
+            return
     fd = own_procs_file()
     if fd is None:
         return

@@ -86,10 +86,18 @@ def library(soname):
     return type("_Library", (), {"_handle": _ctypes.dlopen(soname, _ctypes.RTLD_LOCAL)})
 
 
-def function(name, restype=c_int, argtypes=None, library=None):
+class _GilFunction(_ctypes.CFuncPtr):
+    """The same, called with the GIL held (ctypes' pythonapi flavour): for
+    CPython's own C API, which requires it."""
+    _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO | _ctypes.FUNCFLAG_PYTHONAPI
+    _restype_ = c_int
+
+
+def function(name, restype=c_int, argtypes=None, library=None, gil=False):
     """libc's `name` (or `library`'s); each call gives a function object of
-    its own, so one module's restype/argtypes never change another's."""
-    func = _Function((name, library or _Handle))
+    its own, so one module's restype/argtypes never change another's.
+    gil=True: the call keeps the GIL (ctypes releases it otherwise)."""
+    func = (_GilFunction if gil else _Function)((name, library or _Handle))
     func.__name__ = name  # type: ignore[attr-defined]  # settable on ctypes functions; typeshed lacks it
     func.restype = restype
     if argtypes is not None:

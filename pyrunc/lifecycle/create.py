@@ -111,6 +111,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                                 seccomp_agent_fd=agent_fd, seccomp_state=agent_state)
             init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
+                                   self_placement=mgr.self_placement() if mgr is not None else None,
                                    run_create_hooks=run_create_hooks)
         undo.callback(kill_quietly, init_pid)
         if plan.net_devices:

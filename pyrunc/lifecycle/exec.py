@@ -192,7 +192,7 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
 
     plan = _plan(cfg, process, record, init_pid, preserve_fds, opts.log.warn,
                  cache_dir=os.path.join(opts.root, ".cache"), debug=opts.log.debug)
-    place = _placement(record, cgroup)
+    place, self_placement = _placement(record, cgroup)
 
     from pyrunc.process import exec_spawn, spawn
     relay = None
@@ -225,7 +225,8 @@ def exec_process(opts, cid, *, process_file=None, flags=None, detach=False, pid_
             # with no --console-socket we are the console: no ONLCR, as runc's recvtty
             ctx = spawn.Context(console_fd=console_fd, raw_console=ours is not None, next_stage="exec_child",
                                 seccomp_agent_fd=agent_fd, seccomp_state=agent_state)
-            pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}")
+            pid = exec_spawn.spawn_exec(plan, ctx, place_in_cgroup=place, where=f"container {cid}",
+                                        self_placement=self_placement)
     finally:
         if console_fd >= 0:
             os.close(console_fd)
@@ -368,7 +369,8 @@ def _rootless_join(add):
 
 
 def _placement(record: dict, cgroup_opts):
-    """A function putting a pid in the container's cgroup, or a sub-cgroup of it.
+    """(a function putting a pid in the container's cgroup, or a sub-cgroup
+    of it; the manager's self_placement, or None: kernel/clone_into.py).
 
     --cgroup is runc's `[controller[,controller]:]path`: a path relative to the
     container's cgroup, for the named controllers or for all of them.
@@ -377,13 +379,13 @@ def _placement(record: dict, cgroup_opts):
     if not rec:
         if cgroup_opts:
             raise UsageError("--cgroup: the container has no cgroup")
-        return lambda pid: None
+        return (lambda pid: None), None
     from pyrunc import cgroups
     mgr = cgroups.load_manager(rec)
     if not cgroup_opts and mgr.rootless:
-        return _rootless_join(mgr.add)
+        return _rootless_join(mgr.add), None
     if not cgroup_opts:
-        return mgr.add
+        return mgr.add, mgr.self_placement()
     subs: dict[str, str] = {}
     for item in cgroup_opts:
         ctrls, sep, path = item.rpartition(":")
@@ -409,4 +411,4 @@ def _placement(record: dict, cgroup_opts):
                 if ctrl in ("name=systemd", "") and mgr.driver == "fs":
                     continue  # as Manager.add: v1's named/hybrid hierarchies may refuse
                 raise ExecError(f"cgroup: join {d}: {describe_oserror(exc)}") from None
-    return place
+    return place, None

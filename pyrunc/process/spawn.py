@@ -38,6 +38,8 @@ class Context:
     next_stage: str = "stage2"       # what stage-1 forks: "stage2" (the init) or "exec_child"
     seccomp_agent_fd: int = -1       # SCMP_ACT_NOTIFY: connected to the agent (seccomp/notify.py)
     seccomp_state: dict | None = None  # the ContainerProcessState sent with the listener fd
+    # v1 `tasks` files stage-1 moves itself into after `go` (kernel/clone_into.py)
+    cgroup_tasks: tuple = ()
     # filled in by the child
     fifo_fd: int = -1                # O_PATH of fifo_path, opened by stage-1 as the host's root
     bind_trees: dict | None = None   # bind sources stage-1 took (init/rootfs.open_bind_sources)
@@ -50,15 +52,18 @@ class Children:
     def __init__(self, stage1=0):
         self.stage1 = stage1
         self.target = 0
+        self.placed = False  # born in its cgroup2 directory (fork_stage1's `into`)
 
     def kill(self):
         _kill(self.target, self.stage1)
 
 
-def fork_stage1(plan, ctx):
+def fork_stage1(plan, ctx, into=None):
     """Fork stage-1 (it waits for `go`); (parent's sync socket, Children).
     After its namespaces, stage-1 forks ctx.next_stage: the container's init
-    (init/stage2.py) or an exec'd process (init/exec_child.py).
+    (init/stage2.py) or an exec'd process (init/exec_child.py). `into`: a
+    cgroup2 directory to fork it into (kernel/clone_into.py), else None;
+    Children.placed says whether that was done.
 
     The child imports its own modules (pyrunc.init: _ctypes, python-prctl,
     ~3-5 ms) right after the fork, while the parent makes the cgroup and
@@ -73,7 +78,7 @@ def fork_stage1(plan, ctx):
         # first): the child's imports cost nothing now, and the child, which
         # inherits them, then has none to do
         _import_child_modules(plan)
-    pid = os.fork()
+    pid, placed = _fork(into)
     if pid == 0:
         parent_sock.close()
         # first: e.g. the container dir's lock, which a crash test (or a
@@ -88,7 +93,30 @@ def fork_stage1(plan, ctx):
         stage1.run(plan, child_sock, ctx)  # never returns
         os._exit(1)
     child_sock.close()
-    return parent_sock, Children(pid)
+    kids = Children(pid)
+    kids.placed = placed
+    return parent_sock, kids
+
+
+def placing_itself(self_placement, ctx, add):
+    """For a manager's self_placement (cgroups/base.py): (the cgroup2
+    directory to fork stage-1 into, what the parent still places: that
+    directory alone, through `add(pid, only)`, when the kernel refused the
+    fork into it). Tells stage-1 the v1 `tasks` files to join itself."""
+    into, ctx.cgroup_tasks = self_placement
+    return into, lambda pid: add(pid, ("",))
+
+
+def _fork(into):
+    """(pid, placed): into the cgroup2 directory `into` when the kernel
+    allows it, else a plain fork, which the caller's write then places."""
+    if into is not None:
+        from pyrunc.kernel import clone_into
+        try:
+            return clone_into.fork_into(into), True
+        except OSError:
+            pass  # e.g. no CLONE_INTO_CGROUP, or a cgroup that may hold no process
+    return os.fork(), False
 
 
 def close_inherited(plan, ctx, sync_fd):
@@ -133,7 +161,8 @@ def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
     reached("create:after-fork")
     if before_placement is not None:
         before_placement()
-    place_in_cgroup(kids.stage1)
+    if not kids.placed:
+        place_in_cgroup(kids.stage1)
     reached("create:after-cgroup-add")
     try:
         sync.send(sock, sync.GO)  # 1
@@ -179,21 +208,36 @@ class failing_as:  # noqa: N801 - used as `with failing_as(...)`, like a context
         return False
 
 
-def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placement=None):
+def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placement=None,
+          self_placement=None):
     """Fork the container; returns the init's host pid once it is ready.
 
-    before_placement(), place_in_cgroup(pid) and run_create_hooks(init_pid)
-    are the parent's parts, in that order; `where` prefixes error messages
-    (e.g. "container web"). A failure in any of them kills stage-1.
-    before_placement runs after the fork, while the child imports, unless
-    the grace period cgroup_prepay started is still on: then before it."""
-    if before_placement is not None and cgroup_prepay.pending():
+    before_placement(), place_in_cgroup(pid, only=None) and
+    run_create_hooks(init_pid) are the parent's parts, in that order;
+    `where` prefixes error messages (e.g. "container web"). A failure in
+    any of them kills stage-1. before_placement runs after the fork, while
+    the child imports, unless the grace period cgroup_prepay started is
+    still on: then before it.
+
+    self_placement (the manager's, cgroups/base.py): stage-1 joins its
+    cgroup without the kernel's grace period (kernel/clone_into.py). It is
+    forked into the cgroup2 directory, which must exist by then (so
+    before_placement runs first), and moves itself into the v1 ones;
+    place_in_cgroup then only places it in the cgroup2 directory, and only
+    when the kernel refused to fork it there."""
+    into = None
+    if self_placement is not None:
+        if before_placement is not None:
+            before_placement()
+            before_placement = None
+        into, place_in_cgroup = placing_itself(self_placement, ctx, place_in_cgroup)
+    elif before_placement is not None and cgroup_prepay.pending():
         # the fork would wait for the grace period (fork_stage1): import for
         # the child and do the parent's part now; its mkdirs end with it
         _import_child_modules(plan)
         before_placement()
         before_placement = None
-    sock, kids = fork_stage1(plan, ctx)
+    sock, kids = fork_stage1(plan, ctx, into)
     try:
         with failing_as(SpawnError, where, kids, "container init exited unexpectedly during set-up"):
             init_pid = until_pid(sock, kids, plan, place_in_cgroup, before_placement)

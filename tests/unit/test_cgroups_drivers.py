@@ -66,6 +66,33 @@ def test_v1_add_writes_pid_everywhere(v1fs):
         assert v1fs.read(f"{ctrl}/pyrunc-test/c1", "cgroup.procs") == "4242"
 
 
+def test_v1_self_placement_names_the_cgroup2_dir_and_each_v1_tasks_file_once(v1fs, monkeypatch):
+    from pyrunc.kernel import clone_into
+    monkeypatch.setattr(clone_into, "free", lambda: True)
+    mgr = new_manager("c1", "/pyrunc-test/c1", None, root=v1fs.root)
+    into, tasks = mgr.self_placement()
+    assert into == f"{v1fs.root}/unified/pyrunc-test/c1"
+    files = [path for _, path, _ in tasks]
+    assert len(files) == len(set(files)) == len(set(mgr.dirs())) - 1  # co-mounted cpu,cpuacct: one file
+    assert all(p.endswith("/pyrunc-test/c1/tasks") for p in files)
+    # runc ignores the named hierarchy's failures; every controller's is an error
+    assert {ctrl for ctrl, _, required in tasks if not required} == {"name=systemd"}
+    mgr.create()
+    mgr.add(4242, only=("",))  # what spawn writes when the kernel refuses the fork into the cgroup2 dir
+    assert v1fs.read("unified/pyrunc-test/c1", "cgroup.procs") == "4242"
+    assert ("cgroup.procs", "4242") not in v1fs.writes_to("memory/pyrunc-test/c1")
+
+
+def test_self_placement_is_none_where_the_parent_must_place(v1fs, monkeypatch):
+    from pyrunc.kernel import clone_into
+    monkeypatch.setattr(clone_into, "free", lambda: True)
+    rootless = new_manager("c1", "/pyrunc-test/c1", None, root=v1fs.root)
+    rootless.mark_rootless()
+    assert rootless.self_placement() is None
+    monkeypatch.setattr(clone_into, "free", lambda: False)  # not root, or a kernel before 6.0
+    assert new_manager("c2", "/pyrunc-test/c2", None, root=v1fs.root).self_placement() is None
+
+
 def test_v1_failed_write_names_file_and_value_and_leaves_nothing(v1fs, fake_rmdir):
     os.unlink(f"{v1fs.root}/memory/memory.oom_control")  # the template the child copies... is per-dir:
     mgr = new_manager("c1", "/pyrunc-test/c1", {"memory": {"limit": 100}, "network": {"classID": 1}},

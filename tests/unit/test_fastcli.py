@@ -225,8 +225,8 @@ def _calls(monkeypatch, main, argv):
         def record(opts, values, args, log, name=verb.name):
             calls.append((name, opts.root, opts.rootless, opts.systemd_cgroup, log.fmt, values, list(args)))
         monkeypatch.setattr(verb, "handler", record)
-    monkeypatch.setattr(fastcli, "prepay", lambda verb, values: calls.append(("prepay", verb.name)))
-    monkeypatch.setattr(verbs, "prepay", lambda verb, values: calls.append(("prepay", verb.name)))
+    monkeypatch.setattr(fastcli, "prepay", lambda verb, values, systemd_cgroup=False: calls.append(("prepay", verb.name, systemd_cgroup)))
+    monkeypatch.setattr(verbs, "prepay", lambda verb, values, systemd_cgroup=False: calls.append(("prepay", verb.name, systemd_cgroup)))
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 0
