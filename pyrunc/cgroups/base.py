@@ -268,4 +268,15 @@ class Manager:
     def _rollback(self) -> None:
         for d in reversed(self.made):
             fsio.rmdir_if_empty(d)
-        self.made = []
+        # a directory a child was forked into (make_ahead) still holds it:
+        # kept, for the destroy that follows once the child is killed
+        self.made = [d for d in self.made if posixos.isdir(d)]
+
+    def make_ahead(self, controller: str) -> None:
+        """Make one hierarchy's directory before create(), which then finds
+        it made: the cgroup2 one a child is forked into (self_placement).
+        Best effort: create() makes it or says why it cannot."""
+        try:
+            self.made.extend(fsio.makedirs(self.paths[controller], controller or "cgroup2"))
+        except CgroupError:
+            pass
