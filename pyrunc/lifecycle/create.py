@@ -86,6 +86,8 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
                 undo.callback(quietly, opts.log, kill_cgroup_and_destroy, mgr)
                 if placement is not None and placement[0] is not None:
                     mgr.make_ahead("")  # the cgroup2 dir stage-1 is forked into
+                    record["cgroup"] = mgr.record()  # made, so ours: a delete after a crash removes it
+                    cdir.save(record)
 
         def before_placement():
             # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
