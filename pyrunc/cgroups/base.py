@@ -22,6 +22,13 @@ def _no_warn(msg: str) -> None:
     pass
 
 
+def _kill(pid: int) -> None:
+    try:
+        posix.kill(pid, _SIGKILL)
+    except OSError:
+        pass  # gone already
+
+
 class Manager:
     """The protocol the lifecycle core uses; drivers fill in the details."""
 
@@ -42,6 +49,7 @@ class Manager:
         self.linux_device_paths = tuple(linux_device_paths or ())
         self.extra = dict(extra or {})
         self.made: list[str] = []
+        self.made_ahead: list[str] = []   # by make_ahead, before create()
 
     # -- description ------------------------------------------------------
 
@@ -200,10 +208,7 @@ class Manager:
             self.thaw_tree()
             self.signal_all(_SIGKILL)
             for pid in left:  # a process that left the pids hierarchy but not the others
-                try:
-                    posix.kill(pid, _SIGKILL)
-                except OSError:
-                    pass
+                _kill(pid)
             time.sleep(delay)
             delay = min(delay * 2, 0.1)
 
@@ -267,5 +272,24 @@ class Manager:
 
     def _rollback(self) -> None:
         for d in reversed(self.made):
-            fsio.rmdir_if_empty(d)
+            if not fsio.rmdir_if_empty(d) and d in self.made_ahead:
+                # stage-1, forked into it (make_ahead): nobody else knew the
+                # directory, so what is in it is ours to kill
+                for pid in fsio.procs(d):
+                    _kill(pid)
+                try:
+                    fsio.rmdir_tree(d)
+                except CgroupError:
+                    pass
         self.made = []
+
+    def make_ahead(self, controller: str) -> None:
+        """Make one hierarchy's directory before create(), which then finds
+        it made: the cgroup2 one a child is forked into (self_placement).
+        Best effort: create() makes it or says why it cannot."""
+        try:
+            made = fsio.makedirs(self.paths[controller], controller or "cgroup2")
+        except CgroupError:
+            return
+        self.made.extend(made)
+        self.made_ahead.extend(made)

@@ -5,7 +5,9 @@ Place in the flow: create, run and exec call `start()` first, right after
 parsing their arguments (pyrunc.cli, and the click commands in
 pyrunc.cli). That is before their imports, the config, the plan and the fork.
 About 10 ms later they place stage-1 (or the exec'd process) in the
-container's cgroup.
+container's cgroup. Only where that placement is the parent's write: with
+cgroupfs on Linux 6.0+, as root, stage-1 joins without any grace period
+(kernel/clone_into.py) and `start()` does nothing.
 
 Why: a write to any cgroup.procs file takes the kernel's
 cgroup_threadgroup_rwsem for writing. The first writer after a quiet spell

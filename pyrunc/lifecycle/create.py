@@ -68,11 +68,9 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             reached("create:after-console")
         hook_state = state_for_hooks(record, st.CREATING)
 
-        def before_placement():
-            # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
-            # The cgroup's mkdirs also wait there for the grace period
-            # kernel/cgroup_prepay.py started (that write holds the kernel's
-            # cgroup_mutex until then); runc too forks before it applies cgroups
+        placement = mgr.self_placement() if mgr is not None else None
+
+        def before_fork():
             record.update(owner=owner(), creator={"pid": os.getpid(), "start": procfs.start_time(os.getpid())})
             if mgr is not None:
                 record["cgroup"] = mgr.record()
@@ -86,6 +84,17 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             reached("create:after-fifo")
             if mgr is not None:
                 undo.callback(quietly, opts.log, kill_cgroup_and_destroy, mgr)
+                if placement is not None and placement[0] is not None:
+                    mgr.make_ahead("")  # the cgroup2 dir stage-1 is forked into
+                    record["cgroup"] = mgr.record()  # made, so ours: a delete after a crash removes it
+                    cdir.save(record)
+
+        def before_placement():
+            # after the fork: stage-1 imports its modules (~3-5 ms) meanwhile.
+            # The cgroup's mkdirs also wait there for the grace period
+            # kernel/cgroup_prepay.py started (that write holds the kernel's
+            # cgroup_mutex until then); runc too forks before it applies cgroups
+            if mgr is not None:
                 mgr.create()
                 record["cgroup"] = mgr.record()  # now names the parents it made, for delete
                 cdir.save(record)
@@ -109,10 +118,10 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             ctx = spawn.Context(fifo_path=cdir.fifo_path, console_fd=console_fd, hook_state=hook_state,
                                 close_in_child=(cdir.fileno(),), raw_console=raw_console,
                                 seccomp_agent_fd=agent_fd, seccomp_state=agent_state)
-            init_pid = spawn.spawn(plan, ctx, where=where, before_placement=before_placement,
+            init_pid = spawn.spawn(plan, ctx, where=where, before_fork=before_fork,
+                                   before_placement=before_placement,
                                    place_in_cgroup=(mgr.add if mgr is not None else (lambda pid: None)),
-                                   self_placement=mgr.self_placement() if mgr is not None else None,
-                                   run_create_hooks=run_create_hooks)
+                                   self_placement=placement, run_create_hooks=run_create_hooks)
         undo.callback(kill_quietly, init_pid)
         if plan.net_devices:
             from pyrunc.lifecycle import netdevices

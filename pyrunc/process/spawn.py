@@ -208,28 +208,27 @@ class failing_as:  # noqa: N801 - used as `with failing_as(...)`, like a context
         return False
 
 
-def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_placement=None,
-          self_placement=None):
+def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_fork=None,
+          before_placement=None, self_placement=None):
     """Fork the container; returns the init's host pid once it is ready.
 
-    before_placement(), place_in_cgroup(pid, only=None) and
+    before_fork(), before_placement(), place_in_cgroup(pid, only=None) and
     run_create_hooks(init_pid) are the parent's parts, in that order;
     `where` prefixes error messages (e.g. "container web"). A failure in
-    any of them kills stage-1. before_placement runs after the fork, while
-    the child imports, unless the grace period cgroup_prepay started is
-    still on: then before it.
+    any of them but the first kills stage-1. before_placement runs after
+    the fork, while the child imports, unless the grace period
+    cgroup_prepay started is still on: then before it.
 
     self_placement (the manager's, cgroups/base.py): stage-1 joins its
     cgroup without the kernel's grace period (kernel/clone_into.py). It is
-    forked into the cgroup2 directory, which must exist by then (so
-    before_placement runs first), and moves itself into the v1 ones;
-    place_in_cgroup then only places it in the cgroup2 directory, and only
-    when the kernel refused to fork it there."""
+    forked into the cgroup2 directory, which before_fork made, and moves
+    itself into the v1 ones after `go`; place_in_cgroup then only places
+    it in the cgroup2 directory, and only when the kernel refused to fork
+    it there."""
+    if before_fork is not None:
+        before_fork()
     into = None
     if self_placement is not None:
-        if before_placement is not None:
-            before_placement()
-            before_placement = None
         into, place_in_cgroup = placing_itself(self_placement, ctx, place_in_cgroup)
     elif before_placement is not None and cgroup_prepay.pending():
         # the fork would wait for the grace period (fork_stage1): import for
