@@ -11,7 +11,7 @@ It implements exactly the keywords spec/ uses, with jsonschema's draft-07
 semantics and the draft-04 integer rule (schema.py); a keyword it does not
 know makes `compile_schema` raise, and the caller then uses jsonschema. Tests
 hold its verdicts against jsonschema's and the official schema's.
-Import-light: `re` only when a pattern is first used.
+Import-light: `re` only for a pattern `simple` cannot take, when first used.
 """
 from __future__ import annotations
 
@@ -44,19 +44,121 @@ _TYPES = {
 
 
 class _Pattern:
-    """re.search, compiled on first use (most configs never reach a pattern)."""
+    """re.search, without `re` for the simple patterns spec/ uses (`simple`),
+    else compiled on first use (most configs never reach a pattern). Why:
+    `re` loads enum, collections and functools, ~4 ms of every create whose
+    config the verdict cache has not seen (rlimits reach one: podman's and
+    `runc spec`'s configs have them)."""
 
-    __slots__ = ("source", "_rx")
+    __slots__ = ("source", "_rx", "_simple")
 
     def __init__(self, source: str):
         self.source = source
         self._rx = None
+        self._simple = simple(source)
 
     def search(self, text: str) -> bool:
+        if self._simple is not None:
+            return self._simple(text)
         if self._rx is None:
             import re
             self._rx = re.compile(self.source)
         return self._rx.search(text) is not None  # type: ignore[attr-defined]  # compiled above
+
+
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "-": "-", "]": "]", "[": "[", ".": ".", "^": "^",
+            "$": "$", "*": "*", "+": "+", "?": "?", "/": "/", "_": "_", ":": ":", " ": " "}
+
+
+def _class(source, i):
+    """A [...] class starting at source[i] (after the "["): (predicate, next index)."""
+    negate = source.startswith("^", i)
+    i += negate
+    chars, ranges = set(), []
+    first = True
+    while i < len(source) and (source[i] != "]" or first):
+        c = source[i]
+        if c == "\\":
+            c = _ESCAPES.get(source[i + 1:i + 2])
+            if c is None:
+                raise ValueError
+            i += 1
+        elif c == "[":
+            raise ValueError  # [:alpha:] and friends
+        if source[i + 1:i + 2] == "-" and source[i + 2:i + 3] not in ("]", ""):
+            hi = source[i + 2]
+            if hi == "\\" or hi < c:
+                raise ValueError  # re's error for a bad range stays re's
+            ranges.append((c, hi))
+            i += 3
+        else:
+            chars.add(c)
+            i += 1
+        first = False
+    if i >= len(source):
+        raise ValueError
+
+    def member(ch):
+        return (ch in chars or any(lo <= ch <= hi for lo, hi in ranges)) != negate
+    return member, i + 1
+
+
+def simple(source: str):
+    """A function text -> bool equal to `re.search(source, text) is not
+    None` for patterns of anchors (^ at the start, $ at the end), literal
+    characters, `.`, [...] classes with ranges and ^, a few escapes, each
+    atom optionally followed by *, + or ?; None for anything else. Held to
+    `re` by tests (tests/unit/test_config_fastcheck.py)."""
+    start = source.startswith("^")
+    end = source.endswith("$") and not source.endswith("\\$")
+    body = source[start:len(source) - end]
+    atoms = []
+    i = 0
+    try:
+        while i < len(body):
+            c = body[i]
+            if c == "[":
+                member, i = _class(body, i + 1)
+            elif c == ".":
+                member, i = (lambda ch: ch != "\n"), i + 1
+            elif c == "\\":
+                lit = _ESCAPES.get(body[i + 1:i + 2])
+                if lit is None:
+                    return None
+                member, i = (lambda ch, lit=lit: ch == lit), i + 2
+            elif c in "()|{}^$*+?":
+                return None
+            else:
+                member, i = (lambda ch, lit=c: ch == lit), i + 1
+            low, high = 1, 1
+            if body[i:i + 1] in ("*", "+", "?"):
+                low, high = {"*": (0, None), "+": (1, None), "?": (0, 1)}[body[i]]
+                i += 1
+                if body[i:i + 1] in ("*", "+", "?", "{"):
+                    return None  # lazy or possessive quantifiers, repeats
+            atoms.append((member, low, high))
+    except (ValueError, IndexError):
+        return None
+
+    def match_at(text, pos, k):
+        if k == len(atoms):
+            # $ (no MULTILINE): the end, or just before a newline that ends the text
+            return not end or pos == len(text) or (pos == len(text) - 1 and text[pos] == "\n")
+        member, low, high = atoms[k]
+        n = 0
+        while (high is None or n < high) and pos + n < len(text) and member(text[pos + n]):
+            n += 1
+        while n >= low:  # greedy, then give back
+            if match_at(text, pos + n, k + 1):
+                return True
+            n -= 1
+        return False
+
+    def search(text):
+        if not isinstance(text, str):
+            return False
+        return any(match_at(text, pos, 0) for pos in (range(1) if start else range(len(text) + 1)))
+    return search
 
 
 def _scan(node, definitions) -> None:

@@ -6,7 +6,14 @@ does not implement.
 """
 from __future__ import annotations
 
+import builtins
+import json
+import re
+from pathlib import Path
+
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from pyrunc.config import fastcheck, schema
 from pyrunc.errors import SchemaUnsupported
@@ -55,3 +62,70 @@ def test_edges_match_jsonschema(doc, ok):
         doc = {"a": 1, "unknown": [1, {"x": None}]}
     assert cls(S).is_valid(doc) is ok
     assert fastcheck.compile_schema(S)(doc) is ok
+
+
+def _schema_patterns():
+    found = set()
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("pattern"), str):
+                found.add(node["pattern"])
+            found.update(node.get("patternProperties") or {})
+            for v in node.values():
+                walk(v)
+        elif isinstance(node, list):
+            for v in node:
+                walk(v)
+    for name in ("config", "state", "features"):
+        walk(schema.schema(name))
+    return sorted(found)
+
+
+SCHEMA_PATTERNS = _schema_patterns()
+# beyond ours: the shapes `simple` claims (classes with ^, ], -; escapes; ?, *, +; no anchors)
+MORE_PATTERNS = ["a", "^$", "b+c?$", "[]a]+", "[^]x]*$", "^[-a]x?", "^[a-]\\.+$", "\\\\n", "^\\[[^\\]]*\\]$",
+                 "^a*a*a$", "x.y", "^[0-9]+(a)?$"]
+TEXT = st.text(alphabet="RLIMT_NOFbc019, -MB:KGxay\n\\[]^$.", max_size=16)
+
+
+def test_every_schema_pattern_is_simple():
+    # so that a config the verdict cache has not seen never imports `re`
+    assert SCHEMA_PATTERNS and all(fastcheck.simple(p) is not None for p in SCHEMA_PATTERNS)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.sampled_from(SCHEMA_PATTERNS + MORE_PATTERNS), TEXT)
+def test_simple_agrees_with_re(pattern, text):
+    simple = fastcheck.simple(pattern)
+    if simple is None:  # a shape it leaves to re: the validator then uses re
+        assert pattern == "^[0-9]+(a)?$"
+        return
+    assert simple(text) == (re.search(pattern, text) is not None), (pattern, text)
+
+
+@pytest.mark.parametrize("text", ["RLIMIT_NOFILE", "RLIMIT_NOFILE\n", "RLIMIT_nofile", "RLIMIT_", "xRLIMIT_A",
+                                  "RLIMIT_A\n\n", ""])
+def test_rlimit_pattern_edges(text):
+    pattern = "^RLIMIT_[A-Z]+$"
+    assert fastcheck.simple(pattern)(text) == (re.search(pattern, text) is not None)
+
+
+def test_a_config_never_seen_needs_no_re(monkeypatch):
+    """The miss path of a config with rlimits and cpuset cpus (podman's shape):
+    every pattern it reaches is answered without importing `re`."""
+    cfg = json.loads((Path(__file__).resolve().parents[2] / "bundles" / "busybox" / "config.json").read_text())
+    cfg["process"]["rlimits"] = [{"type": "RLIMIT_NOFILE", "hard": 1024, "soft": 1024}]
+    cfg.setdefault("linux", {}).setdefault("resources", {})["cpu"] = {"cpus": "0-1"}
+    cfg.setdefault("annotations", {})["a"] = "b"
+    real = builtins.__import__
+
+    def no_re(name, *args, **kw):
+        if name == "re":
+            raise AssertionError("the validator imported re")
+        return real(name, *args, **kw)
+    monkeypatch.setattr(fastcheck, "VALIDATORS", {})  # compiled afresh, as in a new process
+    monkeypatch.setattr(builtins, "__import__", no_re)
+    assert fastcheck.is_valid(cfg) is True
+    cfg["process"]["rlimits"][0]["type"] = "RLIMIT_nofile"
+    assert fastcheck.is_valid(cfg) is False
