@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
 import tempfile
 import time
@@ -31,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.cri.harness import CriContainerd  # noqa: E402
+from bench.report import left_behind, side_by_side  # noqa: E402
 
 HANDLERS = ("pyrunc", "runc")
 
@@ -43,11 +43,6 @@ def one_pod(cri: CriContainerd, handler: str) -> tuple[float, float]:
     pod.stop()
     pod.remove()
     return t1 - t0, time.perf_counter() - t1
-
-
-def summary(samples: list[float]) -> str:
-    return (f"{statistics.median(samples) * 1000:7.1f} ms "
-            f"[{min(samples) * 1000:.1f}-{max(samples) * 1000:.1f}]")
 
 
 def main(argv=None) -> int:
@@ -75,14 +70,9 @@ def main(argv=None) -> int:
     print(f"CRI pods through containerd (SystemdCgroup = {cri.systemd}), "
           f"{args.rounds} rounds, load average {os.getloadavg()[0]:.2f}")
     for what in ("start", "stop"):
-        ratio = (statistics.median(times["pyrunc"][what]) / statistics.median(times["runc"][what]))
-        print(f"pod {what:5}  pyrunc {summary(times['pyrunc'][what])}  "
-              f"runc {summary(times['runc'][what])}  ratio {ratio:.2f}x"
+        print(f"pod {what:5}  " + side_by_side(times["pyrunc"][what], times["runc"][what])
               + ("  (target <= 1.0x)" if what == "start" else ""))
-    if left:
-        print("bench/cri.py: the run left behind:\n" + "\n".join(left), file=sys.stderr)
-        return 1
-    return 0
+    return left_behind("bench/cri.py", left)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -30,11 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from tests.e2e.clients import Podman  # noqa: E402
-
-
-def summary(samples: list[float]) -> str:
-    return (f"{statistics.median(samples) * 1000:7.1f} ms "
-            f"[{min(samples) * 1000:.1f}-{max(samples) * 1000:.1f}]")
+from bench.report import left_behind, side_by_side  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -69,14 +64,10 @@ def main(argv=None) -> int:
     finally:
         for name, client in clients.items():
             left += [f"{name}: {item}" for item in client.teardown()]
-    ratio = statistics.median(times["pyrunc"]) / statistics.median(times["runc"])
     print(f"podman run --rm (cgroup manager {clients['runc'].cgroup_manager}), {args.rounds} rounds, "
           f"load average {os.getloadavg()[0]:.2f}")
-    print(f"pyrunc {summary(times['pyrunc'])}  runc {summary(times['runc'])}  ratio {ratio:.2f}x  (target <= 1.0x)")
-    if left:
-        print("bench/podman.py: the run left behind:\n" + "\n".join(left), file=sys.stderr)
-        return 1
-    return 0
+    print(side_by_side(times["pyrunc"], times["runc"]) + "  (target <= 1.0x)")
+    return left_behind("bench/podman.py", left)
 
 
 if __name__ == "__main__":

@@ -4,6 +4,28 @@ issue's targets. Pure: run.py hands in the samples, gets text and a summary.
 from __future__ import annotations
 
 import statistics
+import sys
+
+
+def median_range(samples: list[float]) -> str:
+    """Seconds as `median ms [min-max]`."""
+    return (f"{statistics.median(samples) * 1000:7.1f} ms "
+            f"[{min(samples) * 1000:.1f}-{max(samples) * 1000:.1f}]")
+
+
+def left_behind(script: str, left: list[str]) -> int:
+    """A bench script's exit status once it has cleaned up: 1 when the run
+    left anything behind (listed on stderr), else 0."""
+    if left:
+        print(f"{script}: the run left behind:\n" + "\n".join(left), file=sys.stderr)
+        return 1
+    return 0
+
+
+def side_by_side(pyrunc: list[float], runc: list[float]) -> str:
+    """One line of bench/cri.py's and bench/podman.py's: both runtimes' seconds and the ratio."""
+    ratio = statistics.median(pyrunc) / statistics.median(runc)
+    return f"pyrunc {median_range(pyrunc)}  runc {median_range(runc)}  ratio {ratio:.2f}x"
 
 # (scenario, metric, label, unit); unit "s" prints milliseconds, "kib" MiB
 ROWS = [
