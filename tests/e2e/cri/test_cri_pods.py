@@ -325,6 +325,13 @@ def test_oom_killed_reported(pod):
     except grpc.RpcError:
         pass  # the OOM kill may end the container while the exec is reported
     st = pod.wait_exited(cid, timeout=30)
+    # the reason comes from the shim's OOM event, the state from its exit
+    # event: two streams, and under TCG the OOM one may be handled second
+    # (containerd's CRI then sets the reason of an exited container): let it settle
+    deadline = time.monotonic() + scaled(10)
+    while st.reason != "OOMKilled" and time.monotonic() < deadline:
+        time.sleep(0.1)
+        st = pod.container(cid).status
     assert (st.state, st.exit_code, st.reason) == (pb.CONTAINER_EXITED, 137, "OOMKilled"), st
 
 
