@@ -22,6 +22,17 @@ def _no_warn(msg: str) -> None:
     pass
 
 
+class SelfPlacement:
+    """How stage-1 joins its cgroup without the kernel's grace period
+    (pyrunc.kernel.clone_into). A plain class: kill and delete load this
+    module, and pyrunc.records would be one more import for them."""
+    __slots__ = ("into", "tasks")
+
+    def __init__(self, into: str | None, tasks: tuple):
+        self.into = into     # the cgroup2 directory it is forked into (None: no cgroup2 here)
+        self.tasks = tasks   # ((controller, v1 `tasks` file, required), ...) it writes "0" into
+
+
 def _kill(pid: int) -> None:
     try:
         posix.kill(pid, _SIGKILL)
@@ -138,12 +149,10 @@ class Manager:
         if where:
             raise CgroupError(f"cgroup freezer: {where}: container's cgroup unexpectedly frozen")
 
-    def self_placement(self):
+    def self_placement(self) -> SelfPlacement | None:
         """How stage-1 can join this cgroup without the kernel's grace
-        period (pyrunc.kernel.clone_into): (the cgroup2 directory to fork
-        into, or None; ((controller, v1 `tasks` file, required), ...)), or
-        None where the parent must place it (add): the systemd driver (the
-        unit's start moves the pid), rootless, a kernel before 6.0."""
+        period, or None where the parent must place it (add): the systemd
+        driver (the unit's start moves the pid), rootless, a kernel before 6.0."""
         from pyrunc.kernel import clone_into
         if self.driver not in ("fs", "fs2") or self.rootless or not clone_into.free():
             return None
@@ -153,7 +162,7 @@ class Manager:
                 seen.add(d)
                 # runc ignores the named hierarchy's failures (add)
                 tasks.append((ctrl, posixos.join(d, "tasks"), ctrl != "name=systemd"))
-        return self.paths.get(""), tuple(tasks)
+        return SelfPlacement(self.paths.get(""), tuple(tasks))
 
     def add(self, pid: int, only: tuple[str, ...] | None = None) -> None:
         """Write `pid` into cgroup.procs of every hierarchy (or of `only`'s)."""

@@ -84,7 +84,7 @@ def create(opts, cid, bundle, *, pid_file=None, console_socket=None, console_fd=
             reached("create:after-fifo")
             if mgr is not None:
                 undo.callback(quietly, opts.log, kill_cgroup_and_destroy, mgr)
-                if placement is not None and placement[0] is not None:
+                if placement is not None and placement.into is not None:
                     mgr.make_ahead("")  # the cgroup2 dir stage-1 is forked into
                     record["cgroup"] = mgr.record()  # made, so ours: a delete after a crash removes it
                     cdir.save(record)

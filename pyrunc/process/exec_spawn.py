@@ -24,10 +24,7 @@ from pyrunc.process import spawn, sync
 def spawn_exec(plan, ctx, *, place_in_cgroup, where, self_placement=None) -> int:
     """Fork, join, exec; returns the host pid once execve happened.
     self_placement: as spawn.spawn's (the container's cgroup exists)."""
-    into = None
-    if self_placement is not None:
-        into, place_in_cgroup = spawn.placing_itself(self_placement, ctx, place_in_cgroup)
-    sock, kids = spawn.fork_stage1(plan, ctx, into)
+    sock, kids = spawn.fork_stage1(plan, ctx, self_placement)
     try:
         with spawn.failing_as(ExecError, where, kids, "the process exited unexpectedly during set-up"):
             pid = spawn.until_pid(sock, kids, plan, place_in_cgroup)

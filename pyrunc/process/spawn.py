@@ -52,18 +52,21 @@ class Children:
     def __init__(self, stage1=0):
         self.stage1 = stage1
         self.target = 0
-        self.placed = False  # born in its cgroup2 directory (fork_stage1's `into`)
+        # the hierarchies the parent still writes the pid into (None: all);
+        # with a self_placement only the cgroup2 one, when the fork into it was refused
+        self.parent_places = None
 
     def kill(self):
         _kill(self.target, self.stage1)
 
 
-def fork_stage1(plan, ctx, into=None):
+def fork_stage1(plan, ctx, self_placement=None):
     """Fork stage-1 (it waits for `go`); (parent's sync socket, Children).
     After its namespaces, stage-1 forks ctx.next_stage: the container's init
-    (init/stage2.py) or an exec'd process (init/exec_child.py). `into`: a
-    cgroup2 directory to fork it into (kernel/clone_into.py), else None;
-    Children.placed says whether that was done.
+    (init/stage2.py) or an exec'd process (init/exec_child.py).
+    self_placement (the manager's, cgroups/base.py): stage-1 is forked into
+    its cgroup2 directory and moves itself into the v1 ones after `go`
+    (kernel/clone_into.py); Children.parent_places says what is left.
 
     The child imports its own modules (pyrunc.init: _ctypes, python-prctl,
     ~3-5 ms) right after the fork, while the parent makes the cgroup and
@@ -78,6 +81,9 @@ def fork_stage1(plan, ctx, into=None):
         # first): the child's imports cost nothing now, and the child, which
         # inherits them, then has none to do
         _import_child_modules(plan)
+    into = None
+    if self_placement is not None:
+        into, ctx.cgroup_tasks = self_placement.into, self_placement.tasks
     pid, placed = _fork(into)
     if pid == 0:
         parent_sock.close()
@@ -94,17 +100,9 @@ def fork_stage1(plan, ctx, into=None):
         os._exit(1)
     child_sock.close()
     kids = Children(pid)
-    kids.placed = placed
+    if self_placement is not None:
+        kids.parent_places = ("",) if into is not None and not placed else ()
     return parent_sock, kids
-
-
-def placing_itself(self_placement, ctx, add):
-    """For a manager's self_placement (cgroups/base.py): (the cgroup2
-    directory to fork stage-1 into, what the parent still places: that
-    directory alone, through `add(pid, only)`, when the kernel refused the
-    fork into it). Tells stage-1 the v1 `tasks` files to join itself."""
-    into, ctx.cgroup_tasks = self_placement
-    return into, lambda pid: add(pid, ("",))
 
 
 def _fork(into):
@@ -161,8 +159,10 @@ def until_pid(sock, kids, plan, place_in_cgroup, before_placement=None):
     reached("create:after-fork")
     if before_placement is not None:
         before_placement()
-    if not kids.placed:
+    if kids.parent_places is None:
         place_in_cgroup(kids.stage1)
+    elif kids.parent_places:
+        place_in_cgroup(kids.stage1, kids.parent_places)
     reached("create:after-cgroup-add")
     try:
         sync.send(sock, sync.GO)  # 1
@@ -219,24 +219,19 @@ def spawn(plan, ctx, *, place_in_cgroup, run_create_hooks, where, before_fork=No
     the fork, while the child imports, unless the grace period
     cgroup_prepay started is still on: then before it.
 
-    self_placement (the manager's, cgroups/base.py): stage-1 joins its
-    cgroup without the kernel's grace period (kernel/clone_into.py). It is
-    forked into the cgroup2 directory, which before_fork made, and moves
-    itself into the v1 ones after `go`; place_in_cgroup then only places
-    it in the cgroup2 directory, and only when the kernel refused to fork
-    it there."""
+    self_placement (the manager's, cgroups/base.py): as fork_stage1's; the
+    cgroup2 directory it names is before_fork's to make. place_in_cgroup
+    is then called only when the kernel refused the fork into it, with
+    only=("",)."""
     if before_fork is not None:
         before_fork()
-    into = None
-    if self_placement is not None:
-        into, place_in_cgroup = placing_itself(self_placement, ctx, place_in_cgroup)
-    elif before_placement is not None and cgroup_prepay.pending():
+    if self_placement is None and before_placement is not None and cgroup_prepay.pending():
         # the fork would wait for the grace period (fork_stage1): import for
         # the child and do the parent's part now; its mkdirs end with it
         _import_child_modules(plan)
         before_placement()
         before_placement = None
-    sock, kids = fork_stage1(plan, ctx, into)
+    sock, kids = fork_stage1(plan, ctx, self_placement)
     try:
         with failing_as(SpawnError, where, kids, "container init exited unexpectedly during set-up"):
             init_pid = until_pid(sock, kids, plan, place_in_cgroup, before_placement)

@@ -70,7 +70,8 @@ def test_v1_self_placement_names_the_cgroup2_dir_and_each_v1_tasks_file_once(v1f
     from pyrunc.kernel import clone_into
     monkeypatch.setattr(clone_into, "free", lambda: True)
     mgr = new_manager("c1", "/pyrunc-test/c1", None, root=v1fs.root)
-    into, tasks = mgr.self_placement()
+    placement = mgr.self_placement()
+    into, tasks = placement.into, placement.tasks
     assert into == f"{v1fs.root}/unified/pyrunc-test/c1"
     files = [path for _, path, _ in tasks]
     assert len(files) == len(set(files)) == len(set(mgr.dirs())) - 1  # co-mounted cpu,cpuacct: one file

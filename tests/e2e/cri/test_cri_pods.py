@@ -318,7 +318,7 @@ def _shim_watches_memory_events(pid: int) -> bool:
     hosts, whose monitor registers an eventfd before Start returns)."""
     with open(f"/proc/{pid}/cgroup") as f:
         rel = [line[3:] for line in f.read().splitlines() if line.startswith("0::")]
-    path = f"/sys/fs/cgroup{rel[0] if rel else '/-'}/memory.events"
+    path = f"/sys/fs/cgroup{rel[0]}/memory.events" if rel else ""
     if not os.path.exists(path):
         return True
     want = f" ino:{os.stat(path).st_ino:x} "
