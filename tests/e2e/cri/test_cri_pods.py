@@ -340,13 +340,18 @@ def test_oom_killed_reported(pod):
     """A container over its memory limit: the shim sees the cgroup's OOM
     event and the CRI reports reason OOMKilled."""
     res = pb.LinuxContainerResources(memory_limit_in_bytes=16 * MIB)
-    # the shell's own string doubles until the cgroup's limit stops it, once
-    # the test says go, and the test says go once the shim watches for OOM
-    # events: an OOM before that is reported as plain Error (runc as pyrunc:
-    # 1 in 8 with no wait on the host; a fixed 0.3 s pause, then the exec's
-    # own delay, were too short in the guest under TCG)
+    # A subshell's string doubles until the cgroup's limit stops it, once the
+    # test says go; the test says go once the shim watches for OOM events (an
+    # OOM before that is reported as plain Error: runc as pyrunc, 1 in 8 with
+    # no wait on the host). The container's shell outlives the killed subshell
+    # by 2 s and exits with its status (137): containerd's cgroup2 watcher
+    # stops at the first read that finds the cgroup empty, so when the victim
+    # was the last process, a read just before the kill, checked for
+    # emptiness just after it, ended the watch without ever seeing oom_kill
+    # (CI at 5a8630b, pyrunc's half, in the guest under TCG).
     cid = pod.run(["sh", "-c", "until [ -e /tmp/go ]; do sleep 0.05; done; "
-                   "x=0123456789abcdef; while :; do x=$x$x; done"], resources=res)
+                   "(x=0123456789abcdef; while :; do x=$x$x; done); s=$?; sleep 2; exit $s"],
+                  resources=res)
     pid = int(pod.container_info(cid)["pid"])
     deadline = time.monotonic() + scaled(20)
     while not _shim_watches_memory_events(pid) and time.monotonic() < deadline:
