@@ -1,8 +1,8 @@
 """The launcher's bundle (scripts/write-launcher): pyrunc's compiled modules
 in one file, served by a finder first on sys.meta_path. It may only ever be
 faster: a module whose source changed, one it does not hold, a bundle for
-another interpreter or a missing one, and a forked child all take the normal
-import, and what it serves looks to everyone like a normally imported module
+another interpreter or a missing one, and a forked child that finds another
+file at the bundle's path (a container's rootfs) all take the normal import, and what it serves looks to everyone like a normally imported module
 (__file__, __cached__, __path__, __spec__, source lines in tracebacks).
 
 A throwaway package (hpdemo) in a temp dir stands in for pyrunc, so the
@@ -174,24 +174,55 @@ def test_a_bundle_for_another_interpreter_or_none_is_ignored(writer, demo):
         assert {got[name]["loader"] for name in NAMES} == {"SourceFileLoader"}, path
 
 
-def test_a_forked_child_imports_normally(writer, demo, tmp_path):
-    """Once in the container's rootfs a host path may name the container's
-    own file: a forked child never reads the bundle."""
+def test_a_forked_child_reads_the_bundle_only_where_it_is_the_same_file(writer, demo, tmp_path):
+    """Stage-1 imports pyrunc.init right after the fork: from the bundle. A
+    child in another root (a container's rootfs) may find at the bundle's
+    path a file of the container's, made to pass every other check (same
+    sources, sizes and mtimes, a bundle written for them): it must never run
+    it, and imports the normal way."""
+    if os.geteuid() != 0:
+        pytest.skip("chroot needs root")
     top, bundle = demo
+    b_py = top / "hpdemo" / "sub" / "b.py"
+    st = b_py.stat()
+    original = b_py.read_text()
+    forged = original.replace('"b"', '"F"')  # same size
+    fake = tmp_path / "fakeroot"
+    fake_top = fake / str(top).lstrip("/")
+    fake_bundle = fake / str(bundle).lstrip("/")
+    try:
+        b_py.write_text(forged)
+        os.utime(b_py, ns=(st.st_atime_ns, st.st_mtime_ns))
+        fake_bundle.parent.mkdir(parents=True, exist_ok=True)
+        writer.write_bundle(str(fake_bundle), writer.package_modules(str(top / "hpdemo"), "hpdemo"))
+        for rel in SOURCES:
+            dst = fake_top / rel
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            dst.write_text((top / rel).read_text())
+            os.utime(dst, ns=(st.st_atime_ns, (top / rel).stat().st_mtime_ns))
+    finally:
+        b_py.write_text(original)
+        os.utime(b_py, ns=(st.st_atime_ns, st.st_mtime_ns))
     out = tmp_path / "child.txt"
     extra = f"""
 import os
-pid = os.fork()
-if pid == 0:
-    import hpdemo.sub.b
-    with open({str(out)!r}, "w") as f:
-        f.write(type(hpdemo.sub.b.__loader__).__name__)
-    os._exit(0)
-os.waitpid(pid, 0)
+fd = os.open({str(out)!r}, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+for root in (None, {str(fake)!r}):
+    pid = os.fork()
+    if pid == 0:
+        if root:
+            os.chroot(root)
+            os.chdir("/")
+        import hpdemo.sub.b
+        os.write(fd, (type(hpdemo.sub.b.__loader__).__name__ + " " + hpdemo.sub.b.VALUE + "\\n").encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+os.close(fd)
 """
     got = probe(writer, top, bundle, names=["hpdemo.sub.b"], extra=extra)
-    assert out.read_text() == "SourceFileLoader"
-    assert got["hpdemo.sub.b"]["loader"] == "BundledLoader"  # the parent still uses it
+    # the same root: the bundle; the other: its own file, through the normal import
+    assert out.read_text().splitlines() == ["BundledLoader b", "SourceFileLoader F"]
+    assert got["hpdemo.sub.b"]["loader"] == "BundledLoader"
 
 
 @pytest.fixture(scope="module")
