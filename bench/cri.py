@@ -29,8 +29,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests import support  # noqa: E402
-from tests.e2e.clients import remove_if_empty  # noqa: E402
+from tests import cgroup_leaks, support  # noqa: E402
 from tests.e2e.cri.harness import CriContainerd  # noqa: E402
 from bench.report import left_behind, side_by_side  # noqa: E402
 
@@ -69,7 +68,7 @@ def main(argv=None) -> int:
                     times[h]["stop"].append(stop)
     finally:
         left = cri.teardown()
-        remove_if_empty(support.TEST_CGROUP_PARENT)
+        cgroup_leaks.remove_empty_parents("/sys/fs/cgroup", support.TEST_CGROUP_PARENT)
     print(f"CRI pods through containerd (SystemdCgroup = {cri.systemd}), "
           f"{args.rounds} rounds, load average {os.getloadavg()[0]:.2f}")
     for what in ("start", "stop"):

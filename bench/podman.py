@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from tests import support  # noqa: E402
-from tests.e2e.clients import Podman, remove_if_empty  # noqa: E402
+from tests import cgroup_leaks, support  # noqa: E402
+from tests.e2e.clients import Podman  # noqa: E402
 from bench.report import left_behind, side_by_side  # noqa: E402
 
 
@@ -65,7 +65,7 @@ def main(argv=None) -> int:
     finally:
         for name, client in clients.items():
             left += [f"{name}: {item}" for item in client.teardown()]
-        remove_if_empty(support.TEST_CGROUP_PARENT)
+        cgroup_leaks.remove_empty_parents("/sys/fs/cgroup", support.TEST_CGROUP_PARENT)
     print(f"podman run --rm (cgroup manager {clients['runc'].cgroup_manager}), {args.rounds} rounds, "
           f"load average {os.getloadavg()[0]:.2f}")
     print(side_by_side(times["pyrunc"], times["runc"]) + "  (target <= 1.0x)")

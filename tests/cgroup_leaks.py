@@ -22,6 +22,17 @@ def parents(base: str, parent: str) -> list[str]:
     return [d for d in found if os.path.isdir(d)]
 
 
+def remove_empty_parents(base: str, parent: str) -> None:
+    """rmdir each of parents() that is empty: the test parent once a bench's
+    clients are gone (the suite's session fixture does more for pytest); a
+    cgroup someone still uses is never empty, so it stays."""
+    for d in parents(base, parent):
+        try:
+            os.rmdir(d)
+        except OSError:
+            pass
+
+
 def _procs(cgroup: str) -> list[int]:
     try:
         with open(os.path.join(cgroup, "cgroup.procs")) as f:

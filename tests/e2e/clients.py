@@ -189,19 +189,6 @@ def _remove_plain_tree(ctrl_dir: str, top: str) -> None:
         d = os.path.dirname(d)
 
 
-def remove_if_empty(rel: str) -> None:
-    """rmdir `rel` itself in every hierarchy where it is empty: the test
-    parent once a bench's clients are gone (the suite's session fixture does
-    this for pytest; a cgroup someone still uses is never empty)."""
-    if not os.path.isdir(CGROUP_BASE):
-        return
-    for ctrl in os.listdir(CGROUP_BASE):
-        try:
-            os.rmdir(os.path.join(CGROUP_BASE, ctrl, rel.lstrip("/")))
-        except OSError:
-            pass
-
-
 def remove_cgroup_tree(rel: str) -> list[str]:
     """rmdir `rel` in every hierarchy, deepest first; returns what would not go."""
     stuck: list[str] = []

@@ -2,7 +2,8 @@
 in one file, served by a finder first on sys.meta_path. It may only ever be
 faster: a module whose source changed, one it does not hold, a bundle for
 another interpreter or a missing one, and a forked child that finds another
-file at the bundle's path (a container's rootfs) all take the normal import, and what it serves looks to everyone like a normally imported module
+file at the bundle's path (a container's rootfs) all take the normal import,
+and what it serves looks to everyone like a normally imported module
 (__file__, __cached__, __path__, __spec__, source lines in tracebacks).
 
 A throwaway package (hpdemo) in a temp dir stands in for pyrunc, so the
