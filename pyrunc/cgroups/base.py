@@ -134,11 +134,35 @@ class Manager:
                 fsio.rmdir_tree(d, max(0.0, deadline - time.monotonic()))
             except CgroupError as exc:
                 errors.append(exc)
-        # parents deepest first; rmdir only succeeds on an empty cgroup
-        for parent in sorted(set(self.prune) | set(self._made_parents()), key=lambda p: -p.count("/")):
-            fsio.rmdir_if_empty(parent)
+        self.prune_parents()
         if errors:
             raise errors[0]
+
+    def remove_if_unused(self) -> bool:
+        """delete's quick path, for a container whose init is gone: one rmdir
+        per directory, which the kernel refuses while a cgroup still holds a
+        process or a sub-cgroup. True when every directory is gone (the
+        parents then pruned, as destroy does); False when one is in use, and
+        the caller kills what is there and destroys as usual. runc, too,
+        reads no cgroup.procs for a container with its own pid namespace."""
+        in_use = False
+        for d in self.dirs():
+            try:
+                posix.rmdir(d)
+            except FileNotFoundError:
+                continue
+            except OSError:
+                in_use = True  # busy, or not empty: the full path decides
+        if in_use:
+            return False
+        self.prune_parents()
+        return True
+
+    def prune_parents(self) -> None:
+        """rmdir the parents pyrunc made (or may prune) once they are empty."""
+        # deepest first; rmdir only succeeds on an empty cgroup
+        for parent in sorted(set(self.prune) | set(self._made_parents()), key=lambda p: -p.count("/")):
+            fsio.rmdir_if_empty(parent)
 
     def refuse_frozen(self) -> None:
         """A process placed in a frozen cgroup stops at once, so the create

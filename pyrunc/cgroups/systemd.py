@@ -300,6 +300,10 @@ class SystemdManager(Manager):
             self.warn(f"{exc}; removing the cgroup directories only")
         self.fs.destroy(timeout)
 
+    def remove_if_unused(self) -> bool:
+        """Never: the unit is stopped over D-Bus (destroy), as runc does."""
+        return False
+
     def set(self, resources: dict) -> None:
         props = properties(resources, self.version, self.warn)
         if props:

@@ -69,8 +69,8 @@ class V1Manager(Manager):
                 if not (fsio.read_opt(d, name) or "").strip():
                     fsio.write(d, name, (fsio.read_opt(parent, name) or "").strip(), "cpuset")
 
-    def destroy(self, timeout: float = 2.0) -> None:
-        super().destroy(timeout)
+    def prune_parents(self) -> None:
+        super().prune_parents()
         cpu = self.paths.get("cpu")
         # a parent left with a realtime budget (rtbudget.grant) gives it back
         granted = [p for p in set(self.prune) | set(self._made_parents())

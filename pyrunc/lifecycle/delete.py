@@ -36,7 +36,7 @@ def delete(opts, cid, force=False):
             _return_net_devices(opts, record)
             _kill_and_wait(record, mgr, status)
         reached("delete:after-kill")
-        if mgr is not None:
+        if mgr is not None and not (status == st.STOPPED and owns(record["cgroup"]) and mgr.remove_if_unused()):
             # a half-made container, a container without its own pid
             # namespace or an exec'd process may leave processes behind
             kill_cgroup(mgr, record["cgroup"])

@@ -1,6 +1,7 @@
 """Conformance: the cgroup at the edges of a container's life: a target cgroup
-that is already frozen, `delete --force` and `kill --all` of a container whose
-cgroup still holds processes after its init is gone, a realtime cpu budget
+that is already frozen, `delete` (with and without --force) and `kill --all` of
+a container whose cgroup still holds processes or sub-cgroups after its init
+is gone, a realtime cpu budget
 under the default parent, and a systemd-form cgroupsPath without
 --systemd-cgroup (containerd's CRI). Runs against runc too (PYRUNC_TEST_RUNTIME=runc)."""
 from __future__ import annotations
@@ -89,6 +90,44 @@ def test_delete_force_kills_what_the_init_left_behind(runtime, bundle):
     assert proc.returncode == 0, proc.stderr
     assert time.monotonic() - t0 < 5
     probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+@pytest.mark.xfail(support.runc_rmdirs_a_v2_cgroup_once(), strict=True, reason=support.RUNC_V2_RMDIR_GAP)
+def test_delete_of_a_stopped_container_kills_what_the_init_left_behind(runtime, bundle):
+    """Plain delete (no --force): the cgroup is not empty, so its one-rmdir
+    quick path must fall back to killing what is there."""
+    cid = support.unique_id("bg")
+    _detached_without_pidns(runtime, bundle, cid, "sleep 313 & exec true")
+    probe.wait_status(runtime, cid, "stopped")
+    assert len(_left_running(cid)) == 1
+    proc = runtime.run("delete", cid)
+    assert proc.returncode == 0, proc.stderr
+    probe.wait_for(lambda: not _left_running(cid), what="the left-behind sleep to be killed")
+    probe.assert_no_leftovers(runtime, cid, bundle.path)
+
+
+def test_delete_of_a_stopped_container_removes_its_sub_cgroups(runtime, bundle):
+    """A sub-cgroup (made here from the host, as a container with a writable
+    cgroupfs could) makes the leaf's rmdir fail: delete still removes all."""
+    cid = support.unique_id("sub")
+    probe.prepare(bundle, cid, ["true"])
+    bundle.write()
+    probe.call(runtime, "run", "-d", "-b", bundle.path, cid, check=True)
+    probe.wait_status(runtime, cid, "stopped")
+    subs = [os.path.join(d, "sub") for d in support.cgroup_dirs_named(cid)]
+    assert subs
+    for sub in subs:
+        os.mkdir(sub)
+    try:
+        proc = runtime.run("delete", cid)
+        assert proc.returncode == 0, proc.stderr
+        assert not [s for s in subs if os.path.isdir(s)]
+        probe.assert_no_leftovers(runtime, cid, bundle.path)
+    finally:
+        for sub in subs:
+            if os.path.isdir(sub):
+                os.rmdir(sub)
+        runtime.run("delete", "--force", cid)
 
 
 @pytest.mark.requires("cgroup_v1")
