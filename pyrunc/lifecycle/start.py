@@ -2,9 +2,8 @@
 
 Place in the flow: after `create`; the init is blocked opening the fifo.
 start() unlinks and opens it (the init's open returns, it runs the
-startContainer hooks and execs), marks the record running and runs the
-poststart hooks; with NOTIFY_SOCKET it then relays the container's READY
-(pyrunc.lifecycle.notify).
+startContainer hooks and execs) and runs the poststart hooks; with
+NOTIFY_SOCKET it then relays the container's READY (pyrunc.lifecycle.notify).
 """
 
 import posix  # not os: the hot verbs never load it (pyrunc/kernel/posixos.py)
@@ -27,9 +26,8 @@ def start(opts, cid, *, notify_in_background=False):
             listener = notify_socket.bind(cdir.path)  # before the release: READY may come at once
         release(cdir, record)
         reached("start:after-release")
-        record["status"] = st.RUNNING
-        cdir.save(record)
-        reached("start:after-state")
+        # no state write: a record's status matters only while `creating`
+        # (pyrunc.store.status derives the rest from the fifo and the pid)
         try:
             run_hooks("poststart", (record.get("hooks") or {}).get("poststart"),
                        state_for_hooks(record, st.RUNNING))
