@@ -21,6 +21,7 @@ from pyrunc.errors import SchemaUnsupported
 
 def test_our_schemas_compile():
     for name in ("config", "state", "features"):
+        fastcheck.scan(schema.schema(name))   # every node, not only those a config reaches
         fastcheck.compile_schema(schema.schema(name))
 
 
@@ -29,6 +30,20 @@ def test_our_schemas_compile():
 def test_unknown_keywords_refuse_to_compile(keyword):
     with pytest.raises(SchemaUnsupported):
         fastcheck.compile_schema({"type": "object", **keyword})
+
+
+@pytest.mark.parametrize("keyword", [{"oneOf": []}, {"additionalProperties": False}, {"items": [{}]}])
+def test_unknown_keywords_are_refused_where_a_config_reaches_them(monkeypatch, keyword):
+    """Vetted lazily: a config that never reaches the node gets a verdict;
+    one that does gets None (jsonschema decides), never a wrong verdict."""
+    monkeypatch.setattr(fastcheck, "VALIDATORS", {})
+    nested = {"type": "object", "properties": {"ok": {"type": "string"}, "odd": {"type": "object", **keyword}}}
+    monkeypatch.setattr(schema, "schema", lambda name="config": nested)
+    assert fastcheck.is_valid({"ok": "x"}) is True
+    assert fastcheck.is_valid({"ok": 1}) is False
+    assert fastcheck.is_valid({"ok": "x", "odd": {}}) is None
+    with pytest.raises(SchemaUnsupported):
+        fastcheck.scan(nested)
 
 
 def test_uncompilable_schema_means_no_verdict(monkeypatch):
