@@ -171,6 +171,9 @@ def test_terminal_over_console_socket(runtime, bundle, tmp_path):
     try:
         runtime.run("create", "-b", bundle.path, "--console-socket", recv.path, cid, check=True)
         runtime.run("start", cid, check=True)
+        # only once the script waits in `read`: the tty echoes what we write,
+        # and an echo landing inside one of its lines ("ALLTTYping") hides it
+        probe.wait_for(lambda: b"/dev/console" in recv.output, timeout=30, what="the script to reach `read`")
         recv.write(b"ping\n")
         out = recv.wait_output()
         probe.wait_status(runtime, cid, "stopped")
@@ -178,7 +181,7 @@ def test_terminal_over_console_socket(runtime, bundle, tmp_path):
         runtime.run("delete", "--force", cid)
         recv.close()
     lines = [l.strip() for l in out.replace("\r", "").splitlines()]
-    # the tty echoes what we wrote, so lines may interleave: look, do not index
+    # look, do not index: the echo of what we wrote is among the lines
     assert any(l.startswith("/dev/pts/") for l in lines), out
     assert "33 101" in lines, out
     assert "ALLTTY" in lines, out
