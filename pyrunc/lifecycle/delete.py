@@ -36,7 +36,10 @@ def delete(opts, cid, force=False):
             _return_net_devices(opts, record)
             _kill_and_wait(record, mgr, status)
         reached("delete:after-kill")
-        if mgr is not None and not (status == st.STOPPED and owns(record["cgroup"]) and mgr.remove_if_unused()):
+        # a stopped container's own cgroup usually holds nothing: one rmdir
+        # each (remove_if_unused); else what is left there is killed first
+        quick = status == st.STOPPED and owns(record.get("cgroup") or {})
+        if mgr is not None and not (quick and mgr.remove_if_unused()):
             # a half-made container, a container without its own pid
             # namespace or an exec'd process may leave processes behind
             kill_cgroup(mgr, record["cgroup"])

@@ -24,10 +24,11 @@ def kill(opts, cid, sig, all_processes=False):
             # holds only others' processes: left alone, as delete does.
             from pyrunc import cgroups
             mgr = cgroups.load_manager(record["cgroup"])
-            if status == st.STOPPED and (not owns(record["cgroup"]) or not mgr.exists() or not mgr.pids()):
-                # nothing left to signal, and nothing can appear: a cgroup
-                # without a process gains one only by a write to it (no fork
-                # from inside), so the freeze signal_all wraps would guard nothing
+            if status == st.STOPPED and (not owns(record["cgroup"]) or not mgr.pids()):
+                # nothing left to signal (pids() is [] once the cgroup is
+                # gone), and nothing can appear: a cgroup without a process
+                # gains one only by a write to it (no fork from inside), so
+                # the freeze signal_all wraps would guard nothing
                 return
             mgr.signal_all(sig)
             return
